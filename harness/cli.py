@@ -1,0 +1,196 @@
+"""The `harness` command line. The only place that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from types import FrameType
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness import doctor as doctor_mod
+from harness.errors import EnvironmentProblem, HarnessError, StackError
+from harness.runtime import registry
+from harness.settings import Settings
+from harness.stacks.profile import available_profiles, load_profile
+from harness.stacks.seed import SeedPlan
+from harness.stacks.stack import Stack
+from harness.stacks.topology import StackInfo
+
+app = typer.Typer(
+    name="harness",
+    help="Rehearse traffic spikes and failures on an EC2-era and a container-era stack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class Interrupted(HarnessError):
+    """Ctrl-C or SIGTERM."""
+
+
+def _raise_interrupt(signum: int, _frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _settings(time_scale: float | None = None) -> Settings:
+    return Settings.from_env(time_scale=time_scale)
+
+
+@app.command()
+def up(
+    arch: Annotated[str, typer.Argument(help="architecture: legacy or modern")],
+    port: Annotated[int | None, typer.Option(help="client port of the load balancer")] = None,
+    time_scale: Annotated[
+        float | None, typer.Option(help="multiply every AWS timing (0.1 = ten times faster)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the data set")] = 1,
+    bug: Annotated[
+        str | None, typer.Option(help="planted bug: ack_before_commit or skip_stock_check")
+    ] = None,
+) -> None:
+    """Start a stack, print its endpoints, keep it up until Ctrl-C or `harness down`."""
+    if port is not None and not 1 <= port <= 65535:
+        raise typer.BadParameter(f"{port} is not a TCP port (1-65535)", param_hint="--port")
+    if bug not in (None, "ack_before_commit", "skip_stock_check"):
+        raise typer.BadParameter(
+            f"{bug!r}: choose ack_before_commit or skip_stock_check", param_hint="--bug"
+        )
+    settings = _settings(time_scale)
+    profile = load_profile(arch)
+    doctor_mod.require(settings, profile.name)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    stack = Stack(profile, settings, seed_plan=SeedPlan(seed=seed), lb_port=port, app_bug=bug)
+    started = time.monotonic()
+    try:
+        with err.status(f"starting the {profile.name} stack ..."):
+            info = stack.start()
+        _print_stack(info, time.monotonic() - started)
+        out.print("[bold]up[/bold]: Ctrl-C or `harness down` stops it")
+        reported: set[str] = set()
+        while True:
+            time.sleep(1)
+            # `up` only reports a component that died; reacting is the orchestrators' job
+            for name in set(stack.exited()) - reported:
+                err.print(f"note: {name} exited; see {info.log_dir}/{name}.log")
+                reported.add(name)
+    except KeyboardInterrupt:
+        if not stack.started:
+            stack.stop()
+            raise Interrupted(
+                "interrupted while starting; everything started was stopped"
+            ) from None
+    finally:
+        stack.stop()
+    err.print(f"stopped the {profile.name} stack {stack.stack_id}")
+
+
+def _print_stack(info: StackInfo, took_s: float) -> None:
+    out.print(f"[bold]{info.arch}[/bold] stack [dim]{info.stack_id}[/dim] ready in {took_s:.1f} s")
+    out.print(f"load balancer: [bold]{info.lb_url}[/bold]")
+    table = Table("component", "kind", "zone", "endpoint", box=None)
+    for c in info.components.values():
+        table.add_row(c.name, c.kind, c.zone or "-", f"127.0.0.1:{c.port}")
+    out.print(table)
+    edges = Table("edge", "listens", "to", box=None)
+    for e in info.edges.values():
+        edges.add_row(e.name, f"127.0.0.1:{e.listen_port}", f"{e.upstream}:{e.upstream_port}")
+    out.print(edges)
+    out.print(f"toxiproxy API: {info.toxiproxy_api}   haproxy runtime API: {info.haproxy_socket}")
+    out.print(f"logs: {info.log_dir}")
+
+
+@app.command()
+def down(
+    timeout: Annotated[float, typer.Option(help="seconds to wait for a clean stop")] = 30,
+) -> None:
+    """Stop every stack started by `harness up` on this machine, and clean up crashed ones."""
+    settings = _settings()
+    live = registry.live_stacks(settings.state_dir)
+    for workdir in live:
+        owner = registry.read_owner(workdir)
+        pid = int(str(owner.get("pid", 0)))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and registry.owner_alive(workdir):
+            time.sleep(0.1)
+        if registry.owner_alive(workdir):
+            registry.kill_recorded(workdir)
+            os.kill(pid, signal.SIGKILL)
+        out.print(f"stopped {workdir.name}")
+    for stale in registry.reap_stale(settings.state_dir):
+        out.print(f"cleaned up {stale} (its harness had died)")
+    if not live:
+        out.print("no stack was running")
+
+
+@app.command("list")
+def list_() -> None:
+    """Show the architectures (stack profiles) and the running stacks."""
+    table = Table("architecture", "description", box=None)
+    for name in available_profiles():
+        table.add_row(name, load_profile(name).description)
+    out.print(table)
+    settings = _settings()
+    for workdir in registry.live_stacks(settings.state_dir):
+        info_file = workdir / "stack.json"
+        url = StackInfo.load(info_file).lb_url if info_file.exists() else "starting"
+        out.print(f"running: {workdir.name}  {url}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check every system part the stacks need; print the command that installs what is missing."""
+    settings = _settings()
+    table = Table("", "part", "found", "fix", box=None)
+    blocking = False
+    for check in doctor_mod.checks(settings):
+        mark = "[green]ok[/green]" if check.ok else (
+            "[yellow]warn[/yellow]" if check.optional else "[red]missing[/red]"
+        )
+        blocking |= not check.ok and not check.optional
+        table.add_row(mark, check.name, check.detail, "" if check.ok else check.fix)
+    out.print(table)
+    if blocking:
+        raise EnvironmentProblem("some parts are missing: run the commands above, or `make setup`")
+
+
+def main() -> None:
+    """Entry point: run the app, map HarnessError to its exit code and one line."""
+    try:
+        app(standalone_mode=False)
+    except HarnessError as exc:
+        err.print(f"harness: error: {exc}", markup=False, highlight=False)
+        if isinstance(exc, StackError) and exc.log_tail:
+            err.print(exc.log_tail, style="dim", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("harness: interrupted", markup=False)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("harness: interrupted", markup=False)
+        sys.exit(2)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

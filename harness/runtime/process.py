@@ -1,0 +1,189 @@
+"""The process runtime: every component is one or more local processes.
+
+Each process leads its own session (so a signal to its group reaches its
+workers), writes stdout and stderr to the component's log, is recorded in the
+stack's registry, and, as a last resort, dies with the harness (PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from harness.errors import EnvironmentProblem, StackError
+from harness.runtime import cgroups
+from harness.runtime.base import ComponentSpec
+from harness.runtime.registry import ProcessRecord, Registry
+from harness.runtime.wait import wait_ready
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(procs_files: list[Path]) -> Callable[[], None]:
+    def setup() -> None:
+        # If the harness is SIGKILLed, take the component down with it; the
+        # registry reaper covers what this misses (grandchildren).
+        with contextlib.suppress(Exception):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        cgroups.join(procs_files)
+
+    return setup
+
+
+class _Running:
+    def __init__(self, spec: ComponentSpec, popens: list[subprocess.Popen[bytes]]) -> None:
+        self.spec = spec
+        self.popens = popens
+        self.paused = False
+
+
+class ProcessRuntime:
+    """Runs components as local processes under one stack work dir."""
+
+    name = "process"
+
+    def __init__(self, *, stack_id: str, workdir: Path, log_dir: Path) -> None:
+        self.stack_id = stack_id
+        self.workdir = workdir
+        self.log_dir = log_dir
+        self.registry = Registry(workdir)
+        self.cgroups = cgroups.CgroupLimiter(stack_id)
+        self._running: dict[str, _Running] = {}
+        workdir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def start(self, spec: ComponentSpec) -> float:
+        self.launch(spec)
+        return self.wait(spec.name)
+
+    def start_many(self, specs: list[ComponentSpec]) -> dict[str, float]:
+        """Launch all, then wait for each: slow starters (LocalStack) overlap the rest."""
+        for spec in specs:
+            self.launch(spec)
+        return {spec.name: self.wait(spec.name) for spec in specs}
+
+    def launch(self, spec: ComponentSpec) -> None:
+        """Spawn the component's processes without waiting for readiness."""
+        if spec.name in self._running:
+            raise StackError(f"{spec.name} is already running")
+        procs_files = self.cgroups.prepare(spec.name, spec.limits) if spec.limits else []
+        log = self.log_path(spec.name)
+        popens: list[subprocess.Popen[bytes]] = []
+        self._running[spec.name] = _Running(spec, popens)
+        with log.open("ab") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {spec.name}\n".encode())
+        for proc in spec.processes:
+            env = {**os.environ, **proc.env, "HARNESS_STACK_ID": self.stack_id}
+            try:
+                with log.open("ab") as out:
+                    popen = subprocess.Popen(
+                        list(proc.argv),
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        cwd=proc.cwd,
+                        start_new_session=True,
+                        preexec_fn=_child_setup(procs_files),
+                    )
+            except FileNotFoundError:
+                raise EnvironmentProblem(
+                    f"{spec.name}: program {proc.argv[0]} not found; run `make setup` "
+                    "(or `harness doctor` to see what is missing)"
+                ) from None
+            popens.append(popen)
+            self.registry.add(
+                ProcessRecord(
+                    component=spec.name,
+                    process=proc.name,
+                    pid=popen.pid,
+                    create_time=psutil.Process(popen.pid).create_time(),
+                )
+            )
+
+    def wait(self, name: str) -> float:
+        """Wait until the launched component is ready; return the seconds it took."""
+        spec = self._running[name].spec
+        return wait_ready(
+            name,
+            spec.ready,
+            timeout_s=spec.ready_timeout_s,
+            alive=lambda: self.is_running(name),
+            log=self.log_path(name),
+        )
+
+    def _signal(self, name: str, sig: signal.Signals) -> None:
+        running = self._running.get(name)
+        if running is None:
+            raise StackError(f"{name} is not running")
+        for popen in running.popens:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, sig)
+
+    def _forget(self, name: str) -> None:
+        running = self._running.pop(name, None)
+        if running is None:
+            return
+        for popen in running.popens:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                popen.wait(timeout=5)
+        self.registry.remove(name)
+
+    def stop(self, name: str) -> None:
+        running = self._running.get(name)
+        if running is None:
+            return
+        if running.paused:
+            self._signal(name, signal.SIGCONT)
+        self._signal(name, signal.SIGTERM)
+        deadline = time.monotonic() + running.spec.stop_grace_s
+        for popen in running.popens:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+        self._forget(name)
+
+    def kill(self, name: str) -> None:
+        self._signal(name, signal.SIGKILL)
+        self._forget(name)
+
+    def pause(self, name: str) -> None:
+        self._signal(name, signal.SIGSTOP)
+        self._running[name].paused = True
+
+    def resume(self, name: str) -> None:
+        self._signal(name, signal.SIGCONT)
+        self._running[name].paused = False
+
+    def is_running(self, name: str) -> bool:
+        running = self._running.get(name)
+        return running is not None and all(p.poll() is None for p in running.popens)
+
+    def exited(self) -> list[str]:
+        """Components with a process that exited on its own (crashed or was killed outside)."""
+        return [n for n, r in self._running.items() if any(p.poll() is not None for p in r.popens)]
+
+    def components(self) -> list[str]:
+        return list(self._running)
+
+    def close(self) -> None:
+        # Reverse start order: the load balancer goes before the apps, the apps
+        # before the database, so nothing logs spurious errors about its upstreams.
+        for name in reversed(list(self._running)):
+            try:
+                self.stop(name)
+            except Exception:
+                self._forget(name)
+        self.cgroups.cleanup()

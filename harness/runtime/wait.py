@@ -1,0 +1,156 @@
+"""Readiness checks: composable wait strategies with a timeout and a poll interval.
+
+Modelled on testcontainers' wait strategies: a strategy answers "ready yet?"
+with None (yes) or a short reason (no); `wait_ready` polls it until the
+deadline and raises an error naming the component, its address and the tail of
+its log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pymysql
+import requests
+
+from harness.errors import StackError
+from harness.runtime.ports import LOOPBACK, is_listening
+
+
+class WaitStrategy(Protocol):
+    """Something that can tell whether a component is ready."""
+
+    def check(self) -> str | None:
+        """Return None when ready, else a short reason why not."""
+
+    def describe(self) -> str:
+        """Where it looks, e.g. `http://127.0.0.1:8080/ready`."""
+
+
+@dataclass(frozen=True)
+class PortOpen:
+    """Ready when the TCP port accepts connections."""
+
+    port: int
+    host: str = LOOPBACK
+
+    def check(self) -> str | None:
+        return None if is_listening(self.port, self.host) else "port not open"
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HttpOk:
+    """Ready when GET url answers 200 (and, optionally, the body contains `contains`)."""
+
+    url: str
+    contains: str | None = None
+
+    def check(self) -> str | None:
+        try:
+            resp = requests.get(self.url, timeout=1.0)
+        except requests.RequestException as exc:
+            return type(exc).__name__
+        if resp.status_code != 200:
+            return f"HTTP {resp.status_code}"
+        if self.contains is not None and self.contains not in resp.text:
+            return f"answer lacks {self.contains!r}"
+        return None
+
+    def describe(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
+class MysqlPing:
+    """Ready when a MySQL client can log in and run SELECT 1."""
+
+    port: int
+    user: str
+    password: str
+    host: str = LOOPBACK
+
+    def check(self) -> str | None:
+        try:
+            conn = pymysql.connect(
+                host=self.host, port=self.port, user=self.user, password=self.password,
+                connect_timeout=1,
+            )
+        except pymysql.MySQLError as exc:
+            return f"{type(exc).__name__}: {exc.args[-1] if exc.args else exc}"
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+        finally:
+            conn.close()
+        return None
+
+    def describe(self) -> str:
+        return f"mysql://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Ready when every strategy is ready, checked in order."""
+
+    strategies: tuple[WaitStrategy, ...]
+
+    def check(self) -> str | None:
+        for strategy in self.strategies:
+            reason = strategy.check()
+            if reason is not None:
+                return f"{strategy.describe()}: {reason}"
+        return None
+
+    def describe(self) -> str:
+        return ", ".join(s.describe() for s in self.strategies)
+
+
+def log_tail(path: Path | None, lines: int = 15) -> str:
+    """The last lines of a log file, or an empty string if there is none."""
+    if path is None or not path.exists():
+        return ""
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 16384))
+        text = fh.read().decode("utf-8", "replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_ready(
+    component: str,
+    strategy: WaitStrategy,
+    *,
+    timeout_s: float,
+    alive: Callable[[], bool] = lambda: True,
+    log: Path | None = None,
+    poll_s: float = 0.1,
+) -> float:
+    """Poll until ready; return the seconds it took. Fail fast if the process died."""
+    start = time.monotonic()
+    deadline = start + timeout_s
+    reason: str | None = "not checked yet"
+    while True:
+        reason = strategy.check()
+        if reason is None:
+            return time.monotonic() - start
+        if not alive():
+            raise StackError(
+                f"{component} exited before it was ready ({strategy.describe()}); "
+                f"see {log}" if log else f"{component} exited before it was ready",
+                log_tail=log_tail(log),
+            )
+        if time.monotonic() >= deadline:
+            raise StackError(
+                f"{component} was not ready on {strategy.describe()} within {timeout_s:g} s "
+                f"(last check: {reason})" + (f"; see {log}" if log else ""),
+                log_tail=log_tail(log),
+            )
+        time.sleep(poll_s)

@@ -1,0 +1,1 @@
+"""One module per kind of component: how to run it and how to talk to it."""

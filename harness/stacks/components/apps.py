@@ -1,0 +1,68 @@
+"""The sample services: a PHP instance (nginx + php-fpm) or a Go task (one binary)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.runtime.base import ComponentSpec, Limits, ProcessSpec
+from harness.runtime.ports import LOOPBACK
+from harness.runtime.wait import HttpOk
+from harness.stacks.profile import Profile, stacks_root
+from harness.stacks.templates import render
+
+
+def php_instance(
+    name: str, *, profile: Profile, port: int, workdir: Path, log_dir: Path, env: dict[str, str],
+    zone: str, php_fpm: str = "php-fpm8.2", nginx: str = "nginx",
+) -> ComponentSpec:
+    """One EC2-style instance: nginx in front of a php-fpm pool with fixed max_children."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    # nginx and php-fpm write their own logs; one folder per instance keeps them apart
+    log_dir = log_dir / name
+    log_dir.mkdir(parents=True, exist_ok=True)
+    php = profile.app.php
+    fpm_socket = workdir / "php-fpm.sock"
+    variables = {
+        "port": port,
+        "run_dir": str(workdir),
+        "log_dir": str(log_dir),
+        "app_root": str(stacks_root() / "apps" / "php"),
+        "fpm_socket": str(fpm_socket),
+        "max_children": php.max_children,
+        "nginx_workers": php.nginx_workers,
+        "request_timeout_s": int(php.request_timeout_s),
+        "app_name": name,
+    }
+    fpm_conf = workdir / "php-fpm.conf"
+    fpm_conf.write_text(render(profile.name, "php-fpm.conf.j2", **variables))
+    nginx_conf = workdir / "nginx.conf"
+    nginx_conf.write_text(render(profile.name, "nginx.conf.j2", **variables))
+    return ComponentSpec(
+        name=name, kind="php", zone=zone,
+        processes=(
+            ProcessSpec(name="php-fpm", argv=(php_fpm, "-R", "-F", "-y", str(fpm_conf)), env=env),
+            ProcessSpec(name="nginx", argv=(
+                nginx, "-c", str(nginx_conf), "-p", str(workdir),
+                "-e", str(log_dir / "nginx-error.log"),
+            )),
+        ),
+        ready=HttpOk(f"http://{LOOPBACK}:{port}/ready"),
+        ready_timeout_s=20, stop_grace_s=5,
+    )
+
+
+def go_task(
+    name: str, *, profile: Profile, port: int, binary: Path, env: dict[str, str], zone: str,
+) -> ComponentSpec:
+    """One ECS-style task: the Go binary with its own pool, limits and graceful shutdown."""
+    limits = profile.app.limits
+    return ComponentSpec(
+        name=name, kind="go", zone=zone,
+        processes=(ProcessSpec(
+            name="shop", argv=(str(binary),), env={**env, "APP_LISTEN": f"{LOOPBACK}:{port}"},
+        ),),
+        ready=HttpOk(f"http://{LOOPBACK}:{port}/ready"),
+        ready_timeout_s=20,
+        stop_grace_s=float(env.get("SHUTDOWN_GRACE_MS", "10000")) / 1000 + 1,
+        limits=Limits(cpus=limits.cpus, memory_mb=limits.memory_mb) if limits else None,
+    )

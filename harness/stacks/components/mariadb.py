@@ -1,0 +1,136 @@
+"""MariaDB as the stack's RDS / Aurora: private datadir, port and socket per instance.
+
+The harness talks to it with PyMySQL as root over TCP on the *direct* port
+(never through the fault proxy), so seeding, replication and invariant checks
+see the truth even while faults hit the apps' edge.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pymysql
+from pymysql.connections import Connection
+
+from harness.errors import EnvironmentProblem, StackError
+from harness.runtime.base import ComponentSpec, ProcessSpec
+from harness.runtime.ports import LOOPBACK
+from harness.runtime.wait import PortOpen
+
+DATABASE = "shop"
+APP_USER = "shop"
+APP_PASSWORD = "shop-pass"
+SCHEMA_SQL = Path(__file__).resolve().parents[3] / "stacks" / "apps" / "schema.sql"
+
+
+def install_datadir(datadir: Path, log: Path, install_db: str = "mariadb-install-db") -> None:
+    """Create an empty datadir (about half a second)."""
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with log.open("ab") as out:
+            result = subprocess.run(
+                [install_db, "--no-defaults", f"--datadir={datadir}", "--user=root",
+                 "--auth-root-authentication-method=normal", "--skip-test-db"],
+                stdout=out, stderr=subprocess.STDOUT, check=False, timeout=60,
+            )
+    except FileNotFoundError:
+        raise EnvironmentProblem(
+            f"{install_db} not found; install MariaDB with `sudo apt-get install mariadb-server` "
+            "or run `make setup`"
+        ) from None
+    if result.returncode != 0:
+        raise StackError(f"{install_db} failed for {datadir} (exit {result.returncode}); see {log}")
+
+
+def spec(
+    name: str, *, port: int, workdir: Path, server_id: int, zone: str | None,
+    mariadbd: str = "mariadbd",
+) -> ComponentSpec:
+    """A MariaDB server with binary logs and GTIDs, so any instance can be promoted."""
+    argv = (
+        mariadbd, "--no-defaults", "--user=root",
+        f"--datadir={workdir / 'data'}", f"--socket={workdir / 'mysqld.sock'}",
+        f"--pid-file={workdir / 'mysqld.pid'}",
+        f"--port={port}", f"--bind-address={LOOPBACK}", "--skip-name-resolve",
+        f"--server-id={server_id}", "--log-bin=binlog", "--log-slave-updates",
+        "--binlog-format=ROW", "--gtid-strict-mode=1",
+        "--max-connections=600", "--innodb-buffer-pool-size=64M",
+        # one transaction = one fsync, as RDS does: lost writes must be real losses
+        "--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1",
+    )
+    return ComponentSpec(
+        name=name, kind="mariadb", zone=zone,
+        processes=(ProcessSpec(name="mariadbd", argv=argv),),
+        ready=PortOpen(port), ready_timeout_s=30, stop_grace_s=10,
+    )
+
+
+@contextmanager
+def admin(port: int, database: str | None = None) -> Iterator[Connection[pymysql.cursors.Cursor]]:
+    """A root connection over TCP on the direct port, autocommit."""
+    conn = pymysql.connect(
+        host=LOOPBACK, port=port, user="root", password="", database=database,
+        autocommit=True, connect_timeout=5, read_timeout=30, write_timeout=30,
+    )
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def bootstrap(port: int) -> None:
+    """Create the shop database, its schema and the app's user on a writer."""
+    sql = "\n".join(
+        line for line in SCHEMA_SQL.read_text().splitlines() if not line.strip().startswith("--")
+    )
+    with admin(port) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+        cur.execute(f"CREATE USER IF NOT EXISTS '{APP_USER}'@'%' IDENTIFIED BY '{APP_PASSWORD}'")
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {DATABASE}.* TO '{APP_USER}'@'%'")
+        cur.execute(f"USE {DATABASE}")
+        for stmt in sql.split(";"):
+            if stmt.strip():
+                cur.execute(stmt)
+
+
+def start_replication(*, reader_port: int, writer_port: int) -> None:
+    """Make the reader a GTID replica of the writer, read-only as an Aurora reader is."""
+    with admin(reader_port) as conn, conn.cursor() as cur:
+        cur.execute("SET GLOBAL read_only = 1")
+        cur.execute(
+            "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER='root', "
+            "MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+            (LOOPBACK, writer_port),
+        )
+        cur.execute("START SLAVE")
+
+
+def gtid_position(port: int) -> str:
+    with admin(port) as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.gtid_binlog_pos")
+        row = cur.fetchone()
+    return str(row[0]) if row else ""
+
+
+def wait_caught_up(*, reader_port: int, writer_port: int, timeout_s: float = 20) -> None:
+    """Wait until the reader has applied everything the writer has logged."""
+    target = gtid_position(writer_port)
+    with admin(reader_port) as conn, conn.cursor() as cur:
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (target, timeout_s))
+        row = cur.fetchone()
+    if not row or int(row[0]) != 0:
+        raise StackError(
+            f"db-reader on port {reader_port} did not catch up with the writer (GTID {target}) "
+            f"within {timeout_s:g} s; see its log"
+        )
+
+
+def wait_gone(port: int, timeout_s: float = 10) -> None:
+    """Wait until nothing listens on the port any more."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and PortOpen(port).check() is None:
+        time.sleep(0.05)

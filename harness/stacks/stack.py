@@ -1,0 +1,242 @@
+"""A whole stack on a runtime: start in dependency order, check, seed, tear down.
+
+Order: fault proxy, AWS emulator and databases together; schema, replication
+and seed data; the apps behind their edges; the load balancer; the client edge.
+Whatever happens during start (error, Ctrl-C), what was started is stopped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pymysql
+
+from harness.errors import StackError
+from harness.runtime.base import ComponentSpec
+from harness.runtime.ports import LOOPBACK, PortAllocator
+from harness.runtime.process import ProcessRuntime
+from harness.runtime.registry import reap_stale, write_json_atomic
+from harness.runtime.wait import HttpOk, wait_ready
+from harness.settings import Settings
+from harness.stacks import seed as seeding
+from harness.stacks.components import apps, haproxy, localstack, mariadb, toxiproxy
+from harness.stacks.profile import Profile
+from harness.stacks.topology import Component, Edge, StackInfo, proxy_name
+
+
+def new_stack_id(arch: str) -> str:
+    return f"{arch}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+class Stack:
+    """One architecture's running system under test. Use as a context manager."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        settings: Settings,
+        *,
+        seed_plan: seeding.SeedPlan | None = None,
+        log_dir: Path | None = None,
+        lb_port: int | None = None,
+        app_bug: str | None = None,
+        stack_id: str | None = None,
+    ) -> None:
+        self.profile = profile
+        self.settings = settings
+        self.seed_plan = seed_plan or seeding.SeedPlan()
+        self.stack_id = stack_id or new_stack_id(profile.name)
+        self.workdir = settings.state_dir / "stacks" / self.stack_id
+        # logs outlive the work dir (removed at stop): a run puts them in its results
+        self.log_dir = log_dir or settings.state_dir / "logs" / self.stack_id
+        self.app_bug = app_bug
+        self._lb_port = lb_port
+        self._ports = PortAllocator()
+        self.runtime: ProcessRuntime | None = None
+        self._info: StackInfo | None = None
+        self.seed_data: seeding.SeedData | None = None
+
+    @property
+    def info(self) -> StackInfo:
+        if self._info is None:
+            raise RuntimeError("stack not started")
+        return self._info
+
+    @property
+    def started(self) -> bool:
+        return self._info is not None
+
+    def exited(self) -> list[str]:
+        """Components whose processes died since they started."""
+        return self.runtime.exited() if self.runtime else []
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> StackInfo:
+        """Bring the whole stack up; on any failure (or Ctrl-C) tear down what started."""
+        reap_stale(self.settings.state_dir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        lb_port = (
+            self._ports.claim(self._lb_port, "--port") if self._lb_port else self._ports.take()
+        )
+        self.runtime = ProcessRuntime(
+            stack_id=self.stack_id, workdir=self.workdir, log_dir=self.log_dir
+        )
+        self.runtime.registry.claim({"arch": self.profile.name, "stack_id": self.stack_id})
+        try:
+            self._info = self._start(self.runtime, lb_port)
+        except pymysql.MySQLError as exc:
+            self.stop()
+            raise StackError(f"{self.profile.name} stack: database setup failed: {exc}") from None
+        except BaseException:
+            self.stop()
+            raise
+        write_json_atomic(self.workdir / "stack.json", self._info.to_json())
+        return self._info
+
+    def stop(self) -> None:
+        """Stop every component. Safe to call twice and after a failed start."""
+        if self.runtime is not None:
+            self.runtime.close()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- the steps of start ---------------------------------------------------
+
+    def _start(self, rt: ProcessRuntime, lb_port: int) -> StackInfo:
+        p, s, take = self.profile, self.settings, self._ports.take
+        toxi_port, aws_port, writer_port = take(), take(), take()
+        reader_port = take() if p.database.reader else None
+
+        first: list[ComponentSpec] = [
+            toxiproxy.spec(
+                api_port=toxi_port, binary=s.tool("toxiproxy-server"), seed=self.seed_plan.seed
+            ),
+            localstack.spec(
+                port=aws_port, python=s.localstack_python, workdir=self.workdir / "localstack",
+                services=["sqs", "s3"],
+            ),
+        ]
+        dbs = [("db-writer", writer_port, 1)]
+        if reader_port is not None:
+            dbs.append(("db-reader", reader_port, 2))
+        for i, (name, port, server_id) in enumerate(dbs):
+            dbdir = self.workdir / name
+            mariadb.install_datadir(dbdir / "data", self.runtime_log(name))
+            first.append(mariadb.spec(
+                name, port=port, workdir=dbdir, server_id=server_id,
+                zone=p.database.zones[i % len(p.database.zones)],
+            ))
+        ready = rt.start_many(first)
+
+        mariadb.bootstrap(writer_port)
+        if reader_port is not None:
+            mariadb.start_replication(reader_port=reader_port, writer_port=writer_port)
+        self.seed_data = seeding.seed(writer_port, self.seed_plan)
+        if reader_port is not None:
+            mariadb.wait_caught_up(reader_port=reader_port, writer_port=writer_port)
+
+        toxi = toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{toxi_port}")
+        edges: dict[str, Edge] = {}
+
+        def edge(name: str, upstream: str, upstream_port: int) -> Edge:
+            e = Edge(name, proxy_name(name), take(), upstream, upstream_port)
+            toxi.create(e.proxy, listen_port=e.listen_port, upstream_port=upstream_port)
+            edges[name] = e
+            return e
+
+        db_edge = edge("app->db", "db-writer", writer_port)
+        reader_edge = edge("app->db-reader", "db-reader", reader_port) if reader_port else None
+        aws_edge = edge("app->aws", "aws", aws_port)
+
+        aws_direct = f"http://{LOOPBACK}:{aws_port}"
+        queue_url = localstack.create_resources(aws_direct, queue=p.aws.queue, bucket=p.aws.bucket)
+        env = self._app_env(db_edge, reader_edge, aws_edge, queue_url)
+
+        app_ports = {name: take() for name in p.app_names}
+        app_specs = []
+        for i, name in enumerate(p.app_names):
+            app_env = {**env, "APP_NAME": name}
+            if p.app.kind == "php":
+                app_specs.append(apps.php_instance(
+                    name, profile=p, port=app_ports[name], workdir=self.workdir / name,
+                    log_dir=self.log_dir, env=app_env, zone=p.zone_of(i),
+                    php_fpm=s.tool("php-fpm8.2"), nginx=s.tool("nginx"),
+                ))
+            else:
+                app_specs.append(apps.go_task(
+                    name, profile=p, port=app_ports[name], binary=s.go_app_binary,
+                    env=app_env, zone=p.zone_of(i),
+                ))
+        ready.update(rt.start_many(app_specs))
+
+        backends = [(name, edge(f"lb->{name}", name, port).listen_port)
+                    for name, port in app_ports.items()]
+        lb_inner = take()
+        cfg = self.workdir / "haproxy.cfg"
+        cfg.write_text(haproxy.config(
+            p, port=lb_inner, servers=backends, workdir=self.workdir, time_scale=s.time_scale,
+        ))
+        ready["lb"] = rt.start(haproxy.spec(cfg_path=cfg, port=lb_inner, binary=s.tool("haproxy")))
+
+        client = Edge("client->lb", proxy_name("client->lb"), lb_port, "lb", lb_inner)
+        toxi.create(client.proxy, listen_port=lb_port, upstream_port=lb_inner)
+        edges[client.name] = client
+        lb_url = f"http://{LOOPBACK}:{lb_port}"
+        ready["end-to-end"] = wait_ready(
+            "the stack (through client->lb)", HttpOk(f"{lb_url}/ready"), timeout_s=15,
+            log=rt.log_path("lb"),
+        )
+
+        components = {
+            spec.name: Component(spec.name, spec.kind, port, spec.zone)
+            for spec, port in [
+                (first[0], toxi_port), (first[1], aws_port),
+                *[(sp, prt) for sp, (_, prt, _) in zip(first[2:], dbs, strict=True)],
+                *[(sp, app_ports[sp.name]) for sp in app_specs],
+            ]
+        }
+        components["lb"] = Component("lb", "haproxy", lb_inner, None)
+        return StackInfo(
+            stack_id=self.stack_id, arch=p.name, workdir=str(self.workdir),
+            log_dir=str(self.log_dir), lb_url=lb_url, toxiproxy_api=toxi.api_url,
+            haproxy_socket=str(self.workdir / "haproxy.sock"), aws_endpoint=aws_direct,
+            queue_url=queue_url, bucket=p.aws.bucket, db_writer_port=writer_port,
+            db_reader_port=reader_port, components=components, edges=edges, ready_s=ready,
+        )
+
+    def runtime_log(self, name: str) -> Path:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.log_dir / f"{name}.log"
+
+    def _app_env(
+        self, db: Edge, reader: Edge | None, aws: Edge, queue_url: str
+    ) -> dict[str, str]:
+        p = self.profile
+        aws_via_edge = f"http://{LOOPBACK}:{aws.listen_port}"
+        parts = urlsplit(queue_url)
+        # The queue URL names LocalStack's own port; the apps must reach it through the edge.
+        app_queue_url = urlunsplit(parts._replace(netloc=f"{LOOPBACK}:{aws.listen_port}"))
+        env = {
+            "DB_HOST": LOOPBACK, "DB_PORT": str(db.listen_port), "DB_NAME": mariadb.DATABASE,
+            "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
+            "AWS_ENDPOINT_URL": aws_via_edge, "AWS_REGION": localstack.REGION,
+            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "SQS_QUEUE_URL": app_queue_url,
+            **p.app.env,
+        }
+        if reader is not None:
+            env |= {"DB_READER_HOST": LOOPBACK, "DB_READER_PORT": str(reader.listen_port)}
+        if p.aws.bucket:
+            env["S3_BUCKET"] = p.aws.bucket
+        if self.app_bug:
+            env["APP_BUG"] = self.app_bug
+        return env
