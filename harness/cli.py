@@ -173,7 +173,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except HarnessError as exc:
-        err.print(f"harness: error: {exc}", markup=False, highlight=False)
+        # soft_wrap: the error stays one line whatever the terminal width, for logs and CI
+        err.print(f"harness: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         if isinstance(exc, StackError) and exc.log_tail:
             err.print(exc.log_tail, style="dim", markup=False, highlight=False)
         sys.exit(exc.exit_code)

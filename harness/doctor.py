@@ -100,5 +100,14 @@ def require(settings: Settings, arch: str) -> None:
     ]
     if missing:
         names = ", ".join(c.name for c in missing)
-        fixes = " && ".join(dict.fromkeys(c.fix for c in missing))
-        raise EnvironmentProblem(f"{arch} stack needs {names}: run `{fixes}` (or `make setup`)")
+        raise EnvironmentProblem(
+            f"{arch} stack needs {names}: run `{merged_fix(missing)}` (or `make setup`)"
+        )
+
+
+def merged_fix(missing: list[Check]) -> str:
+    """One command line for several fixes: all Debian packages in a single apt-get."""
+    packages = [c.fix.removeprefix(APT).strip() for c in missing if c.fix.startswith(APT)]
+    others = [c.fix for c in missing if not c.fix.startswith(APT)]
+    fixes = ([f"{APT} {' '.join(dict.fromkeys(packages))}"] if packages else []) + others
+    return " && ".join(dict.fromkeys(fixes))

@@ -16,6 +16,9 @@ from typing import Any
 from harness.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: MariaDB, php-fpm and HAProxy make Unix sockets under <state_dir>/stacks/<stack-id>/<part>/,
+#: and a socket path has at most 107 bytes; the deepest one adds 59 to the state dir.
+MAX_STATE_DIR_CHARS = 107 - 59
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,11 @@ class Settings:
             time_scale=time_scale,
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        if len(str(settings.state_dir)) > MAX_STATE_DIR_CHARS:
+            raise ConfigError(
+                f"HARNESS_STATE_DIR={settings.state_dir}: longer than {MAX_STATE_DIR_CHARS} "
+                "characters, too long for the Unix sockets made under it; choose a shorter path"
+            )
         if not 0.001 <= settings.time_scale <= 10:
             raise ConfigError(
                 f"time scale {settings.time_scale:g} is out of range; "

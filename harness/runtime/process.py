@@ -57,6 +57,8 @@ class ProcessRuntime:
         self.registry = Registry(workdir)
         self.cgroups = cgroups.CgroupLimiter(stack_id)
         self._running: dict[str, _Running] = {}
+        # specs outlive their processes so an orchestrator can restart a killed component
+        self._specs: dict[str, ComponentSpec] = {}
         workdir.mkdir(parents=True, exist_ok=True)
         log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -81,6 +83,7 @@ class ProcessRuntime:
         log = self.log_path(spec.name)
         popens: list[subprocess.Popen[bytes]] = []
         self._running[spec.name] = _Running(spec, popens)
+        self._specs[spec.name] = spec
         with log.open("ab") as fh:
             fh.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {spec.name}\n".encode())
         for proc in spec.processes:
@@ -167,6 +170,22 @@ class ProcessRuntime:
         self._signal(name, signal.SIGCONT)
         self._running[name].paused = False
 
+    def restart(self, name: str) -> float:
+        """Start a stopped, killed or crashed component again from its spec; wait until ready."""
+        spec = self._specs.get(name)
+        if spec is None:
+            raise StackError(f"{name} was never started here; nothing to restart")
+        self._forget(name)
+        return self.start(spec)
+
+    def spec(self, name: str) -> ComponentSpec | None:
+        """The spec a component was started with (also after it was killed)."""
+        return self._specs.get(name)
+
+    def is_paused(self, name: str) -> bool:
+        running = self._running.get(name)
+        return running is not None and running.paused
+
     def is_running(self, name: str) -> bool:
         running = self._running.get(name)
         return running is not None and all(p.poll() is None for p in running.popens)
@@ -177,6 +196,11 @@ class ProcessRuntime:
 
     def components(self) -> list[str]:
         return list(self._running)
+
+    def pids(self, name: str) -> list[int]:
+        """PIDs of a component's processes (each leads its own process group)."""
+        running = self._running.get(name)
+        return [p.pid for p in running.popens] if running else []
 
     def close(self) -> None:
         # Reverse start order: the load balancer goes before the apps, the apps

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,7 +33,11 @@ class ProcessRecord:
 
 def _same_process(pid: int, create_time: float) -> bool:
     try:
-        return abs(psutil.Process(pid).create_time() - create_time) < 0.05
+        proc = psutil.Process(pid)
+        # a zombie is dead, only not yet reaped by its parent
+        return abs(proc.create_time() - create_time) < 0.05 and (
+            proc.status() != psutil.STATUS_ZOMBIE
+        )
     except psutil.Error:
         return False
 
@@ -98,6 +101,21 @@ def read_owner(workdir: Path) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
+def _group_members(pgid: int, not_before: float) -> list[psutil.Process]:
+    """Live processes in process group `pgid` started no earlier than its leader was."""
+    with contextlib.suppress(psutil.Error):
+        if abs(psutil.Process(pgid).create_time() - not_before) >= 0.05:
+            return []  # the PID was recycled: our group had ended before
+    members = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.create_time() >= not_before - 0.05:
+                members.append(proc)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
+
+
 def kill_recorded(workdir: Path) -> int:
     """SIGKILL every recorded process group that is still ours; return how many."""
     try:
@@ -105,21 +123,22 @@ def kill_recorded(workdir: Path) -> int:
     except (OSError, ValueError):
         rows = []
     killed = 0
+    leftovers: list[psutil.Process] = []
     for row in rows:
         rec = ProcessRecord(**row)
-        if not _same_process(rec.pid, rec.create_time):
+        # Each process leads its own group (start_new_session). When the harness was
+        # SIGKILLed, PDEATHSIG took the leaders but not their workers (nginx, php-fpm,
+        # LocalStack's children), which live on in the group. Linux never reuses a PID
+        # as long as a group of that id exists, so surviving members are ours.
+        members = _group_members(rec.pid, rec.create_time)
+        if not members:
             continue
-        # Each process leads its own group (start_new_session): killing the group
-        # also takes nginx and php-fpm workers and LocalStack's children.
+        leftovers += members
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(rec.pid, signal.SIGCONT)
             os.killpg(rec.pid, signal.SIGKILL)
             killed += 1
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(
-        _same_process(r["pid"], r["create_time"]) for r in rows
-    ):
-        time.sleep(0.05)
+    psutil.wait_procs(leftovers, timeout=5)
     return killed
 
 

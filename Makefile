@@ -1,0 +1,31 @@
+# The README's commands. `make setup` is idempotent: a second run takes seconds.
+SCENARIO ?= blackfriday
+ARCH ?= modern
+PYTEST_ARGS ?=
+
+.PHONY: setup run up test lint unit integration bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	.venv/bin/harness up $(ARCH)
+
+up: setup
+	.venv/bin/harness up $(ARCH)
+
+lint: setup
+	.venv/bin/ruff check harness tests
+	.venv/bin/mypy
+
+test: setup lint
+	.venv/bin/pytest $(PYTEST_ARGS)
+
+unit: setup
+	.venv/bin/pytest tests/unit $(PYTEST_ARGS)
+
+bench: setup
+	.venv/bin/python -m bench
+
+clean:
+	rm -rf .venv .tools stacks/apps/go/bin

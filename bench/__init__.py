@@ -1,0 +1,1 @@
+"""Benchmarks of harness (`make bench`). Each module exposes `run() -> dict[str, float]`."""

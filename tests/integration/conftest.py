@@ -1,0 +1,80 @@
+"""Fixtures of the integration tests: real stacks on the process runtime.
+
+Every test uses its own HARNESS_STATE_DIR, so it never touches (or reaps) a
+stack that a person or another test run has up on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.settings import Settings
+from harness.stacks.profile import load_profile
+from harness.stacks.seed import SeedPlan
+from harness.stacks.stack import Stack
+
+#: AWS timings divided by ten: health checks every 3 s instead of 30 s
+TIME_SCALE = 0.1
+
+
+def _short_dir() -> Iterator[Path]:
+    # pytest's tmp paths are too deep for the Unix sockets a stack makes (settings.py)
+    path = Path(tempfile.mkdtemp(prefix="hs-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A fresh state dir with a short path."""
+    yield from _short_dir()
+
+
+@pytest.fixture(scope="module")
+def state_dir() -> Iterator[Path]:
+    yield from _short_dir()
+
+
+@pytest.fixture(scope="module")
+def settings(state_dir: Path) -> Settings:
+    return Settings.from_env(
+        {**os.environ, "HARNESS_STATE_DIR": str(state_dir)}, time_scale=TIME_SCALE
+    )
+
+
+@pytest.fixture(scope="module", params=["legacy", "modern"])
+def stack(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Stack]:
+    """A whole stack of each architecture, seeded with a small data set."""
+    with Stack(
+        load_profile(request.param), settings, seed_plan=SeedPlan(seed=11, products=20, events=3)
+    ) as running:
+        yield running
+
+
+def processes_under(path: Path) -> list[psutil.Process]:
+    """Processes whose command line or working directory points into `path`."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        text = " ".join(proc.info["cmdline"] or []) + " " + (proc.info["cwd"] or "")
+        if str(path) in text and proc.pid != os.getpid():
+            found.append(proc)
+    return found
+
+
+def still_alive(procs: list[psutil.Process]) -> list[str]:
+    """Those of `procs` (captured earlier) that still run, described for an assertion."""
+    alive = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+        except psutil.Error:
+            continue
+    return alive

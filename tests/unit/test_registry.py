@@ -1,0 +1,74 @@
+"""A crashed harness's processes are found from its PID records and killed by the next one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from harness.runtime import registry
+
+
+def _dead_owner(workdir: Path) -> None:
+    """Write owner.json for a process that has exited (as after a SIGKILLed harness)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    created = psutil.Process(proc.pid).create_time()
+    proc.wait()
+    (workdir / "owner.json").write_text(json.dumps({"pid": proc.pid, "create_time": created}))
+
+
+def test_reap_stale_kills_recorded_process_groups_and_removes_the_workdir(tmp_path: Path) -> None:
+    workdir = tmp_path / "stacks" / "legacy-crashed"
+    workdir.mkdir(parents=True)
+    # a component that leads its own process group and has a child, like nginx
+    leader = subprocess.Popen(
+        ["sh", "-c", "sleep 300 & wait"], start_new_session=True
+    )
+    try:
+        group = psutil.Process(leader.pid)
+        deadline = time.monotonic() + 5
+        while not group.children() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        worker = group.children()[0]
+        reg = registry.Registry(workdir)
+        reg.add(registry.ProcessRecord("app-1", "nginx", leader.pid, group.create_time()))
+        _dead_owner(workdir)
+        assert registry.live_stacks(tmp_path) == []
+
+        assert registry.reap_stale(tmp_path) == ["legacy-crashed"]
+
+        assert not group.is_running()
+        assert not worker.is_running()
+        assert not workdir.exists()
+    finally:
+        if leader.poll() is None:
+            leader.kill()
+
+
+def test_a_live_owner_is_left_alone(tmp_path: Path) -> None:
+    workdir = tmp_path / "stacks" / "modern-live"
+    workdir.mkdir(parents=True)
+    registry.Registry(workdir).claim({"arch": "modern"})
+    assert registry.live_stacks(tmp_path) == [workdir]
+    assert registry.reap_stale(tmp_path) == []
+    assert workdir.exists()
+
+
+def test_a_recycled_pid_is_not_killed(tmp_path: Path) -> None:
+    """A record whose create_time does not match is someone else's process now."""
+    workdir = tmp_path / "stacks" / "old"
+    workdir.mkdir(parents=True)
+    bystander = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        reg = registry.Registry(workdir)
+        reg.add(registry.ProcessRecord("db", "mariadbd", bystander.pid, 1.0))
+        _dead_owner(workdir)
+        registry.reap_stale(tmp_path)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
