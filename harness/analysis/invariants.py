@@ -1,0 +1,235 @@
+"""Lost-data checks after the drain, from the database and the queue themselves.
+
+The way Jepsen's set checker works: every write the load generator attempted has
+an idempotency key and an outcome, acknowledged (2xx), failed (a definite 4xx
+answer) or indeterminate (5xx, timeout, connection error: it may or may not have
+happened). After the run the final state is read back and compared:
+
+- lost: acknowledged, but missing from the database (or, for orders, the queue);
+- recovered: indeterminate, and present (informational: not an error);
+- unexpected: present, yet definitely failed or never attempted;
+- plus the shop's own rules: no stock below zero, no event oversold, stock and
+  seats conserved (initial - sold = left), one row per idempotency key.
+
+`evaluate` is pure, so it is tested with hand-made states; `read_database` and
+`drain_queue` read the real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.stacks.components.mariadb import DATABASE, admin
+
+Kind = Literal["order", "reservation"]
+Outcome = Literal["acknowledged", "failed", "indeterminate"]
+#: examples shown per violated invariant: enough to debug, small enough for run.json
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Write:
+    """One attempted write, as the load generator logged it."""
+
+    kind: Kind
+    idempotency_key: str
+    outcome: Outcome
+    #: the order or reservation id the service answered with, when it answered 2xx
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    idempotency_key: str
+    target: int
+    amount: int
+
+
+@dataclass
+class DatabaseState:
+    """What the database holds after the drain."""
+
+    orders: list[Row] = field(default_factory=list)
+    reservations: list[Row] = field(default_factory=list)
+    #: product id -> stock, event id -> seats left (and seats total)
+    stock: dict[int, int] = field(default_factory=dict)
+    seats_left: dict[int, int] = field(default_factory=dict)
+    seats_total: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """One checked property: ok or not, the measured count and a few examples."""
+
+    name: str
+    ok: bool
+    value: int
+    description: str
+    examples: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "ok": self.ok, "value": self.value,
+            "description": self.description, "examples": list(self.examples),
+        }
+
+
+def _check(name: str, description: str, bad: list[str], *, informational: bool = False
+           ) -> Invariant:
+    return Invariant(name, informational or not bad, len(bad), description,
+                     tuple(bad[:EXAMPLES]))
+
+
+def evaluate(
+    writes: Iterable[Write],
+    db: DatabaseState,
+    *,
+    initial_stock: dict[int, int],
+    queued_order_ids: set[int] | None,
+) -> list[Invariant]:
+    """Every invariant, from the attempted writes and the state read back."""
+    by_kind: dict[Kind, list[Write]] = defaultdict(list)
+    for w in writes:
+        by_kind[w.kind].append(w)
+    results: list[Invariant] = []
+    tables: list[tuple[Kind, list[Row]]] = [
+        ("order", db.orders), ("reservation", db.reservations)
+    ]
+    for kind, rows in tables:
+        results += _set_checks(kind, by_kind[kind], rows)
+    if queued_order_ids is not None:
+        acked = {w.id for w in by_kind["order"] if w.outcome == "acknowledged" and w.id}
+        missing = sorted(acked - queued_order_ids)
+        results.append(_check(
+            "orders_missing_from_queue", "acknowledged orders never published to SQS",
+            [f"order {i}" for i in missing],
+        ))
+    results.append(_check(
+        "stock_below_zero", "products whose stock went below zero",
+        [f"product {p}: stock {s}" for p, s in sorted(db.stock.items()) if s < 0],
+    ))
+    sold: Counter[int] = Counter()
+    for row in db.orders:
+        sold[row.target] += row.amount
+    results.append(_check(
+        "stock_conserved", "initial stock - ordered quantity = stock left, per product",
+        [f"product {p}: {initial_stock[p]} - {sold[p]} != {s}"
+         for p, s in sorted(db.stock.items()) if p in initial_stock
+         and initial_stock[p] - sold[p] != s],
+    ))
+    reserved: Counter[int] = Counter()
+    for row in db.reservations:
+        reserved[row.target] += row.amount
+    results.append(_check(
+        "seats_oversold", "events with more seats reserved than they have",
+        [f"event {e}: {reserved[e]} reserved of {total}"
+         for e, total in sorted(db.seats_total.items())
+         if reserved[e] > total or db.seats_left.get(e, 0) < 0],
+    ))
+    results.append(_check(
+        "seats_conserved", "seats total - seats reserved = seats left, per event",
+        [f"event {e}: {total} - {reserved[e]} != {db.seats_left[e]}"
+         for e, total in sorted(db.seats_total.items())
+         if total - reserved[e] != db.seats_left.get(e)],
+    ))
+    return results
+
+
+def _set_checks(kind: Kind, writes: list[Write], rows: list[Row]) -> list[Invariant]:
+    present = {r.idempotency_key: r for r in rows}
+    outcomes: dict[str, set[str]] = defaultdict(set)
+    answered_ids: dict[str, set[int]] = defaultdict(set)
+    for w in writes:
+        outcomes[w.idempotency_key].add(w.outcome)
+        if w.outcome == "acknowledged" and w.id is not None:
+            answered_ids[w.idempotency_key].add(w.id)
+    acked = {k for k, o in outcomes.items() if "acknowledged" in o}
+    only_failed = {k for k, o in outcomes.items() if o == {"failed"}}
+    indeterminate = {k for k, o in outcomes.items() if o == {"indeterminate"}}
+    lost = sorted(k for k in acked if k not in present)
+    # a key answered twice (retries, replays) must always name the same row
+    wrong_id = sorted(
+        k for k, ids in answered_ids.items()
+        if len(ids) > 1 or (k in present and present[k].id not in ids)
+    )
+    counts = Counter(r.idempotency_key for r in rows)
+    plural = f"{kind}s"
+    return [
+        _check(f"{plural}_lost", f"acknowledged {plural} missing from the database",
+               [f"{kind} key {k} (id {sorted(answered_ids[k])})" for k in lost]),
+        _check(f"{plural}_unexpected",
+               f"{plural} in the database that were never attempted or definitely failed",
+               [f"{kind} key {r.idempotency_key} (id {r.id})" for r in rows
+                if r.idempotency_key not in outcomes or r.idempotency_key in only_failed]),
+        _check(f"{plural}_duplicate_keys", f"{plural} stored or answered twice for one key",
+               [f"key {k}: {n} rows" for k, n in counts.items() if n > 1]
+               + [f"key {k}: answered ids {sorted(answered_ids[k])}" for k in wrong_id]),
+        _check(f"{plural}_recovered",
+               f"indeterminate {plural} (timeouts, 5xx) that did happen (informational)",
+               [f"{kind} key {k}" for k in sorted(indeterminate & present.keys())],
+               informational=True),
+    ]
+
+
+def read_writes(path: Path) -> list[Write]:
+    """The acknowledged-writes log (JSON lines) the load generator wrote."""
+    writes = []
+    with path.open() as fh:
+        for line in fh:
+            if line.strip():
+                raw = json.loads(line)
+                writes.append(Write(
+                    kind=raw["kind"], idempotency_key=raw["idempotency_key"],
+                    outcome=raw["outcome"], id=raw.get("id"),
+                ))
+    return writes
+
+
+def read_database(port: int) -> DatabaseState:
+    """The shop's tables on the writer at `port` (127.0.0.1)."""
+    state = DatabaseState()
+    with admin(port, DATABASE) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, idempotency_key, product_id, quantity FROM orders")
+        state.orders = [Row(int(a), str(b), int(c), int(d)) for a, b, c, d in cur.fetchall()]
+        cur.execute("SELECT id, idempotency_key, event_id, seats FROM reservations")
+        state.reservations = [
+            Row(int(a), str(b), int(c), int(d)) for a, b, c, d in cur.fetchall()
+        ]
+        cur.execute("SELECT id, stock FROM products")
+        state.stock = {int(i): int(s) for i, s in cur.fetchall()}
+        cur.execute("SELECT id, seats_left, seats_total FROM events")
+        for i, left, total in cur.fetchall():
+            state.seats_left[int(i)] = int(left)
+            state.seats_total[int(i)] = int(total)
+    return state
+
+
+def drain_queue(endpoint: str, queue_url: str, *, quiet_s: float = 2.0,
+                timeout_s: float = 60.0) -> set[int]:
+    """Every order id published to the queue (replays publish again: ids are de-duplicated)."""
+    import boto3  # boto3 takes ~0.3 s to import; only the invariant step needs it
+
+    sqs = boto3.client(
+        "sqs", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )
+    ids: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    quiet_until = time.monotonic() + quiet_s
+    while time.monotonic() < min(deadline, quiet_until):
+        got = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+            VisibilityTimeout=int(timeout_s) + 30,
+        ).get("Messages", [])
+        if got:
+            quiet_until = time.monotonic() + quiet_s
+        for message in got:
+            ids.add(int(json.loads(message["Body"])["order_id"]))
+    return ids
