@@ -168,6 +168,80 @@ def doctor() -> None:
         raise EnvironmentProblem("some parts are missing: run the commands above, or `make setup`")
 
 
+@app.command()
+def faults() -> None:
+    """List the fault types, what they target and their parameters."""
+    from harness.faults.base import implemented
+    from harness.scenario.faults import FAULT_TYPES, FaultSpec
+
+    ready = implemented()
+    common = set(FaultSpec.model_fields)
+    table = Table("type", "target", "duration", "parameters (default)", "what it does", box=None)
+    for name, cls in sorted(FAULT_TYPES.items()):
+        params = []
+        for key, fld in cls.model_fields.items():
+            if key in common:
+                continue
+            default = "" if fld.is_required() else f"={fld.get_default(call_default_factory=True)}"
+            params.append(f"{key}{default}")
+        target = {
+            "edge": "edge (app->db, lb->app[*])", "zone": "zone:<z>", "lb": "lb",
+            "db": "db-writer, db-reader", "app": "app-N, app[*]",
+            "component": "component, app[*], zone:<z>",
+        }[cls.target_kind]
+        if cls.default_target:
+            target += f" (default {cls.default_target})"
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        if name not in ready:
+            doc += " (not implemented on the process runtime yet)"
+        when = "instant" if cls.instant else "optional"
+        table.add_row(name, target, when, ", ".join(params), doc)
+    out.print(table)
+    out.print("starts: `45s` or `<phase>+10s`; durations: `30s`, `500ms`; "
+              "leave duration out to last to the end of the run")
+
+
+@app.command()
+def inject(
+    fault_type: Annotated[
+        str, typer.Argument(metavar="TYPE", help="fault type (see `harness faults`)")
+    ],
+    target: Annotated[
+        str | None, typer.Option(help="component, group (app[*], zone:b) or edge")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="how long, e.g. 30s; default: until Ctrl-C")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="parameter key=value, repeatable")
+    ] = None,
+    stack: Annotated[str | None, typer.Option(help="stack id (when several are running)")] = None,
+) -> None:
+    """Apply one fault to the stack of `harness up` now; revert it after --duration or on Ctrl-C."""
+    from harness.faults import drill
+
+    settings = _settings()
+    info = drill.find_stack(settings, stack)
+    spec = drill.build_spec(
+        fault_type, target=target, duration=duration, params=drill.parse_params(param or []),
+        info=info,
+    )
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def echo(event: dict[str, object]) -> None:
+        keys = ("fault", "targets", "lag_ms", "took_ms", "error")
+        detail = " ".join(f"{k}={event[k]}" for k in keys if k in event)
+        if event["kind"] != "fault.summary":
+            out.print(f"[dim]{event['ts']}[/dim] {event['kind']} {detail}", highlight=False)
+
+    try:
+        drill.inject(info, spec, note=err.print, echo=echo)
+    except KeyboardInterrupt:
+        err.print("interrupted: the fault was reverted")
+
+
+
+
 def main() -> None:
     """Entry point: run the app, map HarnessError to its exit code and one line."""
     try:

@@ -59,6 +59,18 @@ class CgroupLimiter:
             procs.append(mem_dir / "cgroup.procs")
         return procs
 
+    def procs_files(self, component: str) -> list[Path]:
+        """The `cgroup.procs` files of a component's existing cgroups (none if unlimited)."""
+        return [d / "cgroup.procs" for d in self._dirs(component) if (d / "cgroup.procs").exists()]
+
+    def memory_usage_bytes(self, component: str) -> int | None:
+        """What the component's memory cgroup holds now, or None without one."""
+        usage = self._dirs(component)[1] / "memory.usage_in_bytes"
+        try:
+            return int(usage.read_text())
+        except (OSError, ValueError):
+            return None
+
     def cleanup(self) -> None:
         """Remove the cgroups this stack made (they must be empty by now)."""
         remove_tree(self.root, self.stack_id)

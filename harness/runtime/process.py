@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -59,6 +60,10 @@ class ProcessRuntime:
         self._running: dict[str, _Running] = {}
         # specs outlive their processes so an orchestrator can restart a killed component
         self._specs: dict[str, ComponentSpec] = {}
+        # PDEATHSIG fires when the *thread* that forked the child ends, not the process:
+        # every child is forked by this one long-lived thread, so a component restarted
+        # from an orchestrator's short-lived thread does not die when that thread ends.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
         workdir.mkdir(parents=True, exist_ok=True)
         log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -90,7 +95,8 @@ class ProcessRuntime:
             env = {**os.environ, **proc.env, "HARNESS_STACK_ID": self.stack_id}
             try:
                 with log.open("ab") as out:
-                    popen = subprocess.Popen(
+                    popen = self._spawner.submit(
+                        subprocess.Popen,
                         list(proc.argv),
                         stdin=subprocess.DEVNULL,
                         stdout=out,
@@ -99,7 +105,7 @@ class ProcessRuntime:
                         cwd=proc.cwd,
                         start_new_session=True,
                         preexec_fn=_child_setup(procs_files),
-                    )
+                    ).result()
             except FileNotFoundError:
                 raise EnvironmentProblem(
                     f"{spec.name}: program {proc.argv[0]} not found; run `make setup` "
@@ -211,3 +217,4 @@ class ProcessRuntime:
             except Exception:
                 self._forget(name)
         self.cgroups.cleanup()
+        self._spawner.shutdown(wait=False)

@@ -17,13 +17,18 @@ import pymysql
 
 from harness.errors import StackError
 from harness.runtime.base import ComponentSpec
+from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.runtime.process import ProcessRuntime
 from harness.runtime.registry import reap_stale, write_json_atomic
 from harness.runtime.wait import HttpOk, wait_ready
 from harness.settings import Settings
 from harness.stacks import seed as seeding
-from harness.stacks.components import apps, haproxy, localstack, mariadb, toxiproxy
+from harness.stacks.components import apps, awsfault, haproxy, localstack, mariadb, toxiproxy
+from harness.stacks.orchestrators.asg import AsgGroup
+from harness.stacks.orchestrators.aurora import AuroraCluster
+from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.orchestrators.ecs import EcsService
 from harness.stacks.profile import Profile
 from harness.stacks.topology import Component, Edge, StackInfo, proxy_name
 
@@ -45,6 +50,8 @@ class Stack:
         lb_port: int | None = None,
         app_bug: str | None = None,
         stack_id: str | None = None,
+        events: EventLog | None = None,
+        orchestrate: bool = True,
     ) -> None:
         self.profile = profile
         self.settings = settings
@@ -59,6 +66,12 @@ class Stack:
         self.runtime: ProcessRuntime | None = None
         self._info: StackInfo | None = None
         self.seed_data: seeding.SeedData | None = None
+        #: the run's event journal; orchestrator actions go here
+        self.events = events or EventLog(self.log_dir / "events.jsonl")
+        self.orchestrate = orchestrate
+        self.orchestrators: list[Orchestrator] = []
+        #: the database orchestrator (failover, reboot), for db faults
+        self.database: AuroraCluster | None = None
 
     @property
     def info(self) -> StackInfo:
@@ -100,11 +113,34 @@ class Stack:
         except BaseException:
             self.stop()
             raise
-        write_json_atomic(self.workdir / "stack.json", self._info.to_json())
+        self._save_info()
+        if self.orchestrate:
+            self._start_orchestrators(self.runtime, self._info)
         return self._info
+
+    def _save_info(self) -> None:
+        if self._info is not None:
+            write_json_atomic(self.workdir / "stack.json", self._info.to_json())
+
+    def _start_orchestrators(self, rt: ProcessRuntime, info: StackInfo) -> None:
+        handles = StackHandles(
+            runtime=rt, info=info, profile=self.profile, time_scale=self.settings.time_scale,
+            events=self.events, on_change=self._save_info,
+        )
+        self.database = AuroraCluster(handles)
+        apps: Orchestrator = EcsService(handles) if self.profile.app.kind == "go" else AsgGroup(
+            handles
+        )
+        self.orchestrators = [self.database, apps]
+        for orchestrator in self.orchestrators:
+            orchestrator.start()
 
     def stop(self) -> None:
         """Stop every component. Safe to call twice and after a failed start."""
+        # orchestrators first, or they would "replace" what is being stopped
+        for orchestrator in self.orchestrators:
+            orchestrator.stop()
+        self.orchestrators = []
         if self.runtime is not None:
             self.runtime.close()
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -113,7 +149,7 @@ class Stack:
 
     def _start(self, rt: ProcessRuntime, lb_port: int) -> StackInfo:
         p, s, take = self.profile, self.settings, self._ports.take
-        toxi_port, aws_port, writer_port = take(), take(), take()
+        toxi_port, aws_port, writer_port, aws_fault_port = take(), take(), take(), take()
         reader_port = take() if p.database.reader else None
 
         first: list[ComponentSpec] = [
@@ -125,6 +161,10 @@ class Stack:
                 services=["sqs", "s3"],
             ),
         ]
+        # the AWS fault point sits behind the app->aws edge, in front of LocalStack
+        first.append(awsfault.spec(
+            port=aws_fault_port, upstream_port=aws_port, seed=self.seed_plan.seed
+        ))
         dbs = [("db-writer", writer_port, 1)]
         if reader_port is not None:
             dbs.append(("db-reader", reader_port, 2))
@@ -155,7 +195,8 @@ class Stack:
 
         db_edge = edge("app->db", "db-writer", writer_port)
         reader_edge = edge("app->db-reader", "db-reader", reader_port) if reader_port else None
-        aws_edge = edge("app->aws", "aws", aws_port)
+        aws_edge = edge("app->aws", "aws", aws_fault_port)
+        (self.workdir / awsfault.PORT_FILE).write_text(str(aws_fault_port))
 
         aws_direct = f"http://{LOOPBACK}:{aws_port}"
         queue_url = localstack.create_resources(aws_direct, queue=p.aws.queue, bucket=p.aws.bucket)
@@ -200,7 +241,7 @@ class Stack:
             spec.name: Component(spec.name, spec.kind, port, spec.zone)
             for spec, port in [
                 (first[0], toxi_port), (first[1], aws_port),
-                *[(sp, prt) for sp, (_, prt, _) in zip(first[2:], dbs, strict=True)],
+                *[(sp, prt) for sp, (_, prt, _) in zip(first[3:], dbs, strict=True)],
                 *[(sp, app_ports[sp.name]) for sp in app_specs],
             ]
         }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+from harness.errors import FaultError
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import PortOpen
@@ -37,6 +39,8 @@ def config(
         },
         idle_timeout_ms=int(lb.idle_timeout_s * 1000),
         retries=lb.retries_on_connect_failure,
+        fault_map=str(write_fault_map(workdir)),
+        error_statuses=ERROR_STATUSES,
     )
 
 
@@ -46,3 +50,75 @@ def spec(*, cfg_path: Path, port: int, binary: str = "haproxy") -> ComponentSpec
         processes=(ProcessSpec(name="haproxy", argv=(binary, "-db", "-f", str(cfg_path))),),
         ready=PortOpen(port, LOOPBACK), ready_timeout_s=10, stop_grace_s=3,
     )
+
+
+#: HTTP statuses the http_errors fault can answer with; one map key each
+ERROR_STATUSES = (500, 502, 503, 504)
+
+
+def fault_map_path(workdir: Path) -> Path:
+    return workdir / "http-errors.map"
+
+
+def write_fault_map(workdir: Path) -> Path:
+    """The map the http_errors rules read: status -> share in 1/100 %, all 0 at start."""
+    path = fault_map_path(workdir)
+    path.write_text("".join(f"{s} 0\n" for s in ERROR_STATUSES))
+    return path
+
+
+class HaproxyAdmin:
+    """HAProxy's runtime API over its admin socket (one command per connection)."""
+
+    def __init__(self, socket_path: str | Path, timeout_s: float = 5.0) -> None:
+        self.socket_path = str(socket_path)
+        self.timeout_s = timeout_s
+
+    def command(self, cmd: str) -> str:
+        """Send one command; return HAProxy's answer. FaultError if it cannot be sent."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout_s)
+                sock.connect(self.socket_path)
+                sock.sendall(cmd.encode() + b"\n")
+                chunks = []
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+        except OSError as exc:
+            raise FaultError(
+                f"haproxy runtime API {self.socket_path}: {cmd!r} failed: {exc}; is the stack up?"
+            ) from None
+        answer = b"".join(chunks).decode(errors="replace").strip()
+        lowered = answer.lower()
+        if lowered.startswith(("unknown", "no such", "require")) or "not found" in lowered:
+            raise FaultError(f"haproxy runtime API: {cmd!r}: {answer}")
+        return answer
+
+    def set_server_state(self, server: str, state: str, backend: str = "app") -> None:
+        """ready, drain or maint (a deregistered target)."""
+        self.command(f"set server {backend}/{server} state {state}")
+
+    def server_states(self, backend: str = "app") -> dict[str, dict[str, str]]:
+        """Per server of the backend: its operational and admin state, from `show servers state`."""
+        text = self.command(f"show servers state {backend}")
+        # the first line is the format version, then a `# ...` header, then one row per server
+        lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
+        header: list[str] = []
+        result: dict[str, dict[str, str]] = {}
+        for line in lines:
+            if line.startswith("#"):
+                header = line.lstrip("# ").split()
+                continue
+            row = dict(zip(header, line.split(), strict=False))
+            if "srv_name" in row:
+                result[row["srv_name"]] = row
+        return result
+
+    def server_up(self, server: str, backend: str = "app") -> bool:
+        """True when the server is in service (operational state 2, not in maintenance)."""
+        row = self.server_states(backend).get(server, {})
+        return row.get("srv_op_state") == "2" and row.get("srv_admin_state") == "0"
+
+    def set_error_share(self, map_file: Path, status: int, percent: float) -> None:
+        """Answer `percent` % of requests with `status` at the frontend (0 = off)."""
+        self.command(f"set map {map_file} {status} {round(percent * 100)}")

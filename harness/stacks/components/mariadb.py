@@ -97,13 +97,21 @@ def bootstrap(port: int) -> None:
                 cur.execute(stmt)
 
 
-def start_replication(*, reader_port: int, writer_port: int) -> None:
-    """Make the reader a GTID replica of the writer, read-only as an Aurora reader is."""
+def start_replication(*, reader_port: int, writer_port: int, use_gtid: str = "slave_pos") -> None:
+    """Make the reader a GTID replica of the writer, read-only as an Aurora reader is.
+
+    `use_gtid="current_pos"` for a former writer rejoining: it continues from what
+    it wrote itself, not from an empty replica position.
+    """
+    if use_gtid not in ("slave_pos", "current_pos"):
+        raise ValueError(f"use_gtid must be slave_pos or current_pos, not {use_gtid!r}")
     with admin(reader_port) as conn, conn.cursor() as cur:
         cur.execute("SET GLOBAL read_only = 1")
+        # a restarted replica resumes replicating on its own; CHANGE MASTER needs it stopped
+        cur.execute("STOP SLAVE")
         cur.execute(
             "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER='root', "
-            "MASTER_PASSWORD='', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+            f"MASTER_PASSWORD='', MASTER_USE_GTID={use_gtid}, MASTER_CONNECT_RETRY=1",
             (LOOPBACK, writer_port),
         )
         cur.execute("START SLAVE")

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from harness.analysis.invariants import DatabaseState, Invariant, Row, Write, evaluate
+from dataclasses import dataclass
+
+from harness.analysis.invariants import DatabaseState, Invariant, Row, evaluate
 
 INITIAL = {1: 10, 2: 5}
+
+
+@dataclass(frozen=True)
+class Write:
+    kind: str
+    idempotency_key: str
+    outcome: str
+    id: int | None = None
 
 
 def _state(orders: list[Row], reservations: list[Row] | None = None,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import requests
 
-from harness.analysis.invariants import Invariant, Write, drain_queue, evaluate, read_database
+from harness.analysis.invariants import Invariant, drain_queue, evaluate, read_database
 from harness.settings import Settings
 from harness.stacks.profile import load_profile
 from harness.stacks.seed import SeedPlan
@@ -18,6 +19,14 @@ from harness.stacks.stack import Stack
 pytestmark = pytest.mark.integration
 
 ORDERS = 12
+
+
+@dataclass(frozen=True)
+class Write:
+    kind: str
+    idempotency_key: str
+    outcome: str
+    id: int | None = None
 
 
 @pytest.fixture(scope="module", params=[

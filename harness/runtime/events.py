@@ -1,0 +1,66 @@
+"""The run's event journal, `events.jsonl`: faults, orchestrator actions, health changes.
+
+One JSON object per line with the wall-clock time (`ts`, ISO 8601 UTC, and
+`wall`, epoch seconds) and the run-relative time (`t_s`, monotonic seconds since
+the run's clock started), so events line up with the load's per-second series.
+Thread-safe: the fault executor, its workers and the orchestrators all write here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+class EventLog:
+    """Appends events to a JSON-lines file (or keeps them in memory only when path is None)."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        t0: float | None = None,
+        echo: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.path = path
+        #: time.monotonic() at the run's start; t_s is measured from here
+        self.t0 = time.monotonic() if t0 is None else t0
+        self.events: list[dict[str, Any]] = []
+        self._echo = echo
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def elapsed(self) -> float:
+        """Seconds since the run's clock started."""
+        return time.monotonic() - self.t0
+
+    def emit(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Record one event now; return it."""
+        wall = time.time()
+        event: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds"),
+            "wall": round(wall, 6),
+            "t_s": round(self.elapsed(), 6),
+            "kind": kind,
+            **fields,
+        }
+        line = json.dumps(event, sort_keys=False, default=str)
+        with self._lock:
+            self.events.append(event)
+            if self.path is not None:
+                with self.path.open("a") as fh:
+                    fh.write(line + "\n")
+        if self._echo is not None:
+            self._echo(event)
+        return event
+
+    def of_kind(self, prefix: str) -> list[dict[str, Any]]:
+        """Events whose kind starts with prefix (e.g. `fault.` or `orchestrator.`)."""
+        with self._lock:
+            return [e for e in self.events if str(e["kind"]).startswith(prefix)]

@@ -1,0 +1,69 @@
+"""EC2 Auto Scaling group behind a Classic LB: health-check-based instance replacement.
+
+The CLB's own health checks (HAProxy's, with the profile's interval and
+thresholds) take a failing instance out of service; the ASG, using ELB health
+checks, then terminates it and launches a replacement, which takes
+`asg_launch_s` (scaled) and is not judged before `asg_health_check_grace_s`
+has passed. The replacement is back in service when the CLB's checks pass
+`healthy_threshold` times, as on AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+
+from harness.errors import FaultError, StackError
+from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+
+
+class AsgGroup(Orchestrator):
+    name = "asg"
+    poll_s = 0.2
+
+    def __init__(self, handles: StackHandles) -> None:
+        super().__init__(handles)
+        #: instance -> monotonic time before which its health is not judged (grace period)
+        self._grace_until: dict[str, float] = {}
+        self._out_of_service: set[str] = set()
+
+    def tick(self) -> None:
+        try:
+            states = self.h.haproxy.server_states()
+        except FaultError:
+            return
+        now = time.monotonic()
+        for app in self.h.info.apps():
+            if self.busy(app):
+                continue
+            row = states.get(app, {})
+            down = row.get("srv_op_state") == "0" and row.get("srv_admin_state") == "0"
+            if down and app not in self._out_of_service:
+                self._out_of_service.add(app)
+                self.emit("instance_out_of_service", component=app, by="clb_health_check")
+            elif not down and app in self._out_of_service:
+                self._out_of_service.discard(app)
+                self.emit("instance_in_service", component=app)
+            if down and now >= self._grace_until.get(app, 0.0):
+                self.react(app, functools.partial(self._replace, app))
+
+    def _replace(self, app: str) -> None:
+        started = time.monotonic()
+        self.emit("instance_terminating", component=app, reason="ELB health check failed")
+        with contextlib.suppress(StackError):
+            self.h.runtime.kill(app)
+        self.emit("instance_launching", component=app)
+        if not self.sleep(self.h.timing("asg_launch_s", 150)):
+            return
+        self.h.runtime.restart(app)
+        # A new instance is judged only after the grace period, and never before the CLB
+        # could have seen it healthy (rise checks), else a short grace would replace it again.
+        hc = self.h.profile.load_balancer.health_check
+        settle = (hc.healthy_threshold + hc.unhealthy_threshold) * hc.interval_s * self.h.time_scale
+        grace = max(self.h.timing("asg_health_check_grace_s", 300), settle)
+        self._grace_until[app] = time.monotonic() + grace
+        self.emit(
+            "instance_launched", component=app,
+            since_terminated_s=round(time.monotonic() - started, 3),
+        )

@@ -1,0 +1,159 @@
+"""Aurora-like cluster: when the writer dies, the reader is promoted and the endpoint moves.
+
+Real replication, real promotion: after `aurora_failover_s` (scaled) the reader
+stops replicating, forgets its source and turns writable; the writer endpoint
+(the app->db proxy, which the apps keep as their address, as with RDS Proxy)
+is repointed to it. Without the proxy layer the apps wait out a DNS change
+(`aurora_dns_ttl_s`) before the endpoint moves. The failed instance is then
+restarted and rejoins as the reader, as Aurora does.
+A planned failover (switchover) makes the writer read-only, waits for the
+reader to catch up, then promotes it, so no acknowledged write is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from harness.errors import FaultError
+from harness.stacks.components import mariadb
+from harness.stacks.components.toxiproxy import ToxiproxyClient
+from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.topology import proxy_name
+
+
+class AuroraCluster(Orchestrator):
+    name = "aurora"
+
+    def __init__(self, handles: StackHandles) -> None:
+        super().__init__(handles)
+        #: the component that is the writer now (it changes with each failover)
+        self.writer = "db-writer"
+        self.reader: str | None = "db-reader" if handles.info.db_reader_port else None
+        self._switching = threading.Lock()
+
+    def _port(self, name: str) -> int:
+        return self.h.info.components[name].port
+
+    def tick(self) -> None:
+        if self._switching.locked() or self.busy("failover"):
+            return
+        if not self.h.runtime.is_running(self.writer):
+            self.react("failover", self._unplanned)
+
+    # -- unplanned ---------------------------------------------------------------------
+
+    def _unplanned(self) -> None:
+        failed = self.writer
+        down_at = time.monotonic()
+        self.emit("writer_down", component=failed)
+        if self.reader is None or not self.h.runtime.is_running(self.reader):
+            self._restart_in_place(failed, down_at)
+            return
+        if not self.sleep(self.h.timing("aurora_failover_s", 30)):
+            return
+        with self._switching:
+            self._promote(self.reader)
+            self._move_endpoint(down_at)
+            self.writer, self.reader = self.reader, failed
+        self._rejoin(failed)
+
+    def _restart_in_place(self, name: str, down_at: float) -> None:
+        # No replica to promote: the instance comes back where it was (RDS single-AZ). With
+        # Multi-AZ on, the standby (not a process here) takes over after the failover time.
+        multi_az = bool(self.h.profile.orchestrator.get("rds_multi_az", False))
+        delay = self.h.timing("rds_multi_az_failover_s", 90) if multi_az else self.h.timing(
+            "rds_restart_s", 120
+        )
+        if not self.sleep(delay):
+            return
+        self.h.runtime.restart(name)
+        self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
+
+    def _promote(self, name: str) -> None:
+        with mariadb.admin(self._port(name)) as conn, conn.cursor() as cur:
+            cur.execute("STOP SLAVE")
+            cur.execute("RESET SLAVE ALL")
+            cur.execute("SET GLOBAL read_only = 0")
+        self.emit("reader_promoted", component=name)
+
+    def _move_endpoint(self, since: float) -> None:
+        proxied = bool(self.h.profile.orchestrator.get("rds_proxy", False))
+        # without the proxy, clients resolve the cluster endpoint again only after the DNS TTL
+        if not proxied and not self.sleep(self.h.timing("aurora_dns_ttl_s", 5)):
+            return
+        new_writer = self.reader or self.writer
+        toxi = ToxiproxyClient(self.h.info.toxiproxy_api)
+        toxi.set_upstream(proxy_name("app->db"), self._port(new_writer))
+        self.h.info.db_writer_port = self._port(new_writer)
+        self.h.on_change()
+        self.emit(
+            "writer_endpoint_moved", component=new_writer, port=self._port(new_writer),
+            since_writer_down_s=round(time.monotonic() - since, 3),
+        )
+
+    def _rejoin(self, name: str) -> None:
+        """Restart the failed instance as a read-only replica of the new writer."""
+        if self.stopping:
+            return
+        try:
+            self.h.runtime.restart(name)
+            mariadb.start_replication(
+                reader_port=self._port(name), writer_port=self._port(self.writer),
+                use_gtid="current_pos",
+            )
+        except Exception as exc:
+            self.emit("reader_rejoin_failed", component=name, error=str(exc))
+            return
+        toxi = ToxiproxyClient(self.h.info.toxiproxy_api)
+        if "app->db-reader" in self.h.info.edges:
+            toxi.set_upstream(proxy_name("app->db-reader"), self._port(name))
+        self.h.info.db_reader_port = self._port(name)
+        self.h.on_change()
+        self.emit("reader_rejoined", component=name)
+
+    # -- planned -----------------------------------------------------------------------
+
+    def switchover(self) -> None:
+        """Planned failover: no write is lost; the old writer becomes the reader."""
+        if self.reader is None:
+            raise FaultError("a planned db_failover needs a reader; this stack has none")
+        with self._switching:
+            old, new = self.writer, self.reader
+            started = time.monotonic()
+            self.emit("switchover_started", component=old)
+            with mariadb.admin(self._port(old)) as conn, conn.cursor() as cur:
+                cur.execute("SET GLOBAL read_only = 1")
+            mariadb.wait_caught_up(reader_port=self._port(new), writer_port=self._port(old))
+            self._promote(new)
+            self._move_endpoint(started)
+            self.writer, self.reader = new, old
+            mariadb.start_replication(
+                reader_port=self._port(old), writer_port=self._port(new), use_gtid="current_pos"
+            )
+            if "app->db-reader" in self.h.info.edges:
+                ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(
+                    proxy_name("app->db-reader"), self._port(old)
+                )
+            self.h.info.db_reader_port = self._port(old)
+            self.h.on_change()
+            self.emit("reader_rejoined", component=old)
+
+    def current_writer(self) -> str:
+        return self.writer
+
+    def reboot(self, name: str, *, force: bool) -> None:
+        """Restart an instance in place (db_reboot); a rebooted writer does not fail over."""
+        with self._switching:
+            self.emit("reboot_started", component=name, force=force)
+            started = time.monotonic()
+            if force:
+                self.h.runtime.kill(name)
+            else:
+                self.h.runtime.stop(name)
+            self.h.runtime.restart(name)
+            if name == self.reader:
+                mariadb.start_replication(
+                    reader_port=self._port(name), writer_port=self._port(self.writer)
+                )
+            self.emit("reboot_done", component=name, down_s=round(time.monotonic() - started, 3))

@@ -1,0 +1,114 @@
+"""What every orchestrator shares: a watch loop in a plain thread, profile timings, events.
+
+Each orchestrator polls the runtime (is the component still running?) every
+`poll_s`, and hands a reaction (restart a task, fail over) to its own thread so
+two dead tasks are replaced in parallel as ECS would. Every action is an event
+(`orchestrator.<what>`) in the run's journal. Timings come from the stack
+profile (AWS figures with their sources) multiplied by the run's time scale.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from harness.runtime.events import EventLog
+from harness.runtime.process import ProcessRuntime
+from harness.stacks.components.haproxy import HaproxyAdmin
+from harness.stacks.profile import Profile
+from harness.stacks.topology import StackInfo
+
+
+@dataclass
+class StackHandles:
+    """What orchestrators act on: the runtime, the stack's endpoints, the journal."""
+
+    runtime: ProcessRuntime
+    info: StackInfo
+    profile: Profile
+    time_scale: float
+    events: EventLog
+    #: called after the stack's endpoints changed (a failover), to persist stack.json
+    on_change: Callable[[], None] = lambda: None
+
+    @property
+    def haproxy(self) -> HaproxyAdmin:
+        return HaproxyAdmin(self.info.haproxy_socket)
+
+    def timing(self, key: str, default: float) -> float:
+        """A profile timing in seconds, scaled by the run's time scale."""
+        value = self.profile.orchestrator.get(key, default)
+        return float(value) * self.time_scale
+
+
+class Orchestrator:
+    """A watch loop; subclasses implement `tick()` and react through `react()`."""
+
+    name = "orchestrator"
+    poll_s = 0.05
+
+    def __init__(self, handles: StackHandles) -> None:
+        self.h = handles
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._reactions: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30) -> None:
+        """Stop watching and wait for reactions under way (they check `stopping`)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        for reaction in list(self._reactions.values()):
+            reaction.join(timeout_s)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep unless stopping; return False if the stack is being stopped."""
+        return not self._stop.wait(seconds)
+
+    def emit(self, what: str, **fields: Any) -> None:
+        self.h.events.emit(f"orchestrator.{what}", orchestrator=self.name, **fields)
+
+    def busy(self, key: str) -> bool:
+        with self._lock:
+            reaction = self._reactions.get(key)
+            return reaction is not None and reaction.is_alive()
+
+    def react(self, key: str, action: Callable[[], None]) -> None:
+        """Run action in its own thread unless a reaction for key is under way."""
+        with self._lock:
+            current = self._reactions.get(key)
+            if current is not None and current.is_alive():
+                return
+
+            def guarded() -> None:
+                try:
+                    action()
+                except Exception as exc:
+                    if not self.stopping:
+                        self.emit("action_failed", key=key, error=f"{type(exc).__name__}: {exc}")
+
+            thread = threading.Thread(target=guarded, name=f"{self.name}:{key}", daemon=True)
+            self._reactions[key] = thread
+            thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            try:
+                self.tick()
+            except Exception as exc:
+                self.emit("watch_failed", error=f"{type(exc).__name__}: {exc}")
+                time.sleep(1)
+
+    def tick(self) -> None:
+        raise NotImplementedError
