@@ -10,8 +10,9 @@ CREATE TABLE IF NOT EXISTS products (
 
 CREATE TABLE IF NOT EXISTS orders (
   id              BIGINT AUTO_INCREMENT PRIMARY KEY,
-  -- binary collation: keys are compared byte for byte, never case- or space-folded
-  idempotency_key VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  -- binary NO PAD collation: keys are compared byte for byte, never case- or
+  -- space-folded (ascii_bin would treat 'k' and 'k ' as one key)
+  idempotency_key VARCHAR(64) CHARACTER SET ascii COLLATE ascii_nopad_bin NOT NULL,
   product_id      INT NOT NULL,
   quantity        INT NOT NULL,
   created_at      TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
@@ -28,8 +29,9 @@ CREATE TABLE IF NOT EXISTS events (
 
 CREATE TABLE IF NOT EXISTS reservations (
   id              BIGINT AUTO_INCREMENT PRIMARY KEY,
-  -- binary collation: keys are compared byte for byte, never case- or space-folded
-  idempotency_key VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  -- binary NO PAD collation: keys are compared byte for byte, never case- or
+  -- space-folded (ascii_bin would treat 'k' and 'k ' as one key)
+  idempotency_key VARCHAR(64) CHARACTER SET ascii COLLATE ascii_nopad_bin NOT NULL,
   event_id        INT NOT NULL,
   seats           INT NOT NULL,
   created_at      TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),

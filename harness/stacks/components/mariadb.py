@@ -27,13 +27,21 @@ APP_PASSWORD = "shop-pass"
 SCHEMA_SQL = Path(__file__).resolve().parents[3] / "stacks" / "apps" / "schema.sql"
 
 
+def _tmpdir(workdir: Path) -> Path:
+    path = workdir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def install_datadir(datadir: Path, log: Path, install_db: str = "mariadb-install-db") -> None:
     """Create an empty datadir (about half a second)."""
     datadir.parent.mkdir(parents=True, exist_ok=True)
     try:
         with log.open("ab") as out:
             result = subprocess.run(
+                # a private tmpdir: the shared /tmp is cleaned by others mid-install
                 [install_db, "--no-defaults", f"--datadir={datadir}", "--user=root",
+                 f"--tmpdir={_tmpdir(datadir.parent)}",
                  "--auth-root-authentication-method=normal", "--skip-test-db"],
                 stdout=out, stderr=subprocess.STDOUT, check=False, timeout=60,
             )
@@ -54,7 +62,7 @@ def spec(
     argv = (
         mariadbd, "--no-defaults", "--user=root",
         f"--datadir={workdir / 'data'}", f"--socket={workdir / 'mysqld.sock'}",
-        f"--pid-file={workdir / 'mysqld.pid'}",
+        f"--pid-file={workdir / 'mysqld.pid'}", f"--tmpdir={_tmpdir(workdir)}",
         f"--port={port}", f"--bind-address={LOOPBACK}", "--skip-name-resolve",
         f"--server-id={server_id}", "--log-bin=binlog", "--log-slave-updates",
         "--binlog-format=ROW", "--gtid-strict-mode=1",

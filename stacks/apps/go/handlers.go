@@ -270,8 +270,21 @@ func validateKey(key *string) string {
 		return "idempotency_key must not be empty"
 	case utf8.RuneCountInString(*key) > 64: // the column is VARCHAR(64): characters
 		return "idempotency_key must be at most 64 characters"
+	case !isASCII(*key):
+		// The column is ASCII (schema.sql): the database would refuse the key,
+		// and a client's mistake must not look like a database outage (503).
+		return "idempotency_key must be ASCII"
 	}
 	return ""
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 type errorBody struct {

@@ -102,7 +102,10 @@ func TestValidateOrder(t *testing.T) {
 		want string
 	}{
 		{orderRequest{ptr[int64](1), ptr[int64](1), ptr("k")}, ""},
-		{orderRequest{ptr[int64](1), ptr[int64](100), ptr(strings.Repeat("é", 64))}, ""},
+		{orderRequest{ptr[int64](1), ptr[int64](100), ptr(strings.Repeat("k", 64))}, ""},
+		{orderRequest{ptr[int64](1), ptr[int64](1), ptr("tab\tand\x00nul")}, ""},
+		{orderRequest{ptr[int64](1), ptr[int64](1), ptr("é")}, "must be ASCII"},
+		{orderRequest{ptr[int64](1), ptr[int64](1), ptr("k\ufffd")}, "must be ASCII"},
 		{orderRequest{nil, ptr[int64](1), ptr("k")}, "product_id is required"},
 		{orderRequest{ptr[int64](1), nil, ptr("k")}, "quantity is required"},
 		{orderRequest{ptr[int64](1), ptr[int64](0), ptr("k")}, "quantity must be"},

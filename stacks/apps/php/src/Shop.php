@@ -224,6 +224,11 @@ final class Shop
         if (!is_string($key) || !preg_match('/^.{1,64}$/su', $key)) {
             throw new HttpError(400, 'invalid_request', 'idempotency_key must be a string of 1 to 64 characters');
         }
+        // The column is ASCII (schema.sql): the database would refuse the key,
+        // and a client's mistake must not look like a database outage (503).
+        if (preg_match('/[^\x00-\x7F]/', $key)) {
+            throw new HttpError(400, 'invalid_request', 'idempotency_key must be ASCII');
+        }
         return $key;
     }
 }

@@ -1,0 +1,173 @@
+"""Fixtures of the contract suite: real MariaDB, LocalStack and Toxiproxy, both apps.
+
+The backing parts start once per session with the harness's own components
+(`harness.stacks.components.*` on a `ProcessRuntime`); every app instance talks
+to MariaDB through its own Toxiproxy proxy (so one test can cut one app off its
+database) and to LocalStack directly, with its own queue (and, Go, bucket).
+Tests create their own product and event rows, so they never depend on order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from contract_support import AppUnderTest, Backends
+
+from harness.runtime.ports import LOOPBACK, PortAllocator
+from harness.runtime.process import ProcessRuntime
+from harness.settings import Settings
+from harness.stacks import seed as seeding
+from harness.stacks.components import apps, localstack, mariadb, toxiproxy
+from harness.stacks.profile import load_profile
+
+KINDS = ("php", "go")
+
+
+@pytest.fixture(scope="session")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
+    """MariaDB (seeded), LocalStack (SQS + S3) and Toxiproxy, for the whole session."""
+    settings = Settings.from_env()
+    root = tmp_path_factory.mktemp("contract")
+    stack_id = f"contract-{uuid.uuid4().hex[:8]}"
+    runtime = ProcessRuntime(stack_id=stack_id, workdir=root / "work", log_dir=root / "logs")
+    ports = PortAllocator()
+    toxi_port, aws_port, db_port = ports.take(), ports.take(), ports.take()
+    try:
+        db_dir = root / "work" / "db"
+        mariadb.install_datadir(db_dir / "data", runtime.log_path("db"))
+        runtime.launch(mariadb.spec("db", port=db_port, workdir=db_dir, server_id=1, zone=None))
+        runtime.start_many([
+            toxiproxy.spec(api_port=toxi_port, binary=settings.tool("toxiproxy-server"), seed=1),
+            localstack.spec(
+                port=aws_port, python=settings.localstack_python,
+                workdir=root / "work" / "localstack", services=["sqs", "s3"],
+            ),
+        ])
+        runtime.wait("db")
+        mariadb.bootstrap(db_port)
+        seeding.seed(db_port, seeding.SeedPlan(seed=1, products=20, events=3))
+        backends = Backends(
+            runtime=runtime, ports=ports, settings=settings, root=root,
+            db_port=db_port, aws_port=aws_port, aws_endpoint=f"http://{LOOPBACK}:{aws_port}",
+            toxi=toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{toxi_port}"),
+        )
+        yield backends
+        backends.close()
+    finally:
+        runtime.close()
+
+
+@pytest.fixture(scope="session")
+def start_app(backends: Backends) -> Iterator[Callable[[str, str | None], AppUnderTest]]:
+    """Start (once per session) an app of a kind, optionally with a planted bug."""
+    started: dict[tuple[str, str | None], AppUnderTest] = {}
+
+    def start(kind: str, bug: str | None = None) -> AppUnderTest:
+        if (kind, bug) not in started:
+            started[kind, bug] = _start_app(backends, kind, bug)
+        return started[kind, bug]
+
+    yield start
+    for app in started.values():
+        app.close()
+        backends.runtime.stop(app.name)
+
+
+def _start_app(b: Backends, kind: str, bug: str | None) -> AppUnderTest:
+    name = f"{kind}-{bug.replace('_', '-')}" if bug else kind
+    db_proxy, aws_proxy = f"db_{name.replace('-', '_')}", f"aws_{name.replace('-', '_')}"
+    proxy_port, aws_port, app_port = b.ports.take(), b.ports.take(), b.ports.take()
+    b.toxi.create(db_proxy, listen_port=proxy_port, upstream_port=b.db_port)
+    b.toxi.create(aws_proxy, listen_port=aws_port, upstream_port=b.aws_port)
+    queue_url = localstack.create_resources(
+        b.aws_endpoint, queue=f"orders-{name}", bucket=f"receipts-{name}" if kind == "go" else None
+    )
+    # The queue URL names LocalStack's own port; the app must reach it through its proxy.
+    app_queue_url = urlunsplit(urlsplit(queue_url)._replace(netloc=f"{LOOPBACK}:{aws_port}"))
+    env = {
+        "APP_NAME": f"contract-{name}",
+        "DB_HOST": LOOPBACK, "DB_PORT": str(proxy_port), "DB_NAME": mariadb.DATABASE,
+        "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
+        "DB_CONNECT_TIMEOUT_MS": "1000", "DB_QUERY_TIMEOUT_MS": "5000",
+        "AWS_ENDPOINT_URL": f"http://{LOOPBACK}:{aws_port}", "AWS_REGION": localstack.REGION,
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_TIMEOUT_MS": "5000", "SQS_QUEUE_URL": app_queue_url,
+    }
+    if kind == "go":
+        env["S3_BUCKET"] = f"receipts-{name}"
+        env["SHUTDOWN_GRACE_MS"] = "1000"
+    if bug:
+        env["APP_BUG"] = bug
+    if kind == "php":
+        spec = apps.php_instance(
+            name, profile=load_profile("legacy"), port=app_port, workdir=b.root / "work" / name,
+            log_dir=b.root / "logs", env=env, zone="a",
+            php_fpm=b.settings.tool("php-fpm8.2"), nginx=b.settings.tool("nginx"),
+        )
+    else:
+        # No CPU quota: the suite shares a small machine and must not starve the app.
+        profile = load_profile("modern")
+        unlimited = profile.app.model_copy(update={"limits": None})
+        profile = profile.model_copy(update={"app": unlimited})
+        spec = apps.go_task(
+            name, profile=profile, port=app_port, binary=b.settings.go_app_binary, env=env,
+            zone="a",
+        )
+    b.runtime.start(spec)
+    return AppUnderTest(
+        name=name, kind=kind, bug=bug, url=f"http://{LOOPBACK}:{app_port}",
+        app_name=env["APP_NAME"], queue_url=queue_url, bucket=env.get("S3_BUCKET"),
+        db_proxy=db_proxy, aws_proxy=aws_proxy, backends=b, log=Path(b.runtime.log_path(name)),
+    )
+
+
+@pytest.fixture(scope="session", params=KINDS)
+def app(request: pytest.FixtureRequest, start_app: Callable[[str, str | None], AppUnderTest]) -> (
+    AppUnderTest
+):
+    """The correct app of each kind (ids `php`, `go`)."""
+    return start_app(str(request.param), None)
+
+
+_ids = itertools.count(10_000)
+
+
+@pytest.fixture
+def new_product(backends: Backends) -> Callable[[int], int]:
+    """Insert a product with the given stock under a fresh id; return the id."""
+
+    def make(stock: int) -> int:
+        pid = next(_ids)
+        backends.execute(
+            "INSERT INTO products (id, name, price_cents, stock) VALUES (%s, %s, %s, %s)",
+            (pid, f"contract-product-{pid}", 1234, stock),
+        )
+        return pid
+
+    return make
+
+
+@pytest.fixture
+def new_event(backends: Backends) -> Callable[[int, int], int]:
+    """Insert an event with (seats_total, seats_left) under a fresh id; return the id."""
+
+    def make(seats_total: int, seats_left: int) -> int:
+        eid = next(_ids)
+        backends.execute(
+            "INSERT INTO events (id, name, seats_total, seats_left) VALUES (%s, %s, %s, %s)",
+            (eid, f"contract-event-{eid}", seats_total, seats_left),
+        )
+        return eid
+
+    return make
+
+
+@pytest.fixture
+def key() -> str:
+    """A fresh idempotency key."""
+    return f"contract-{uuid.uuid4().hex}"
