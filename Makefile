@@ -9,13 +9,13 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	.venv/bin/harness up $(ARCH)
+	.venv/bin/harness run $(SCENARIO)
 
 up: setup
 	.venv/bin/harness up $(ARCH)
 
 lint: setup
-	.venv/bin/ruff check harness tests
+	.venv/bin/ruff check harness tests bench
 	.venv/bin/mypy
 
 test: setup lint
@@ -23,6 +23,9 @@ test: setup lint
 
 unit: setup
 	.venv/bin/pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	.venv/bin/pytest tests/integration tests/contract $(PYTEST_ARGS)
 
 bench: setup
 	.venv/bin/python -m bench

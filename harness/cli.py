@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
 
@@ -15,7 +18,12 @@ from rich.table import Table
 
 from harness import doctor as doctor_mod
 from harness.errors import EnvironmentProblem, HarnessError, StackError
+from harness.load.command import load as load_command
+from harness.rehearsal import RunOptions, rehearse
+from harness.report.commands import compare_command, report_command
+from harness.report.terminal import print_verdict
 from harness.runtime import registry
+from harness.scenario import scenario as scenario_mod
 from harness.settings import Settings
 from harness.stacks.profile import available_profiles, load_profile
 from harness.stacks.seed import SeedPlan
@@ -139,7 +147,11 @@ def down(
 
 @app.command("list")
 def list_() -> None:
-    """Show the architectures (stack profiles) and the running stacks."""
+    """Show the scenarios, the architectures (stack profiles) and the running stacks."""
+    table = Table("scenario", "what it rehearses", box=None)
+    for name in scenario_mod.available():
+        table.add_row(name, scenario_mod.describe(name))
+    out.print(table)
     table = Table("architecture", "description", box=None)
     for name in available_profiles():
         table.add_row(name, load_profile(name).description)
@@ -240,12 +252,114 @@ def inject(
         err.print("interrupted: the fault was reverted")
 
 
+app.command(name="load")(load_command)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[str, typer.Argument(help="scenario name (smoke) or path to a .yaml")],
+) -> None:
+    """Check a scenario file without running it (schema, phases, fault targets, SLOs)."""
+    found = scenario_mod.load_scenario(scenario)
+    out.print(
+        f"ok: {found.path}: {found.name}, {len(found.workload.phase_windows())} phases over "
+        f"{found.workload.duration:g} s, {len(found.faults)} faults, "
+        f"{len(found.objectives.slos)} SLOs, on {' and '.join(found.architectures)}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="scenario name (blackfriday) or a .yaml path")],
+    arch: Annotated[
+        str, typer.Option(help="legacy, modern or both (default: the scenario's)")
+    ] = "scenario",
+    runtime: Annotated[str, typer.Option(help="how components run: process")] = "process",
+    seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's)")] = None,
+    time_scale: Annotated[
+        float | None, typer.Option(help="multiply every AWS timing (default: the scenario's)")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="parent folder of the results (default results/)")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="load generator worker processes")] = 1,
+    ci: Annotated[bool, typer.Option("--ci", help="no live display; exit 0/1/2/3")] = False,
+) -> None:
+    """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
+    found = scenario_mod.load_scenario(scenario)
+    archs = _pick_archs(arch, found.architectures)
+    if runtime != "process":
+        raise typer.BadParameter(
+            f"{runtime!r}: only the process runtime is built; use --runtime process",
+            param_hint="--runtime",
+        )
+    if workers < 1:
+        raise typer.BadParameter(f"{workers}: need at least 1 worker", param_hint="--workers")
+    settings = _settings()
+    if time_scale is not None:
+        found = dataclasses.replace(found, time_scale=time_scale)
+    Settings.from_env(time_scale=found.time_scale)  # the same range check as --time-scale
+    for name in archs:
+        doctor_mod.require(settings, name)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    options = RunOptions(
+        architectures=archs, seed=found.seed if seed is None else seed, settings=settings,
+        out_root=out_dir or settings.results_dir, workers=workers,
+    )
+    say: Callable[[str], None] = (
+        (lambda line: print(line, flush=True)) if ci
+        else (lambda line: err.print(line, markup=False, highlight=False))
+    )
+    record, where = rehearse(found, options, say, live=not ci)
+    print_verdict(record, where, out)
+    if record.status == "interrupted":
+        raise Interrupted(f"interrupted; what was measured is in {where} (marked incomplete)")
+    raise typer.Exit(record.verdict.exit_code if record.verdict else 1)
+
+
+def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:
+    if arch == "scenario":
+        return in_scenario
+    wanted = ["legacy", "modern"] if arch == "both" else [arch]
+    unknown = [a for a in wanted if a not in in_scenario]
+    if unknown:
+        raise typer.BadParameter(
+            f"{arch!r}: the scenario runs on {', '.join(in_scenario)}", param_hint="--arch"
+        )
+    return wanted
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a results folder, results/<run-id>")],
+) -> None:
+    """Re-render report.html, junit.xml and summary.md from a run's saved data."""
+    raise typer.Exit(report_command(run_dir, console=out))
+
+
+@app.command()
+def compare(
+    baseline: Annotated[Path, typer.Argument(help="results folder of the baseline run")],
+    candidate: Annotated[
+        Path | None, typer.Argument(help="results folder to compare (default: baseline's)")
+    ] = None,
+    baseline_arch: Annotated[str | None, typer.Option(help="default legacy")] = None,
+    candidate_arch: Annotated[str | None, typer.Option(help="default modern")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="where compare.md/.html go")] = None,
+) -> None:
+    """Per-metric deltas with bootstrap confidence intervals; exit 1 on a regression."""
+    raise typer.Exit(compare_command(
+        baseline, candidate, baseline_arch=baseline_arch, candidate_arch=candidate_arch,
+        out_dir=out_dir, console=out,
+    ))
 
 
 def main() -> None:
     """Entry point: run the app, map HarnessError to its exit code and one line."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode, click returns typer.Exit's code instead of exiting
+        code = app(standalone_mode=False)
     except HarnessError as exc:
         # soft_wrap: the error stays one line whatever the terminal width, for logs and CI
         err.print(f"harness: error: {exc}", markup=False, highlight=False, soft_wrap=True)
@@ -265,6 +379,7 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ quietly() { "$@" >>"$LOG" 2>&1 || { tail -n 30 "$LOG" >&2; die "'$*' failed (ful
 
 # --- system packages (Debian) -------------------------------------------------
 PACKAGES=(mariadb-server mariadb-client haproxy nginx-light php8.2-fpm php8.2-mysql
-          php8.2-curl php8.2-apcu php-async-aws-sqs)
+          php8.2-curl php8.2-apcu php-async-aws-sqs
+          # the report test renders report.html in a real headless browser
+          chromium fonts-liberation)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -458,7 +458,8 @@ def parse_timeline(raw: object, *, source: str, key: str = "faults") -> list[_Fa
         raise ScenarioError(f"{source}: {key}: must be a list of faults, got {type(raw).__name__}")
     problems: list[str] = []
     for i, item in enumerate(raw):
-        if isinstance(item, dict) and item.get("type") not in FAULT_TYPES:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if isinstance(item, dict) and not (isinstance(kind, str) and kind in FAULT_TYPES):
             problems.append(
                 f"{source}: {key}[{i}].type: unknown fault type {item.get('type')!r}; "
                 f"choose one of {', '.join(sorted(FAULT_TYPES))} (see `harness faults`)"

@@ -1,0 +1,189 @@
+"""Per-second data of one architecture, and exact aggregates over any window and endpoint.
+
+Percentiles over a window or several endpoints come from merging the recorded
+HdrHistograms (exact: counts add up), never from averaging per-second
+percentiles. Seconds count from the start of the load by intended start time,
+as the recorder keeps them (harness/load/recorder.py).
+
+`ArchData` is built from a live `Recorder` (`from_recorder`) or from the rows of
+`timeseries.csv` (`from_rows`), so a report can be rebuilt from a results folder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from harness.load.classify import CLASSES, ERROR_CLASSES
+from harness.load.recorder import Recorder, SecondCounts, new_histogram, percentiles_ms
+
+#: the endpoint name that means "every endpoint"
+ALL = "*"
+PERCENTILE_KEYS: tuple[str, ...] = ("p50", "p90", "p95", "p99", "p999", "max")
+COUNT_FIELDS: tuple[str, ...] = (
+    "offered", "started", "achieved", "late", "dropped", "missed", "cpu_pct",
+)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Aggregates over one scope: requests by class and latency percentiles in ms."""
+
+    requests: int
+    classes: Mapping[str, int]
+    latency_ms: Mapping[str, float]
+    offered: int
+    achieved: int
+
+    @property
+    def errors(self) -> int:
+        return sum(self.classes.get(c, 0) for c in ERROR_CLASSES)
+
+    @property
+    def error_rate(self) -> float:
+        """Errors / finished requests; 0.0 when nothing finished."""
+        return self.errors / self.requests if self.requests else 0.0
+
+    @property
+    def achieved_ratio(self) -> float:
+        """Started / offered arrivals; 1.0 when nothing was offered."""
+        return self.achieved / self.offered if self.offered else 1.0
+
+    def metric(self, name: str) -> float:
+        if name == "error_rate":
+            return self.error_rate
+        if name == "achieved_ratio":
+            return self.achieved_ratio
+        return float(self.latency_ms[name])
+
+
+@dataclass
+class ArchData:
+    """One architecture's recorded data: latency histograms per second x endpoint x class."""
+
+    arch: str
+    cells: dict[tuple[int, str, str], HdrHistogram] = field(default_factory=dict)
+    counts: dict[int, SecondCounts] = field(default_factory=dict)
+    _seconds: dict[tuple[int, str], Stats] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_recorder(cls, arch: str, recorder: Recorder) -> ArchData:
+        """From the collector's merged recorder after the load stopped."""
+        data = cls(arch, counts={s: c for s, c in recorder.counts.items()})
+        for row in recorder.rows():
+            data.add_cell(row["second"], row["endpoint"], row["class"], row["latency_hdr"])
+        return data
+
+    def add_cell(self, second: int, endpoint: str, cls: str, encoded: str) -> None:
+        hist = self.cells.get((second, endpoint, cls))
+        if hist is None:
+            hist = self.cells[(second, endpoint, cls)] = new_histogram()
+        hist.decode_and_add(encoded)
+        self._forget()
+
+    def add_samples(self, second: int, endpoint: str, cls: str, latencies_ms: Iterable[float]
+                    ) -> None:
+        """Record known latencies (tests and synthetic data)."""
+        hist = self.cells.get((second, endpoint, cls))
+        if hist is None:
+            hist = self.cells[(second, endpoint, cls)] = new_histogram()
+        for ms in latencies_ms:
+            hist.record_value(max(1, int(ms * 1000)))
+        self._forget()
+
+    def _forget(self) -> None:
+        self.__dict__.pop("_per_second", None)
+        self._seconds.clear()
+
+    # -- shape --
+
+    @property
+    def duration_s(self) -> int:
+        """Seconds with data: 0 .. last second + 1."""
+        seconds = {k[0] for k in self.cells} | set(self.counts)
+        return max(seconds) + 1 if seconds else 0
+
+    def endpoints(self) -> list[str]:
+        return sorted({k[1] for k in self.cells})
+
+    # -- aggregates --
+
+    @cached_property
+    def _per_second(self) -> dict[tuple[int, str], tuple[HdrHistogram, dict[str, int]]]:
+        """Per second x endpoint (and x ALL): the merged histogram and counts by class."""
+        merged: dict[tuple[int, str], tuple[HdrHistogram, dict[str, int]]] = {}
+        for (s, ep, cls), hist in self.cells.items():
+            for key in ((s, ep), (s, ALL)):
+                if key not in merged:
+                    merged[key] = (new_histogram(), dict.fromkeys(CLASSES, 0))
+                merged[key][0].add(hist)
+                merged[key][1][cls] = merged[key][1].get(cls, 0) + hist.get_total_count()
+        return merged
+
+    def stats(self, start: int = 0, end: int | None = None, endpoint: str = ALL) -> Stats:
+        """Exact aggregates over seconds [start, end) for one endpoint (or ALL).
+
+        Offered and achieved arrivals are counted per second only (not per endpoint).
+        """
+        end = self.duration_s if end is None else end
+        hist = new_histogram()
+        classes = dict.fromkeys(CLASSES, 0)
+        offered = achieved = 0
+        for s in range(start, end):
+            cell = self._per_second.get((s, endpoint))
+            if cell is not None:
+                hist.add(cell[0])
+                for cls, n in cell[1].items():
+                    classes[cls] = classes.get(cls, 0) + n
+            c = self.counts.get(s)
+            if c is not None:
+                offered += c.offered
+                achieved += c.started
+        requests = sum(classes.values())
+        return Stats(requests, classes, percentiles_ms(hist), offered, achieved)
+
+    def second(self, s: int, endpoint: str = ALL) -> Stats:
+        """`stats` of one second, cached: recovery, charts and compare ask for each many times."""
+        key = (s, endpoint)
+        found = self._seconds.get(key)
+        if found is None:
+            found = self._seconds[key] = self.stats(s, s + 1, endpoint)
+        return found
+
+    def rows(self, endpoint: str = ALL) -> list[dict[str, Any]]:
+        """One row per second: counts, classes, error rate and latency percentiles (ms)."""
+        rows = []
+        for s in range(self.duration_s):
+            st = self.second(s, endpoint)
+            c = self.counts.get(s, SecondCounts())
+            rows.append({
+                "second": s,
+                **{k: getattr(c, k) for k in COUNT_FIELDS},
+                "requests": st.requests,
+                **{cls: st.classes.get(cls, 0) for cls in CLASSES},
+                "error_rate": st.error_rate,
+                **{k: st.latency_ms[k] for k in PERCENTILE_KEYS},
+            })
+        return rows
+
+
+def window_starts(start: int, end: int, window: int) -> range:
+    """Starts of every sliding window of `window` seconds inside [start, end), 1 s apart."""
+    if end - start <= window:
+        return range(start, start + 1)
+    return range(start, end - window + 1)
+
+
+def scope_seconds(phase_windows: Mapping[str, tuple[float, float]], phase: str | None,
+                  duration_s: int) -> tuple[int, int]:
+    """[start, end) whole seconds of a phase (seconds that start inside it), or of the run."""
+    if phase is None:
+        return 0, duration_s
+    lo, hi = phase_windows[phase]
+    return math.ceil(lo - 1e-9), math.ceil(hi - 1e-9)

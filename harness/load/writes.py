@@ -1,0 +1,68 @@
+"""The acknowledged-writes log: every order and reservation the load attempted, with its outcome.
+
+The invariant check reads it after the drain, the way Jepsen's set checker
+does: acknowledged but missing = lost; indeterminate but present = recovered.
+One JSON object per line, appended by the process that collects the results.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Outcome = Literal["acknowledged", "failed", "indeterminate"]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One attempted write."""
+
+    kind: str  # "order" or "reservation"
+    idempotency_key: str
+    outcome: Outcome
+    #: order_id / reservation_id from the answer; None unless acknowledged
+    id: int | None
+    status: int
+    error_class: str
+    #: wall-clock seconds (time.time()) when the request was sent and answered
+    sent_at: float
+    done_at: float
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def outcome_of(status: int, error_class: str) -> Outcome:
+    """201/200 acknowledged; a 4xx or a refused connection never wrote; the rest may have."""
+    if error_class == "ok" and status in (200, 201):
+        return "acknowledged"
+    if 400 <= status < 500 or error_class == "connection_refused":
+        return "failed"
+    return "indeterminate"
+
+
+class WritesLog:
+    """Appends writes to a JSONL file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def extend(self, writes: Iterable[dict[str, Any]]) -> None:
+        with self.path.open("a") as f:
+            for w in writes:
+                f.write(json.dumps(w, separators=(",", ":")) + "\n")
+
+
+def to_wire(write: Write) -> dict[str, Any]:
+    return asdict(write)
+
+
+def read(path: Path) -> Iterator[Write]:
+    """The writes of a log, for the invariant check."""
+    with path.open() as f:
+        for line in f:
+            if line.strip():
+                yield Write(**json.loads(line))

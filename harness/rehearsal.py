@@ -1,0 +1,217 @@
+"""One rehearsal: the only place where stacks, load, faults and analysis meet.
+
+For each architecture in turn (never at once: they would share the CPU): start
+the stack, run the load and the fault timeline on one clock, stop the load, let
+the system drain, check the invariants, tear down. Then analyse everything and
+write the results folder. Ctrl-C at any point still tears down what started,
+reverts every fault and writes what was measured, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from harness import __version__
+from harness.analysis.invariants import Invariant, drain_queue, evaluate, read_database
+from harness.analysis.series import ArchData
+from harness.errors import HarnessError
+from harness.faults.base import FaultContext
+from harness.faults.executor import FaultExecutor, plan
+from harness.load.progress import ProgressLine
+from harness.load.runner import LoadResult, run_load
+from harness.load.writes import read as read_writes
+from harness.report.assemble import RunHeader, build_record, write_all
+from harness.report.record import RunRecord
+from harness.report.results import ResultsDir
+from harness.runtime.events import EventLog
+from harness.scenario.scenario import Scenario
+from harness.settings import Settings
+from harness.stacks.profile import load_profile
+from harness.stacks.seed import SeedPlan
+from harness.stacks.stack import Stack
+
+#: the load and the fault clock start together this long after the stack is ready
+LEAD_IN_S = 1.5
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class ArchOutcome:
+    """What one architecture's part of the run produced."""
+
+    arch: str
+    data: ArchData | None = None
+    invariants: list[Invariant] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    error: str | None = None
+    fault_errors: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    complete: bool = False
+
+
+@dataclass
+class RunOptions:
+    architectures: list[str]
+    seed: int
+    settings: Settings
+    out_root: Path
+    workers: int = 1
+
+
+def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = False
+             ) -> tuple[RunRecord, Path]:
+    """Run the scenario on each architecture, analyse, write results; return the record.
+
+    `live` shows a progress line per second (phase, rates, p95, errors, active faults).
+    A KeyboardInterrupt (Ctrl-C, or SIGTERM mapped to it) ends the run early: the
+    record's status is then "interrupted" and the folder stays marked incomplete.
+    """
+    results = ResultsDir.create(options.out_root, scenario.name)
+    outcomes: dict[str, ArchOutcome] = {}
+    status = "complete"
+    try:
+        with _interrupts() as interrupted:
+            for arch in options.architectures:
+                say(f"{arch}: starting the stack")
+                outcomes[arch] = ArchOutcome(arch)
+                _one_arch(scenario, outcomes[arch], options, results, say, live, interrupted)
+                if not outcomes[arch].complete:
+                    status = "incomplete"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        say("interrupted: writing what was measured")
+    record = _write(scenario, options, results, outcomes, status)
+    return record, results.path
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[threading.Event]:
+    """Remember that Ctrl-C/SIGTERM came, even where a layer below swallowed it.
+
+    run_load turns Ctrl-C into an early, incomplete result; the run must still
+    stop instead of draining and going on to the next architecture.
+    """
+    seen = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        seen.set()
+        before = previous[signal.Signals(signum)]
+        if callable(before):
+            before(signum, frame)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield seen
+    finally:
+        for sig, before in previous.items():
+            signal.signal(sig, before)
+
+
+def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
+              results: ResultsDir, say: Say, live: bool, interrupted: threading.Event) -> None:
+    arch = outcome.arch
+    events = EventLog(results.path / f"events-{arch}.jsonl")
+    stack = Stack(
+        load_profile(arch), replace(options.settings, time_scale=scenario.time_scale),
+        seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
+                           events=scenario.workload.data.events),
+        log_dir=results.logs_dir / arch, app_bug=scenario.bug, events=events,
+    )
+    load: LoadResult | None = None
+    try:
+        with stack:
+            info = stack.info
+            assert stack.runtime is not None  # started
+            say(f"{arch}: stack ready at {info.lb_url}; load for {scenario.workload.duration:g} s")
+            # one clock for both: the load's second 0 is the fault timeline's 0 s
+            start_at = time.time() + LEAD_IN_S
+            events.t0 = time.monotonic() + LEAD_IN_S
+            ctx = FaultContext(info=info, processes=stack.runtime, events=events,
+                               database=stack.database)
+            planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
+            with FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor, \
+                    ProgressLine(Console(stderr=True),
+                                 lambda: [p.name for p in executor.active]) as progress:
+                load = run_load(
+                    info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
+                    seed=options.seed, workers=options.workers,
+                    on_second=progress if live else None, start_at=start_at,
+                )
+                # a fault that did not apply makes the run fail: it did not rehearse what it said
+                outcome.fault_errors += [str(e) for e in executor.errors]
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            say(f"{arch}: load done; draining {scenario.drain_s:g} s")
+            time.sleep(scenario.drain_s)
+            outcome.invariants = _invariants(stack, load)
+            outcome.complete = load.complete
+    except HarnessError as exc:
+        outcome.error = str(exc)
+        say(f"{arch}: error: {exc}")
+    finally:
+        if load is not None:
+            outcome.data = ArchData.from_recorder(arch, load.recorder)
+            outcome.invalid += list(load.check.reasons)
+        outcome.events = [{**e, "arch": arch} for e in events.events]
+
+
+def _invariants(stack: Stack, load: LoadResult) -> list[Invariant]:
+    info = stack.info
+    # after a failover the orchestrator has repointed db_writer_port at the new writer
+    writer_port = info.db_writer_port
+    assert stack.seed_data is not None
+    initial = {p[0]: p[3] for p in stack.seed_data.products}
+    return evaluate(
+        read_writes(load.out_dir / "writes.jsonl"), read_database(writer_port),
+        initial_stock=initial,
+        queued_order_ids=drain_queue(info.aws_endpoint, info.queue_url),
+    )
+
+
+def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
+           outcomes: dict[str, ArchOutcome], status: str) -> RunRecord:
+    events = [e for o in outcomes.values() for e in o.events]
+    header = RunHeader(
+        run_id=results.run_id, scenario=scenario.name, seed=options.seed,
+        phases=scenario.workload.phase_windows(), scenario_file=str(scenario.path),
+        definition=scenario.definition,
+        settings={"time_scale": scenario.time_scale, "workers": options.workers,
+                  "architectures": options.architectures, "drain_s": scenario.drain_s,
+                  "bug": scenario.bug},
+        versions={"harness": __version__, "python": platform.python_version()},
+        profiles={a: load_profile(a).model_dump(mode="json") for a in outcomes},
+    )
+    data = {a: o.data for a, o in outcomes.items() if o.data is not None}
+    record = build_record(
+        header, scenario.objectives, data, events,
+        invariants={a: o.invariants for a, o in outcomes.items()},
+        invalid={a: o.invalid for a, o in outcomes.items() if o.invalid},
+        errors={
+            a: "; ".join([*([o.error] if o.error else []), *o.fault_errors])
+            for a, o in outcomes.items() if o.error or o.fault_errors
+        },
+        status=status,
+    )
+    results.write_events(events)
+    for arch in outcomes:
+        with contextlib.suppress(FileNotFoundError):
+            (results.path / f"events-{arch}.jsonl").unlink()
+    if status != "complete":
+        results.mark_interrupted(status)
+    write_all(results, record, data, events, finish=status == "complete")
+    return record

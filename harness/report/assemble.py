@@ -1,0 +1,131 @@
+"""From recorded data to the judged run: analyse, build run.json, write every results file.
+
+What `harness run` calls once both architectures have run:
+
+    data = {"legacy": ArchData.from_recorder("legacy", load_result.recorder), ...}
+    record = build_record(header, scenario.objectives, data, events,
+                          invariants={...}, invalid={"legacy": load_result.check.reasons},
+                          errors={...}, status="complete")
+    write_all(out, record, data, events)   # and out.finish() unless finish=False
+    return record.verdict.exit_code        # 0 pass, 1 failed, 3 invalid
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from harness.analysis.invariants import Invariant
+from harness.analysis.recovery import detect_all, faults_from_events, merge_events
+from harness.analysis.series import ArchData
+from harness.analysis.slo import evaluate
+from harness.analysis.verdict import FAIL, PASS, Verdict, verdict
+from harness.report.html import render
+from harness.report.junit import junit_xml
+from harness.report.record import ArchRecord, Phase, RunRecord, ScenarioRecord, Totals
+from harness.report.results import JUNIT, REPORT, SUMMARY, ResultsDir
+from harness.report.summary import summary_md
+from harness.scenario.slo import Objectives
+
+__all__ = ["RunHeader", "build_record", "merge_events", "write_all", "write_reports"]
+
+
+@dataclass
+class RunHeader:
+    """What describes the run rather than its measurements."""
+
+    run_id: str
+    scenario: str
+    seed: int
+    #: (name, start s, end s) from the start of the load: Workload.phase_windows()
+    phases: list[tuple[str, float, float]]
+    scenario_file: str | None = None
+    started_at: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    definition: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    #: the stack profile of each architecture, as JSON
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def build_record(
+    header: RunHeader,
+    objectives: Objectives,
+    data: Mapping[str, ArchData],
+    events: Sequence[Mapping[str, Any]],
+    *,
+    invariants: Mapping[str, Sequence[Invariant]] | None = None,
+    invalid: Mapping[str, Sequence[str]] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: str = "complete",
+) -> RunRecord:
+    """Analyse every architecture's data and judge the run.
+
+    `events` are events.jsonl's dicts; each needs `arch` and a time from the start of
+    that architecture's load: `t_s` when the EventLog's t0 is the load's start, or
+    `load_t_s` as merge_events() adds. `invalid` holds the generator's self-check
+    reasons per architecture (non-empty = invalid run, exit 3); `errors` why an
+    architecture stopped early. `status` is one of record.Status.
+    """
+    invariants = invariants or {}
+    invalid_reasons: dict[str, list[str]] = {a: list(r) for a, r in (invalid or {}).items() if r}
+    errors = errors or {}
+    windows = {name: (lo, hi) for name, lo, hi in header.phases}
+    faults = {arch: faults_from_events(events, arch) for arch in data}
+    recoveries = {
+        arch: detect_all(d, faults[arch], objectives.recovery) for arch, d in data.items()
+    }
+    slos = evaluate(objectives.slos, data, windows, recoveries)
+    # an architecture that produced no data at all still gets its row (and its error)
+    names = list(dict.fromkeys([*data, *errors, *invariants]))
+    archs = [
+        ArchRecord(
+            arch=arch, profile=header.profiles.get(arch, {}),
+            valid=arch not in invalid_reasons, invalid_reasons=invalid_reasons.get(arch, []),
+            error=errors.get(arch),
+            totals=Totals.of(data[arch]) if arch in data else None,
+            faults=faults.get(arch, []), recoveries=recoveries.get(arch, []),
+            slos=[s for s in slos if s.arch == arch],
+            invariants=list(invariants.get(arch, [])),
+        )
+        for arch in names
+    ]
+    judged = verdict(slos, invariants, invalid_reasons)
+    crashed = [f"{a}: {e}" for a, e in errors.items()]
+    if crashed and judged.exit_code == PASS:
+        # an architecture that stopped early has not shown that its SLOs hold
+        judged = Verdict(FAIL, "failed", crashed)
+    return RunRecord.model_validate({
+        "run_id": header.run_id, "status": status, "started_at": header.started_at,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": ScenarioRecord(
+            name=header.scenario, file=header.scenario_file, seed=header.seed,
+            phases=[Phase(name=n, start_s=lo, end_s=hi) for n, lo, hi in header.phases],
+            definition=header.definition,
+        ),
+        "architectures": archs, "settings": header.settings, "versions": header.versions,
+        "verdict": judged,
+    })
+
+
+def write_reports(out: ResultsDir, record: RunRecord, data: Mapping[str, ArchData],
+                  events: Sequence[Mapping[str, Any]]) -> None:
+    """report.html, junit.xml and summary.md from the record and the data."""
+    out.write_text(REPORT, render(record, data, events))
+    out.write_text(JUNIT, junit_xml(record))
+    out.write_text(SUMMARY, summary_md(record))
+
+
+def write_all(out: ResultsDir, record: RunRecord, data: Mapping[str, ArchData],
+              events: Sequence[Mapping[str, Any]], *, finish: bool = True) -> None:
+    """Every results file; run.json is written last before the folder is marked complete."""
+    out.write_timeseries(data)
+    if not out.events_path.exists():
+        out.write_events([dict(e) for e in events])
+    write_reports(out, record, data, events)
+    out.write_record(record)
+    if finish:
+        out.finish()

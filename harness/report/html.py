@@ -1,0 +1,318 @@
+"""report.html: one self-contained page (plotly.js inlined, opens offline).
+
+At the top a headline answers "which architecture came through better, and
+why"; below, both architectures overlaid on one time axis (rate offered vs
+achieved, p50/p95/p99, error rate by class, orchestrator events), fault and
+phase bands across every chart, then the recovery, SLO and invariant tables
+and the run's settings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jinja2
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from harness.analysis.recovery import event_time
+from harness.analysis.series import ArchData
+from harness.load.classify import ERROR_CLASSES
+from harness.report.headline import headline
+from harness.report.record import RunRecord
+from harness.report.text import fmt, fmt_ratio
+
+ARCH_COLORS = {"legacy": "#e66100", "modern": "#1a5fb4"}
+OTHER_COLORS = ("#2ca02c", "#9467bd", "#8c564b")
+PERCENTILE_DASH = {"p50": "dot", "p95": "dash", "p99": "solid"}
+CLASS_DASH = {
+    "http_5xx": "solid", "timeout": "dash", "connection_refused": "dot",
+    "connection_reset": "dashdot", "http_4xx": "longdash", "other": "longdashdot",
+}
+FAULT_FILL = "rgba(204, 0, 0, 0.10)"
+PHASE_FILL = "rgba(120, 120, 120, 0.07)"
+LATENCY_TICKS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000)
+ROWS = ("Requests per second", "Latency (log scale)", "Error rate (%)", "Events")
+
+
+def color(arch: str, index: int) -> str:
+    return ARCH_COLORS.get(arch, OTHER_COLORS[index % len(OTHER_COLORS)])
+
+
+def figure(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Mapping[str, Any]]
+           ) -> go.Figure:
+    """The four stacked charts sharing the time axis."""
+    fig = make_subplots(
+        rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.05,
+        row_heights=[0.3, 0.3, 0.28, 0.12], subplot_titles=ROWS,
+    )
+    for i, (arch, d) in enumerate(data.items()):
+        c = color(arch, i)
+        rows = d.rows()
+        t = [r["second"] for r in rows]
+        # counts are per whole second: steps over [s, s + 1), so a jump shows where it happened
+        fig.add_scatter(x=t, y=[r["offered"] for r in rows], name=f"{arch} offered",
+                        legendgroup=arch, line={"color": c, "dash": "dot", "width": 1,
+                                                "shape": "hv"}, row=1, col=1)
+        fig.add_scatter(x=t, y=[r["achieved"] for r in rows], name=f"{arch} achieved",
+                        legendgroup=arch, line={"color": c, "width": 2, "shape": "hv"},
+                        row=1, col=1)
+        for p, dash in PERCENTILE_DASH.items():
+            # a second's percentile sits mid-second; without finished requests: a gap, not 0
+            fig.add_scatter(x=[x + 0.5 for x in t],
+                            y=[r[p] if r["requests"] else None for r in rows],
+                            name=f"{arch} {p}", legendgroup=arch,
+                            line={"color": c, "dash": dash, "width": 2 if p == "p99" else 1.3},
+                            row=2, col=1)
+        for cls in ERROR_CLASSES:
+            if not any(r[cls] for r in rows):
+                continue
+            fig.add_scatter(
+                x=t, y=[100 * r[cls] / r["requests"] if r["requests"] else None for r in rows],
+                name=f"{arch} {cls}", legendgroup=arch,
+                line={"color": c, "dash": CLASS_DASH.get(cls, "solid"), "width": 1.8,
+                      "shape": "hv"},
+                row=3, col=1,
+            )
+    end = max((d.duration_s for d in data.values()), default=0)
+    _slo_lines(fig, record, end)
+    _events_lane(fig, record, events)
+    _bands(fig, record)
+    fig.update_yaxes(type="log", tickvals=LATENCY_TICKS, ticktext=[_ms(v) for v in LATENCY_TICKS],
+                     row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=3, col=1)
+    fig.update_xaxes(title_text="seconds since the load started", row=4, col=1)
+    fig.update_layout(
+        height=980, template="plotly_white", hovermode="x unified",
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+        legend={"orientation": "v", "groupclick": "toggleitem"},
+    )
+    return fig
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms"
+
+
+def _slo_lines(fig: go.Figure, record: RunRecord, end_s: int) -> None:
+    """Thresholds of the SLOs the charts show (every endpoint; p50/p95/p99, error rate)."""
+    seen: set[str] = set()
+    phases = record.phase_windows()
+    for s in record.slo_results():
+        if s.name in seen or s.endpoint != "*" or s.metric not in (*PERCENTILE_DASH, "error_rate"):
+            continue
+        seen.add(s.name)
+        lo, hi = phases.get(s.phase, (0.0, float(end_s))) if s.phase else (0.0, float(end_s))
+        row, y = (3, s.limit * 100) if s.metric == "error_rate" else (2, s.limit)
+        fig.add_scatter(
+            x=[lo, hi], y=[y, y], mode="lines+text", text=["", f"SLO {s.name}"],
+            textposition="top left", textfont={"size": 10, "color": "#555"},
+            name=f"SLO {s.name}: {s.metric} {s.op} {s.threshold}", legendgroup="slo",
+            line={"color": "#555", "dash": "dash", "width": 1}, hoverinfo="name",
+            row=row, col=1,
+        )
+
+
+def _events_lane(fig: go.Figure, record: RunRecord, events: Sequence[Mapping[str, Any]]) -> None:
+    lanes = record.arch_names or sorted({str(e.get("arch", "")) for e in events})
+    for i, arch in enumerate(lanes):
+        mine = [e for e in events if e.get("arch", arch) == arch and "t_s" in e
+                and str(e.get("kind", "")).startswith(("orchestrator.", "fault.", "health."))
+                and e.get("kind") != "fault.summary"]
+        if not mine:
+            continue
+        fig.add_scatter(
+            x=[event_time(e) for e in mine], y=[arch] * len(mine), mode="markers",
+            name=f"{arch} events", legendgroup=arch,
+            marker={"color": color(arch, i), "size": 11,
+                    "symbol": [_symbol(str(e["kind"])) for e in mine],
+                    "line": {"width": 1, "color": "#333"}},
+            text=[_describe(e) for e in mine], hovertemplate="%{x:.1f} s %{text}<extra></extra>",
+            row=4, col=1,
+        )
+    fig.update_yaxes(type="category", categoryarray=list(reversed(lanes)), row=4, col=1)
+
+
+def _symbol(kind: str) -> str:
+    if kind.startswith("fault.applied"):
+        return "triangle-down"
+    if kind.startswith("fault."):
+        return "triangle-up"
+    if kind.startswith("health."):
+        return "circle"
+    return "diamond"
+
+
+def _describe(e: Mapping[str, Any]) -> str:
+    skip = {"ts", "wall", "t_s", "load_t_s", "kind", "arch", "params", "targets"}
+    details = ", ".join(f"{k}={v}" for k, v in e.items() if k not in skip)
+    return f"{e.get('kind')}: {details}"[:160]
+
+
+def _bands(fig: go.Figure, record: RunRecord) -> None:
+    for i, phase in enumerate(record.scenario.phases):
+        if i % 2 == 0:
+            fig.add_vrect(x0=phase.start_s, x1=phase.end_s, fillcolor=PHASE_FILL, line_width=0,
+                          layer="below", row="all", col=1)
+        # inside the top chart, at its foot: above it sits the chart's title
+        fig.add_annotation(x=(phase.start_s + phase.end_s) / 2, y=0.02, yref="y domain",
+                           yanchor="bottom", text=f"<i>phase {phase.name}</i>", showarrow=False,
+                           font={"size": 12, "color": "#555"}, row=1, col=1)
+    seen: set[tuple[str, int]] = set()
+    for a in record.architectures:
+        for f in a.faults:
+            key = (f.name, round(f.start_s))
+            if key in seen:
+                continue  # both architectures ran the same timeline: one band is enough
+            seen.add(key)
+            if f.end_s is None:
+                fig.add_vline(x=f.start_s, line={"color": "rgba(204,0,0,0.7)", "width": 2},
+                              row="all", col=1)
+            else:
+                fig.add_vrect(x0=f.start_s, x1=f.end_s, fillcolor=FAULT_FILL, line_width=0,
+                              layer="below", row="all", col=1)
+            fig.add_annotation(x=f.start_s, y=0.9, yref="y domain", xanchor="left",
+                               text=f"⚡ {f.name}", showarrow=False, row=1, col=1,
+                               font={"size": 12, "color": "#a00"}, bgcolor="rgba(255,255,255,0.8)")
+
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+_ENV.filters["fmt"] = fmt
+_ENV.filters["ratio"] = fmt_ratio
+_TEMPLATE = _ENV.from_string("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>harness {{ r.run_id }}</title>
+<style>
+ body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }
+ h1 { font-size: 1.4em; margin-bottom: .2em } h2 { font-size: 1.15em; margin-top: 1.6em }
+ .headline { font-size: 1.15em; padding: .8em 1em; border-radius: 6px; background: #f4f6fa;
+   border-left: 6px solid {{ '#2a7' if r.verdict and r.verdict.exit_code == 0 else '#c33' }}; }
+ .headline li { margin: .2em 0 }
+ table { border-collapse: collapse; margin: .5em 0; font-size: .92em }
+ th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top }
+ th { background: #f0f0f0 } td.num { text-align: right; font-variant-numeric: tabular-nums }
+ .pass { color: #176; font-weight: 600 } .fail { color: #b00; font-weight: 600 }
+ .muted { color: #777 } pre { background: #f7f7f7; padding: .6em; overflow-x: auto }
+ .arch-legacy { color: #e66100; font-weight: 600 } .arch-modern { color: #1a5fb4; font-weight: 600 }
+</style></head><body>
+<h1>{{ r.scenario.name }} — run {{ r.run_id }}</h1>
+<div class="muted">status {{ r.status }}; started {{ r.started_at }}{% if r.finished_at %},
+ finished {{ r.finished_at }}{% endif %}; seed {{ r.scenario.seed }}</div>
+<div class="headline" id="headline"><strong>{{ head[0] }}</strong>
+<ul>{% for line in head[1:] %}<li>{{ line }}</li>{% endfor %}</ul></div>
+<div id="charts">{{ chart | safe }}</div>
+
+<h2>Recovery per fault</h2>
+{% if faults %}<table id="recovery"><tr><th>fault</th><th>at</th>
+{% for a in r.architectures %}<th class="arch-{{ a.arch }}">{{ a.arch }}</th>{% endfor %}</tr>
+{% for name, at, per_arch in faults %}<tr><td>{{ name }}</td>
+<td class="num">{{ at | fmt('s') }}</td>
+{% for rec in per_arch %}<td>{% if rec %}
+ recovery <b class="{{ '' if rec.recovery_s is not none else 'fail' }}">{{
+   rec.recovery_s | fmt('s') if rec.recovery_s is not none else 'not recovered' }}</b><br>
+ impact after {{ rec.impact_s | fmt('s') if rec.impact_s is not none else '— (no impact)' }}<br>
+ peak error rate {{ rec.peak_error_rate | ratio }};
+ {{ rec.errors }} errors of {{ rec.requests }}<br>
+ added p95 {{ rec.added_p95_ms | fmt('ms') }}
+{% else %}<span class="muted">not run</span>{% endif %}</td>{% endfor %}</tr>{% endfor %}
+</table>{% else %}<p class="muted">No faults in this run.</p>{% endif %}
+
+<h2>SLOs</h2>
+{% if slos %}<table id="slos"><tr><th>SLO</th><th>arch</th><th>scope</th><th>objective</th>
+<th>measured</th><th>verdict</th><th>detail</th></tr>
+{% for s in slos %}<tr><td>{{ s.name }}</td><td class="arch-{{ s.arch }}">{{ s.arch }}</td>
+<td>{{ s.endpoint }}{% if s.phase %}, phase {{ s.phase }}{% endif %}{% if s.window_s %},
+ every {{ s.window_s | fmt('s') }} window{% endif %}</td>
+<td>{{ s.metric }} {{ s.op }} {{ s.threshold }}</td>
+<td class="num">{{ s.measured | fmt(s.unit) if s.measured is not none else '—' }}</td>
+<td class="{{ 'pass' if s.passed else 'fail' }}">{{ 'PASS' if s.passed else 'FAIL' }}</td>
+<td>{{ s.detail }}</td></tr>{% endfor %}</table>
+{% else %}<p class="muted">The scenario has no SLOs.</p>{% endif %}
+
+<h2>Invariants (lost data)</h2>
+<table id="invariants"><tr><th>invariant</th>
+{% for a in r.architectures %}<th class="arch-{{ a.arch }}">{{ a.arch }}</th>{% endfor %}</tr>
+{% for name, desc, per_arch in invariants %}<tr>
+<td>{{ name }}<br><span class="muted">{{ desc }}</span></td>
+{% for inv in per_arch %}<td>{% if inv is none %}<span class="muted">not checked</span>{% else %}
+<span class="{{ 'pass' if inv.ok else 'fail' }}">{{ 'ok' if inv.ok else 'VIOLATED' }}</span>
+ ({{ inv.value }}){% for ex in inv.examples %}<br><small>{{ ex }}</small>{% endfor %}
+{% endif %}</td>
+{% endfor %}</tr>{% endfor %}</table>
+
+<h2>Totals</h2>
+<table id="totals"><tr><th></th>
+{% for a in r.architectures %}<th class="arch-{{ a.arch }}">{{ a.arch }}</th>{% endfor %}</tr>
+{% for label, key, unit in totals_rows %}<tr><td>{{ label }}</td>
+{% for a in r.architectures %}<td class="num">{{ total(a, key, unit) }}</td>{% endfor %}</tr>
+{% endfor %}
+<tr><td>validity</td>{% for a in r.architectures %}<td>
+{% if a.valid %}valid{% else %}<span class="fail">INVALID</span>:
+{{ a.invalid_reasons | join('; ') }}{% endif %}
+{% if a.error %}<br><span class="fail">{{ a.error }}</span>{% endif %}</td>{% endfor %}</tr>
+</table>
+
+<h2>Settings</h2>
+<table id="settings"><tr><th>run id</th><td>{{ r.run_id }}</td></tr>
+<tr><th>scenario</th><td>{{ r.scenario.name }}
+{% if r.scenario.file %} ({{ r.scenario.file }}){% endif %}</td></tr>
+<tr><th>seed</th><td>{{ r.scenario.seed }}</td></tr>
+<tr><th>phases</th><td>{% for p in r.scenario.phases %}
+{{ p.name }} {{ p.start_s | fmt('s') }} to {{ p.end_s | fmt('s') }}
+{% if not loop.last %};{% endif %}
+{% endfor %}</td></tr>
+{% for k, v in r.versions.items() %}<tr><th>{{ k }} version</th><td>{{ v }}</td></tr>{% endfor %}
+</table>
+<pre>{{ settings }}</pre>
+</body></html>
+""")
+
+TOTALS_ROWS = (
+    ("offered arrivals", "offered", ""), ("started", "started", ""),
+    ("dropped", "dropped", ""), ("late", "late", ""), ("finished requests", "requests", ""),
+    ("error rate", "error_rate", "ratio"), ("achieved / offered", "achieved_ratio", "ratio"),
+    ("p50", "p50", "ms"), ("p95", "p95", "ms"), ("p99", "p99", "ms"), ("max", "max", "ms"),
+)
+
+
+def _total(a: Any, key: str, unit: str) -> str:
+    if a.totals is None:
+        return "—"
+    t = a.totals
+    value = t.latency_ms[key] if unit == "ms" else getattr(t, key)
+    return fmt(value, unit) if unit else f"{value:,}"
+
+
+def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Mapping[str, Any]]
+           ) -> str:
+    """The whole page as one string."""
+    chart = figure(record, data, events).to_html(
+        full_html=False, include_plotlyjs=True, config={"displaylogo": False, "responsive": True},
+        div_id="timeline",
+    )
+    archs = record.architectures
+    fault_names: dict[str, float] = {}
+    for a in archs:
+        for rec in a.recoveries:
+            fault_names.setdefault(rec.fault, rec.start_s)
+    faults = [
+        (name, at, [next((x for x in a.recoveries if x.fault == name), None) for a in archs])
+        for name, at in fault_names.items()
+    ]
+    inv_names: dict[str, str] = {}
+    for a in archs:
+        for inv in a.invariants:
+            inv_names.setdefault(inv.name, inv.description)
+    invariants = [
+        (name, desc, [next((x for x in a.invariants if x.name == name), None) for a in archs])
+        for name, desc in inv_names.items()
+    ]
+    return _TEMPLATE.render(
+        r=record, head=headline(record), chart=chart, faults=faults,
+        slos=record.slo_results(), invariants=invariants,
+        totals_rows=TOTALS_ROWS, total=_total,
+        settings=json.dumps(record.settings, indent=2, sort_keys=True, default=str),
+    )

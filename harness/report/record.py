@@ -1,0 +1,139 @@
+"""`run.json`: the run's journal, the source of truth every report renders from.
+
+A versioned pydantic model; its JSON Schema is `harness/report/run.schema.json`
+(regenerate with `python -m harness.report.record`; a unit test checks it is
+up to date). Bump SCHEMA_VERSION when a field changes meaning or goes away.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.analysis.invariants import Invariant
+from harness.analysis.recovery import FaultRecovery, FaultWindow
+from harness.analysis.series import PERCENTILE_KEYS, ArchData
+from harness.analysis.slo import SloResult
+from harness.analysis.verdict import Verdict
+from harness.load.classify import ERROR_CLASSES
+
+SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_FILE = Path(__file__).with_name("run.schema.json")
+#: running: written at the start; incomplete: the load or a stack stopped early;
+#: interrupted: Ctrl-C; failed: the harness itself crashed
+Status = Literal["running", "complete", "incomplete", "interrupted", "failed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Phase(_Model):
+    name: str
+    start_s: float
+    end_s: float
+
+
+class Totals(_Model):
+    """The whole run of one architecture."""
+
+    offered: int
+    started: int
+    late: int
+    dropped: int
+    missed: int
+    requests: int
+    ok: int
+    errors: dict[str, int]
+    error_rate: float
+    achieved_ratio: float
+    latency_ms: dict[str, float] = Field(description="p50, p90, p95, p99, p999, max")
+
+    @classmethod
+    def of(cls, data: ArchData) -> Totals:
+        st = data.stats()
+        counts = {k: sum(getattr(c, k) for c in data.counts.values())
+                  for k in ("offered", "started", "late", "dropped", "missed")}
+        return cls(
+            **counts, requests=st.requests, ok=st.classes.get("ok", 0),
+            errors={c: st.classes.get(c, 0) for c in ERROR_CLASSES},
+            error_rate=st.error_rate, achieved_ratio=st.achieved_ratio,
+            latency_ms={k: st.latency_ms[k] for k in PERCENTILE_KEYS},
+        )
+
+
+class ArchRecord(_Model):
+    """Everything measured and judged for one architecture."""
+
+    arch: str
+    profile: dict[str, Any] = Field(default_factory=dict, description="the stack profile used")
+    valid: bool = True
+    invalid_reasons: list[str] = Field(default_factory=list)
+    error: str | None = Field(None, description="why this architecture's run stopped early")
+    totals: Totals | None = None
+    faults: list[FaultWindow] = Field(default_factory=list)
+    recoveries: list[FaultRecovery] = Field(default_factory=list)
+    slos: list[SloResult] = Field(default_factory=list)
+    invariants: list[Invariant] = Field(default_factory=list)
+
+
+class ScenarioRecord(_Model):
+    name: str
+    file: str | None = None
+    seed: int
+    phases: list[Phase] = Field(default_factory=list)
+    #: the scenario as loaded (slos, recovery parameters, faults, workload)
+    definition: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunRecord(_Model):
+    """run.json."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    run_id: str
+    status: Status
+    started_at: str = Field(description="ISO 8601 UTC")
+    finished_at: str | None = None
+    scenario: ScenarioRecord
+    architectures: list[ArchRecord] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict, description="the resolved settings")
+    versions: dict[str, str] = Field(default_factory=dict, description="harness, python, mariadb…")
+    verdict: Verdict | None = None
+
+    def arch(self, name: str) -> ArchRecord:
+        for a in self.architectures:
+            if a.arch == name:
+                return a
+        raise KeyError(name)
+
+    @property
+    def arch_names(self) -> list[str]:
+        return [a.arch for a in self.architectures]
+
+    def slo_results(self) -> list[SloResult]:
+        """Every SLO result, one SLO's architectures next to each other, in scenario order."""
+        results = [s for a in self.architectures for s in a.slos]
+        order = {name: i for i, name in enumerate(dict.fromkeys(s.name for s in results))}
+        return sorted(results, key=lambda s: order[s.name])
+
+    def phase_windows(self) -> dict[str, tuple[float, float]]:
+        return {p.name: (p.start_s, p.end_s) for p in self.scenario.phases}
+
+
+def json_schema() -> dict[str, Any]:
+    schema = RunRecord.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "harness run.json"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(schema_text())
+    print(f"wrote {SCHEMA_FILE}")

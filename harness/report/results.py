@@ -1,0 +1,239 @@
+"""The results folder `results/<UTC timestamp>-<scenario>/`, written atomically.
+
+Every file is written to a temporary name in the folder and renamed into place,
+so a reader never sees half a file. While the run is in progress the folder
+holds an `INCOMPLETE` marker (and run.json says `status: running`); `finish()`
+removes it last. A run that dies keeps the marker; one that is interrupted
+(Ctrl-C, a crash inside the `with` block) gets the reason written into it.
+
+    with ResultsDir.create(Path("results"), "blackfriday") as out:
+        events = EventLog(out.events_path)
+        ...
+        out.write_timeseries(data)
+        out.write_record(record)
+        out.finish()
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness.analysis.series import ALL, PERCENTILE_KEYS, ArchData
+from harness.errors import ConfigError
+from harness.load.recorder import SecondCounts, percentiles_ms
+from harness.report.record import RunRecord
+
+MARKER = "INCOMPLETE"
+RUN_JSON = "run.json"
+TIMESERIES = "timeseries.csv"
+EVENTS = "events.jsonl"
+REPORT = "report.html"
+JUNIT = "junit.xml"
+SUMMARY = "summary.md"
+LOGS = "logs"
+
+_COUNTS = [f.name for f in fields(SecondCounts)]
+#: rows with endpoint "*" and class "*" are the second's totals (arrival counts);
+#: the others are one histogram cell each, `latency_hdr` its exact encoding
+COLUMNS = [
+    "arch", "second", "endpoint", "class", "count", *_COUNTS,
+    *(f"{k}_ms" for k in PERCENTILE_KEYS), "latency_hdr",
+]
+
+
+def run_id(scenario: str, now: datetime | None = None) -> str:
+    """`20261123T100501Z-blackfriday`: sorts by time, names the scenario."""
+    now = now or datetime.now(UTC)
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{scenario}"
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write to a temporary file next to `path`, fsync, then rename over it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp makes the file private; results are for everyone on the machine to read
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def is_complete(path: Path) -> bool:
+    """True when the run in `path` finished writing its results."""
+    return (path / RUN_JSON).exists() and not (path / MARKER).exists()
+
+
+class ResultsDir:
+    """One run's results folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, root: Path, scenario: str, *, now: datetime | None = None) -> ResultsDir:
+        """Make the folder and mark it incomplete; ConfigError if it already exists."""
+        path = root / run_id(scenario, now)
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            raise ConfigError(f"{path}: results folder already exists; wait a second") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot create the results folder: {exc.strerror}") from None
+        out = cls(path)
+        (path / LOGS).mkdir()
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        atomic_write(path / MARKER, f"running since {started} (pid {os.getpid()})\n")
+        return out
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def events_path(self) -> Path:
+        """Where the run's EventLog appends (a log: appended, not replaced)."""
+        return self.path / EVENTS
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.path / LOGS
+
+    @property
+    def complete(self) -> bool:
+        return is_complete(self.path)
+
+    def __enter__(self) -> ResultsDir:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.mark_interrupted(f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__)
+
+    # -- writing --
+
+    def write_text(self, name: str, text: str) -> Path:
+        path = self.path / name
+        atomic_write(path, text)
+        return path
+
+    def write_record(self, record: RunRecord) -> Path:
+        return self.write_text(RUN_JSON, record.model_dump_json(indent=2) + "\n")
+
+    def write_timeseries(self, data: Mapping[str, ArchData]) -> Path:
+        return self.write_text(TIMESERIES, timeseries_csv(data))
+
+    def write_events(self, events: list[dict[str, Any]]) -> Path:
+        """events.jsonl from events kept in memory (when the EventLog had no path)."""
+        return self.write_text(EVENTS, "".join(json.dumps(e, default=str) + "\n" for e in events))
+
+    def add_log(self, arch: str, src: Path) -> Path:
+        """Copy one component's log to logs/<arch>/<name>."""
+        dest = self.logs_dir / arch / src.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        return dest
+
+    def finish(self) -> None:
+        """The last step of a run: the folder is complete."""
+        (self.path / MARKER).unlink(missing_ok=True)
+
+    def mark_interrupted(self, reason: str) -> None:
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        atomic_write(self.path / MARKER, f"interrupted at {when}: {reason}\n")
+
+
+def timeseries_csv(data: Mapping[str, ArchData]) -> str:
+    """Per arch x second: a totals row, then one row per endpoint x class histogram."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for arch, d in data.items():
+        cells: dict[int, list[tuple[str, str]]] = {}
+        for s, ep, cls in sorted(d.cells):
+            cells.setdefault(s, []).append((ep, cls))
+        for row in d.rows():
+            s = row["second"]
+            writer.writerow({
+                "arch": arch, "second": s, "endpoint": ALL, "class": ALL,
+                "count": row["requests"], **{k: row[k] for k in _COUNTS},
+                **{f"{k}_ms": row[k] for k in PERCENTILE_KEYS},
+            })
+            for ep, cls in cells.get(s, []):
+                hist = d.cells[(s, ep, cls)]
+                values = percentiles_ms(hist)
+                writer.writerow({
+                    "arch": arch, "second": s, "endpoint": ep, "class": cls,
+                    "count": hist.get_total_count(),
+                    **{f"{k}_ms": values[k] for k in PERCENTILE_KEYS},
+                    "latency_hdr": hist.encode().decode(),
+                })
+    return buf.getvalue()
+
+
+def read_timeseries(path: Path) -> dict[str, ArchData]:
+    """ArchData per architecture from a timeseries.csv, histograms decoded exactly."""
+    data: dict[str, ArchData] = {}
+    try:
+        fh = path.open(newline="")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    with fh:
+        for row in csv.DictReader(fh):
+            d = data.setdefault(row["arch"], ArchData(row["arch"]))
+            s = int(row["second"])
+            if row["endpoint"] == ALL and row["class"] == ALL:
+                counts = SecondCounts(**{k: int(row[k]) for k in _COUNTS if k != "cpu_pct"})
+                counts.cpu_pct = float(row["cpu_pct"])
+                d.counts[s] = counts
+            else:
+                d.add_cell(s, row["endpoint"], row["class"], row["latency_hdr"])
+    return data
+
+
+def read_record(run_dir: Path) -> RunRecord:
+    """run.json of a results folder; ConfigError when missing or not a run.json."""
+    path = run_dir / RUN_JSON
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}; is this a results folder?"
+                          ) from None
+    try:
+        return RunRecord.model_validate_json(text)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not a valid run.json (schema v1): {first}") from None
+
+
+def read_events(run_dir: Path) -> list[dict[str, Any]]:
+    """events.jsonl as dicts (empty when the run had no events); bad lines are skipped."""
+    path = run_dir / EVENTS
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a run killed mid-write leaves half a last line
+    return events

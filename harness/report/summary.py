@@ -1,0 +1,56 @@
+"""summary.md: the verdict, the headline and the tables, for a CI job summary or a PR comment."""
+
+from __future__ import annotations
+
+from harness.report.headline import headline
+from harness.report.record import RunRecord
+from harness.report.text import fmt, fmt_ratio
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows), ""]
+
+
+def summary_md(record: RunRecord) -> str:
+    v = record.verdict
+    status = "no verdict" if v is None else f"{v.status.upper()} (exit {v.exit_code})"
+    head = headline(record)
+    lines = [
+        f"# harness {record.scenario.name}: {status}", "",
+        f"Run `{record.run_id}`, seed {record.scenario.seed}, status {record.status}.", "",
+        f"**{head[0]}**", "", *(f"- {line}" for line in head[1:]), "",
+    ]
+    if v is not None and v.reasons:
+        lines += ["## Why it failed", "", *(f"- {r}" for r in v.reasons), ""]
+    slos = record.slo_results()
+    if slos:
+        lines += ["## SLOs", "", *_table(
+            ["SLO", "arch", "objective", "scope", "measured", "verdict"],
+            [[s.name, s.arch, f"{s.metric} {s.op} {s.threshold}",
+              s.endpoint + (f", {s.phase}" if s.phase else "")
+              + (f", every {fmt(s.window_s, 's')}" if s.window_s else ""),
+              fmt(s.measured, s.unit) if s.measured is not None else "—",
+              "pass" if s.passed else "**FAIL**"] for s in slos],
+        )]
+    recs = [(a.arch, r) for a in record.architectures for r in a.recoveries]
+    if recs:
+        lines += ["## Recovery per fault", "", *_table(
+            ["fault", "arch", "at", "impact after", "peak error rate", "errors", "added p95",
+             "recovered after"],
+            [[r.fault, arch, fmt(r.start_s, "s"),
+              fmt(r.impact_s, "s") if r.impact_s is not None else "no impact",
+              fmt_ratio(r.peak_error_rate), str(r.errors), fmt(r.added_p95_ms, "ms"),
+              fmt(r.recovery_s, "s") if r.recovery_s is not None else "**not recovered**"]
+             for arch, r in recs],
+        )]
+    invs = [(a.arch, i) for a in record.architectures for i in a.invariants]
+    if invs:
+        lines += ["## Invariants", "", *_table(
+            ["invariant", "arch", "value", "verdict"],
+            [[i.name, arch, str(i.value), "ok" if i.ok else "**VIOLATED**"] for arch, i in invs],
+        )]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,33 @@
+"""Numbers as people read them, shared by every renderer."""
+
+from __future__ import annotations
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """312.4 ms / 1.25 s / 0.42 % / 12 s; '—' for None."""
+    if value is None:
+        return "—"
+    if unit == "ms":
+        if abs(value) >= 1000:
+            return f"{value / 1000:.2f} s"
+        return f"{value:.1f} ms" if abs(value) < 100 else f"{value:.0f} ms"
+    if unit == "ratio":
+        return fmt_ratio(value)
+    if unit == "s":
+        return f"{value:.1f} s" if abs(value) < 100 else f"{value:.0f} s"
+    return f"{value:g}"
+
+
+def fmt_ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    pct = value * 100
+    return f"{pct:.2f} %" if abs(pct) < 10 else f"{pct:.1f} %"
+
+
+def fmt_delta(value: float, unit: str) -> str:
+    """A signed difference: +12.0 ms, -0.50 pp."""
+    sign = "+" if value >= 0 else "-"
+    if unit == "ratio":
+        return f"{sign}{abs(value) * 100:.2f} pp"
+    return sign + fmt(abs(value), unit)

@@ -1,0 +1,168 @@
+"""A whole scenario file: workload + fault timeline + SLOs, checked against each stack.
+
+    name: smoke
+    description: one line for `harness list`
+    architectures: [legacy, modern]
+    seed: 7
+    time_scale: 0.05          # AWS timings x 0.05 (health checks, launches, failovers)
+    drain: 5s                 # after the load, before the invariants are read
+    workload: {...}           # harness/scenario/workload.py
+    faults: [...]             # harness/scenario/faults.py
+    slos: [...]               # harness/scenario/slo.py
+    recovery: {...}
+
+Every problem is one line `file:line: field: what is wrong and what to do`, found
+before anything starts: a fault aimed at a component a stack does not have is
+an error here, not halfway through a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import ProfileError, ScenarioError
+from harness.scenario import faults as fault_schema
+from harness.scenario.slo import Objectives, check_phases, load_objectives
+from harness.scenario.workload import Duration, Workload, format_validation_error, load_workload
+from harness.scenario.yamlpos import add_lines, compose
+from harness.stacks.profile import Profile, load_profile
+
+SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+Arch = Literal["legacy", "modern"]
+ARCHS: tuple[Arch, ...] = ("legacy", "modern")
+
+
+class _Header(BaseModel):
+    """The top level; the three big parts are validated by their own modules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = Field(min_length=1, description="one line, shown by `harness list`")
+    architectures: list[Arch] = Field(default_factory=lambda: list(ARCHS), min_length=1)
+    seed: int = Field(1, description="overrides workload.seed: same seed, same traffic")
+    time_scale: float = Field(1.0, ge=0.001, le=10, description="multiplies every AWS timing")
+    drain: Duration = Field(5.0, description="wait after the load before checking invariants")
+    bug: Literal["ack_before_commit", "skip_stock_check"] | None = Field(
+        None, description="plant a bug in the sample services, to see the checks fail"
+    )
+    workload: dict[str, Any]
+    faults: list[Any] = Field(default_factory=list)
+    slos: list[Any] = Field(default_factory=list)
+    recovery: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready to plan."""
+
+    name: str
+    description: str
+    path: Path
+    architectures: list[str]
+    seed: int
+    time_scale: float
+    drain_s: float
+    bug: str | None
+    workload: Workload
+    faults: list[fault_schema.FaultSpec]
+    objectives: Objectives
+    #: the file as parsed, kept in run.json so a run says what it ran
+    definition: dict[str, Any]
+
+    @property
+    def phase_starts(self) -> dict[str, float]:
+        return {name: start for name, start, _end in self.workload.phase_windows()}
+
+
+def resolve_path(name_or_path: str) -> Path:
+    """`smoke` -> scenarios/smoke.yaml; a path is taken as it is."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
+        return path
+    candidate = SCENARIOS_DIR / f"{name_or_path}.yaml"
+    if not candidate.exists():
+        raise ScenarioError(
+            f"no scenario {name_or_path!r}; choose one of {', '.join(available())} "
+            "or give a path to a .yaml file"
+        )
+    return candidate
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.yaml"))
+
+
+def describe(name: str) -> str:
+    """The one-line description of a shipped scenario (for `harness list`)."""
+    raw = yaml.safe_load((SCENARIOS_DIR / f"{name}.yaml").read_text())
+    return str(raw.get("description", "")) if isinstance(raw, dict) else ""
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """Read, validate and check a scenario against the stacks it names; ScenarioError if bad."""
+    path = resolve_path(name_or_path)
+    source = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read the scenario: {exc.strerror}") from None
+    try:
+        root = compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ScenarioError(f"{source}{where}: not valid YAML: {problem}") from None
+    try:
+        return _validate(raw, path, source)
+    except ScenarioError as exc:
+        raise ScenarioError(add_lines(str(exc), source, root)) from None
+
+
+def _validate(raw: Any, path: Path, source: str) -> Scenario:
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{source}: <top>: a scenario is a mapping (name:, workload:, ...)")
+    try:
+        header = _Header.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(source, exc)) from None
+    workload = load_workload(header.workload, source, prefix="workload")
+    workload = workload.model_copy(update={"seed": header.seed})
+    faults = fault_schema.parse_timeline(header.faults, source=source)
+    objectives = load_objectives({"slos": header.slos, "recovery": header.recovery}, source)
+    phases = [name for name, _s, _e in workload.phase_windows()]
+    check_phases(objectives, phases, source)
+    names = {fault_schema.fault_name(f, i) for i, f in enumerate(faults)}
+    for i, slo in enumerate(objectives.slos):
+        wanted = getattr(slo, "fault", None)
+        if wanted is not None and wanted not in names:
+            raise ScenarioError(
+                f"{source}: slos[{i}].fault: no fault named {wanted!r}; "
+                f"faults: {', '.join(sorted(names)) or 'none'}"
+            )
+    starts = {name: start for name, start, _end in workload.phase_windows()}
+    for arch in header.architectures:
+        fault_schema.check_timeline(
+            faults, source=source, topology=fault_schema.Topology.from_profile(_profile(arch)),
+            phases=starts, run_s=workload.duration,
+        )
+    return Scenario(
+        name=header.name, description=header.description, path=path,
+        architectures=list(header.architectures), seed=header.seed,
+        time_scale=header.time_scale, drain_s=header.drain, bug=header.bug,
+        workload=workload, faults=faults, objectives=objectives, definition=raw,
+    )
+
+
+def _profile(arch: str) -> Profile:
+    try:
+        return load_profile(arch)
+    except ProfileError as exc:
+        raise ScenarioError(f"architectures: {exc}") from None
