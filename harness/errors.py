@@ -13,6 +13,10 @@ class HarnessError(Exception):
 
     exit_code = 2
 
+    def __str__(self) -> str:
+        # one line whatever it quotes: a YAML key or value may itself hold a newline
+        return super().__str__().replace("\r", "\\r").replace("\n", "\\n")
+
 
 class ConfigError(HarnessError):
     """A CLI flag, an environment variable or a settings value is wrong."""

@@ -21,12 +21,8 @@ from harness.load.classify import ERROR_CLASSES
 from harness.load.progress import ProgressLine
 from harness.load.runner import LoadResult, check_target, run_load
 from harness.runtime.ports import PortAllocator
-from harness.scenario.workload import (
-    Workload,
-    load_workload,
-    parse_duration,
-    parse_rate,
-)
+from harness.scenario.units import parse_duration
+from harness.scenario.workload import Workload, load_workload, parse_rate
 from harness.settings import Settings
 
 out = Console()

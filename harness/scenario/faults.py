@@ -24,32 +24,9 @@ from pydantic import (
 )
 
 from harness.errors import ScenarioError
+from harness.scenario.units import parse_duration
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _PHASE_RE = re.compile(r"^([A-Za-z_][\w-]*?)(?:\s*([+-])\s*(\d[\w.]*))?$")
-
-
-def parse_duration(value: object) -> float:
-    """`30s`, `500ms`, `1m30s` or a number of seconds -> seconds (float)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30s or 500ms")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"{value} is negative; durations are >= 0")
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30s or 500ms")
-    text = value.strip().replace(" ", "")
-    pos, total = 0, 0.0
-    for match in _DURATION_RE.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 500ms or 1m30s")
-    return total
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ScenarioError
-from harness.scenario.workload import Duration, format_validation_error, parse_duration
+from harness.scenario.units import parse_duration
+from harness.scenario.workload import Duration, format_validation_error
 
 LatencyMetric = Literal["p50", "p90", "p95", "p99", "p999", "max"]
 Metric = Literal[

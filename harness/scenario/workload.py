@@ -27,27 +27,10 @@ from pydantic import (
 )
 
 from harness.errors import ScenarioError
+from harness.scenario.units import DURATION_PATTERN, parse_duration
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """'30s' / '2m' / '500ms' / 1.5 -> seconds; raises ValueError with the accepted forms."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like '30s', '2m', '500ms'")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
-    else:
-        raise ValueError(
-            f"{value!r} is not a duration; write e.g. '30s', '2m', '500ms' or a number of seconds"
-        )
-    if seconds < 0:
-        raise ValueError(f"{value!r}: a duration cannot be negative")
-    return seconds
 
 
 def parse_rate(value: Any) -> float:
@@ -75,7 +58,7 @@ Duration = Annotated[
         {
             "anyOf": [
                 {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": _DURATION.pattern},
+                {"type": "string", "pattern": DURATION_PATTERN},
             ],
             "examples": ["30s", "2m", "500ms"],
         }

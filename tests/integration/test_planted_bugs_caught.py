@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import requests
 
 from harness.analysis.invariants import Invariant, drain_queue, evaluate, read_database
+from harness.load.writes import Write, outcome_of
 from harness.settings import Settings
 from harness.stacks.profile import load_profile
 from harness.stacks.seed import SeedPlan
@@ -19,14 +19,6 @@ from harness.stacks.stack import Stack
 pytestmark = pytest.mark.integration
 
 ORDERS = 12
-
-
-@dataclass(frozen=True)
-class Write:
-    kind: str
-    idempotency_key: str
-    outcome: str
-    id: int | None = None
 
 
 @pytest.fixture(scope="module", params=[
@@ -47,11 +39,12 @@ def _check(stack: Stack) -> dict[str, Invariant]:
         key = uuid.uuid4().hex
         body = {"product_id": 1 + i % 3, "quantity": 1, "idempotency_key": key}
         answer = requests.post(f"{info.lb_url}/orders", json=body, timeout=10)
-        if answer.status_code in (200, 201):
-            writes.append(Write("order", key, "acknowledged", int(answer.json()["order_id"])))
-        else:
-            writes.append(Write("order", key, "failed" if answer.status_code < 500
-                                else "indeterminate"))
+        acked = answer.status_code in (200, 201)
+        writes.append(Write(
+            "order", key, outcome_of(answer.status_code, "ok" if acked else "http"),
+            int(answer.json()["order_id"]) if acked else None,
+            answer.status_code, "ok", 0.0, 0.0,
+        ))
     assert stack.seed_data is not None
     initial = {p[0]: p[3] for p in stack.seed_data.products}
     results = evaluate(

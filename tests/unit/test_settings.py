@@ -40,3 +40,9 @@ def test_a_state_dir_too_deep_for_unix_sockets_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"HARNESS_STATE_DIR=/tmp/a+: longer than 48"):
         Settings.from_env({"HARNESS_STATE_DIR": "/tmp/" + "a" * 44})
     assert Settings.from_env({"HARNESS_STATE_DIR": "/tmp/" + "a" * 43})
+
+
+def test_an_error_quoting_a_newline_stays_on_one_line() -> None:
+    assert str(ConfigError("s.yaml: workload.'a\nb': unknown key")) == (
+        "s.yaml: workload.'a\\nb': unknown key"
+    )

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from harness.analysis.invariants import DatabaseState, Invariant, Row, evaluate
+from harness.load.writes import Outcome
+from harness.load.writes import Write as LoggedWrite
 
 INITIAL = {1: 10, 2: 5}
 
 
-@dataclass(frozen=True)
-class Write:
-    kind: str
-    idempotency_key: str
-    outcome: str
-    id: int | None = None
+def Write(kind: str, key: str, outcome: Outcome, id: int | None = None) -> LoggedWrite:
+    """A write as the load generator logs it (only the fields the checker reads matter)."""
+    return LoggedWrite(kind, key, outcome, id, status=0, error_class="", sent_at=0, done_at=0)
 
 
 def _state(orders: list[Row], reservations: list[Row] | None = None,

@@ -10,9 +10,9 @@ from harness.scenario.faults import (
     Topology,
     check_timeline,
     load_timeline,
-    parse_duration,
     parse_timeline,
 )
+from harness.scenario.units import parse_duration
 from harness.stacks.profile import load_profile
 
 SRC = "blackfriday.yaml"

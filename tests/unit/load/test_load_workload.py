@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from harness.errors import ScenarioError
+from harness.scenario.units import parse_duration
 from harness.scenario.workload import (
     SCHEMA_FILE,
     load_workload,
     load_workload_file,
-    parse_duration,
     parse_rate,
     schema_text,
 )
