@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ProfileError
 
@@ -86,6 +86,13 @@ class Profile(_Strict):
     aws: Aws = Aws()
     #: free-form orchestrator timings (ASG, ECS, failover), read by the orchestrators
     orchestrator: dict[str, float | int | bool | str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_choices(self) -> Profile:
+        kind = self.orchestrator.get("asg_health_check_type", "ELB")
+        if kind not in ("ELB", "EC2"):
+            raise ValueError(f"orchestrator.asg_health_check_type: {kind!r}: choose ELB or EC2")
+        return self
 
     @property
     def app_names(self) -> list[str]:

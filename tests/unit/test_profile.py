@@ -66,3 +66,10 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 def test_unknown_architecture_lists_the_known_ones() -> None:
     with pytest.raises(ProfileError, match=r"unknown architecture 'serverless'.*legacy, modern"):
         load_profile("serverless")
+
+
+def test_asg_health_check_type_is_elb_or_ec2(tmp_path: Path) -> None:
+    text = (stacks_root() / "legacy" / "profile.yaml").read_text()
+    path = _write(tmp_path, text.replace("asg_health_check_type: ELB", "asg_health_check_type: elb"))
+    with pytest.raises(ProfileError, match="asg_health_check_type: 'elb': choose ELB or EC2"):
+        load_profile(str(path))

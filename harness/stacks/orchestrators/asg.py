@@ -1,8 +1,10 @@
 """EC2 Auto Scaling group behind a Classic LB: health-check-based instance replacement.
 
 The CLB's own health checks (HAProxy's, with the profile's interval and
-thresholds) take a failing instance out of service; the ASG, using ELB health
-checks, then terminates it and launches a replacement, which takes
+thresholds) take a failing instance out of service. With `asg_health_check_type:
+ELB` the ASG then terminates it and launches a replacement; with `EC2` (the AWS
+default) it replaces only an instance that is gone (its process died), and leaves
+one that merely fails the CLB's checks alone. A replacement takes
 `asg_launch_s` (scaled) and is not judged before `asg_health_check_grace_s`
 has passed. The replacement is back in service when the CLB's checks pass
 `healthy_threshold` times, as on AWS.
@@ -34,6 +36,7 @@ class AsgGroup(Orchestrator):
         except FaultError:
             return
         now = time.monotonic()
+        elb_checks = str(self.h.profile.orchestrator.get("asg_health_check_type", "ELB")) == "ELB"
         for app in self.h.info.apps():
             if self.busy(app):
                 continue
@@ -45,12 +48,14 @@ class AsgGroup(Orchestrator):
             elif not down and app in self._out_of_service:
                 self._out_of_service.discard(app)
                 self.emit("instance_in_service", component=app)
-            if down and now >= self._grace_until.get(app, 0.0):
-                self.react(app, functools.partial(self._replace, app))
+            unhealthy = down if elb_checks else not self.h.runtime.is_running(app)
+            if unhealthy and now >= self._grace_until.get(app, 0.0):
+                self.react(app, functools.partial(self._replace, app, elb_checks))
 
-    def _replace(self, app: str) -> None:
+    def _replace(self, app: str, elb_checks: bool) -> None:
         started = time.monotonic()
-        self.emit("instance_terminating", component=app, reason="ELB health check failed")
+        reason = "ELB health check failed" if elb_checks else "EC2 status check failed"
+        self.emit("instance_terminating", component=app, reason=reason)
         with contextlib.suppress(StackError):
             self.h.runtime.kill(app)
         self.emit("instance_launching", component=app)

@@ -6,6 +6,8 @@ stops replicating, forgets its source and turns writable; the writer endpoint
 is repointed to it. Without the proxy layer the apps wait out a DNS change
 (`aurora_dns_ttl_s`) before the endpoint moves. The failed instance is then
 restarted and rejoins as the reader, as Aurora does.
+When the reader dies (an AZ outage, a crash), the reader endpoint points at the
+writer until Aurora has restarted the replica (`aurora_replica_restart_s`).
 A planned failover (switchover) makes the writer read-only, waits for the
 reader to catch up, then promotes it, so no acknowledged write is lost.
 """
@@ -40,6 +42,30 @@ class AuroraCluster(Orchestrator):
             return
         if not self.h.runtime.is_running(self.writer):
             self.react("failover", self._unplanned)
+        elif (self.reader is not None and not self.busy("reader")
+              and not self.h.runtime.is_running(self.reader)):
+            self.react("reader", self._reader_lost)
+
+    def _reader_lost(self) -> None:
+        lost = self.reader
+        if lost is None:
+            return
+        down_at = time.monotonic()
+        self.emit("reader_down", component=lost)
+        proxied = bool(self.h.profile.orchestrator.get("rds_proxy", False))
+        if not proxied and not self.sleep(self.h.timing("aurora_dns_ttl_s", 5)):
+            return
+        if "app->db-reader" in self.h.info.edges:
+            ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(
+                proxy_name("app->db-reader"), self._port(self.writer)
+            )
+            self.emit("reader_endpoint_to_writer", component=self.writer,
+                      since_reader_down_s=round(time.monotonic() - down_at, 3))
+        if not self.sleep(self.h.timing("aurora_replica_restart_s", 120)):
+            return
+        with self._switching:
+            if self.reader == lost and not self.h.runtime.is_running(lost):
+                self._rejoin(lost)
 
     # -- unplanned ---------------------------------------------------------------------
 

@@ -22,9 +22,11 @@ from harness.scenario.faults import Topology, load_timeline
 from harness.settings import Settings
 from harness.stacks.components import mariadb
 from harness.stacks.components.mariadb import DATABASE, admin
+from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.profile import load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
+from harness.stacks.topology import proxy_name
 
 from .fault_support import order, poll, timed
 
@@ -225,3 +227,27 @@ def test_db_reboot_of_the_reader_resumes_replication(fast: Stack, fctx: FaultCon
     mariadb.wait_caught_up(
         reader_port=fast.info.components[reader].port, writer_port=fast.info.db_writer_port
     )
+
+
+def test_a_lost_reader_sends_reads_to_the_writer_until_aurora_restarts_it(
+    fast: Stack, fctx: FaultContext
+) -> None:
+    url = fast.info.lb_url
+    poll(lambda: _ok(url), 30, "reads succeed before")
+    reader_port = fast.info.components["db-reader"].port
+    lost_at = fast.events.elapsed()
+    ex = _run(fctx, [{"type": "kill", "at": "0s", "target": "db-reader"}])
+    try:
+        poll(lambda: any(e["t_s"] > lost_at for e in
+                         fast.events.of_kind("orchestrator.reader_endpoint_to_writer")),
+             20, "the reader endpoint moved to the writer")
+        poll(lambda: all(_ok(url) for _ in range(5)), 20, "reads served by the writer")
+        poll(lambda: any(e["t_s"] > lost_at for e in
+                         fast.events.of_kind("orchestrator.reader_rejoined")),
+             60, "Aurora restarted the replica")
+    finally:
+        ex.close()
+    proxies = ToxiproxyClient(fast.info.toxiproxy_api).proxies()
+    assert proxies[proxy_name("app->db-reader")]["upstream"].endswith(f":{reader_port}")
+    assert fast.info.db_reader_port == reader_port
+    assert all(_ok(url) for _ in range(5))

@@ -1,0 +1,55 @@
+"""Which instances the ASG replaces depends on its health-check type, as on AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from harness.runtime.events import EventLog
+from harness.stacks.orchestrators.asg import AsgGroup
+from harness.stacks.profile import load_profile
+
+#: app-1 fails the CLB's health checks (e.g. its database is down); app-2 passes them
+CLB_STATES = {
+    "app-1": {"srv_op_state": "0", "srv_admin_state": "0"},
+    "app-2": {"srv_op_state": "2", "srv_admin_state": "0"},
+}
+
+
+class Recording(AsgGroup):
+    def __init__(self, handles: Any) -> None:
+        super().__init__(handles)
+        self.replaced: list[str] = []
+
+    def react(self, key: str, action: Callable[[], None]) -> None:
+        self.replaced.append(key)
+
+
+def _asg(kind: str, running: set[str]) -> Recording:
+    legacy = load_profile("legacy")
+    profile = legacy.model_copy(
+        update={"orchestrator": {**legacy.orchestrator, "asg_health_check_type": kind}}
+    )
+    handles = SimpleNamespace(
+        haproxy=SimpleNamespace(server_states=lambda: CLB_STATES),
+        runtime=SimpleNamespace(is_running=lambda name: name in running),
+        info=SimpleNamespace(apps=lambda: ["app-1", "app-2"]),
+        profile=profile, events=EventLog(None),
+    )
+    return Recording(handles)
+
+
+@pytest.mark.parametrize(("kind", "running", "replaced"), [
+    ("ELB", {"app-1", "app-2"}, ["app-1"]),   # unhealthy behind the CLB: recycled
+    ("EC2", {"app-1", "app-2"}, []),          # still running: left alone
+    ("EC2", {"app-1"}, ["app-2"]),            # gone: replaced, whatever the CLB thinks
+])
+def test_replacement_follows_the_health_check_type(
+    kind: str, running: set[str], replaced: list[str]
+) -> None:
+    asg = _asg(kind, running)
+    asg.tick()
+    assert asg.replaced == replaced
