@@ -70,6 +70,6 @@ def test_unknown_architecture_lists_the_known_ones() -> None:
 
 def test_asg_health_check_type_is_elb_or_ec2(tmp_path: Path) -> None:
     text = (stacks_root() / "legacy" / "profile.yaml").read_text()
-    path = _write(tmp_path, text.replace("asg_health_check_type: ELB", "asg_health_check_type: elb"))
+    path = _write(tmp_path, text.replace("health_check_type: ELB", "health_check_type: elb"))
     with pytest.raises(ProfileError, match="asg_health_check_type: 'elb': choose ELB or EC2"):
         load_profile(str(path))
