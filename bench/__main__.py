@@ -14,7 +14,10 @@ from pathlib import Path
 
 
 def _modules(names: list[str]) -> list[str]:
-    found = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]))
+    found = sorted(
+        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if not m.name.startswith("_")
+    )
     unknown = [n for n in names if n not in found]
     if unknown:
         sys.exit(f"bench: error: no benchmark {', '.join(unknown)} (have: {', '.join(found)})")
