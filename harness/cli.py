@@ -37,7 +37,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# off a terminal (CI logs) Rich would wrap tables at 80 columns
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 

@@ -198,7 +198,7 @@ def read_database(port: int) -> DatabaseState:
     return state
 
 
-def drain_queue(endpoint: str, queue_url: str, *, quiet_s: float = 2.0,
+def drain_queue(endpoint: str, queue_url: str, *, quiet_s: float = 1.0,
                 timeout_s: float = 60.0) -> set[int]:
     """Every order id published to the queue (replays publish again: ids are de-duplicated)."""
     import boto3  # boto3 takes ~0.3 s to import; only the invariant step needs it
