@@ -56,6 +56,8 @@ class ArchOutcome:
     invariants: list[Invariant] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
     error: str | None = None
+    #: the stack profile the architecture ran with, for run.json
+    profile: dict[str, Any] = field(default_factory=dict)
     fault_errors: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
@@ -126,8 +128,10 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
               results: ResultsDir, say: Say, live: bool, interrupted: threading.Event) -> None:
     arch = outcome.arch
     events = EventLog(results.path / f"events-{arch}.jsonl")
+    profile = load_profile(arch)
+    outcome.profile = profile.model_dump(mode="json")
     stack = Stack(
-        load_profile(arch), replace(options.settings, time_scale=scenario.time_scale),
+        profile, replace(options.settings, time_scale=scenario.time_scale),
         seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
                            events=scenario.workload.data.events),
         log_dir=results.logs_dir / arch, app_bug=scenario.bug, events=events,
@@ -144,14 +148,17 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             ctx = FaultContext(info=info, processes=stack.runtime, events=events,
                                database=stack.database)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
-            with FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor, \
-                    ProgressLine(Console(stderr=True),
-                                 lambda: [p.name for p in executor.active]) as progress:
-                load = run_load(
-                    info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
-                    seed=options.seed, workers=options.workers,
-                    on_second=progress if live else None, start_at=start_at,
-                )
+            with FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
+                progress = ProgressLine(
+                    Console(stderr=True, soft_wrap=True),
+                    lambda: [p.name for p in executor.active],
+                ) if live else None
+                with progress or contextlib.nullcontext():
+                    load = run_load(
+                        info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
+                        seed=options.seed, workers=options.workers, on_second=progress,
+                        start_at=start_at,
+                    )
                 # a fault that did not apply makes the run fail: it did not rehearse what it said
                 outcome.fault_errors += [str(e) for e in executor.errors]
             if interrupted.is_set():
@@ -194,7 +201,7 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
                   "architectures": options.architectures, "drain_s": scenario.drain_s,
                   "bug": scenario.bug},
         versions={"harness": __version__, "python": platform.python_version()},
-        profiles={a: load_profile(a).model_dump(mode="json") for a in outcomes},
+        profiles={a: o.profile for a, o in outcomes.items()},
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

@@ -116,18 +116,14 @@ def evaluate(
         "stock_below_zero", "products whose stock went below zero",
         [f"product {p}: stock {s}" for p, s in sorted(db.stock.items()) if s < 0],
     ))
-    sold: Counter[int] = Counter()
-    for row in db.orders:
-        sold[row.target] += row.amount
+    sold = _per_target(db.orders)
     results.append(_check(
         "stock_conserved", "initial stock - ordered quantity = stock left, per product",
         [f"product {p}: {initial_stock[p]} - {sold[p]} != {s}"
          for p, s in sorted(db.stock.items()) if p in initial_stock
          and initial_stock[p] - sold[p] != s],
     ))
-    reserved: Counter[int] = Counter()
-    for row in db.reservations:
-        reserved[row.target] += row.amount
+    reserved = _per_target(db.reservations)
     results.append(_check(
         "seats_oversold", "events with more seats reserved than they have",
         [f"event {e}: {reserved[e]} reserved of {total}"
@@ -141,6 +137,14 @@ def evaluate(
          if total - reserved[e] != db.seats_left.get(e)],
     ))
     return results
+
+
+def _per_target(rows: list[Row]) -> Counter[int]:
+    """Units ordered per product, or seats reserved per event."""
+    totals: Counter[int] = Counter()
+    for row in rows:
+        totals[row.target] += row.amount
+    return totals
 
 
 def _set_checks(kind: Kind, writes: list[Write], rows: list[Row]) -> list[Invariant]:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
+from harness import yamlfile
 from harness.errors import ConfigError, InvalidRun, LoadError, ScenarioError
 from harness.load.classify import ERROR_CLASSES
 from harness.load.progress import ProgressLine
@@ -77,12 +77,7 @@ def build_workload(
         return load_workload(base, "command line")
     if rate is not None or duration is not None:
         raise ConfigError("--phases gives the rates and durations; drop --rate/--duration")
-    try:
-        data = yaml.safe_load(phases_file.read_text())
-    except OSError as exc:
-        raise ScenarioError(f"{phases_file}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{phases_file}: not valid YAML: {exc}".splitlines()[0]) from None
+    data, _root = yamlfile.read(phases_file, "phases file", ScenarioError)
     if isinstance(data, dict) and "workload" in data:
         data = data["workload"]
     if isinstance(data, list):

@@ -8,7 +8,6 @@ at run time, and both stop when their `with` block ends.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -16,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 
-from harness.errors import EnvironmentProblem
-from harness.runtime.ports import LOOPBACK, PortAllocator, is_listening
+from harness.runtime.base import ComponentSpec, ProcessSpec
+from harness.runtime.ports import LOOPBACK, PortAllocator
+from harness.runtime.process import ProcessRuntime
+from harness.runtime.wait import PortOpen
 
 _NGINX_CONF = """\
 worker_processes {workers};
@@ -53,7 +54,7 @@ class StaticNginx:
         self.access_log = access_log
         self.port = 0
         self.prefix = Path()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._runtime: ProcessRuntime | None = None
 
     @property
     def url(self) -> str:
@@ -79,31 +80,21 @@ class StaticNginx:
                 port=self.port,
             )
         )
+        # the stacks' own process runtime: readiness with a timeout, log tail on failure,
+        # the whole process group stopped at the end
+        self._runtime = ProcessRuntime(
+            stack_id=f"nginx-{self.port}", workdir=self.prefix / "run", log_dir=self.prefix
+        )
+        error_log = str(self.prefix / "error.log")
+        argv = (nginx, "-p", str(self.prefix), "-c", str(conf), "-e", error_log)
         try:
-            self._proc = subprocess.Popen(
-                [
-                    nginx,
-                    "-p",
-                    str(self.prefix),
-                    "-c",
-                    str(conf),
-                    "-e",
-                    str(self.prefix / "error.log"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            raise EnvironmentProblem("nginx: not installed; apt-get install nginx-light") from None
-        deadline = time.monotonic() + 10
-        while not is_listening(self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                log_tail = (self.prefix / "error.log").read_text()[-500:]
-                self.__exit__(None, None, None)
-                raise EnvironmentProblem(
-                    f"nginx on {LOOPBACK}:{self.port} did not start: {log_tail}"
-                )
-            time.sleep(0.05)
+            self._runtime.start(ComponentSpec(
+                name="nginx", kind="nginx", processes=(ProcessSpec("nginx", argv),),
+                ready=PortOpen(self.port), ready_timeout_s=10,
+            ))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(
@@ -112,13 +103,9 @@ class StaticNginx:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()  # nginx's fast shutdown, children included
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
         shutil.rmtree(self.prefix, ignore_errors=True)
 
     def logged(self) -> list[tuple[int, float, str]]:

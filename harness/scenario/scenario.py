@@ -25,11 +25,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness import yamlfile
 from harness.errors import ProfileError, ScenarioError
 from harness.scenario import faults as fault_schema
 from harness.scenario.slo import Objectives, check_phases, load_objectives
 from harness.scenario.workload import Duration, Workload, format_validation_error, load_workload
-from harness.scenario.yamlpos import add_lines, compose
 from harness.stacks.profile import Profile, load_profile
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -108,22 +108,11 @@ def load_scenario(name_or_path: str) -> Scenario:
     """Read, validate and check a scenario against the stacks it names; ScenarioError if bad."""
     path = resolve_path(name_or_path)
     source = str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError(f"{source}: cannot read the scenario: {exc.strerror}") from None
-    try:
-        root = compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ScenarioError(f"{source}{where}: not valid YAML: {problem}") from None
+    raw, root = yamlfile.read(path, "scenario", ScenarioError)
     try:
         return _validate(raw, path, source)
     except ScenarioError as exc:
-        raise ScenarioError(add_lines(str(exc), source, root)) from None
+        raise ScenarioError(yamlfile.add_lines(str(exc), source, root)) from None
 
 
 def _validate(raw: Any, path: Path, source: str) -> Scenario:

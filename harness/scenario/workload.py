@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness import yamlfile
 from harness.errors import ScenarioError
 from harness.scenario.units import DURATION_PATTERN, parse_duration
 
@@ -327,14 +327,7 @@ def load_workload(data: Any, source: str, prefix: str = "") -> Workload:
 
 def load_workload_file(path: Path) -> Workload:
     """Read a workload from a YAML file (a top-level `workload:` key is accepted too)."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(f"{path}{where}: not valid YAML: {exc}".splitlines()[0]) from None
+    data, _root = yamlfile.read(path, "workload", ScenarioError)
     prefix = ""
     if isinstance(data, dict) and "workload" in data:
         data, prefix = data["workload"], "workload"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from harness import yamlfile
 from harness.errors import ProfileError
 
 
@@ -122,14 +122,7 @@ def load_profile(name_or_path: str) -> Profile:
                 f"unknown architecture {name_or_path!r}; choose one of: "
                 + ", ".join(available_profiles())
             )
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read stack profile: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ProfileError(f"{path}{where}: not valid YAML; fix the syntax") from None
+    raw, _root = yamlfile.read(path, "stack profile", ProfileError)
     if not isinstance(raw, dict):
         raise ProfileError(f"{path}: a stack profile must be a mapping, got {type(raw).__name__}")
     try:

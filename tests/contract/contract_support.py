@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import jsonschema
 import requests
 import yaml
 
@@ -165,34 +166,13 @@ def api() -> dict[str, Any]:
 
 
 def schema_errors(value: Json, schema_name: str) -> list[str]:
-    """Check a JSON value against a component schema of api.yaml (types, required, bounds)."""
-    return _check(value, api()["components"]["schemas"][schema_name], schema_name)
-
-
-def _check(value: Json, schema: dict[str, Any], where: str) -> list[str]:
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        return _check(value, api()["components"]["schemas"][name], name)
-    kind = schema.get("type")
-    if kind == "object":
-        if not isinstance(value, dict):
-            return [f"{where}: expected an object, got {value!r}"]
-        errors = [f"{where}: {key} is missing" for key in schema.get("required", [])
-                  if key not in value]
-        for key, sub in schema.get("properties", {}).items():
-            if key in value:
-                errors += _check(value[key], sub, f"{where}.{key}")
-        return errors
-    if kind == "array":
-        if not isinstance(value, list):
-            return [f"{where}: expected an array, got {value!r}"]
-        return [e for i, item in enumerate(value) for e in _check(item, schema["items"],
-                                                                  f"{where}[{i}]")]
-    if kind == "integer" and (not isinstance(value, int) or isinstance(value, bool)):
-        return [f"{where}: expected an integer, got {value!r}"]
-    if kind == "string" and not isinstance(value, str):
-        return [f"{where}: expected a string, got {value!r}"]
-    return []
+    """Check a JSON value against a component schema of api.yaml (jsonschema does the work)."""
+    # the components travel along so that "#/components/schemas/..." refs resolve
+    schema = {"components": api()["components"], "$ref": f"#/components/schemas/{schema_name}"}
+    return [
+        f"{schema_name}{''.join(f'[{p!r}]' for p in error.absolute_path)}: {error.message}"
+        for error in jsonschema.Draft202012Validator(schema).iter_errors(value)
+    ]
 
 
 # -- concurrency --------------------------------------------------------------

@@ -6,6 +6,7 @@ stack that a person or another test run has up on the same machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -47,6 +48,20 @@ def settings(state_dir: Path) -> Settings:
     return Settings.from_env(
         {**os.environ, "HARNESS_STATE_DIR": str(state_dir)}, time_scale=TIME_SCALE
     )
+
+
+@contextlib.contextmanager
+def running_stack(
+    arch: str, state_dir: Path, *, time_scale: float = TIME_SCALE, seed: int = 1,
+    products: int = 20, events: int = 2, app_bug: str | None = None,
+) -> Iterator[Stack]:
+    """A whole stack under `state_dir`, seeded with a small data set, stopped at the end."""
+    settings = Settings.from_env(
+        {**os.environ, "HARNESS_STATE_DIR": str(state_dir)}, time_scale=time_scale
+    )
+    seed_plan = SeedPlan(seed=seed, products=products, events=events)
+    with Stack(load_profile(arch), settings, seed_plan=seed_plan, app_bug=app_bug) as running:
+        yield running
 
 
 @pytest.fixture(scope="module", params=["legacy", "modern"])

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
+from conftest import running_stack
 
 from harness.analysis.invariants import Invariant, drain_queue, evaluate, read_database
 from harness.load.writes import Write, outcome_of
-from harness.settings import Settings
-from harness.stacks.profile import load_profile
-from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -25,10 +24,9 @@ ORDERS = 12
     ("legacy", None), ("legacy", "ack_before_commit"),
     ("modern", None), ("modern", "ack_before_commit"),
 ], ids=lambda p: f"{p[0]}-{p[1] or 'healthy'}")
-def stack(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, state_dir: Path) -> Iterator[Stack]:
     arch, bug = request.param
-    with Stack(load_profile(arch), settings, app_bug=bug,
-               seed_plan=SeedPlan(seed=5, products=10, events=2)) as running:
+    with running_stack(arch, state_dir, seed=5, products=10, events=2, app_bug=bug) as running:
         yield running
 
 

@@ -29,10 +29,6 @@ def spec(*, port: int, python: Path, workdir: Path, services: list[str]) -> Comp
         "FILESYSTEM_ROOT": str(workdir / "fs"),
         "TMPDIR": str(workdir / "tmp"),
         "SQS_ENDPOINT_STRATEGY": "path",
-        # LocalStack finds its parts through plux, which caches an entry-point index under
-        # ~/.cache keyed by mtimes; a reinstalled virtualenv at the same path can hit a stale
-        # index and start with no components. A cache inside the virtualenv dies with it.
-        "XDG_CACHE_HOME": str(python.parent.parent / "cache"),
     }
     (workdir / "tmp").mkdir(parents=True, exist_ok=True)
     return ComponentSpec(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import running_stack
 
 from harness.faults.base import FaultContext
 from harness.runtime.events import EventLog
-from harness.settings import Settings
-from harness.stacks.profile import load_profile
-from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 
 #: health checks every 3 s, timeout 500 ms: a 200 ms toxic does not fail them
@@ -21,12 +18,7 @@ TIME_SCALE = 0.1
 
 @pytest.fixture(scope="module")
 def modern(state_dir: Path) -> Iterator[Stack]:
-    settings = Settings.from_env(
-        {**os.environ, "HARNESS_STATE_DIR": str(state_dir)}, time_scale=TIME_SCALE
-    )
-    with Stack(
-        load_profile("modern"), settings, seed_plan=SeedPlan(seed=5, products=20, events=2)
-    ) as running:
+    with running_stack("modern", state_dir, time_scale=TIME_SCALE, seed=5) as running:
         yield running
 
 

@@ -7,24 +7,21 @@ actions are events with timestamps.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from conftest import running_stack
 
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
 from harness.runtime.events import EventLog
 from harness.scenario.faults import Topology, load_timeline
-from harness.settings import Settings
 from harness.stacks.components import mariadb
 from harness.stacks.components.mariadb import DATABASE, admin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
-from harness.stacks.profile import load_profile
-from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 from harness.stacks.topology import proxy_name
 
@@ -38,12 +35,7 @@ TIME_SCALE = 0.05
 
 @pytest.fixture(scope="module")
 def fast(state_dir: Path) -> Iterator[Stack]:
-    settings = Settings.from_env(
-        {**os.environ, "HARNESS_STATE_DIR": str(state_dir)}, time_scale=TIME_SCALE
-    )
-    with Stack(
-        load_profile("modern"), settings, seed_plan=SeedPlan(seed=7, products=20, events=2)
-    ) as running:
+    with running_stack("modern", state_dir, time_scale=TIME_SCALE, seed=7) as running:
         yield running
 
 
@@ -153,12 +145,8 @@ def test_planned_failover_switches_writer_without_losing_orders(
 
 @pytest.fixture(scope="module")
 def legacy(state_dir: Path) -> Iterator[Stack]:
-    settings = Settings.from_env(
-        {**os.environ, "HARNESS_STATE_DIR": str(state_dir)}, time_scale=TIME_SCALE
-    )
-    with Stack(
-        load_profile("legacy"), settings, seed_plan=SeedPlan(seed=3, products=10, events=1)
-    ) as running:
+    with running_stack("legacy", state_dir, time_scale=TIME_SCALE, seed=3, products=10,
+                       events=1) as running:
         yield running
 
 

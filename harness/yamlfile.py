@@ -1,4 +1,4 @@
-"""Line numbers for error messages about a YAML file.
+"""Reading the project's YAML files (scenarios, stack profiles), with line numbers in errors.
 
 Validators report a field path (`faults[2].target`); a person wants the line.
 PyYAML's composed node tree keeps every node's position, so the path is walked
@@ -9,8 +9,12 @@ and ruamel.yaml would be a second YAML library for this one lookup.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import yaml
+
+from harness.errors import HarnessError
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -18,6 +22,28 @@ _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 def compose(text: str) -> yaml.Node | None:
     """The YAML node tree of `text` (None for an empty document)."""
     return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def read(path: Path, what: str, error: type[HarnessError]) -> tuple[Any, yaml.Node | None]:
+    """The data of a YAML file and its node tree (for `add_lines`), parsed once.
+
+    A file that cannot be read or parsed raises `error` naming the file and the line.
+    """
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        return (None if root is None else loader.construct_document(root)), root
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise error(f"{path}{where}: not valid YAML: {problem}; fix the syntax") from None
+    finally:
+        loader.dispose()
 
 
 def line_of(root: yaml.Node | None, path: str) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.scenario.yamlpos import add_lines, compose, line_of
+from harness.yamlfile import add_lines, compose, line_of
 
 TEXT = """\
 name: smoke
