@@ -58,6 +58,8 @@ class ArchOutcome:
     error: str | None = None
     #: the stack profile the architecture ran with, for run.json
     profile: dict[str, Any] = field(default_factory=dict)
+    #: its cited settings at the run's time scale ("what this run modelled")
+    modelled: list[dict[str, Any]] = field(default_factory=list)
     fault_errors: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
@@ -130,6 +132,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
     events = EventLog(results.path / f"events-{arch}.jsonl")
     profile = load_profile(arch)
     outcome.profile = profile.model_dump(mode="json")
+    outcome.modelled = [m.to_json() for m in profile.modelled(scenario.time_scale)]
     stack = Stack(
         profile, replace(options.settings, time_scale=scenario.time_scale),
         seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
@@ -202,6 +205,7 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
                   "bug": scenario.bug},
         versions={"harness": __version__, "python": platform.python_version()},
         profiles={a: o.profile for a, o in outcomes.items()},
+        modelled={a: o.modelled for a, o in outcomes.items()},
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

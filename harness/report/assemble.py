@@ -24,7 +24,14 @@ from harness.analysis.slo import evaluate
 from harness.analysis.verdict import FAIL, PASS, Verdict, verdict
 from harness.report.html import render
 from harness.report.junit import junit_xml
-from harness.report.record import ArchRecord, Phase, RunRecord, ScenarioRecord, Totals
+from harness.report.record import (
+    ArchRecord,
+    ModelledRow,
+    Phase,
+    RunRecord,
+    ScenarioRecord,
+    Totals,
+)
 from harness.report.results import JUNIT, REPORT, SUMMARY, ResultsDir
 from harness.report.summary import summary_md
 from harness.scenario.slo import Objectives
@@ -49,6 +56,8 @@ class RunHeader:
     versions: dict[str, str] = field(default_factory=dict)
     #: the stack profile of each architecture, as JSON
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: each architecture's cited settings as the run used them (Profile.modelled)
+    modelled: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def build_record(
@@ -84,6 +93,7 @@ def build_record(
     archs = [
         ArchRecord(
             arch=arch, profile=header.profiles.get(arch, {}),
+            modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
             valid=arch not in invalid_reasons, invalid_reasons=invalid_reasons.get(arch, []),
             error=errors.get(arch),
             totals=Totals.of(data[arch]) if arch in data else None,

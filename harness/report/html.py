@@ -255,6 +255,19 @@ _TEMPLATE = _ENV.from_string("""<!doctype html>
 {% if a.error %}<br><span class="fail">{{ a.error }}</span>{% endif %}</td>{% endfor %}</tr>
 </table>
 
+<h2>What this run modelled</h2>
+<p class="muted">Every behaviour the stack profiles cite, the AWS value, and the value used at
+this run's time scale (timings only; client timeouts and counts are not scaled).</p>
+{% for a in r.architectures if a.modelled %}
+<table class="modelled" id="modelled-{{ a.arch }}">
+<tr><th class="arch-{{ a.arch }}">{{ a.arch }}</th>
+<th>AWS value</th><th>used</th><th>source</th></tr>
+{% for m in a.modelled %}<tr><td>{{ m.setting }}</td><td class="num">{{ m.aws_value }}</td>
+<td class="num">{{ m.used_value }}
+{%- if m.scaled %} <span class="muted">(scaled)</span>{% endif %}</td>
+<td><small>{{ m.source }}</small></td></tr>{% endfor %}</table>
+{% endfor %}
+
 <h2>Settings</h2>
 <table id="settings"><tr><th>run id</th><td>{{ r.run_id }}</td></tr>
 <tr><th>scenario</th><td>{{ r.scenario.name }}

@@ -65,11 +65,24 @@ class Totals(_Model):
         )
 
 
+class ModelledRow(_Model):
+    """One cited profile setting as this run used it."""
+
+    setting: str
+    aws_value: float | int | bool | str
+    used_value: float | int | bool | str
+    scaled: bool = Field(description="the AWS value multiplied by the run's time scale")
+    source: str
+
+
 class ArchRecord(_Model):
     """Everything measured and judged for one architecture."""
 
     arch: str
     profile: dict[str, Any] = Field(default_factory=dict, description="the stack profile used")
+    modelled: list[ModelledRow] = Field(
+        default_factory=list, description="what this run modelled: every cited profile setting"
+    )
     valid: bool = True
     invalid_reasons: list[str] = Field(default_factory=list)
     error: str | None = Field(None, description="why this architecture's run stopped early")

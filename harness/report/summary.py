@@ -53,4 +53,12 @@ def summary_md(record: RunRecord) -> str:
             ["invariant", "arch", "value", "verdict"],
             [[i.name, arch, str(i.value), "ok" if i.ok else "**VIOLATED**"] for arch, i in invs],
         )]
+    for a in record.architectures:
+        if a.modelled:
+            lines += [f"## What {a.arch} modelled", "", *_table(
+                ["setting", "AWS value", "used", "source"],
+                [[m.setting, str(m.aws_value),
+                  f"{m.used_value}" + (" (scaled)" if m.scaled else ""), m.source]
+                 for m in a.modelled],
+            ), ""]
     return "\n".join(lines).rstrip() + "\n"

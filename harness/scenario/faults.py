@@ -344,7 +344,7 @@ class Topology:
         """The topology `Stack.start()` builds for this profile (names only)."""
         comps: dict[str, str | None] = {"toxiproxy": None, "aws": None, "lb": None}
         kinds = {"toxiproxy": "toxiproxy", "aws": "localstack", "lb": "haproxy"}
-        dbs = ["db-writer", "db-reader"] if profile.database.reader else ["db-writer"]
+        dbs = ["db-writer", "db-reader"] if profile.has_reader else ["db-writer"]
         for i, name in enumerate(dbs):
             comps[name] = profile.database.zones[i % len(profile.database.zones)]
             kinds[name] = "mariadb"
@@ -352,7 +352,7 @@ class Topology:
             comps[name] = profile.zone_of(i)
             kinds[name] = profile.app.kind
         edges = {"client->lb", "app->db", "app->aws", *(f"lb->{a}" for a in profile.app_names)}
-        if profile.database.reader:
+        if profile.has_reader:
             edges.add("app->db-reader")
         return cls(comps, frozenset(edges), kinds)
 

@@ -1,45 +1,84 @@
 """Stack profiles: what each architecture is made of and how it behaves, as data.
 
-`stacks/<arch>/profile.yaml` holds every default timing with the AWS document
-it comes from, so users can change them. Times are real AWS figures in seconds;
-the stack multiplies them by the run's `time_scale`.
+`stacks/<arch>/profile.yaml` holds every behaviour that differs between the
+architectures (or that AWS documents) as a *cited* setting: `{value: ..., source:
+"..."}`, so a user sees where each figure comes from and can change it, and the
+report can print "what this run modelled". Timings (`Timing`) are AWS control-plane
+figures in seconds; a run multiplies them by its `time_scale`. Client settings on
+the request path (timeouts of the services' DB and AWS clients) are not scaled: a
+query does not get faster because health checks do.
+
+Every section is a strict model: an unknown key is an error with file and line,
+never a silent default.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness import yamlfile
 from harness.errors import ProfileError
+
+T = TypeVar("T")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Cited(_Strict, Generic[T]):
+    """A modelled behaviour with the document (or stated assumption) it comes from."""
+
+    value: T
+    #: where the figure comes from: an AWS document, or "assumption: ..." saying why
+    source: str = Field(min_length=8)
+
+
+class Timing(_Strict):
+    """An AWS timing in seconds, with its source; a run uses `value * time_scale`."""
+
+    value: float = Field(ge=0)
+    source: str = Field(min_length=8)
+
+    def at(self, time_scale: float) -> float:
+        """Seconds at this run's time scale."""
+        return self.value * time_scale
+
+
+# -- load balancer -------------------------------------------------------------------
+
+
 class HealthCheck(_Strict):
-    """Load balancer target health check (AWS field names, seconds)."""
+    """Load balancer target health check (AWS field names)."""
 
     path: str = "/ready"
-    interval_s: float = Field(gt=0)
-    timeout_s: float = Field(gt=0)
-    healthy_threshold: int = Field(ge=1)
-    unhealthy_threshold: int = Field(ge=1)
+    interval_s: Timing
+    timeout_s: Timing
+    healthy_threshold: Cited[Annotated[int, Field(ge=1)]]
+    unhealthy_threshold: Cited[Annotated[int, Field(ge=1)]]
 
 
 class LoadBalancer(_Strict):
     style: Literal["clb", "alb"]
-    #: roundrobin (CLB) or leastconn (ALB "least outstanding requests")
-    balance: Literal["roundrobin", "leastconn"]
+    #: how a request picks a target (CLB HTTP: least outstanding requests; ALB: round robin)
+    routing: Cited[Literal["round_robin", "least_outstanding_requests"]]
     health_check: HealthCheck
-    idle_timeout_s: float = Field(default=60, gt=0)
-    #: connection draining / deregistration delay
-    deregistration_delay_s: float = Field(default=0, ge=0)
-    #: retries of a request whose connection to a target failed
-    retries_on_connect_failure: int = Field(default=0, ge=0)
+    #: a connection idle this long is closed by the LB; a silent target gives 504
+    idle_timeout_s: Timing
+    #: connection draining (CLB) / deregistration delay (ALB): how long a target that is
+    #: taken out keeps its in-flight requests; 0 = cut at once
+    deregistration_delay_s: Timing
+    #: what the LB does when no target is healthy: `reject` answers 503 (CLB);
+    #: `fail_open` routes to every registered target anyway (ALB)
+    when_all_unhealthy: Cited[Literal["reject", "fail_open"]]
+
+
+# -- app -----------------------------------------------------------------------------
 
 
 class PhpSettings(_Strict):
@@ -63,10 +102,74 @@ class App(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
 
 
-class Database(_Strict):
-    #: a second MariaDB replicating from the writer (Aurora reader)
-    reader: bool = False
+# -- orchestrators -------------------------------------------------------------------
+
+
+class AsgSettings(_Strict):
+    """EC2 Auto Scaling group: replaces instances that fail their health check."""
+
+    kind: Literal["asg"]
+    #: EC2 (the AWS default): replace only instances whose status check fails (gone);
+    #: ELB: also replace instances the load balancer marks unhealthy
+    health_check_type: Cited[Literal["EC2", "ELB"]]
+    health_check_grace_s: Timing
+    #: from the launch request to the instance serving (boot, bootstrap, app start)
+    launch_s: Timing
+
+
+class EcsHealthCheck(_Strict):
+    interval_s: Timing
+    timeout_s: Timing
+    retries: Cited[Annotated[int, Field(ge=1)]]
+
+
+class EcsSettings(_Strict):
+    """ECS service scheduler: replaces stopped and unhealthy tasks."""
+
+    kind: Literal["ecs"]
+    #: from a task's process dying to ECS marking it stopped and deregistering it
+    task_stopped_notice_s: Timing
+    #: the container health check in the task definition
+    container_health_check: EcsHealthCheck
+    #: the service ignores the LB's verdict on a new task for this long
+    health_check_grace_s: Timing
+    #: from the replacement request to the new task running
+    task_replacement_s: Timing
+
+
+Orchestrator = Annotated[AsgSettings | EcsSettings, Field(discriminator="kind")]
+
+
+# -- database ------------------------------------------------------------------------
+
+
+class RdsSettings(_Strict):
+    """RDS for MySQL: one DB instance, optionally Multi-AZ with a standby."""
+
+    engine: Literal["rds_mysql"]
     zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
+    multi_az: Cited[bool]
+    #: Multi-AZ: the standby is promoted and the endpoint's DNS record moves to it
+    multi_az_failover_s: Timing
+    #: single-AZ: a crashed instance is down until RDS has restarted it
+    restart_s: Timing
+    #: clients find the moved endpoint after its DNS record's TTL
+    dns_ttl_s: Timing
+
+
+class AuroraSettings(_Strict):
+    """Aurora MySQL: a writer and a reader replica on shared storage."""
+
+    engine: Literal["aurora_mysql"]
+    zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
+    #: a reader replica (the failover target)
+    reader: Cited[bool]
+    failover_s: Timing
+    dns_ttl_s: Timing
+    replica_restart_s: Timing
+
+
+Database = Annotated[RdsSettings | AuroraSettings, Field(discriminator="engine")]
 
 
 class Aws(_Strict):
@@ -82,25 +185,58 @@ class Profile(_Strict):
     description: str
     load_balancer: LoadBalancer
     app: App
-    database: Database = Database()
+    orchestrator: Orchestrator
+    database: Database
     aws: Aws = Aws()
-    #: free-form orchestrator timings (ASG, ECS, failover), read by the orchestrators
-    orchestrator: dict[str, float | int | bool | str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known_choices(self) -> Profile:
-        kind = self.orchestrator.get("asg_health_check_type", "ELB")
-        if kind not in ("ELB", "EC2"):
-            raise ValueError(f"orchestrator.asg_health_check_type: {kind!r}: choose ELB or EC2")
-        return self
 
     @property
     def app_names(self) -> list[str]:
         return [f"app-{i}" for i in range(1, self.app.instances + 1)]
 
+    @property
+    def has_reader(self) -> bool:
+        """Does the database have a reader replica (Aurora with a reader)?"""
+        return isinstance(self.database, AuroraSettings) and self.database.reader.value
+
     def zone_of(self, index: int) -> str:
         """Zone of the app instance with this 0-based index."""
         return self.app.zones[index % len(self.app.zones)]
+
+    def modelled(self, time_scale: float) -> list[ModelledSetting]:
+        """Every cited setting: its AWS value, the value this run uses, and its source."""
+        return list(_walk(self, "", time_scale))
+
+
+@dataclass(frozen=True)
+class ModelledSetting:
+    """One row of the report's "what this run modelled" table."""
+
+    setting: str
+    aws_value: float | int | bool | str
+    used_value: float | int | bool | str
+    #: True when the run multiplied the AWS value by its time scale
+    scaled: bool
+    source: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "setting": self.setting, "aws_value": self.aws_value, "used_value": self.used_value,
+            "scaled": self.scaled, "source": self.source,
+        }
+
+
+def _walk(model: BaseModel, prefix: str, time_scale: float) -> Iterator[ModelledSetting]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(value, Timing):
+            yield ModelledSetting(
+                path, value.value, round(value.at(time_scale), 3), True, value.source
+            )
+        elif isinstance(value, Cited):
+            yield ModelledSetting(path, value.value, value.value, False, value.source)
+        elif isinstance(value, BaseModel):
+            yield from _walk(value, f"{path}.", time_scale)
 
 
 def stacks_root() -> Path:
@@ -112,23 +248,38 @@ def available_profiles() -> list[str]:
     return sorted(p.parent.name for p in stacks_root().glob("*/profile.yaml"))
 
 
+def profile_path(name_or_path: str) -> Path:
+    """The profile file of an architecture name (`legacy`) or a path to a profile."""
+    path = Path(name_or_path)
+    if path.suffix:
+        return path
+    path = stacks_root() / name_or_path / "profile.yaml"
+    if not path.exists():
+        raise ProfileError(
+            f"unknown architecture {name_or_path!r}; choose one of: "
+            + ", ".join(available_profiles())
+        )
+    return path
+
+
 def load_profile(name_or_path: str) -> Profile:
     """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = stacks_root() / name_or_path / "profile.yaml"
-        if not path.exists():
-            raise ProfileError(
-                f"unknown architecture {name_or_path!r}; choose one of: "
-                + ", ".join(available_profiles())
-            )
-    raw, _root = yamlfile.read(path, "stack profile", ProfileError)
+    path = profile_path(name_or_path)
+    raw, root = yamlfile.read(path, "stack profile", ProfileError)
     if not isinstance(raw, dict):
         raise ProfileError(f"{path}: a stack profile must be a mapping, got {type(raw).__name__}")
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(top)"
+        # a misspelt key gives "extra" and "missing" errors: the misspelling says more
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        # the discriminated unions add the chosen member's tag to the path: drop it
+        loc = [str(p) for p in first["loc"] if p not in _UNION_TAGS]
+        field = ".".join(loc) or "<top>"
+        line = yamlfile.line_of(root, field)
+        where = f"{path}:{line}" if line is not None else str(path)
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ProfileError(f"{path}: {field}: {first['msg']}{more}") from None
+        raise ProfileError(f"{where}: {field}: {first['msg']}{more}") from None
+
+
+_UNION_TAGS = {"asg", "ecs", "rds_mysql", "aurora_mysql"}

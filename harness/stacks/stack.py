@@ -29,7 +29,7 @@ from harness.stacks.orchestrators.asg import AsgGroup
 from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 from harness.stacks.orchestrators.ecs import EcsService
-from harness.stacks.profile import Profile
+from harness.stacks.profile import EcsSettings, Profile
 from harness.stacks.topology import Component, Edge, StackInfo, proxy_name
 
 
@@ -127,9 +127,11 @@ class Stack:
             runtime=rt, info=info, profile=self.profile, time_scale=self.settings.time_scale,
             events=self.events, on_change=self._save_info,
         )
-        self.database = AuroraCluster(handles)
-        apps: Orchestrator = EcsService(handles) if self.profile.app.kind == "go" else AsgGroup(
-            handles
+        self.database = AuroraCluster(handles, self.profile.database)
+        scheduler = self.profile.orchestrator
+        apps: Orchestrator = (
+            EcsService(handles, scheduler) if isinstance(scheduler, EcsSettings)
+            else AsgGroup(handles, scheduler)
         )
         self.orchestrators = [self.database, apps]
         for orchestrator in self.orchestrators:
@@ -150,7 +152,7 @@ class Stack:
     def _start(self, rt: ProcessRuntime, lb_port: int) -> StackInfo:
         p, s, take = self.profile, self.settings, self._ports.take
         toxi_port, aws_port, writer_port, aws_fault_port = take(), take(), take(), take()
-        reader_port = take() if p.database.reader else None
+        reader_port = take() if p.has_reader else None
 
         first: list[ComponentSpec] = [
             toxiproxy.spec(

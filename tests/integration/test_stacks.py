@@ -38,7 +38,7 @@ def test_lb_url_is_loopback_and_every_component_listens(stack: Stack) -> None:
     info = stack.info
     assert info.lb_url.startswith("http://127.0.0.1:")
     expected = {"lb", "toxiproxy", "aws", "db-writer", *stack.profile.app_names}
-    if stack.profile.database.reader:
+    if stack.profile.has_reader:
         expected.add("db-reader")
     assert set(info.components) == expected
     for component in info.components.values():
@@ -100,7 +100,7 @@ def test_every_edge_passes_through_its_own_fault_proxy(stack: Stack) -> None:
     info = stack.info
     proxies = ToxiproxyClient(info.toxiproxy_api).proxies()
     edges = {"client->lb", "app->db", "app->aws", *(f"lb->{a}" for a in stack.profile.app_names)}
-    if stack.profile.database.reader:
+    if stack.profile.has_reader:
         edges.add("app->db-reader")
     assert set(info.edges) == edges
     for edge in info.edges.values():

@@ -15,10 +15,12 @@ def test_shipped_profiles_load_with_the_expected_shape() -> None:
     legacy, modern = load_profile("legacy"), load_profile("modern")
     assert (legacy.app.kind, legacy.load_balancer.style) == ("php", "clb")
     assert (modern.app.kind, modern.load_balancer.style) == ("go", "alb")
-    assert legacy.load_balancer.balance == "roundrobin"
-    assert modern.load_balancer.balance == "leastconn"
-    assert modern.database.reader
-    assert not legacy.database.reader
+    # CLB HTTP listeners: least outstanding requests; ALB target groups: round robin
+    assert legacy.load_balancer.routing.value == "least_outstanding_requests"
+    assert modern.load_balancer.routing.value == "round_robin"
+    assert (legacy.orchestrator.kind, modern.orchestrator.kind) == ("asg", "ecs")
+    assert modern.has_reader
+    assert not legacy.has_reader
     assert modern.app.limits is not None
     assert modern.app.limits.cpus
     assert modern.app_names == [f"app-{i}" for i in range(1, modern.app.instances + 1)]
@@ -70,6 +72,39 @@ def test_unknown_architecture_lists_the_known_ones() -> None:
 
 def test_asg_health_check_type_is_elb_or_ec2(tmp_path: Path) -> None:
     text = (stacks_root() / "legacy" / "profile.yaml").read_text()
-    path = _write(tmp_path, text.replace("health_check_type: ELB", "health_check_type: elb"))
-    with pytest.raises(ProfileError, match="asg_health_check_type: 'elb': choose ELB or EC2"):
+    path = _write(tmp_path, text.replace("value: EC2", "value: elb"))
+    with pytest.raises(
+        ProfileError, match=r"profile.yaml:\d+: orchestrator.health_check_type.value: .*'EC2'"
+    ):
         load_profile(str(path))
+
+
+def test_an_unknown_key_deep_in_a_section_names_its_line(tmp_path: Path) -> None:
+    text = (stacks_root() / "modern" / "profile.yaml").read_text()
+    path = _write(tmp_path, text.replace("  task_replacement_s:", "  task_replacment_s:"))
+    lines = path.read_text().splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if "task_replacment_s" in t)
+    with pytest.raises(ProfileError, match=rf"profile.yaml:{line}: orchestrator.task_replacment_s"):
+        load_profile(str(path))
+
+
+def test_a_setting_without_its_source_is_refused(tmp_path: Path) -> None:
+    text = (stacks_root() / "legacy" / "profile.yaml").read_text()
+    path = _write(tmp_path, text.replace(
+        'idle_timeout_s: {value: 60, source: "ELB Classic guide, Configure the idle connection '
+        'timeout: default 60 s"}', "idle_timeout_s: {value: 60}",
+    ))
+    with pytest.raises(ProfileError, match=r"load_balancer.idle_timeout_s.source: Field required"):
+        load_profile(str(path))
+
+
+@pytest.mark.parametrize("arch", available_profiles())
+def test_every_cited_setting_is_modelled_and_timings_follow_the_time_scale(arch: str) -> None:
+    profile = load_profile(arch)
+    rows = {row.setting: row for row in profile.modelled(0.1)}
+    assert rows["load_balancer.health_check.interval_s"].used_value == pytest.approx(3.0)
+    assert rows["load_balancer.deregistration_delay_s"].scaled
+    assert not rows["load_balancer.routing"].scaled
+    assert all(len(row.source) >= 8 for row in rows.values())
+    timings = [r for r in rows.values() if r.scaled]
+    assert all(r.used_value == pytest.approx(float(r.aws_value) * 0.1) for r in timings)

@@ -15,6 +15,14 @@ from harness.stacks.templates import render
 # HAProxy refuses check intervals it cannot keep; below 100 ms checks swamp the apps.
 _MIN_INTERVAL_MS = 100
 
+#: the profile's routing (AWS names) as HAProxy balance algorithms: least outstanding
+#: requests is HAProxy's leastconn (fewest requests in flight on the server)
+_BALANCE = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn"}
+
+
+def _ms(seconds: float) -> int:
+    return max(_MIN_INTERVAL_MS, int(seconds * 1000))
+
 
 def config(
     profile: Profile, *, port: int, servers: list[tuple[str, int]], workdir: Path,
@@ -28,17 +36,16 @@ def config(
         port=port,
         admin_socket=str(workdir / "haproxy.sock"),
         run_dir=str(workdir),
-        balance=lb.balance,
+        balance=_BALANCE[lb.routing.value],
         servers=[{"name": name, "port": p} for name, p in servers],
         hc={
             "path": hc.path,
-            "interval_ms": max(_MIN_INTERVAL_MS, int(hc.interval_s * 1000 * time_scale)),
-            "timeout_ms": max(_MIN_INTERVAL_MS, int(hc.timeout_s * 1000 * time_scale)),
-            "rise": hc.healthy_threshold,
-            "fall": hc.unhealthy_threshold,
+            "interval_ms": _ms(hc.interval_s.at(time_scale)),
+            "timeout_ms": _ms(hc.timeout_s.at(time_scale)),
+            "rise": hc.healthy_threshold.value,
+            "fall": hc.unhealthy_threshold.value,
         },
-        idle_timeout_ms=int(lb.idle_timeout_s * 1000),
-        retries=lb.retries_on_connect_failure,
+        idle_timeout_ms=_ms(lb.idle_timeout_s.at(time_scale)),
         fault_map=str(write_fault_map(workdir)),
         error_statuses=ERROR_STATUSES,
     )

@@ -1,13 +1,13 @@
 """EC2 Auto Scaling group behind a Classic LB: health-check-based instance replacement.
 
 The CLB's own health checks (HAProxy's, with the profile's interval and
-thresholds) take a failing instance out of service. With `asg_health_check_type:
+thresholds) take a failing instance out of service. With `health_check_type:
 ELB` the ASG then terminates it and launches a replacement; with `EC2` (the AWS
 default) it replaces only an instance that is gone (its process died), and leaves
-one that merely fails the CLB's checks alone. A replacement takes
-`asg_launch_s` (scaled) and is not judged before `asg_health_check_grace_s`
-has passed. The replacement is back in service when the CLB's checks pass
-`healthy_threshold` times, as on AWS.
+one that merely fails the CLB's checks alone. A replacement takes `launch_s`
+(scaled) and is not judged before `health_check_grace_s` has passed. The
+replacement is back in service when the CLB's checks pass `healthy_threshold`
+times, as on AWS.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ import time
 
 from harness.errors import FaultError, StackError
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.profile import AsgSettings
 
 
 class AsgGroup(Orchestrator):
     name = "asg"
     poll_s = 0.2
 
-    def __init__(self, handles: StackHandles) -> None:
+    def __init__(self, handles: StackHandles, settings: AsgSettings) -> None:
         super().__init__(handles)
+        self.settings = settings
         #: instance -> monotonic time before which its health is not judged (grace period)
         self._grace_until: dict[str, float] = {}
         self._out_of_service: set[str] = set()
@@ -36,7 +38,7 @@ class AsgGroup(Orchestrator):
         except FaultError:
             return
         now = time.monotonic()
-        elb_checks = str(self.h.profile.orchestrator.get("asg_health_check_type", "ELB")) == "ELB"
+        elb_checks = self.settings.health_check_type.value == "ELB"
         for app in self.h.info.apps():
             if self.busy(app):
                 continue
@@ -59,14 +61,15 @@ class AsgGroup(Orchestrator):
         with contextlib.suppress(StackError):
             self.h.runtime.kill(app)
         self.emit("instance_launching", component=app)
-        if not self.sleep(self.h.timing("asg_launch_s", 150)):
+        if not self.sleep(self.h.scaled(self.settings.launch_s)):
             return
         self.h.runtime.restart(app)
         # A new instance is judged only after the grace period, and never before the CLB
         # could have seen it healthy (rise checks), else a short grace would replace it again.
         hc = self.h.profile.load_balancer.health_check
-        settle = (hc.healthy_threshold + hc.unhealthy_threshold) * hc.interval_s * self.h.time_scale
-        grace = max(self.h.timing("asg_health_check_grace_s", 300), settle)
+        checks = hc.healthy_threshold.value + hc.unhealthy_threshold.value
+        settle = checks * self.h.scaled(hc.interval_s)
+        grace = max(self.h.scaled(self.settings.health_check_grace_s), settle)
         self._grace_until[app] = time.monotonic() + grace
         self.emit(
             "instance_launched", component=app,

@@ -1,13 +1,13 @@
 """Aurora-like cluster: when the writer dies, the reader is promoted and the endpoint moves.
 
-Real replication, real promotion: after `aurora_failover_s` (scaled) the reader
+Real replication, real promotion: after `failover_s` (scaled) the reader
 stops replicating, forgets its source and turns writable; the writer endpoint
-(the app->db proxy, which the apps keep as their address, as with RDS Proxy)
-is repointed to it. Without the proxy layer the apps wait out a DNS change
-(`aurora_dns_ttl_s`) before the endpoint moves. The failed instance is then
-restarted and rejoins as the reader, as Aurora does.
+(the app->db edge, which the apps keep as their address) is repointed to it
+once the clients would have resolved the endpoint's new DNS record
+(`dns_ttl_s`). The failed instance is then restarted and rejoins as the
+reader, as Aurora does.
 When the reader dies (an AZ outage, a crash), the reader endpoint points at the
-writer until Aurora has restarted the replica (`aurora_replica_restart_s`).
+writer until Aurora has restarted the replica (`replica_restart_s`).
 A planned failover (switchover) makes the writer read-only, waits for the
 reader to catch up, then promotes it, so no acknowledged write is lost.
 """
@@ -21,18 +21,25 @@ from harness.errors import FaultError
 from harness.stacks.components import mariadb
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.profile import AuroraSettings, RdsSettings, Timing
 from harness.stacks.topology import proxy_name
 
 
 class AuroraCluster(Orchestrator):
     name = "aurora"
 
-    def __init__(self, handles: StackHandles) -> None:
+    def __init__(self, handles: StackHandles, settings: AuroraSettings | RdsSettings) -> None:
         super().__init__(handles)
+        self.settings = settings
         #: the component that is the writer now (it changes with each failover)
         self.writer = "db-writer"
         self.reader: str | None = "db-reader" if handles.info.db_reader_port else None
         self._switching = threading.Lock()
+
+    @property
+    def _instance_restart(self) -> Timing:
+        s = self.settings
+        return s.replica_restart_s if isinstance(s, AuroraSettings) else s.restart_s
 
     def _port(self, name: str) -> int:
         return self.h.info.components[name].port
@@ -52,8 +59,7 @@ class AuroraCluster(Orchestrator):
             return
         down_at = time.monotonic()
         self.emit("reader_down", component=lost)
-        proxied = bool(self.h.profile.orchestrator.get("rds_proxy", False))
-        if not proxied and not self.sleep(self.h.timing("aurora_dns_ttl_s", 5)):
+        if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
             return
         if "app->db-reader" in self.h.info.edges:
             ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(
@@ -61,7 +67,7 @@ class AuroraCluster(Orchestrator):
             )
             self.emit("reader_endpoint_to_writer", component=self.writer,
                       since_reader_down_s=round(time.monotonic() - down_at, 3))
-        if not self.sleep(self.h.timing("aurora_replica_restart_s", 120)):
+        if not self.sleep(self.h.scaled(self._instance_restart)):
             return
         with self._switching:
             if self.reader == lost and not self.h.runtime.is_running(lost):
@@ -76,7 +82,9 @@ class AuroraCluster(Orchestrator):
         if self.reader is None or not self.h.runtime.is_running(self.reader):
             self._restart_in_place(failed, down_at)
             return
-        if not self.sleep(self.h.timing("aurora_failover_s", 30)):
+        if not isinstance(self.settings, AuroraSettings):
+            raise FaultError("an RDS instance has no reader to promote")
+        if not self.sleep(self.h.scaled(self.settings.failover_s)):
             return
         with self._switching:
             self._promote(self.reader)
@@ -87,11 +95,12 @@ class AuroraCluster(Orchestrator):
     def _restart_in_place(self, name: str, down_at: float) -> None:
         # No replica to promote: the instance comes back where it was (RDS single-AZ). With
         # Multi-AZ on, the standby (not a process here) takes over after the failover time.
-        multi_az = bool(self.h.profile.orchestrator.get("rds_multi_az", False))
-        delay = self.h.timing("rds_multi_az_failover_s", 90) if multi_az else self.h.timing(
-            "rds_restart_s", 120
+        s = self.settings
+        multi_az = isinstance(s, RdsSettings) and s.multi_az.value
+        delay = s.multi_az_failover_s if isinstance(s, RdsSettings) and multi_az else (
+            self._instance_restart
         )
-        if not self.sleep(delay):
+        if not self.sleep(self.h.scaled(delay)):
             return
         self.h.runtime.restart(name)
         self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
@@ -104,9 +113,8 @@ class AuroraCluster(Orchestrator):
         self.emit("reader_promoted", component=name)
 
     def _move_endpoint(self, since: float) -> None:
-        proxied = bool(self.h.profile.orchestrator.get("rds_proxy", False))
-        # without the proxy, clients resolve the cluster endpoint again only after the DNS TTL
-        if not proxied and not self.sleep(self.h.timing("aurora_dns_ttl_s", 5)):
+        # clients resolve the cluster endpoint again only after the DNS TTL
+        if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
             return
         new_writer = self.reader or self.writer
         toxi = ToxiproxyClient(self.h.info.toxiproxy_api)

@@ -18,7 +18,7 @@ from typing import Any
 from harness.runtime.events import EventLog
 from harness.runtime.process import ProcessRuntime
 from harness.stacks.components.haproxy import HaproxyAdmin
-from harness.stacks.profile import Profile
+from harness.stacks.profile import Profile, Timing
 from harness.stacks.topology import StackInfo
 
 
@@ -38,10 +38,9 @@ class StackHandles:
     def haproxy(self) -> HaproxyAdmin:
         return HaproxyAdmin(self.info.haproxy_socket)
 
-    def timing(self, key: str, default: float) -> float:
-        """A profile timing in seconds, scaled by the run's time scale."""
-        value = self.profile.orchestrator.get(key, default)
-        return float(value) * self.time_scale
+    def scaled(self, timing: Timing) -> float:
+        """A profile timing in seconds at the run's time scale."""
+        return timing.at(self.time_scale)
 
 
 class Orchestrator:

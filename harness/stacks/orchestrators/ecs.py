@@ -1,11 +1,11 @@
 """ECS-like service scheduler: a task that stopped is replaced after the launch time.
 
 The stopped task is deregistered from the target group at once (ECS does so
-when the task stops), a replacement is started after `ecs_task_replacement_s`
+when the task stops), a replacement is started after `task_replacement_s`
 (scaled), and it is registered again only once its own /ready answers, so the
 load balancer never routes to a task that is still starting. A task that hangs
 (alive but not answering) fails its container health check
-(`ecs_health_check_interval_s` x `ecs_health_check_retries`) and is stopped,
+(`container_health_check` interval x retries) and is stopped,
 then replaced the same way.
 """
 
@@ -20,6 +20,7 @@ import requests
 
 from harness.errors import FaultError, StackError
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.profile import EcsSettings
 
 # a health check shorter than this fails on a busy 2-core machine for no reason
 _MIN_CHECK_TIMEOUT_S = 0.5
@@ -28,8 +29,9 @@ _MIN_CHECK_TIMEOUT_S = 0.5
 class EcsService(Orchestrator):
     name = "ecs"
 
-    def __init__(self, handles: StackHandles) -> None:
+    def __init__(self, handles: StackHandles, settings: EcsSettings) -> None:
         super().__init__(handles)
+        self.settings = settings
         self._failures: dict[str, int] = {}
         self._checker = threading.Thread(target=self._health_checks, name="ecs-health", daemon=True)
 
@@ -48,9 +50,10 @@ class EcsService(Orchestrator):
                 self.react(app, functools.partial(self._replace, app))
 
     def _health_checks(self) -> None:
-        interval = self.h.timing("ecs_health_check_interval_s", 30)
-        timeout = max(_MIN_CHECK_TIMEOUT_S, self.h.timing("ecs_health_check_timeout_s", 5))
-        retries = int(self.h.profile.orchestrator.get("ecs_health_check_retries", 3))
+        check = self.settings.container_health_check
+        interval = self.h.scaled(check.interval_s)
+        timeout = max(_MIN_CHECK_TIMEOUT_S, self.h.scaled(check.timeout_s))
+        retries = check.retries.value
         while self.sleep(interval):
             for app in self.h.info.apps():
                 if self.busy(app) or not self.h.runtime.is_running(app):
@@ -75,7 +78,7 @@ class EcsService(Orchestrator):
         with contextlib.suppress(FaultError):
             self.h.haproxy.set_server_state(app, "maint")
         self.emit("target_deregistered", component=app)
-        if not self.sleep(self.h.timing("ecs_task_replacement_s", 30)):
+        if not self.sleep(self.h.scaled(self.settings.task_replacement_s)):
             return
         self.emit("task_launched", component=app)
         ready_s = self.h.runtime.restart(app)

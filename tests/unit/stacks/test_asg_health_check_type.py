@@ -10,7 +10,7 @@ import pytest
 
 from harness.runtime.events import EventLog
 from harness.stacks.orchestrators.asg import AsgGroup
-from harness.stacks.profile import load_profile
+from harness.stacks.profile import AsgSettings, load_profile
 
 #: app-1 fails the CLB's health checks (e.g. its database is down); app-2 passes them
 CLB_STATES = {
@@ -20,8 +20,8 @@ CLB_STATES = {
 
 
 class Recording(AsgGroup):
-    def __init__(self, handles: Any) -> None:
-        super().__init__(handles)
+    def __init__(self, handles: Any, settings: AsgSettings) -> None:
+        super().__init__(handles, settings)
         self.replaced: list[str] = []
 
     def react(self, key: str, action: Callable[[], None]) -> None:
@@ -30,16 +30,17 @@ class Recording(AsgGroup):
 
 def _asg(kind: str, running: set[str]) -> Recording:
     legacy = load_profile("legacy")
-    profile = legacy.model_copy(
-        update={"orchestrator": {**legacy.orchestrator, "asg_health_check_type": kind}}
-    )
+    settings = legacy.orchestrator
+    assert isinstance(settings, AsgSettings)
+    check_type = settings.health_check_type.model_copy(update={"value": kind})
+    settings = settings.model_copy(update={"health_check_type": check_type})
     handles = SimpleNamespace(
         haproxy=SimpleNamespace(server_states=lambda: CLB_STATES),
         runtime=SimpleNamespace(is_running=lambda name: name in running),
         info=SimpleNamespace(apps=lambda: ["app-1", "app-2"]),
-        profile=profile, events=EventLog(None),
+        profile=legacy, events=EventLog(None),
     )
-    return Recording(handles)
+    return Recording(handles, settings)
 
 
 @pytest.mark.parametrize(("kind", "running", "replaced"), [
