@@ -49,6 +49,8 @@ class RunHeader:
     versions: dict[str, str] = field(default_factory=dict)
     #: the stack profile of each architecture, as JSON
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: this run's place in a repeated rehearsal: record.Repeat's fields
+    repeat: dict[str, Any] | None = None
 
 
 def build_record(
@@ -107,7 +109,7 @@ def build_record(
             definition=header.definition,
         ),
         "architectures": archs, "settings": header.settings, "versions": header.versions,
-        "verdict": judged,
+        "verdict": judged, "repeat": header.repeat,
     })
 
 
