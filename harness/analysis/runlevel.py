@@ -27,6 +27,8 @@ LATENCY_METRICS: tuple[str, ...] = ("p50", "p95", "p99")
 RATIO_METRICS: tuple[str, ...] = ("error_rate", "achieved_ratio")
 #: resamples merged at once
 CHUNK = 256
+#: HdrHistogram's counter width in bytes -> numpy type (as percentiles_ms reads them)
+_WORD = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ class SecondTable:
             hist = data.histogram(s, endpoint)
             if hist is not None and hist.get_total_count():
                 used = hist._counts_index_for(hist.get_max_value()) + 1
-                raw = np.frombuffer(memoryview(hist.counts).cast("B"), dtype=np.int64,
-                                    count=used)
+                raw = np.frombuffer(memoryview(hist.counts).cast("B"),
+                                    dtype=_WORD[hist.word_size], count=used)
                 for index in np.flatnonzero(raw).tolist():
                     row[index] = int(raw[index])
                     if index not in values:
