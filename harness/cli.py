@@ -19,7 +19,9 @@ from rich.table import Table
 from harness import doctor as doctor_mod
 from harness.errors import EnvironmentProblem, HarnessError, StackError
 from harness.load.command import load as load_command
-from harness.rehearsal import RunOptions, rehearse
+from harness.rehearsal import RunOptions, profile_of, rehearse
+from harness.repeats import exit_code as repeats_exit_code
+from harness.repeats import rehearse_repeated
 from harness.report.commands import compare_command, report_command
 from harness.report.terminal import print_verdict
 from harness.runtime import registry
@@ -274,7 +276,8 @@ def validate(
 def run(
     scenario: Annotated[str, typer.Argument(help="scenario name (blackfriday) or a .yaml path")],
     arch: Annotated[
-        str, typer.Option(help="legacy, modern or both (default: the scenario's)")
+        str, typer.Option(help="legacy, modern, both, or a list such as modern,modern "
+                               "(default: the scenario's)")
     ] = "scenario",
     runtime: Annotated[str, typer.Option(help="how components run: process")] = "process",
     seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's)")] = None,
@@ -286,6 +289,9 @@ def run(
     ] = None,
     workers: Annotated[int, typer.Option(help="load generator worker processes")] = 1,
     ci: Annotated[bool, typer.Option("--ci", help="no live display; exit 0/1/2/3")] = False,
+    repeat: Annotated[
+        int, typer.Option(help="run each architecture N times, interleaved; compare with intervals")
+    ] = 1,
 ) -> None:
     """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
     found = scenario_mod.load_scenario(scenario)
@@ -297,11 +303,13 @@ def run(
         )
     if workers < 1:
         raise typer.BadParameter(f"{workers}: need at least 1 worker", param_hint="--workers")
+    if repeat < 1:
+        raise typer.BadParameter(f"{repeat}: need at least 1 run", param_hint="--repeat")
     settings = _settings()
     if time_scale is not None:
         found = dataclasses.replace(found, time_scale=time_scale)
     Settings.from_env(time_scale=found.time_scale)  # the same range check as --time-scale
-    for name in archs:
+    for name in dict.fromkeys(profile_of(a) for a in archs):
         doctor_mod.require(settings, name)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     options = RunOptions(
@@ -312,6 +320,8 @@ def run(
         (lambda line: print(line, flush=True)) if ci
         else (lambda line: err.print(line, markup=False, highlight=False))
     )
+    if repeat > 1:
+        raise typer.Exit(_run_repeated(found, options, say, repeat=repeat, live=not ci))
     record, where = rehearse(found, options, say, live=not ci)
     print_verdict(record, where, out)
     if record.status == "interrupted":
@@ -319,16 +329,42 @@ def run(
     raise typer.Exit(record.verdict.exit_code if record.verdict else 1)
 
 
+def _run_repeated(found: scenario_mod.Scenario, options: RunOptions, say: Callable[[str], None],
+                  *, repeat: int, live: bool) -> int:
+    """`run --repeat N`: every repeat's table, then the comparison with intervals.
+
+    The exit code is the worst verdict over the repeats (SLOs and invariants), as
+    for one run; the comparison informs, `harness compare` gates on it.
+    """
+    done, root = rehearse_repeated(
+        found, options, say, repeat=repeat, live=live,
+        after_each=lambda record, where: print_verdict(record, where, out),
+    )
+    if done[-1][0].status == "interrupted":
+        raise Interrupted(f"interrupted; what was measured is in {root} (marked incomplete)")
+    if len(dict.fromkeys(options.architectures)) > 1:
+        try:
+            compare_command(root, console=out)
+        except HarnessError as exc:  # e.g. fewer than two repeats finished
+            err.print(f"compare: {exc}", markup=False, highlight=False, soft_wrap=True)
+    return repeats_exit_code([r for r, _ in done])
+
+
 def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:
+    """Architecture labels to run; a name given twice runs twice, as `modern` and `modern#2`."""
     if arch == "scenario":
         return in_scenario
-    wanted = ["legacy", "modern"] if arch == "both" else [arch]
+    wanted = ["legacy", "modern"] if arch == "both" else [a.strip() for a in arch.split(",")]
     unknown = [a for a in wanted if a not in in_scenario]
-    if unknown:
+    if unknown or not wanted:
         raise typer.BadParameter(
             f"{arch!r}: the scenario runs on {', '.join(in_scenario)}", param_hint="--arch"
         )
-    return wanted
+    labels: list[str] = []
+    for name in wanted:
+        copies = sum(profile_of(label) == name for label in labels)
+        labels.append(name if copies == 0 else f"{name}#{copies + 1}")
+    return labels
 
 
 @app.command()
@@ -341,7 +377,9 @@ def report(
 
 @app.command()
 def compare(
-    baseline: Annotated[Path, typer.Argument(help="results folder of the baseline run")],
+    baseline: Annotated[
+        Path, typer.Argument(help="results folder of the baseline run or repeat set")
+    ],
     candidate: Annotated[
         Path | None, typer.Argument(help="results folder to compare (default: baseline's)")
     ] = None,
@@ -349,7 +387,8 @@ def compare(
     candidate_arch: Annotated[str | None, typer.Option(help="default modern")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where compare.md/.html go")] = None,
 ) -> None:
-    """Per-metric deltas with bootstrap confidence intervals; exit 1 on a regression."""
+    """Run-level deltas with confidence intervals (t over repeats, else a bootstrap); exit 1
+    on a significant regression."""
     raise typer.Exit(compare_command(
         baseline, candidate, baseline_arch=baseline_arch, candidate_arch=candidate_arch,
         out_dir=out_dir, console=out,

@@ -32,8 +32,8 @@ from harness.load.progress import ProgressLine
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
 from harness.report.assemble import RunHeader, build_record, write_all
-from harness.report.record import RunRecord
-from harness.report.results import ResultsDir
+from harness.report.record import Repeat, RunRecord
+from harness.report.results import REPEAT_PREFIX, ResultsDir
 from harness.runtime.events import EventLog
 from harness.scenario.scenario import Scenario
 from harness.settings import Settings
@@ -72,6 +72,13 @@ class RunOptions:
     settings: Settings
     out_root: Path
     workers: int = 1
+    #: set when this run is one of a repeated rehearsal's; out_root is then the set's folder
+    repeat: Repeat | None = None
+
+
+def profile_of(label: str) -> str:
+    """The stack profile an architecture label runs: `modern#2` (a second copy) runs modern."""
+    return label.split("#", 1)[0]
 
 
 def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = False
@@ -82,7 +89,9 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
     A KeyboardInterrupt (Ctrl-C, or SIGTERM mapped to it) ends the run early: the
     record's status is then "interrupted" and the folder stays marked incomplete.
     """
-    results = ResultsDir.create(options.out_root, scenario.name)
+    repeat = options.repeat
+    results = ResultsDir.create(options.out_root, scenario.name,
+                                name=f"{REPEAT_PREFIX}{repeat.index}" if repeat else None)
     outcomes: dict[str, ArchOutcome] = {}
     status = "complete"
     try:
@@ -130,7 +139,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
               results: ResultsDir, say: Say, live: bool, interrupted: threading.Event) -> None:
     arch = outcome.arch
     events = EventLog(results.path / f"events-{arch}.jsonl")
-    profile = load_profile(arch)
+    profile = load_profile(profile_of(arch))
     outcome.profile = profile.model_dump(mode="json")
     outcome.modelled = [m.to_json() for m in profile.modelled(scenario.time_scale)]
     stack = Stack(
@@ -196,8 +205,10 @@ def _invariants(stack: Stack, load: LoadResult) -> list[Invariant]:
 def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
            outcomes: dict[str, ArchOutcome], status: str) -> RunRecord:
     events = [e for o in outcomes.values() for e in o.events]
+    repeat = options.repeat
     header = RunHeader(
-        run_id=results.run_id, scenario=scenario.name, seed=options.seed,
+        run_id=f"{repeat.set_id}/{results.run_id}" if repeat else results.run_id,
+        scenario=scenario.name, seed=options.seed,
         phases=scenario.workload.phase_windows(), scenario_file=str(scenario.path),
         definition=scenario.definition,
         settings={"time_scale": scenario.time_scale, "workers": options.workers,
@@ -206,6 +217,7 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         versions={"harness": __version__, "python": platform.python_version()},
         profiles={a: o.profile for a, o in outcomes.items()},
         modelled={a: o.modelled for a, o in outcomes.items()},
+        repeat=repeat.model_dump() if repeat else None,
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

@@ -126,6 +126,11 @@ class ArchData:
                 merged[key][1][cls] = merged[key][1].get(cls, 0) + hist.get_total_count()
         return merged
 
+    def histogram(self, s: int, endpoint: str = ALL) -> HdrHistogram | None:
+        """Second `s`'s latency histogram, every class merged (None: nothing finished)."""
+        cell = self._per_second.get((s, endpoint))
+        return None if cell is None else cell[0]
+
     def stats(self, start: int = 0, end: int | None = None, endpoint: str = ALL) -> Stats:
         """Exact aggregates over seconds [start, end) for one endpoint (or ALL).
 

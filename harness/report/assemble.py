@@ -58,6 +58,8 @@ class RunHeader:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: each architecture's cited settings as the run used them (Profile.modelled)
     modelled: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: this run's place in a repeated rehearsal: record.Repeat's fields
+    repeat: dict[str, Any] | None = None
 
 
 def build_record(
@@ -117,7 +119,7 @@ def build_record(
             definition=header.definition,
         ),
         "architectures": archs, "settings": header.settings, "versions": header.versions,
-        "verdict": judged,
+        "verdict": judged, "repeat": header.repeat,
     })
 
 

@@ -1,21 +1,24 @@
 """`harness report` and `harness compare`, as plain functions for harness/cli.py to register.
 
 Both work from results folders alone (run.json, timeseries.csv, events.jsonl),
-so they run on any machine the folder was copied to. They raise HarnessError
-subclasses (exit 2) on bad input and return the exit code otherwise.
+so they run on any machine the folder was copied to. A folder is one run or a
+repeat set (`harness run --repeat N`: repeat-1 ... repeat-N inside). They raise
+HarnessError subclasses (exit 2) on bad input and return the exit code otherwise.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis.compare import Comparison, compare
+from harness.analysis.compare import Comparison, Side, compare
 from harness.analysis.series import ArchData
 from harness.errors import ConfigError
 from harness.report.assemble import write_reports
 from harness.report.comparison import html, markdown, rich_table
+from harness.report.record import RunRecord
 from harness.report.results import (
     REPORT,
     TIMESERIES,
@@ -24,15 +27,20 @@ from harness.report.results import (
     read_events,
     read_record,
     read_timeseries,
+    repeat_runs,
 )
 
 
 def report_command(run_dir: Path, *, console: Console | None = None) -> int:
     """Re-render report.html, junit.xml and summary.md of a results folder; return its verdict.
 
-    The exit code is the one the run recorded (0 pass, 1 failed, 3 invalid).
+    The exit code is the one the run recorded (0 pass, 1 failed, 3 invalid); for a
+    repeat set, every repeat is re-rendered and the worst code returned.
     """
     console = console or Console()
+    repeats = repeat_runs(run_dir)
+    if repeats:
+        return max(report_command(r, console=console) for r in repeats)
     record = read_record(run_dir)
     data = read_timeseries(run_dir / TIMESERIES)
     write_reports(ResultsDir(run_dir), record, data, read_events(run_dir))
@@ -43,17 +51,61 @@ def report_command(run_dir: Path, *, console: Console | None = None) -> int:
     return record.verdict.exit_code if record.verdict is not None else 1
 
 
-def _load(run_dir: Path) -> dict[str, ArchData]:
-    read_record(run_dir)  # a clear error when this is not a results folder
-    return read_timeseries(run_dir / TIMESERIES)
+@dataclass
+class Loaded:
+    """A results folder read for comparing: one run, or the complete repeats of a set."""
+
+    path: Path
+    runs: list[tuple[RunRecord, dict[str, ArchData]]]
+    repeated: bool
+    #: repeats left out, with why
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> list[str]:
+        """The architectures as given to `harness run` (repeat-1's order)."""
+        first = self.runs[0][0]
+        names = list(first.settings.get("architectures") or first.arch_names)
+        if first.repeat is not None and first.repeat.index % 2 == 0:
+            names.reverse()
+        return names
+
+    def side(self, arch: str, label: str) -> Side:
+        runs, recoveries = [], []
+        for record, data in self.runs:
+            if arch not in data:
+                have = ", ".join(data) or "none"
+                raise ConfigError(f"{self.path}: no architecture {arch!r} in run "
+                                  f"{record.run_id}; it has {have}")
+            runs.append(data[arch])
+            recoveries.append({r.fault: r.recovery_s for r in record.arch(arch).recoveries})
+        return Side(label, runs, recoveries)
 
 
-def _pick(data: dict[str, ArchData], arch: str, where: Path) -> ArchData:
-    if arch not in data:
+def load(path: Path) -> Loaded:
+    """A run or a repeat set; ConfigError when it is neither or no repeat is complete."""
+    repeats = repeat_runs(path)
+    if not repeats:
+        record = read_record(path)  # a clear error when this is not a results folder
+        return Loaded(path, [(record, read_timeseries(path / TIMESERIES))], repeated=False)
+    loaded = Loaded(path, [], repeated=True)
+    for run in repeats:
+        record = read_record(run)
+        if record.status != "complete":
+            loaded.skipped.append(f"{run.name} ({record.status})")
+            continue
+        loaded.runs.append((record, read_timeseries(run / TIMESERIES)))
+    if not loaded.runs:
+        raise ConfigError(f"{path}: no repeat finished ({', '.join(loaded.skipped)})")
+    return loaded
+
+
+def _check_sizes(a: Loaded, b: Loaded) -> None:
+    if (len(a.runs) == 1) != (len(b.runs) == 1):
         raise ConfigError(
-            f"{where}: no architecture {arch!r} in this run; it has {', '.join(data) or 'none'}"
+            f"{a.path} has {len(a.runs)} complete runs and {b.path} {len(b.runs)}: compare "
+            "a run with a run, or a repeat set with a repeat set of at least 2 repeats"
         )
-    return data[arch]
 
 
 def comparisons(
@@ -66,39 +118,42 @@ def comparisons(
 ) -> list[Comparison]:
     """What `compare_command` prints: one comparison per architecture pair.
 
-    One run: its two architectures (default legacy as baseline, modern as candidate).
-    Two runs: each architecture the runs share (or the ones named), baseline run first.
+    One folder: its two architectures (default legacy as baseline, modern as
+    candidate; else the first two in the order given to `harness run`); a repeat
+    set's repeats are paired (repeat i of both ran back to back). Two folders:
+    each architecture they share (or the ones named), baseline folder first, unpaired.
     """
-    base = _load(baseline_dir)
-    if candidate_dir is None:
-        names = list(base)
-        a = baseline_arch or ("legacy" if "legacy" in base else names[0])
+    return _comparisons(load(baseline_dir), None if candidate_dir is None else load(candidate_dir),
+                        baseline_arch=baseline_arch, candidate_arch=candidate_arch, seed=seed)
+
+
+def _comparisons(base: Loaded, cand: Loaded | None, *, baseline_arch: str | None,
+                 candidate_arch: str | None, seed: int) -> list[Comparison]:
+    if cand is None:
+        names = base.order
+        a = baseline_arch or ("legacy" if "legacy" in names else names[0])
         rest = [n for n in names if n != a]
         b = candidate_arch or ("modern" if "modern" in rest else (rest[0] if rest else ""))
         if not b:
-            raise ConfigError(f"{baseline_dir}: only {a} ran; give a second run to compare with")
-        pairs = [(_pick(base, a, baseline_dir), _pick(base, b, baseline_dir), a, b)]
+            raise ConfigError(f"{base.path}: only {a} ran; give a second run to compare with")
+        _check_sizes(base, base)
+        return [compare(base.side(a, a), base.side(b, b), seed=seed, paired=True)]
+    _check_sizes(base, cand)
+    if baseline_arch or candidate_arch:
+        x = baseline_arch or candidate_arch or ""
+        archs = [(x, candidate_arch or x)]
     else:
-        cand = _load(candidate_dir)
-        if baseline_arch or candidate_arch:
-            a = baseline_arch or candidate_arch or ""
-            b = candidate_arch or a
-            archs = [(a, b)]
-        else:
-            archs = [(n, n) for n in base if n in cand]
-            if not archs:
-                raise ConfigError(
-                    f"{baseline_dir} ({', '.join(base)}) and {candidate_dir} ({', '.join(cand)}) "
-                    "share no architecture; name them with --arch"
-                )
-        pairs = [
-            (_pick(base, a, baseline_dir), _pick(cand, b, candidate_dir),
-             f"{baseline_dir.name}:{a}", f"{candidate_dir.name}:{b}")
-            for a, b in archs
-        ]
+        archs = [(n, n) for n in base.order if n in cand.order]
+        if not archs:
+            raise ConfigError(
+                f"{base.path} ({', '.join(base.order)}) and {cand.path} "
+                f"({', '.join(cand.order)}) share no architecture; name them with "
+                "--baseline-arch and --candidate-arch"
+            )
     return [
-        compare(x, y, baseline_label=la, candidate_label=lb, seed=seed)
-        for x, y, la, lb in pairs
+        compare(base.side(x, f"{base.path.name}:{x}"), cand.side(y, f"{cand.path.name}:{y}"),
+                seed=seed, paired=False)
+        for x, y in archs
     ]
 
 
@@ -118,10 +173,14 @@ def compare_command(
     when any metric is flagged as a regression, else 0.
     """
     console = console or Console()
-    found = comparisons(
-        baseline_dir, candidate_dir, baseline_arch=baseline_arch,
-        candidate_arch=candidate_arch, seed=seed,
-    )
+    base = load(baseline_dir)
+    cand = None if candidate_dir is None else load(candidate_dir)
+    for folder in (base, cand):
+        if folder is not None and folder.skipped:
+            console.print(f"[yellow]{folder.path}: left out unfinished repeats: "
+                          f"{', '.join(folder.skipped)}[/]")
+    found = _comparisons(base, cand, baseline_arch=baseline_arch,
+                         candidate_arch=candidate_arch, seed=seed)
     for c in found:
         console.print(rich_table(c))
     out = out_dir or candidate_dir or baseline_dir

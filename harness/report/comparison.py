@@ -10,7 +10,7 @@ from rich.table import Table
 from harness.analysis.compare import Comparison, MetricDelta
 from harness.report.text import fmt, fmt_delta
 
-#: every metric is the mean of its per-second values (the note under each table says so)
+#: p50/p95/p99 and error rate are the run's own, from its merged histograms
 LABELS = {
     "p50": "p50",
     "p95": "p95",
@@ -23,17 +23,22 @@ LABELS = {
 def _flag(d: MetricDelta) -> str:
     if d.regression:
         return "REGRESSION"
-    if d.improvement:
-        return "improvement"
-    return "no clear change"
+    return d.verdict + (f": {d.note}" if d.note else "")
 
 
-def _cells(c: Comparison, d: MetricDelta) -> list[str]:
+def interval(d: MetricDelta) -> str:
+    """`-3.1 ms to +1.2 ms`, or a dash when there is no interval."""
+    if d.ci_low is None or d.ci_high is None:
+        return "—"
+    return f"{fmt_delta(d.ci_low, d.unit)} to {fmt_delta(d.ci_high, d.unit)}"
+
+
+def _cells(d: MetricDelta) -> list[str]:
     pct = "" if d.relative is None else f" ({d.relative * 100:+.1f} %)"
+    delta = "—" if d.delta is None else fmt_delta(d.delta, d.unit) + pct
     return [
         LABELS.get(d.metric, d.metric), fmt(d.baseline, d.unit), fmt(d.candidate, d.unit),
-        fmt_delta(d.delta, d.unit) + pct,
-        f"{fmt_delta(d.ci_low, d.unit)} to {fmt_delta(d.ci_high, d.unit)}", _flag(d),
+        delta, interval(d), _flag(d),
     ]
 
 
@@ -48,7 +53,7 @@ def rich_table(c: Comparison) -> Table:
         table.add_column(h, justify="right" if 0 < i < 5 else "left")
     for d in c.deltas:
         style = "bold red" if d.regression else ("green" if d.improvement else "")
-        table.add_row(*_cells(c, d), style=style)
+        table.add_row(*_cells(d), style=style)
     return table
 
 
@@ -59,7 +64,7 @@ def markdown(comparisons: Sequence[Comparison]) -> str:
         lines.append("| " + " | ".join(_header(c)) + " |")
         lines.append("|" + " --- |" * len(_header(c)))
         for d in c.deltas:
-            cells = _cells(c, d)
+            cells = _cells(d)
             if d.regression:
                 cells[-1] = "**REGRESSION**"
             lines.append("| " + " | ".join(cells) + " |")
@@ -68,11 +73,12 @@ def markdown(comparisons: Sequence[Comparison]) -> str:
 
 
 def _note(c: Comparison) -> str:
+    runs = (f"{c.runs[0]} run{'s' if c.runs[0] > 1 else ''} of {c.baseline}, "
+            f"{c.runs[1]} of {c.candidate}")
     return (
-        f"Means of per-second values; deltas are {c.candidate} - {c.baseline}; "
-        f"intervals from a seeded moving-block "
-        f"bootstrap ({c.resamples} resamples) of per-second values "
-        f"({c.seconds[0]} s and {c.seconds[1]} s of data)."
+        f"Run-level percentiles and error rates from merged histograms ({runs}); "
+        f"deltas are {c.candidate} - {c.baseline}; intervals: {c.method}. "
+        "An interval that includes zero is no significant difference."
     )
 
 
@@ -86,12 +92,12 @@ th { background: #f0f0f0 } .REGRESSION { color: #b00; font-weight: 700 }
 {% for c, header, rows, note in items %}<h2>{{ c.candidate }} vs {{ c.baseline }}</h2>
 <table><tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for cells in rows %}<tr>
-{% for cell in cells %}<td class="{{ cell }}">{{ cell }}</td>{% endfor %}</tr>
+{% for cell in cells %}<td class="{{ cell.split(':')[0] }}">{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</table><p class="muted">{{ note }}</p>{% endfor %}
 </body></html>
 """)
 
 
 def html(comparisons: Sequence[Comparison]) -> str:
-    items = [(c, _header(c), [_cells(c, d) for d in c.deltas], _note(c)) for c in comparisons]
+    items = [(c, _header(c), [_cells(d) for d in c.deltas], _note(c)) for c in comparisons]
     return _TEMPLATE.render(items=items)

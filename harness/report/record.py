@@ -102,6 +102,15 @@ class ScenarioRecord(_Model):
     definition: dict[str, Any] = Field(default_factory=dict)
 
 
+class Repeat(_Model):
+    """This run's place in a repeated rehearsal (`harness run --repeat N`)."""
+
+    set_id: str = Field(description="the repeat set's folder: results/<set_id>/repeat-<index>")
+    index: int = Field(ge=1, description="1-based")
+    of: int = Field(ge=1)
+    order: list[str] = Field(description="the architectures in the order they ran in this repeat")
+
+
 class RunRecord(_Model):
     """run.json."""
 
@@ -115,6 +124,7 @@ class RunRecord(_Model):
     settings: dict[str, Any] = Field(default_factory=dict, description="the resolved settings")
     versions: dict[str, str] = Field(default_factory=dict, description="harness, python, mariadb…")
     verdict: Verdict | None = None
+    repeat: Repeat | None = Field(None, description="set when the run is one of N repeats")
 
     def arch(self, name: str) -> ArchRecord:
         for a in self.architectures:

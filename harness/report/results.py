@@ -42,6 +42,8 @@ REPORT = "report.html"
 JUNIT = "junit.xml"
 SUMMARY = "summary.md"
 LOGS = "logs"
+#: `harness run --repeat N` writes results/<set id>/repeat-1 ... repeat-N, each a run folder
+REPEAT_PREFIX = "repeat-"
 
 _COUNTS = [f.name for f in fields(SecondCounts)]
 #: rows with endpoint "*" and class "*" are the second's totals (arrival counts);
@@ -86,9 +88,13 @@ class ResultsDir:
         self.path = path
 
     @classmethod
-    def create(cls, root: Path, scenario: str, *, now: datetime | None = None) -> ResultsDir:
-        """Make the folder and mark it incomplete; ConfigError if it already exists."""
-        path = root / run_id(scenario, now)
+    def create(cls, root: Path, scenario: str, *, now: datetime | None = None,
+               name: str | None = None) -> ResultsDir:
+        """Make the folder (`name`, default run_id()) and mark it incomplete.
+
+        ConfigError if it already exists.
+        """
+        path = root / (name or run_id(scenario, now))
         try:
             path.mkdir(parents=True)
         except FileExistsError:
@@ -207,6 +213,30 @@ def read_timeseries(path: Path) -> dict[str, ArchData]:
             else:
                 d.add_cell(s, row["endpoint"], row["class"], row["latency_hdr"])
     return data
+
+
+def create_repeat_set(root: Path, scenario: str) -> Path:
+    """The parent folder of a repeated rehearsal, marked incomplete until every repeat ran."""
+    path = root / run_id(scenario)
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:
+        raise ConfigError(f"{path}: results folder already exists; wait a second") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the results folder: {exc.strerror}") from None
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    atomic_write(path / MARKER, f"running since {started} (pid {os.getpid()})\n")
+    return path
+
+
+def repeat_runs(path: Path) -> list[Path]:
+    """The run folders of a repeat set, repeat-1 first; [] when `path` is a plain run."""
+    if (path / RUN_JSON).exists() or not path.is_dir():
+        return []
+    found = [c for c in path.iterdir()
+             if c.is_dir() and c.name.startswith(REPEAT_PREFIX)
+             and c.name[len(REPEAT_PREFIX):].isdigit() and (c / RUN_JSON).exists()]
+    return sorted(found, key=lambda c: int(c.name[len(REPEAT_PREFIX):]))
 
 
 def read_record(run_dir: Path) -> RunRecord:
