@@ -18,6 +18,7 @@ from rich.table import Table
 
 from harness import doctor as doctor_mod
 from harness.errors import EnvironmentProblem, HarnessError, StackError
+from harness.load import locustcheck
 from harness.load.command import load as load_command
 from harness.rehearsal import RunOptions, rehearse
 from harness.report.commands import compare_command, report_command
@@ -262,12 +263,16 @@ def validate(
 ) -> None:
     """Check a scenario file without running it (schema, phases, fault targets, SLOs)."""
     found = scenario_mod.load_scenario(scenario)
+    users = locustcheck.check_workload(found.workload, str(found.path))
     out.print(
         f"ok: {found.path}: {found.name}, {len(found.workload.phase_windows())} phases over "
         f"{found.workload.duration:g} s, {len(found.faults)} faults, "
         f"{len(found.objectives.slos)} SLOs, on {' and '.join(found.architectures)}",
         soft_wrap=True,
     )
+    if found.workload.locustfile is not None:
+        out.print(f"locustfile: {found.workload.locustfile.path}: runs {', '.join(users)}",
+                  soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -289,6 +294,7 @@ def run(
 ) -> None:
     """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
     found = scenario_mod.load_scenario(scenario)
+    locustcheck.check_workload(found.workload, str(found.path))  # before any stack starts
     archs = _pick_archs(arch, found.architectures)
     if runtime != "process":
         raise typer.BadParameter(
