@@ -25,6 +25,7 @@ from harness.report.commands import compare_command, report_command
 from harness.report.terminal import print_verdict
 from harness.runtime import registry
 from harness.scenario import scenario as scenario_mod
+from harness.scenario import starter
 from harness.settings import Settings
 from harness.stacks.profile import available_profiles, load_profile
 from harness.stacks.seed import SeedPlan
@@ -273,6 +274,23 @@ def validate(
     if found.workload.locustfile is not None:
         out.print(f"locustfile: {found.workload.locustfile.path}: runs {', '.join(users)}",
                   soft_wrap=True, highlight=False)
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="scenario name; writes NAME.yaml")] = "my-event",
+    locustfile: Annotated[
+        bool, typer.Option("--locustfile", help="also write a starter locustfile.py, and use it")
+    ] = False,
+    directory: Annotated[Path, typer.Option("--dir", help="folder to write to")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="overwrite existing files")] = False,
+) -> None:
+    """Write a commented starter scenario (and locustfile) that validates as it is."""
+    written = starter.write_starter(name, directory, locustfile=locustfile, force=force)
+    for path in written:
+        out.print(f"wrote {path}", highlight=False)
+    out.print(f"next: harness validate {written[0]}; harness run {written[0]} --arch modern",
+              highlight=False, soft_wrap=True)
 
 
 @app.command()
