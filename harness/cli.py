@@ -18,6 +18,7 @@ from rich.table import Table
 
 from harness import doctor as doctor_mod
 from harness.errors import EnvironmentProblem, HarnessError, StackError
+from harness.load import locustcheck
 from harness.load.command import load as load_command
 from harness.rehearsal import RunOptions, profile_of, rehearse
 from harness.repeats import exit_code as repeats_exit_code
@@ -26,6 +27,7 @@ from harness.report.commands import compare_command, report_command
 from harness.report.terminal import print_verdict
 from harness.runtime import registry
 from harness.scenario import scenario as scenario_mod
+from harness.scenario import starter
 from harness.settings import Settings
 from harness.stacks.profile import available_profiles, load_profile
 from harness.stacks.seed import SeedPlan
@@ -264,12 +266,33 @@ def validate(
 ) -> None:
     """Check a scenario file without running it (schema, phases, fault targets, SLOs)."""
     found = scenario_mod.load_scenario(scenario)
+    users = locustcheck.check_workload(found.workload, str(found.path))
     out.print(
         f"ok: {found.path}: {found.name}, {len(found.workload.phase_windows())} phases over "
         f"{found.workload.duration:g} s, {len(found.faults)} faults, "
         f"{len(found.objectives.slos)} SLOs, on {' and '.join(found.architectures)}",
         soft_wrap=True,
     )
+    if found.workload.locustfile is not None:
+        out.print(f"locustfile: {found.workload.locustfile.path}: runs {', '.join(users)}",
+                  soft_wrap=True, highlight=False)
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="scenario name; writes NAME.yaml")] = "my-event",
+    locustfile: Annotated[
+        bool, typer.Option("--locustfile", help="also write a starter locustfile.py, and use it")
+    ] = False,
+    directory: Annotated[Path, typer.Option("--dir", help="folder to write to")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="overwrite existing files")] = False,
+) -> None:
+    """Write a commented starter scenario (and locustfile) that validates as it is."""
+    written = starter.write_starter(name, directory, locustfile=locustfile, force=force)
+    for path in written:
+        out.print(f"wrote {path}", highlight=False)
+    out.print(f"next: harness validate {written[0]}; harness run {written[0]} --arch modern",
+              highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -295,6 +318,7 @@ def run(
 ) -> None:
     """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
     found = scenario_mod.load_scenario(scenario)
+    locustcheck.check_workload(found.workload, str(found.path))  # before any stack starts
     archs = _pick_archs(arch, found.architectures)
     if runtime != "process":
         raise typer.BadParameter(

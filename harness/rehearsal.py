@@ -20,15 +20,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from rich.console import Console
-
 from harness import __version__
 from harness.analysis.invariants import Invariant, drain_queue, evaluate, read_database
 from harness.analysis.series import ArchData
 from harness.errors import HarnessError
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
-from harness.load.progress import ProgressLine
+from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
 from harness.report.assemble import RunHeader, build_record, write_all
@@ -85,7 +83,8 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
              ) -> tuple[RunRecord, Path]:
     """Run the scenario on each architecture, analyse, write results; return the record.
 
-    `live` shows a progress line per second (phase, rates, p95, errors, active faults).
+    `live` shows a Rich live view on a terminal (harness.live); without it, or off a
+    terminal, a plain status line every few seconds and one line per orchestrator event.
     A KeyboardInterrupt (Ctrl-C, or SIGTERM mapped to it) ends the run early: the
     record's status is then "interrupted" and the folder stays marked incomplete.
     """
@@ -94,12 +93,18 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
                                 name=f"{REPEAT_PREFIX}{repeat.index}" if repeat else None)
     outcomes: dict[str, ArchOutcome] = {}
     status = "complete"
+    view = RunView(options.architectures, load_s=scenario.workload.duration,
+                   drain_s=scenario.drain_s, lead_in_s=LEAD_IN_S, say=say, live=live,
+                   title=scenario.name)
+    say = view.say
     try:
-        with _interrupts() as interrupted:
+        with _interrupts() as interrupted, view:
             for arch in options.architectures:
+                view.arch(arch)
                 say(f"{arch}: starting the stack")
                 outcomes[arch] = ArchOutcome(arch)
-                _one_arch(scenario, outcomes[arch], options, results, say, live, interrupted)
+                _one_arch(scenario, outcomes[arch], options, results, view, interrupted)
+                view.finish_arch()
                 if not outcomes[arch].complete:
                     status = "incomplete"
     except KeyboardInterrupt:
@@ -136,9 +141,10 @@ def _interrupts() -> Iterator[threading.Event]:
 
 
 def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
-              results: ResultsDir, say: Say, live: bool, interrupted: threading.Event) -> None:
+              results: ResultsDir, view: RunView, interrupted: threading.Event) -> None:
     arch = outcome.arch
-    events = EventLog(results.path / f"events-{arch}.jsonl")
+    say = view.say
+    events = EventLog(results.path / f"events-{arch}.jsonl", echo=view.event)
     profile = load_profile(profile_of(arch))
     outcome.profile = profile.model_dump(mode="json")
     outcome.modelled = [m.to_json() for m in profile.modelled(scenario.time_scale)]
@@ -161,24 +167,25 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                                database=stack.database)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
             with FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
-                progress = ProgressLine(
-                    Console(stderr=True, soft_wrap=True),
-                    lambda: [p.name for p in executor.active],
-                ) if live else None
-                with progress or contextlib.nullcontext():
-                    load = run_load(
-                        info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
-                        seed=options.seed, workers=options.workers, on_second=progress,
-                        start_at=start_at,
-                    )
+                view.stage("load", load_t0=events.t0)
+                view.watch_faults(lambda: fault_states(executor.planned, events.elapsed()))
+                load = run_load(
+                    info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
+                    seed=options.seed, workers=options.workers, on_second=view.second,
+                    start_at=start_at,
+                )
                 # a fault that did not apply makes the run fail: it did not rehearse what it said
                 outcome.fault_errors += [str(e) for e in executor.errors]
+            view.watch_faults(list)
             if interrupted.is_set():
                 raise KeyboardInterrupt
             say(f"{arch}: load done; draining {scenario.drain_s:g} s")
+            view.stage("draining")
             time.sleep(scenario.drain_s)
+            view.stage("checking invariants")
             outcome.invariants = _invariants(stack, load)
             outcome.complete = load.complete
+            view.stage("tearing down")
     except HarnessError as exc:
         outcome.error = str(exc)
         say(f"{arch}: error: {exc}")

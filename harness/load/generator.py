@@ -12,7 +12,6 @@ import locust  # noqa: F401  isort: skip
 
 import math
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from locust.event import EventHook
 
 from harness.load import journeys
 from harness.load.classify import classify_exception, classify_status
+from harness.load.locustcheck import describe_import_error, no_users_message, unknown_user_classes
 from harness.load.recorder import Recorder
 from harness.load.schedule import arrivals
 from harness.load.writes import Write, outcome_of, to_wire
@@ -260,14 +260,10 @@ def load_user_classes(path: str, names: list[str]) -> list[type[Any]]:
     try:
         found, _shapes = load_locustfile(path)
     except BaseException as exc:  # a locustfile can raise anything, SystemExit included
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        raise ValueError(
-            f"{path}:{where.lineno}: the locustfile does not import: "
-            f"{type(exc).__name__}: {exc}".splitlines()[0]
-        ) from None
+        raise ValueError(describe_import_error(path, exc)) from None
     if not found:
-        raise ValueError(f"{path}: defines no Locust User class")
-    unknown = [n for n in names if n not in found]
+        raise ValueError(no_users_message(path))
+    unknown = unknown_user_classes(list(found), names)
     if unknown:
         raise ValueError(
             f"{path}: locustfile.user_classes: {', '.join(unknown)} not found; "

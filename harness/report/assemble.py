@@ -21,7 +21,7 @@ from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import detect_all, faults_from_events, merge_events
 from harness.analysis.series import ArchData
 from harness.analysis.slo import evaluate
-from harness.analysis.verdict import FAIL, PASS, Verdict, verdict
+from harness.analysis.verdict import FAIL, INVALID, PASS, Verdict, verdict
 from harness.report.html import render
 from harness.report.junit import junit_xml
 from harness.report.record import (
@@ -89,14 +89,20 @@ def build_record(
     recoveries = {
         arch: detect_all(d, faults[arch], objectives.recovery) for arch, d in data.items()
     }
-    slos = evaluate(objectives.slos, data, windows, recoveries)
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
+    no_load = {a: _no_load_reason(a, data, errors) for a in names
+               if a not in data or data[a].stats().requests == 0}
+    # nothing was sent, so nothing was measured: an SLO "met" on no requests would lie
+    slos = [s for s in evaluate(objectives.slos, data, windows, recoveries)
+            if s.arch not in no_load]
     archs = [
         ArchRecord(
             arch=arch, profile=header.profiles.get(arch, {}),
             modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
-            valid=arch not in invalid_reasons, invalid_reasons=invalid_reasons.get(arch, []),
+            valid=arch not in invalid_reasons and arch not in no_load,
+            invalid_reasons=[*([no_load[arch]] if arch in no_load else []),
+                             *invalid_reasons.get(arch, [])],
             error=errors.get(arch),
             totals=Totals.of(data[arch]) if arch in data else None,
             faults=faults.get(arch, []), recoveries=recoveries.get(arch, []),
@@ -107,7 +113,12 @@ def build_record(
     ]
     judged = verdict(slos, invariants, invalid_reasons)
     crashed = [f"{a}: {e}" for a, e in errors.items()]
-    if crashed and judged.exit_code == PASS:
+    if no_load and len(no_load) == len(names):
+        # exit 2 when an error (a stack that did not start, a generator that could not
+        # run) stopped it: bad input or environment; 3 when it ran and sent nothing
+        judged = Verdict(2 if errors else INVALID, "no load",
+                         [f"{a}: {why}" for a, why in no_load.items()])
+    elif crashed and judged.exit_code == PASS:
         # an architecture that stopped early has not shown that its SLOs hold
         judged = Verdict(FAIL, "failed", crashed)
     return RunRecord.model_validate({
@@ -121,6 +132,14 @@ def build_record(
         "architectures": archs, "settings": header.settings, "versions": header.versions,
         "verdict": judged, "repeat": header.repeat,
     })
+
+
+def _no_load_reason(arch: str, data: Mapping[str, ArchData], errors: Mapping[str, str]) -> str:
+    if arch in errors:
+        return f"no load was produced: {errors[arch]}"
+    if arch in data:
+        return "no load was produced: the generator sent no request"
+    return "no load was produced"
 
 
 def write_reports(out: ResultsDir, record: RunRecord, data: Mapping[str, ArchData],

@@ -28,7 +28,8 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         rows["p99"].append(fmt(t.latency_ms.get("p99"), "ms") if t else "—")
         rows["achieved / offered"].append(fmt_ratio(t.achieved_ratio) if t else "—")
         met = sum(s.passed for s in a.slos)
-        rows["SLOs met"].append(f"{met}/{len(a.slos)}")
+        measured = t is not None and t.requests > 0
+        rows["SLOs met"].append(f"{met}/{len(a.slos)}" if measured else "not measured")
         broken = [f"{i.name} {i.value}" for i in a.invariants if not i.ok]
         rows["invariants"].append(", ".join(broken) if broken else
                                   ("all hold" if a.invariants else "not checked"))

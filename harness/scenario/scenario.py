@@ -29,7 +29,13 @@ from harness import yamlfile
 from harness.errors import ProfileError, ScenarioError
 from harness.scenario import faults as fault_schema
 from harness.scenario.slo import Objectives, check_phases, load_objectives
-from harness.scenario.workload import Duration, Workload, format_validation_error, load_workload
+from harness.scenario.workload import (
+    Duration,
+    Workload,
+    format_validation_error,
+    load_workload,
+    with_locustfile_from,
+)
 from harness.stacks.profile import Profile, load_profile
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -123,7 +129,12 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(source, exc)) from None
     workload = load_workload(header.workload, source, prefix="workload")
-    workload = workload.model_copy(update={"seed": header.seed})
+    workload = with_locustfile_from(workload.model_copy(update={"seed": header.seed}), path.parent)
+    if workload.locustfile is not None and not workload.locustfile.path.is_file():
+        raise ScenarioError(
+            f"{source}: workload.locustfile.path: {workload.locustfile.path} does not exist; "
+            "a relative path is taken from the scenario file's folder"
+        )
     faults = fault_schema.parse_timeline(header.faults, source=source)
     objectives = load_objectives({"slos": header.slos, "recovery": header.recovery}, source)
     phases = [name for name, _s, _e in workload.phase_windows()]

@@ -331,13 +331,21 @@ def load_workload_file(path: Path) -> Workload:
     prefix = ""
     if isinstance(data, dict) and "workload" in data:
         data, prefix = data["workload"], "workload"
-    workload = load_workload(data, str(path), prefix)
-    if workload.locustfile is not None and not workload.locustfile.path.is_absolute():
-        resolved = (path.parent / workload.locustfile.path).resolve()
-        workload = workload.model_copy(
-            update={"locustfile": workload.locustfile.model_copy(update={"path": resolved})}
-        )
-    return workload
+    return with_locustfile_from(load_workload(data, str(path), prefix), path.parent)
+
+
+def with_locustfile_from(workload: Workload, base_dir: Path) -> Workload:
+    """The workload with its locustfile path made absolute, relative to `base_dir`.
+
+    Done once, where the file naming the locustfile is read: the path then travels
+    as it is to the generator processes, whatever their working directory.
+    """
+    if workload.locustfile is None:
+        return workload
+    resolved = (base_dir / workload.locustfile.path).resolve()
+    return workload.model_copy(
+        update={"locustfile": workload.locustfile.model_copy(update={"path": resolved})}
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -66,3 +66,34 @@ def test_fault_events_become_recoveries() -> None:
     record = build_record(HEADER, Objectives(), data, events)
     (rec,) = record.arch("modern").recoveries
     assert (rec.fault, rec.impact_s, rec.recovery_s) == ("kill-app", 0.0, 3.0)
+
+
+def test_a_run_where_no_stack_started_is_no_load_exit_2_not_valid() -> None:
+    record = build_record(HEADER, P99, {}, [], errors={"modern": "lb did not start"},
+                          status="incomplete")
+    assert record.verdict is not None
+    assert (record.verdict.exit_code, record.verdict.status) == (2, "no load")
+    assert record.verdict.reasons == ["modern: no load was produced: lb did not start"]
+    modern = record.arch("modern")
+    assert not modern.valid
+    assert modern.invalid_reasons == ["no load was produced: lb did not start"]
+    assert modern.slos == []
+
+
+def test_a_generator_that_sent_nothing_is_no_load_exit_3_without_slo_verdicts() -> None:
+    rec = Recorder()
+    rec.arrival(0, lag_s=0.0)
+    record = build_record(HEADER, P99, {"modern": ArchData.from_recorder("modern", rec)}, [])
+    assert record.verdict is not None
+    assert (record.verdict.exit_code, record.verdict.status) == (3, "no load")
+    assert record.arch("modern").slos == []  # not "met" on zero requests
+    assert not record.arch("modern").valid
+
+
+def test_a_crashed_architecture_beside_a_measured_one_is_marked_as_without_load() -> None:
+    record = build_record(HEADER, P99, {"modern": _from_recorder()}, [],
+                          errors={"legacy": "db-writer did not start"})
+    assert record.verdict is not None
+    assert record.verdict.exit_code == 1
+    assert not record.arch("legacy").valid
+    assert record.arch("modern").valid

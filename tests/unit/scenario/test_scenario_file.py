@@ -156,3 +156,28 @@ def test_fuzzed_scenarios_are_valid_or_one_clear_error(
     if problem:
         assert problem.startswith(str(target))
         assert "\n" not in problem
+
+
+def test_a_relative_locustfile_is_found_beside_the_scenario_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "locustfile.py").write_text("from locust import HttpUser\n")
+    data = {"name": "byo", "description": "d", "workload": {"locustfile": {
+        "path": "locustfile.py", "users": 40, "spawn_rate": 20, "duration": "20s"}}}
+    (folder / "byo.yaml").write_text(yaml.safe_dump(data))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    scenario = load_scenario("../team/byo.yaml")
+    assert scenario.workload.locustfile is not None
+    assert scenario.workload.locustfile.path == (folder / "locustfile.py").resolve()
+
+
+def test_a_missing_locustfile_names_the_scenario_line_and_the_folder(tmp_path: Path) -> None:
+    data = {"name": "byo", "description": "d", "workload": {"locustfile": {
+        "path": "nope.py", "users": 1, "duration": "2s"}}}
+    message = _error(tmp_path, data)
+    assert message.startswith(f"{tmp_path / 's.yaml'}:")
+    assert f"workload.locustfile.path: {tmp_path / 'nope.py'} does not exist" in message
