@@ -274,6 +274,7 @@ class Stack:
             "AWS_ENDPOINT_URL": aws_via_edge, "AWS_REGION": localstack.REGION,
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "SQS_QUEUE_URL": app_queue_url,
+            **p.app.client.env(),
             **p.app.env,
         }
         if reader is not None:
