@@ -22,7 +22,7 @@ from harness.load.command import load as load_command
 from harness.rehearsal import RunOptions, rehearse
 from harness.report.commands import compare_command, report_command
 from harness.report.terminal import print_verdict
-from harness.runtime import registry
+from harness.runtime import cgroups, registry
 from harness.scenario import scenario as scenario_mod
 from harness.settings import Settings
 from harness.stacks.profile import available_profiles, load_profile
@@ -76,6 +76,10 @@ def up(
     settings = _settings(time_scale)
     profile = load_profile(arch)
     doctor_mod.require(settings, profile.name)
+    limits_ok, limits_how = cgroups.probe()
+    if not limits_ok:
+        err.print(f"warning: CPU and memory limits cannot be enforced here ({limits_how})",
+                  markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     stack = Stack(profile, settings, seed_plan=SeedPlan(seed=seed), lb_port=port, app_bug=bug)
     started = time.monotonic()
@@ -286,6 +290,10 @@ def run(
     ] = None,
     workers: Annotated[int, typer.Option(help="load generator worker processes")] = 1,
     ci: Annotated[bool, typer.Option("--ci", help="no live display; exit 0/1/2/3")] = False,
+    allow_unlimited: Annotated[bool, typer.Option(
+        "--allow-unlimited",
+        help="run even where CPU and memory limits cannot be enforced (the report says so)",
+    )] = False,
 ) -> None:
     """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
     found = scenario_mod.load_scenario(scenario)
@@ -297,6 +305,11 @@ def run(
         )
     if workers < 1:
         raise typer.BadParameter(f"{workers}: need at least 1 worker", param_hint="--workers")
+    say: Callable[[str], None] = (
+        (lambda line: print(line, flush=True)) if ci
+        else (lambda line: err.print(line, markup=False, highlight=False))
+    )
+    capacity_gate(ci=ci, allow_unlimited=allow_unlimited, say=say)
     settings = _settings()
     if time_scale is not None:
         found = dataclasses.replace(found, time_scale=time_scale)
@@ -308,15 +321,29 @@ def run(
         architectures=archs, seed=found.seed if seed is None else seed, settings=settings,
         out_root=out_dir or settings.results_dir, workers=workers,
     )
-    say: Callable[[str], None] = (
-        (lambda line: print(line, flush=True)) if ci
-        else (lambda line: err.print(line, markup=False, highlight=False))
-    )
     record, where = rehearse(found, options, say, live=not ci)
     print_verdict(record, where, out)
     if record.status == "interrupted":
         raise Interrupted(f"interrupted; what was measured is in {where} (marked incomplete)")
     raise typer.Exit(record.verdict.exit_code if record.verdict else 1)
+
+
+def capacity_gate(*, ci: bool, allow_unlimited: bool, say: Callable[[str], None]) -> None:
+    """Refuse (--ci) or flag, as the run's first line, a machine that cannot enforce limits.
+
+    Without limits both architectures share the whole machine, so the comparison no
+    longer says what equal, AWS-sized capacity would do.
+    """
+    available, reason = cgroups.probe()
+    if available:
+        return
+    problem = (
+        f"CPU and memory limits cannot be enforced here ({reason}): both architectures would "
+        "run without their profile's size, not on equal capacity"
+    )
+    if ci and not allow_unlimited:
+        raise EnvironmentProblem(f"{problem}; pass --allow-unlimited to run anyway")
+    say(f"warning: {problem}; run.json and the report say so")
 
 
 def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:

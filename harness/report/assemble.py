@@ -26,6 +26,7 @@ from harness.report.html import render
 from harness.report.junit import junit_xml
 from harness.report.record import (
     ArchRecord,
+    CapacityRecord,
     ModelledRow,
     Phase,
     RunRecord,
@@ -58,6 +59,8 @@ class RunHeader:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: each architecture's cited settings as the run used them (Profile.modelled)
     modelled: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: each architecture's app limits in force (Capacity.to_json), when its stack started
+    capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def build_record(
@@ -94,6 +97,10 @@ def build_record(
         ArchRecord(
             arch=arch, profile=header.profiles.get(arch, {}),
             modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
+            capacity=(
+                CapacityRecord.model_validate(header.capacity[arch])
+                if arch in header.capacity else None
+            ),
             valid=arch not in invalid_reasons, invalid_reasons=invalid_reasons.get(arch, []),
             error=errors.get(arch),
             totals=Totals.of(data[arch]) if arch in data else None,

@@ -229,6 +229,12 @@ def _read(path: Path, missing: str) -> str:
         return missing
 
 
+def probe(root: Path = ROOT) -> tuple[bool, str]:
+    """Can limits be enforced on this machine? (available, how or why not)."""
+    limiter = CgroupLimiter("probe", root)
+    return limiter.available, limiter.reason
+
+
 def join(procs_files: list[Path]) -> None:
     """Move the calling process into the given cgroups (runs in the child before exec)."""
     pid = str(os.getpid())
