@@ -25,7 +25,7 @@ from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
 from harness.report.commands import compare_command, report_command
 from harness.report.terminal import print_verdict
-from harness.runtime import registry
+from harness.runtime import cgroups, registry
 from harness.scenario import scenario as scenario_mod
 from harness.scenario import starter
 from harness.settings import Settings
@@ -80,6 +80,10 @@ def up(
     settings = _settings(time_scale)
     profile = load_profile(arch)
     doctor_mod.require(settings, profile.name)
+    limits_ok, limits_how = cgroups.probe()
+    if not limits_ok:
+        err.print(f"warning: CPU and memory limits cannot be enforced here ({limits_how})",
+                  markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     stack = Stack(profile, settings, seed_plan=SeedPlan(seed=seed), lb_port=port, app_bug=bug)
     started = time.monotonic()
@@ -315,6 +319,10 @@ def run(
     repeat: Annotated[
         int, typer.Option(help="run each architecture N times, interleaved; compare with intervals")
     ] = 1,
+    allow_unlimited: Annotated[bool, typer.Option(
+        "--allow-unlimited",
+        help="run even where CPU and memory limits cannot be enforced (the report says so)",
+    )] = False,
 ) -> None:
     """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
     found = scenario_mod.load_scenario(scenario)
@@ -329,6 +337,11 @@ def run(
         raise typer.BadParameter(f"{workers}: need at least 1 worker", param_hint="--workers")
     if repeat < 1:
         raise typer.BadParameter(f"{repeat}: need at least 1 run", param_hint="--repeat")
+    say: Callable[[str], None] = (
+        (lambda line: print(line, flush=True)) if ci
+        else (lambda line: err.print(line, markup=False, highlight=False))
+    )
+    capacity_gate(ci=ci, allow_unlimited=allow_unlimited, say=say)
     settings = _settings()
     if time_scale is not None:
         found = dataclasses.replace(found, time_scale=time_scale)
@@ -339,10 +352,6 @@ def run(
     options = RunOptions(
         architectures=archs, seed=found.seed if seed is None else seed, settings=settings,
         out_root=out_dir or settings.results_dir, workers=workers,
-    )
-    say: Callable[[str], None] = (
-        (lambda line: print(line, flush=True)) if ci
-        else (lambda line: err.print(line, markup=False, highlight=False))
     )
     if repeat > 1:
         raise typer.Exit(_run_repeated(found, options, say, repeat=repeat, live=not ci))
@@ -372,6 +381,22 @@ def _run_repeated(found: scenario_mod.Scenario, options: RunOptions, say: Callab
         except HarnessError as exc:  # e.g. fewer than two repeats finished
             err.print(f"compare: {exc}", markup=False, highlight=False, soft_wrap=True)
     return repeats_exit_code([r for r, _ in done])
+def capacity_gate(*, ci: bool, allow_unlimited: bool, say: Callable[[str], None]) -> None:
+    """Refuse (--ci) or flag, as the run's first line, a machine that cannot enforce limits.
+
+    Without limits both architectures share the whole machine, so the comparison no
+    longer says what equal, AWS-sized capacity would do.
+    """
+    available, reason = cgroups.probe()
+    if available:
+        return
+    problem = (
+        f"CPU and memory limits cannot be enforced here ({reason}): both architectures would "
+        "run without their profile's size, not on equal capacity"
+    )
+    if ci and not allow_unlimited:
+        raise EnvironmentProblem(f"{problem}; pass --allow-unlimited to run anyway")
+    say(f"warning: {problem}; run.json and the report say so")
 
 
 def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:

@@ -58,6 +58,8 @@ class ArchOutcome:
     profile: dict[str, Any] = field(default_factory=dict)
     #: its cited settings at the run's time scale ("what this run modelled")
     modelled: list[dict[str, Any]] = field(default_factory=list)
+    #: the apps' CPU and memory limits as read back from the kernel (Capacity.to_json)
+    capacity: dict[str, Any] | None = None
     fault_errors: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
@@ -159,6 +161,10 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         with stack:
             info = stack.info
             assert stack.runtime is not None  # started
+            if stack.capacity is not None:
+                outcome.capacity = stack.capacity.to_json()
+                if not stack.capacity.enforced:
+                    say(f"{arch}: warning: {stack.capacity.reason}")
             say(f"{arch}: stack ready at {info.lb_url}; load for {scenario.workload.duration:g} s")
             # one clock for both: the load's second 0 is the fault timeline's 0 s
             start_at = time.time() + LEAD_IN_S
@@ -225,6 +231,7 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         profiles={a: o.profile for a, o in outcomes.items()},
         modelled={a: o.modelled for a, o in outcomes.items()},
         repeat=repeat.model_dump() if repeat else None,
+        capacity={a: o.capacity for a, o in outcomes.items() if o.capacity is not None},
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

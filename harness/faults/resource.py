@@ -65,7 +65,7 @@ class _Helpers(FaultType):
             if not procs:
                 raise FaultError(
                     f"{self.spec.type}: {name} has no CPU or memory limits (no cgroup); "
-                    "give the profile's app.limits"
+                    "give the profile's app.size"
                 )
             for argv in self.argvs():
                 self._helpers.append(subprocess.Popen(

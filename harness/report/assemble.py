@@ -26,6 +26,7 @@ from harness.report.html import render
 from harness.report.junit import junit_xml
 from harness.report.record import (
     ArchRecord,
+    CapacityRecord,
     ModelledRow,
     Phase,
     RunRecord,
@@ -60,6 +61,8 @@ class RunHeader:
     modelled: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: this run's place in a repeated rehearsal: record.Repeat's fields
     repeat: dict[str, Any] | None = None
+    #: each architecture's app limits in force (Capacity.to_json), when its stack started
+    capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def build_record(
@@ -100,6 +103,10 @@ def build_record(
         ArchRecord(
             arch=arch, profile=header.profiles.get(arch, {}),
             modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
+            capacity=(
+                CapacityRecord.model_validate(header.capacity[arch])
+                if arch in header.capacity else None
+            ),
             valid=arch not in invalid_reasons and arch not in no_load,
             invalid_reasons=[*([no_load[arch]] if arch in no_load else []),
                              *invalid_reasons.get(arch, [])],

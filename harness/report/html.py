@@ -203,6 +203,10 @@ _TEMPLATE = _ENV.from_string("""<!doctype html>
  finished {{ r.finished_at }}{% endif %}; seed {{ r.scenario.seed }}</div>
 <div class="headline" id="headline"><strong>{{ head[0] }}</strong>
 <ul>{% for line in head[1:] %}<li>{{ line }}</li>{% endfor %}</ul></div>
+{% if r.capacity_warnings() %}<div class="headline" id="capacity-warning"
+ style="border-left-color: #c33"><strong class="fail">CPU and memory limits were not as the
+profiles ask: the architectures did not run on equal, known capacity.</strong>
+<ul>{% for w in r.capacity_warnings() %}<li>{{ w }}</li>{% endfor %}</ul></div>{% endif %}
 <div id="charts">{{ chart | safe }}</div>
 
 <h2>Recovery per fault</h2>
@@ -254,6 +258,26 @@ _TEMPLATE = _ENV.from_string("""<!doctype html>
 {{ a.invalid_reasons | join('; ') }}{% endif %}
 {% if a.error %}<br><span class="fail">{{ a.error }}</span>{% endif %}</td>{% endfor %}</tr>
 </table>
+
+<h2>Capacity</h2>
+<p class="muted">Each instance/task's CPU and memory as its profile asks and as the kernel held
+them (read back from its cgroup once the stack was up).</p>
+{% for a in r.architectures if a.capacity %}{% set c = a.capacity %}
+<table class="capacity" id="capacity-{{ a.arch }}">
+<tr><th class="arch-{{ a.arch }}">{{ a.arch }}</th><th>asked</th><th>in force</th></tr>
+<tr><td>stands for</td><td colspan="2">{{ c.aws_size }}</td></tr>
+<tr><td>enforced by</td><td colspan="2">{% if c.enforced %}{{ c.mechanism }}{% else %}
+<span class="fail">NOT ENFORCED</span>: {{ c.reason }}{% endif %}</td></tr>
+{% for m in c.components %}<tr><td>{{ m.component }}</td>
+<td class="num">{{ m.requested_cpus }} vCPU / {{ m.requested_memory_mb }} MiB</td>
+<td class="num">{{ m.cpus if m.cpus is not none else 'no limit' }} vCPU /
+ {{ m.memory_mb if m.memory_mb is not none else 'no limit' }} MiB</td></tr>{% endfor %}
+<tr><td><b>total</b></td>
+<td class="num"><b>{{ c.requested_total_cpus }} vCPU /
+ {{ c.requested_total_memory_mb }} MiB</b></td>
+<td class="num"><b>{{ c.total_cpus if c.total_cpus is not none else 'no limit' }} vCPU /
+ {{ c.total_memory_mb if c.total_memory_mb is not none else 'no limit' }} MiB</b></td></tr>
+</table>{% endfor %}
 
 <h2>What this run modelled</h2>
 <p class="muted">Every behaviour the stack profiles cite, the AWS value, and the value used at

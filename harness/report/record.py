@@ -75,6 +75,31 @@ class ModelledRow(_Model):
     source: str
 
 
+class ComponentLimits(_Model):
+    """One instance's or task's CPU and memory: asked by the profile, in force in the kernel."""
+
+    component: str
+    requested_cpus: float
+    requested_memory_mb: int
+    cpus: float | None = Field(description="in force, read back from its cgroup; null = none")
+    memory_mb: int | None = Field(description="in force, read back from its cgroup; null = none")
+    cgroups: list[str] = Field(default_factory=list)
+
+
+class CapacityRecord(_Model):
+    """The apps' CPU and memory budget as the run had it (the same on both sides, or not)."""
+
+    enforced: bool = Field(description="every instance/task had the limits its profile asks")
+    mechanism: str = Field(description='e.g. "cgroup v2 cpu + memory"; "none"')
+    reason: str | None = Field(None, description="why the budget was not (fully) in force")
+    aws_size: str = Field(description="the AWS size one instance/task stands for")
+    requested_total_cpus: float
+    requested_total_memory_mb: int
+    total_cpus: float | None = Field(description="in force; null if any member had no limit")
+    total_memory_mb: int | None = Field(description="in force; null if any member had none")
+    components: list[ComponentLimits] = Field(default_factory=list)
+
+
 class ArchRecord(_Model):
     """Everything measured and judged for one architecture."""
 
@@ -82,6 +107,9 @@ class ArchRecord(_Model):
     profile: dict[str, Any] = Field(default_factory=dict, description="the stack profile used")
     modelled: list[ModelledRow] = Field(
         default_factory=list, description="what this run modelled: every cited profile setting"
+    )
+    capacity: CapacityRecord | None = Field(
+        None, description="the apps' CPU and memory limits in force; null: the stack never ran"
     )
     valid: bool = True
     invalid_reasons: list[str] = Field(default_factory=list)
@@ -141,6 +169,13 @@ class RunRecord(_Model):
         results = [s for a in self.architectures for s in a.slos]
         order = {name: i for i, name in enumerate(dict.fromkeys(s.name for s in results))}
         return sorted(results, key=lambda s: order[s.name])
+
+    def capacity_warnings(self) -> list[str]:
+        """One line per architecture whose apps did not have the CPU and memory asked."""
+        return [
+            f"{a.arch}: {a.capacity.reason}" for a in self.architectures
+            if a.capacity is not None and not a.capacity.enforced
+        ]
 
     def phase_windows(self) -> dict[str, tuple[float, float]]:
         return {p.name: (p.start_s, p.end_s) for p in self.scenario.phases}

@@ -24,6 +24,10 @@ def summary_md(record: RunRecord) -> str:
         f"Run `{record.run_id}`, seed {record.scenario.seed}, status {record.status}.", "",
         f"**{head[0]}**", "", *(f"- {line}" for line in head[1:]), "",
     ]
+    warnings = record.capacity_warnings()
+    if warnings:
+        lines += ["**CPU and memory limits were not as the profiles ask: the architectures did "
+                  "not run on equal, known capacity.**", "", *(f"- {w}" for w in warnings), ""]
     if v is not None and v.reasons:
         lines += ["## Why it failed", "", *(f"- {r}" for r in v.reasons), ""]
     slos = record.slo_results()
@@ -53,6 +57,16 @@ def summary_md(record: RunRecord) -> str:
             ["invariant", "arch", "value", "verdict"],
             [[i.name, arch, str(i.value), "ok" if i.ok else "**VIOLATED**"] for arch, i in invs],
         )]
+    capacity = [(a.arch, a.capacity) for a in record.architectures if a.capacity]
+    if capacity:
+        lines += ["## Capacity", "", *_table(
+            ["arch", "stands for", "asked (total)", "in force (total)", "enforced by"],
+            [[arch, c.aws_size,
+              f"{c.requested_total_cpus:g} vCPU / {c.requested_total_memory_mb} MiB",
+              f"{_or_none(c.total_cpus)} vCPU / {_or_none(c.total_memory_mb)} MiB",
+              c.mechanism if c.enforced else f"**NOT ENFORCED**: {c.reason}"]
+             for arch, c in capacity],
+        )]
     for a in record.architectures:
         if a.modelled:
             lines += [f"## What {a.arch} modelled", "", *_table(
@@ -62,3 +76,7 @@ def summary_md(record: RunRecord) -> str:
                  for m in a.modelled],
             ), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _or_none(value: float | None) -> str:
+    return "no limit" if value is None else f"{value:g}"

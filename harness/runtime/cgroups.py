@@ -1,22 +1,61 @@
-"""Real CPU and memory limits for process-runtime "tasks", through cgroups.
+"""Real CPU and memory limits for process-runtime components, through cgroups v1 or v2.
 
-ECS gives each task a CPU share and a hard memory limit; locally the same is a
-cgroup. Written by hand because no kept Python library manages cgroup v1
-directories; it is a few file writes. When the machine does not allow it (not
-root, read-only cgroupfs, cgroup v2 without delegation) `CgroupLimiter.available`
-is False with the reason, and the stack says so instead of pretending.
+ECS gives each task a CPU share and a hard memory limit, and an EC2 instance has
+its size; locally the same is a cgroup per component (a PHP instance's nginx and
+php-fpm share one). Written by hand because no kept Python library manages cgroup
+directories; it is a few file writes. Both hierarchies are supported:
+
+- v1 (separate `cpu` and `memory` mounts under /sys/fs/cgroup; a hybrid machine with
+  an empty `unified` mount is v1 for our purpose): `cpu.cfs_quota_us` and
+  `memory.limit_in_bytes` in `<controller>/harness/<stack>/<component>`;
+- v2 (the unified hierarchy mounted at /sys/fs/cgroup, as on current distributions
+  and GitHub's runners): `cpu.max` and `memory.max` in `harness/<stack>/<component>`,
+  with `+cpu +memory` written to `cgroup.subtree_control` of every ancestor
+  (delegation: a v2 controller works in a cgroup only if its parent hands it down).
+
+When the machine does not allow it (not root, read-only cgroupfs, controllers not
+delegated, a container's root cgroup with processes in it) `CgroupLimiter.available`
+is False with the reason, and the run says so instead of pretending. What is in
+force is always read back from the cgroup files (`in_force`), never assumed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from harness.errors import EnvironmentProblem
 from harness.runtime.base import Limits
 
 ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000
+#: v1 reports "no memory limit" as a huge page-rounded number near 2**63
+_V1_UNLIMITED = 2**62
+_PARENT = "harness"
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A component's limits as read back from its cgroup files (None = no limit)."""
+
+    cpus: float | None
+    memory_mb: int | None
+    #: the cgroup directories holding them
+    cgroups: tuple[str, ...]
+
+
+def detect(root: Path = ROOT) -> Literal[1, 2] | None:
+    """Which hierarchy carries cpu and memory here: 2 (unified at root), 1, or None."""
+    if (root / "cgroup.controllers").exists():
+        return 2
+    if (root / "cpu" / "cpu.cfs_quota_us").exists() and (
+        root / "memory" / "memory.limit_in_bytes"
+    ).exists():
+        return 1
+    return None
 
 
 class CgroupLimiter:
@@ -25,55 +64,175 @@ class CgroupLimiter:
     def __init__(self, stack_id: str, root: Path = ROOT) -> None:
         self.stack_id = stack_id
         self.root = root
+        self.version = detect(root)
         self.available, self.reason = self._probe()
-        self._made: list[Path] = []
+
+    # -- probing -------------------------------------------------------------------
 
     def _probe(self) -> tuple[bool, str]:
-        cpu, mem = self.root / "cpu", self.root / "memory"
-        if not (cpu / "cpu.cfs_quota_us").exists() or not (mem / "memory.limit_in_bytes").exists():
-            return False, "cgroup v1 cpu and memory controllers are not mounted at /sys/fs/cgroup"
-        if not os.access(cpu, os.W_OK) or not os.access(mem, os.W_OK):
-            return False, "no write access to /sys/fs/cgroup (run as root to enforce task limits)"
-        return True, "cgroup v1 cpu + memory"
+        if self.version is None:
+            return False, (
+                f"cpu and memory cgroups are not mounted at {self.root}: neither v2 "
+                f"({self.root}/cgroup.controllers) nor v1 ({self.root}/cpu, {self.root}/memory)"
+            )
+        if self.version == 1:
+            cpu, mem = self.root / "cpu", self.root / "memory"
+            if not os.access(cpu, os.W_OK) or not os.access(mem, os.W_OK):
+                return False, (
+                    f"cgroup v1: no write access to {cpu} and {mem} "
+                    "(run as root to enforce the limits)"
+                )
+            return True, "cgroup v1 cpu + memory"
+        controllers = _words(self.root / "cgroup.controllers")
+        missing = {"cpu", "memory"} - controllers
+        if missing:
+            return False, (
+                f"cgroup v2: controller(s) {', '.join(sorted(missing))} not available in "
+                f"{self.root}/cgroup.controllers (have: {' '.join(sorted(controllers)) or 'none'})"
+            )
+        if not os.access(self.root, os.W_OK):
+            return False, (
+                f"cgroup v2: no write access to {self.root} (run as root, or inside a systemd "
+                "scope with Delegate=yes)"
+            )
+        try:
+            self._delegate(self.root)
+            parent = self.root / _PARENT
+            parent.mkdir(exist_ok=True)
+            self._delegate(parent)
+        except OSError as exc:
+            return False, (
+                f"cgroup v2: cannot hand cpu and memory down from {self.root} "
+                f"({exc.strerror or exc}); a cgroup that holds processes (a container's root) "
+                "cannot delegate: run the harness from a child cgroup or on the host"
+            )
+        return True, "cgroup v2 cpu + memory"
+
+    @staticmethod
+    def _delegate(cgroup: Path) -> None:
+        control = cgroup / "cgroup.subtree_control"
+        if {"cpu", "memory"} <= _words(control):
+            return
+        control.write_text("+cpu +memory")
+
+    # -- layout --------------------------------------------------------------------
+
+    def _stack_dirs(self) -> list[Path]:
+        """harness/<stack-id> in each hierarchy this machine uses."""
+        rel = Path(_PARENT) / self.stack_id
+        if self.version == 1:
+            return [self.root / "cpu" / rel, self.root / "memory" / rel]
+        return [self.root / rel]
 
     def _dirs(self, component: str) -> tuple[Path, Path]:
-        rel = Path("harness") / self.stack_id / component
-        return self.root / "cpu" / rel, self.root / "memory" / rel
+        """The component's (cpu, memory) cgroup directories; one and the same on v2."""
+        dirs = [d / component for d in self._stack_dirs()]
+        return dirs[0], dirs[-1]
+
+    # -- limits --------------------------------------------------------------------
 
     def prepare(self, component: str, limits: Limits) -> list[Path]:
         """Create the component's cgroups with its limits; return the `cgroup.procs` files."""
-        if not self.available:
+        if not self.available or (limits.cpus is None and limits.memory_mb is None):
             return []
         cpu_dir, mem_dir = self._dirs(component)
+        try:
+            if self.version == 2:
+                return self._prepare_v2(cpu_dir, limits)
+            return self._prepare_v1(cpu_dir, mem_dir, limits)
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"{component}: cannot set its CPU/memory limits in {cpu_dir}: {exc}; "
+                "`harness doctor` checks the cgroup setup"
+            ) from None
+
+    @staticmethod
+    def _prepare_v1(cpu_dir: Path, mem_dir: Path, limits: Limits) -> list[Path]:
         procs: list[Path] = []
         if limits.cpus is not None:
             cpu_dir.mkdir(parents=True, exist_ok=True)
-            self._made.append(cpu_dir)
             (cpu_dir / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
-            (cpu_dir / "cpu.cfs_quota_us").write_text(str(int(limits.cpus * CFS_PERIOD_US)))
+            (cpu_dir / "cpu.cfs_quota_us").write_text(str(_quota_us(limits.cpus)))
             procs.append(cpu_dir / "cgroup.procs")
         if limits.memory_mb is not None:
             mem_dir.mkdir(parents=True, exist_ok=True)
-            self._made.append(mem_dir)
-            (mem_dir / "memory.limit_in_bytes").write_text(str(limits.memory_mb * 1024 * 1024))
+            (mem_dir / "memory.limit_in_bytes").write_text(str(limits.memory_mb * 2**20))
             procs.append(mem_dir / "cgroup.procs")
         return procs
 
+    def _prepare_v2(self, cgroup: Path, limits: Limits) -> list[Path]:
+        stack_dir = cgroup.parent
+        stack_dir.mkdir(parents=True, exist_ok=True)
+        self._delegate(stack_dir.parent)
+        self._delegate(stack_dir)
+        cgroup.mkdir(exist_ok=True)
+        cpu_max = "max" if limits.cpus is None else str(_quota_us(limits.cpus))
+        (cgroup / "cpu.max").write_text(f"{cpu_max} {CFS_PERIOD_US}")
+        memory_max = "max" if limits.memory_mb is None else str(limits.memory_mb * 2**20)
+        (cgroup / "memory.max").write_text(memory_max)
+        return [cgroup / "cgroup.procs"]
+
     def procs_files(self, component: str) -> list[Path]:
         """The `cgroup.procs` files of a component's existing cgroups (none if unlimited)."""
-        return [d / "cgroup.procs" for d in self._dirs(component) if (d / "cgroup.procs").exists()]
+        return [
+            d / "cgroup.procs" for d in dict.fromkeys(self._dirs(component))
+            if (d / "cgroup.procs").exists()
+        ]
+
+    def in_force(self, component: str) -> InForce:
+        """The limits the kernel holds for the component now, read from its cgroup files."""
+        cpu_dir, mem_dir = self._dirs(component)
+        if self.version == 2:
+            quota, period = _read(cpu_dir / "cpu.max", "max 1").split()[:2]
+            cpus = None if quota == "max" else int(quota) / int(period)
+            memory = _read(mem_dir / "memory.max", "max")
+            memory_b = None if memory == "max" else int(memory)
+        else:
+            quota_us = int(_read(cpu_dir / "cpu.cfs_quota_us", "-1"))
+            period_us = int(_read(cpu_dir / "cpu.cfs_period_us", str(CFS_PERIOD_US)))
+            cpus = None if quota_us < 0 else quota_us / period_us
+            memory_b = int(_read(mem_dir / "memory.limit_in_bytes", str(2**63)))
+            memory_b = None if memory_b >= _V1_UNLIMITED else memory_b
+        dirs = tuple(str(d) for d in dict.fromkeys((cpu_dir, mem_dir)) if d.exists())
+        return InForce(
+            cpus=None if cpus is None else round(cpus, 4),
+            memory_mb=None if memory_b is None else memory_b // 2**20,
+            cgroups=dirs,
+        )
 
     def memory_usage_bytes(self, component: str) -> int | None:
         """What the component's memory cgroup holds now, or None without one."""
-        usage = self._dirs(component)[1] / "memory.usage_in_bytes"
+        name = "memory.current" if self.version == 2 else "memory.usage_in_bytes"
         try:
-            return int(usage.read_text())
+            return int((self._dirs(component)[1] / name).read_text())
         except (OSError, ValueError):
             return None
 
     def cleanup(self) -> None:
         """Remove the cgroups this stack made (they must be empty by now)."""
         remove_tree(self.root, self.stack_id)
+
+
+def _quota_us(cpus: float) -> int:
+    return max(1000, round(cpus * CFS_PERIOD_US))
+
+
+def _words(path: Path) -> set[str]:
+    return set(_read(path, "").split())
+
+
+def _read(path: Path, missing: str) -> str:
+    """A cgroup file's content, or `missing` when the file (or the cgroup) is not there."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return missing
+
+
+def probe(root: Path = ROOT) -> tuple[bool, str]:
+    """Can limits be enforced on this machine? (available, how or why not)."""
+    limiter = CgroupLimiter("probe", root)
+    return limiter.available, limiter.reason
 
 
 def join(procs_files: list[Path]) -> None:
@@ -84,13 +243,14 @@ def join(procs_files: list[Path]) -> None:
 
 
 def remove_tree(root: Path, stack_id: str) -> None:
-    """Remove harness/<stack_id>/ cgroups, deepest first; busy ones are left alone."""
-    for controller in ("cpu", "memory"):
-        base = root / controller / "harness" / stack_id
-        if not base.exists():
+    """Remove harness/<stack_id>/ cgroups (v1 and v2 layouts), deepest first; busy ones stay."""
+    for base in (root / "cpu", root / "memory", root):
+        stack_dir = base / _PARENT / stack_id
+        if not stack_dir.is_dir():
             continue
-        for child in sorted(base.glob("*"), reverse=True):
-            with contextlib.suppress(OSError):
-                child.rmdir()
+        for child in sorted(stack_dir.glob("*"), reverse=True):
+            if child.is_dir():
+                with contextlib.suppress(OSError):
+                    child.rmdir()
         with contextlib.suppress(OSError):
-            base.rmdir()
+            stack_dir.rmdir()

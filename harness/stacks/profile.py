@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness import yamlfile
 from harness.errors import ProfileError
@@ -87,9 +87,56 @@ class PhpSettings(_Strict):
     request_timeout_s: float = Field(default=30, gt=0)
 
 
-class TaskLimits(_Strict):
-    cpus: float | None = Field(default=None, gt=0)
-    memory_mb: int | None = Field(default=None, ge=32)
+PositiveSeconds = Annotated[float, Field(gt=0, le=600)]
+
+
+class ClientSettings(_Strict):
+    """The sample service's DB and AWS clients: the same in both architectures.
+
+    Request-path settings, NOT scaled by `time_scale`: a query or an SQS call does not
+    get faster because the run shortens AWS's control-plane timings.
+    """
+
+    db_connect_timeout_s: Cited[PositiveSeconds]
+    #: one statement (lock waits included); the whole transaction of a write uses it per step
+    db_query_timeout_s: Cited[PositiveSeconds]
+    #: one HTTP attempt of an AWS call; the SDK's retries and back-off come on top
+    aws_timeout_s: Cited[PositiveSeconds]
+    #: attempts of one AWS call (first + retries), as the service's AWS SDK does by default
+    aws_max_attempts: Cited[Annotated[int, Field(ge=1, le=10)]]
+
+    def env(self) -> dict[str, str]:
+        """The variables both sample services read (stacks/apps/README.md)."""
+        return {
+            "DB_CONNECT_TIMEOUT_MS": _ms(self.db_connect_timeout_s.value),
+            "DB_QUERY_TIMEOUT_MS": _ms(self.db_query_timeout_s.value),
+            "AWS_TIMEOUT_MS": _ms(self.aws_timeout_s.value),
+            # the name every AWS SDK reads for this setting
+            "AWS_MAX_ATTEMPTS": str(self.aws_max_attempts.value),
+        }
+
+
+def _ms(seconds: float) -> str:
+    return str(round(seconds * 1000))
+
+
+class Size(_Strict):
+    """One instance's or task's CPU and memory, and the AWS size it stands for.
+
+    Enforced through a cgroup per instance/task (a PHP instance's nginx and php-fpm
+    share one); the run records what the kernel actually holds.
+    """
+
+    #: e.g. "Fargate task 0.5 vCPU / 1 GB", "EC2 t3.small"
+    aws_size: Cited[str]
+    cpus: Cited[Annotated[float, Field(gt=0, le=64)]]
+    memory_mb: Cited[Annotated[int, Field(ge=64)]]
+
+
+#: variables the typed settings produce; a raw `app.env` must not set them behind their back
+_TYPED_ENV = frozenset(
+    {"DB_CONNECT_TIMEOUT_MS", "DB_QUERY_TIMEOUT_MS", "AWS_TIMEOUT_MS", "AWS_MAX_ATTEMPTS"}
+)
 
 
 class App(_Strict):
@@ -98,8 +145,29 @@ class App(_Strict):
     #: availability zones the instances are spread over, round robin
     zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
     php: PhpSettings = PhpSettings()
-    limits: TaskLimits | None = None
+    #: every instance's/task's size; instances x size is the architecture's budget
+    size: Size
+    client: ClientSettings
+    #: implementation settings that are no AWS behaviour (pool sizes, shutdown grace)
     env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("env")
+    @classmethod
+    def _no_typed_settings(cls, env: dict[str, str]) -> dict[str, str]:
+        clash = sorted(_TYPED_ENV & env.keys())
+        if clash:
+            raise ValueError(
+                f"{', '.join(clash)} come from app.client (a cited setting); remove them from env"
+            )
+        return env
+
+    @property
+    def total_cpus(self) -> float:
+        return round(self.instances * self.size.cpus.value, 4)
+
+    @property
+    def total_memory_mb(self) -> int:
+        return self.instances * self.size.memory_mb.value
 
 
 # -- orchestrators -------------------------------------------------------------------

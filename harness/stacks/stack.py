@@ -24,6 +24,7 @@ from harness.runtime.registry import reap_stale, write_json_atomic
 from harness.runtime.wait import HttpOk, wait_ready
 from harness.settings import Settings
 from harness.stacks import seed as seeding
+from harness.stacks.capacity import Capacity, read_capacity
 from harness.stacks.components import apps, awsfault, haproxy, localstack, mariadb, toxiproxy
 from harness.stacks.orchestrators.asg import AsgGroup
 from harness.stacks.orchestrators.aurora import AuroraCluster
@@ -72,6 +73,8 @@ class Stack:
         self.orchestrators: list[Orchestrator] = []
         #: the database orchestrator (failover, reboot), for db faults
         self.database: AuroraCluster | None = None
+        #: the apps' CPU and memory as the kernel held them once the stack was up
+        self.capacity: Capacity | None = None
 
     @property
     def info(self) -> StackInfo:
@@ -114,6 +117,7 @@ class Stack:
             self.stop()
             raise
         self._save_info()
+        self.capacity = read_capacity(self.profile, self.runtime.cgroups)
         if self.orchestrate:
             self._start_orchestrators(self.runtime, self._info)
         return self._info
@@ -274,6 +278,7 @@ class Stack:
             "AWS_ENDPOINT_URL": aws_via_edge, "AWS_REGION": localstack.REGION,
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "SQS_QUEUE_URL": app_queue_url,
+            **p.app.client.env(),
             **p.app.env,
         }
         if reader is not None:

@@ -3,12 +3,15 @@
 The backing parts start once per session with the harness's own components
 (`harness.stacks.components.*` on a `ProcessRuntime`); every app instance talks
 to MariaDB through its own Toxiproxy proxy (so one test can cut one app off its
-database) and to LocalStack directly, with its own queue (and, Go, bucket).
+database) and to LocalStack through its own proxy and the AWS fault point (so a test
+can throttle SQS), with its own queue (and, Go, bucket). Each app gets its
+architecture's client settings (timeouts, AWS attempts) from the stack profile.
 Tests create their own product and event rows, so they never depend on order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,10 +25,12 @@ from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.runtime.process import ProcessRuntime
 from harness.settings import Settings
 from harness.stacks import seed as seeding
-from harness.stacks.components import apps, localstack, mariadb, toxiproxy
+from harness.stacks.components import apps, awsfault, localstack, mariadb, toxiproxy
 from harness.stacks.profile import load_profile
 
 KINDS = ("php", "go")
+#: the architecture whose profile each kind of app comes from
+PROFILE_OF = {"php": "legacy", "go": "modern"}
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +42,7 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
     runtime = ProcessRuntime(stack_id=stack_id, workdir=root / "work", log_dir=root / "logs")
     ports = PortAllocator()
     toxi_port, aws_port, db_port = ports.take(), ports.take(), ports.take()
+    fault_port = ports.take()
     try:
         db_dir = root / "work" / "db"
         mariadb.install_datadir(db_dir / "data", runtime.log_path("db"))
@@ -47,6 +53,7 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
                 port=aws_port, python=settings.localstack_python,
                 workdir=root / "work" / "localstack", services=["sqs", "s3"],
             ),
+            awsfault.spec(port=fault_port, upstream_port=aws_port, seed=1),
         ])
         runtime.wait("db")
         mariadb.bootstrap(db_port)
@@ -55,6 +62,7 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
             runtime=runtime, ports=ports, settings=settings, root=root,
             db_port=db_port, aws_port=aws_port, aws_endpoint=f"http://{LOOPBACK}:{aws_port}",
             toxi=toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{toxi_port}"),
+            aws_fault_port=fault_port,
         )
         yield backends
         backends.close()
@@ -80,10 +88,11 @@ def start_app(backends: Backends) -> Iterator[Callable[[str, str | None], AppUnd
 
 def _start_app(b: Backends, kind: str, bug: str | None) -> AppUnderTest:
     name = f"{kind}-{bug.replace('_', '-')}" if bug else kind
+    profile = load_profile(PROFILE_OF[kind])
     db_proxy, aws_proxy = f"db_{name.replace('-', '_')}", f"aws_{name.replace('-', '_')}"
     proxy_port, aws_port, app_port = b.ports.take(), b.ports.take(), b.ports.take()
     b.toxi.create(db_proxy, listen_port=proxy_port, upstream_port=b.db_port)
-    b.toxi.create(aws_proxy, listen_port=aws_port, upstream_port=b.aws_port)
+    b.toxi.create(aws_proxy, listen_port=aws_port, upstream_port=b.aws_fault_port)
     queue_url = localstack.create_resources(
         b.aws_endpoint, queue=f"orders-{name}", bucket=f"receipts-{name}" if kind == "go" else None
     )
@@ -93,10 +102,10 @@ def _start_app(b: Backends, kind: str, bug: str | None) -> AppUnderTest:
         "APP_NAME": f"contract-{name}",
         "DB_HOST": LOOPBACK, "DB_PORT": str(proxy_port), "DB_NAME": mariadb.DATABASE,
         "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
-        "DB_CONNECT_TIMEOUT_MS": "1000", "DB_QUERY_TIMEOUT_MS": "5000",
         "AWS_ENDPOINT_URL": f"http://{LOOPBACK}:{aws_port}", "AWS_REGION": localstack.REGION,
         "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_TIMEOUT_MS": "5000", "SQS_QUEUE_URL": app_queue_url,
+        "SQS_QUEUE_URL": app_queue_url,
+        **profile.app.client.env(),
     }
     if kind == "go":
         env["S3_BUCKET"] = f"receipts-{name}"
@@ -105,19 +114,18 @@ def _start_app(b: Backends, kind: str, bug: str | None) -> AppUnderTest:
         env["APP_BUG"] = bug
     if kind == "php":
         spec = apps.php_instance(
-            name, profile=load_profile("legacy"), port=app_port, workdir=b.root / "work" / name,
+            name, profile=profile, port=app_port, workdir=b.root / "work" / name,
             log_dir=b.root / "logs", env=env, zone="a",
             php_fpm=b.settings.tool("php-fpm8.2"), nginx=b.settings.tool("nginx"),
         )
     else:
-        # No CPU quota: the suite shares a small machine and must not starve the app.
-        profile = load_profile("modern")
-        unlimited = profile.app.model_copy(update={"limits": None})
-        profile = profile.model_copy(update={"app": unlimited})
         spec = apps.go_task(
             name, profile=profile, port=app_port, binary=b.settings.go_app_binary, env=env,
             zone="a",
         )
+    # The contract is about behaviour, not capacity: neither kind gets its instance/task
+    # size here (the suite shares a small machine and must not starve either app).
+    spec = dataclasses.replace(spec, limits=None)
     b.runtime.start(spec)
     return AppUnderTest(
         name=name, kind=kind, bug=bug, url=f"http://{LOOPBACK}:{app_port}",

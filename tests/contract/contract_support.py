@@ -53,6 +53,8 @@ class Backends:
     #: LocalStack reached directly, as the checks read it (the apps go through a proxy)
     aws_endpoint: str
     toxi: ToxiproxyClient
+    #: the AWS fault point between the apps' AWS proxies and LocalStack
+    aws_fault_port: int
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def aws(self, service: str) -> Any:

@@ -13,7 +13,6 @@ import boto3
 import pytest
 import requests
 
-from harness.runtime import cgroups
 from harness.stacks.components.mariadb import DATABASE, admin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.stack import Stack
@@ -144,19 +143,16 @@ def test_modern_reader_replicates_the_writer(stack: Stack) -> None:
     assert int(row[0]) == 1
 
 
-def test_modern_tasks_run_inside_their_cgroup_limits(stack: Stack) -> None:
-    limits = stack.profile.app.limits
-    if limits is None:
-        pytest.skip("legacy instances have no task limits")
-    limiter = cgroups.CgroupLimiter("probe")
+def test_instances_and_tasks_run_inside_their_cgroup_limits(stack: Stack) -> None:
+    assert stack.runtime is not None
+    limiter = stack.runtime.cgroups
     if not limiter.available:
         pytest.skip(f"cgroups not enforceable here: {limiter.reason}")
-    assert stack.runtime is not None
+    size = stack.profile.app.size
     for app in stack.profile.app_names:
-        pid = stack.runtime.pids(app)[0]
-        lines = Path(f"/proc/{pid}/cgroup").read_text()
-        assert f"/harness/{stack.stack_id}/{app}" in lines
-        if limits.memory_mb:
-            mem_dir = cgroups.ROOT / "memory" / "harness" / stack.stack_id / app
-            limit = int((mem_dir / "memory.limit_in_bytes").read_text())
-            assert limit == limits.memory_mb * 1024 * 1024
+        in_force = limiter.in_force(app)
+        assert (in_force.cpus, in_force.memory_mb) == (size.cpus.value, size.memory_mb.value)
+        # a PHP instance's nginx and php-fpm share the instance's cgroup
+        for pid in stack.runtime.pids(app):
+            lines = Path(f"/proc/{pid}/cgroup").read_text()
+            assert f"/harness/{stack.stack_id}/{app}" in lines

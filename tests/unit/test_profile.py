@@ -21,8 +21,6 @@ def test_shipped_profiles_load_with_the_expected_shape() -> None:
     assert (legacy.orchestrator.kind, modern.orchestrator.kind) == ("asg", "ecs")
     assert modern.has_reader
     assert not legacy.has_reader
-    assert modern.app.limits is not None
-    assert modern.app.limits.cpus
     assert modern.app_names == [f"app-{i}" for i in range(1, modern.app.instances + 1)]
 
 
@@ -108,3 +106,38 @@ def test_every_cited_setting_is_modelled_and_timings_follow_the_time_scale(arch:
     assert all(len(row.source) >= 8 for row in rows.values())
     timings = [r for r in rows.values() if r.scaled]
     assert all(r.used_value == pytest.approx(float(r.aws_value) * 0.1) for r in timings)
+
+
+def test_both_architectures_get_the_same_cpu_and_memory_budget() -> None:
+    legacy, modern = load_profile("legacy"), load_profile("modern")
+    assert legacy.app.instances != modern.app.instances  # 2 instances, 3 tasks
+    assert legacy.app.total_cpus == modern.app.total_cpus == pytest.approx(1.5)
+    assert legacy.app.total_memory_mb == modern.app.total_memory_mb == 3072
+
+
+def test_both_services_get_the_same_timeouts() -> None:
+    legacy, modern = (load_profile(a).app.client for a in ("legacy", "modern"))
+    for field in ("db_connect_timeout_s", "db_query_timeout_s", "aws_timeout_s"):
+        assert getattr(legacy, field).value == getattr(modern, field).value, field
+    # the one difference: each SDK's own default (AsyncAws 3 retries, Go SDK v2 2 retries)
+    assert (legacy.aws_max_attempts.value, modern.aws_max_attempts.value) == (4, 3)
+    assert legacy.env()["AWS_TIMEOUT_MS"] == modern.env()["AWS_TIMEOUT_MS"] == "3000"
+
+
+@pytest.mark.parametrize("arch", available_profiles())
+def test_client_settings_and_sizes_are_cited_and_never_scaled(arch: str) -> None:
+    rows = {row.setting: row for row in load_profile(arch).modelled(0.1)}
+    for setting in ("app.client.db_query_timeout_s", "app.client.aws_timeout_s",
+                    "app.client.aws_max_attempts", "app.size.cpus", "app.size.memory_mb",
+                    "app.size.aws_size"):
+        assert not rows[setting].scaled, setting
+        assert rows[setting].used_value == rows[setting].aws_value, setting
+
+
+def test_a_raw_env_timeout_is_refused_in_favour_of_the_cited_setting(tmp_path: Path) -> None:
+    text = (stacks_root() / "modern" / "profile.yaml").read_text()
+    path = _write(tmp_path, text.replace(
+        '    SHUTDOWN_GRACE_MS: "5000"', '    SHUTDOWN_GRACE_MS: "5000"\n    AWS_TIMEOUT_MS: "9000"'
+    ))
+    with pytest.raises(ProfileError, match=r"profile.yaml:\d+: app.env: .*AWS_TIMEOUT_MS come"):
+        load_profile(str(path))

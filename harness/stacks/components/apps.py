@@ -48,6 +48,8 @@ def php_instance(
         ),
         ready=HttpOk(f"http://{LOOPBACK}:{port}/ready"),
         ready_timeout_s=20, stop_grace_s=5,
+        # one cgroup for both processes: an instance's size covers nginx and php-fpm
+        limits=limits_of(profile),
     )
 
 
@@ -55,7 +57,6 @@ def go_task(
     name: str, *, profile: Profile, port: int, binary: Path, env: dict[str, str], zone: str,
 ) -> ComponentSpec:
     """One ECS-style task: the Go binary with its own pool, limits and graceful shutdown."""
-    limits = profile.app.limits
     return ComponentSpec(
         name=name, kind="go", zone=zone,
         processes=(ProcessSpec(
@@ -64,5 +65,11 @@ def go_task(
         ready=HttpOk(f"http://{LOOPBACK}:{port}/ready"),
         ready_timeout_s=20,
         stop_grace_s=float(env.get("SHUTDOWN_GRACE_MS", "10000")) / 1000 + 1,
-        limits=Limits(cpus=limits.cpus, memory_mb=limits.memory_mb) if limits else None,
+        limits=limits_of(profile),
     )
+
+
+def limits_of(profile: Profile) -> Limits:
+    """The CPU and memory of one instance/task, as the profile sizes it."""
+    size = profile.app.size
+    return Limits(cpus=size.cpus.value, memory_mb=size.memory_mb.value)

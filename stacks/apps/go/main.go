@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 )
 
 // Bugs that APP_BUG can plant, so the harness can prove its checkers fail.
@@ -36,9 +38,12 @@ type config struct {
 	AWSRegion    string
 	AWSAccessKey string
 	AWSSecretKey string
-	AWSTimeout   time.Duration
-	QueueURL     string
-	Bucket       string
+	AWSTimeout   time.Duration // one attempt; the SDK's retries come on top
+	// AWSMaxAttempts counts the first try; AWS_MAX_ATTEMPTS is the name every
+	// AWS SDK reads (the Go SDK v2's own default is 3)
+	AWSMaxAttempts int
+	QueueURL       string
+	Bucket         string
 
 	ShutdownGrace time.Duration
 	Bug           string
@@ -100,6 +105,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		AWSAccessKey:     optional("AWS_ACCESS_KEY_ID", "test"),
 		AWSSecretKey:     optional("AWS_SECRET_ACCESS_KEY", "test"),
 		AWSTimeout:       millis("AWS_TIMEOUT_MS", 3000),
+		AWSMaxAttempts:   number("AWS_MAX_ATTEMPTS", retry.DefaultMaxAttempts),
 		QueueURL:         required("SQS_QUEUE_URL"),
 		Bucket:           getenv("S3_BUCKET"),
 		ShutdownGrace:    millis("SHUTDOWN_GRACE_MS", 10000),
@@ -120,6 +126,9 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	}
 	if c.DBConnectTimeout == 0 || c.DBQueryTimeout == 0 || c.AWSTimeout == 0 {
 		errs = append(errs, errors.New("DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS and AWS_TIMEOUT_MS must be above 0"))
+	}
+	if c.AWSMaxAttempts == 0 {
+		errs = append(errs, errors.New("AWS_MAX_ATTEMPTS must be above 0"))
 	}
 	if c.DBMaxOpenConns == 0 {
 		errs = append(errs, errors.New("DB_MAX_OPEN_CONNS must be above 0"))

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,7 +22,6 @@ type publisher struct {
 	s3       *s3.Client
 	queueURL string
 	bucket   string
-	timeout  time.Duration
 }
 
 func newPublisher(ctx context.Context, cfg config) (*publisher, error) {
@@ -37,12 +36,20 @@ func newPublisher(ctx context.Context, cfg config) (*publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
+	// The SDK's default (standard) retryer, with the attempts the profile gives
+	// (its own default: 3); AWS_TIMEOUT_MS bounds each attempt, as the PHP
+	// service's HTTP client does, so a timed-out attempt is retried like a throttle.
+	httpClient := awshttp.NewBuildableClient().WithTimeout(cfg.AWSTimeout)
 	return &publisher{
 		sqs: sqs.NewFromConfig(awsCfg, func(o *sqs.Options) {
 			o.BaseEndpoint = aws.String(cfg.AWSEndpoint)
+			o.HTTPClient = httpClient
+			o.RetryMaxAttempts = cfg.AWSMaxAttempts
 		}),
 		s3: s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 			o.BaseEndpoint = aws.String(cfg.AWSEndpoint)
+			o.HTTPClient = httpClient
+			o.RetryMaxAttempts = cfg.AWSMaxAttempts
 			o.UsePathStyle = true
 			// Plain checksummed PUTs, not aws-chunked streaming: simpler for
 			// the fault point that sits between us and LocalStack.
@@ -50,7 +57,6 @@ func newPublisher(ctx context.Context, cfg config) (*publisher, error) {
 		}),
 		queueURL: cfg.QueueURL,
 		bucket:   cfg.Bucket,
-		timeout:  cfg.AWSTimeout,
 	}, nil
 }
 
@@ -65,9 +71,7 @@ func (p *publisher) PublishOrder(ctx context.Context, o Order) error {
 	// The receipt goes first: when it fails, no message has been sent yet,
 	// so the client's retry does not leave a duplicate on the queue.
 	if p.bucket != "" {
-		cctx, cancel := context.WithTimeout(ctx, p.timeout)
-		defer cancel()
-		_, err := p.s3.PutObject(cctx, &s3.PutObjectInput{
+		_, err := p.s3.PutObject(ctx, &s3.PutObjectInput{
 			Bucket:      aws.String(p.bucket),
 			Key:         aws.String("receipts/" + strconv.FormatInt(o.OrderID, 10) + ".json"),
 			Body:        bytes.NewReader(body),
@@ -77,9 +81,7 @@ func (p *publisher) PublishOrder(ctx context.Context, o Order) error {
 			return fmt.Errorf("s3 receipt: %w", err)
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	_, err = p.sqs.SendMessage(cctx, &sqs.SendMessageInput{
+	_, err = p.sqs.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:    aws.String(p.queueURL),
 		MessageBody: aws.String(string(body)),
 	})

@@ -40,6 +40,9 @@ func TestConfigDefaults(t *testing.T) {
 	if c.DBConnectTimeout != time.Second || c.DBQueryTimeout != 3*time.Second || c.ShutdownGrace != 10*time.Second {
 		t.Errorf("timeouts: %v %v %v", c.DBConnectTimeout, c.DBQueryTimeout, c.ShutdownGrace)
 	}
+	if c.AWSTimeout != 3*time.Second || c.AWSMaxAttempts != 3 {
+		t.Errorf("aws client: %v, %d attempts (the SDK's default is 3)", c.AWSTimeout, c.AWSMaxAttempts)
+	}
 	if c.DBMaxOpenConns != 20 || c.DBMaxIdleConns != 10 {
 		t.Errorf("pool: %d %d", c.DBMaxOpenConns, c.DBMaxIdleConns)
 	}
@@ -72,6 +75,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "bad number", key: "DB_QUERY_TIMEOUT_MS", value: "3s", want: "DB_QUERY_TIMEOUT_MS must be"},
 		{name: "negative", key: "DB_MAX_OPEN_CONNS", value: "-1", want: "DB_MAX_OPEN_CONNS must be"},
 		{name: "zero timeout", key: "AWS_TIMEOUT_MS", value: "0", want: "must be above 0"},
+		{name: "zero attempts", key: "AWS_MAX_ATTEMPTS", value: "0", want: "AWS_MAX_ATTEMPTS must be above 0"},
 		{name: "unknown bug", key: "APP_BUG", value: "typo", want: "APP_BUG must be"},
 	}
 	for _, tc := range cases {

@@ -30,6 +30,7 @@ final class Config
         public readonly string $awsKeyId,
         public readonly string $awsSecret,
         public readonly int $awsTimeoutMs,
+        public readonly int $awsMaxAttempts,
         public readonly string $queueUrl,
     ) {
     }
@@ -82,6 +83,8 @@ final class Config
             awsKeyId: self::get('AWS_ACCESS_KEY_ID') ?? 'test',
             awsSecret: self::get('AWS_SECRET_ACCESS_KEY') ?? 'test',
             awsTimeoutMs: $int('AWS_TIMEOUT_MS', 3000),
+            // the name every AWS SDK reads; AsyncAws's default client makes 4 attempts
+            awsMaxAttempts: $int('AWS_MAX_ATTEMPTS', 4),
             queueUrl: $need('SQS_QUEUE_URL'),
         );
         if ($problems) {

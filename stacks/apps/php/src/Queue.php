@@ -4,10 +4,13 @@ declare(strict_types=1);
 
 namespace Shop;
 
+use AsyncAws\Core\AwsError\XmlAwsErrorFactory;
 use AsyncAws\Core\Credentials\ConfigurationProvider;
 use AsyncAws\Core\Exception\Exception as AwsException;
+use AsyncAws\Core\HttpClient\AwsRetryStrategy;
 use AsyncAws\Sqs\SqsClient;
 use Symfony\Component\HttpClient\HttpClient;
+use Symfony\Component\HttpClient\RetryableHttpClient;
 use Symfony\Contracts\HttpClient\Exception\ExceptionInterface as HttpClientException;
 
 /** Publishing failed; the order may be committed but the client must not be told it is done. */
@@ -21,21 +24,27 @@ final class Queue
     public static function publish(Config $c, array $message): void
     {
         self::loadSdk();
-        $seconds = $c->awsTimeoutMs / 1000;
-        // Our own client instead of AsyncAws's default, which retries three times
-        // with back-off: AWS_TIMEOUT_MS must bound the whole call, and a retry
-        // belongs to the client, which holds the idempotency key.
+        // AsyncAws's own default client, as AbstractApi::__construct builds it when none is
+        // given: a RetryableHttpClient with AwsRetryStrategy's defaults (throttling codes,
+        // 429 and 5xx retried; back-off 1 s x 2^n with 10 % jitter) and SqsClient's XML
+        // error parser. Built here only to give each attempt its own time budget, as the
+        // Go service's SDK client does; AWS_MAX_ATTEMPTS counts the first try (AsyncAws: 4).
         $http = HttpClient::create([
-            'timeout' => $seconds,
-            'max_duration' => $seconds,
+            // one attempt; a timed-out attempt is a transport error, which the strategy retries
+            'max_duration' => $c->awsTimeoutMs / 1000,
             'no_proxy' => '*', // the endpoint is always ours on loopback; ignore any http_proxy
         ]);
+        $retrying = new RetryableHttpClient(
+            $http,
+            new AwsRetryStrategy(AwsRetryStrategy::DEFAULT_RETRY_STATUS_CODES, 1000, 2.0, 0, 0.1, new XmlAwsErrorFactory()),
+            $c->awsMaxAttempts - 1,
+        );
         $sqs = new SqsClient([
             'endpoint' => $c->awsEndpoint,
             'region' => $c->awsRegion,
             'accessKeyId' => $c->awsKeyId,
             'accessKeySecret' => $c->awsSecret,
-        ], new ConfigurationProvider(), $http);
+        ], new ConfigurationProvider(), $retrying);
 
         try {
             $result = $sqs->sendMessage([
