@@ -334,7 +334,7 @@ def run(
     )
     say: Callable[[str], None] = (
         (lambda line: print(line, flush=True)) if ci
-        else (lambda line: err.print(line, markup=False, highlight=False))
+        else (lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
     )
     record, where = rehearse(found, options, say, live=not ci)
     print_verdict(record, where, out)
