@@ -339,7 +339,7 @@ def run(
         raise typer.BadParameter(f"{repeat}: need at least 1 run", param_hint="--repeat")
     say: Callable[[str], None] = (
         (lambda line: print(line, flush=True)) if ci
-        else (lambda line: err.print(line, markup=False, highlight=False))
+        else (lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
     )
     capacity_gate(ci=ci, allow_unlimited=allow_unlimited, say=say)
     settings = _settings()

@@ -1,6 +1,6 @@
 """The rehearsal's live view: how far along the whole run is, and what is happening now.
 
-On a terminal it is a Rich Live display, redrawn four times a second:
+On a terminal it is a Rich Live display, redrawn twice a second:
 
     ━━━━━━━━━━━━╸━━━━━━━━━━━━━━━━━━━  blackfriday  38%  elapsed 2:17 · total ~6:02 · ~3:45 left
     modern (2 of 2) · load, phase peak · 0:41 of 3:00
@@ -281,7 +281,7 @@ class RunView:
     def __enter__(self) -> RunView:
         if self.live:
             self._display = Live(console=self.console, get_renderable=self._render,
-                                 refresh_per_second=4, transient=True)
+                                 refresh_per_second=2, transient=True)
             self._display.__enter__()
         else:
             self._ticker = threading.Thread(target=self._tick, name="live-view", daemon=True)

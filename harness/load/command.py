@@ -90,7 +90,7 @@ def build_workload(
         del base["journeys"]
         path = Path(str(data["locustfile"].get("path", "")))
         if not path.is_absolute():
-            path = phases_file.parent / path
+            path = (phases_file.parent / path).resolve()
         data = {**data, "locustfile": {**data["locustfile"], "path": str(path)}}
     return load_workload({**base, **data}, str(phases_file))
 

@@ -21,15 +21,16 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         "SLOs met", "invariants", "recoveries", "valid",
     )}
     for a in archs:
-        t = a.totals
-        rows["requests"].append(str(t.requests) if t else "—")
+        # without a single request there is no rate or percentile to show, not 0
+        t = a.totals if a.totals is not None and a.totals.requests > 0 else None
+        rows["requests"].append(str(a.totals.requests) if a.totals else "—")
         rows["error rate"].append(fmt_ratio(t.error_rate) if t else "—")
         rows["p95"].append(fmt(t.latency_ms.get("p95"), "ms") if t else "—")
         rows["p99"].append(fmt(t.latency_ms.get("p99"), "ms") if t else "—")
         rows["achieved / offered"].append(fmt_ratio(t.achieved_ratio) if t else "—")
         met = sum(s.passed for s in a.slos)
-        measured = t is not None and t.requests > 0
-        rows["SLOs met"].append(f"{met}/{len(a.slos)}" if measured else "not measured")
+        rows["SLOs met"].append("not measured" if not t else
+                                f"{met}/{len(a.slos)}" if a.slos else "none in the scenario")
         broken = [f"{i.name} {i.value}" for i in a.invariants if not i.ok]
         rows["invariants"].append(", ".join(broken) if broken else
                                   ("all hold" if a.invariants else "not checked"))
