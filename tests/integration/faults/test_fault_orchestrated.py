@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,45 @@ def test_ecs_replaces_a_task_the_alb_marks_unhealthy(fast: Stack) -> None:
     assert all(_ok(url) for _ in range(6))
 
 
+def test_a_drained_task_finishes_its_in_flight_requests_then_leaves(
+    fast: Stack, fctx: FaultContext
+) -> None:
+    url = fast.info.lb_url
+    poll(lambda: all(_ok(url) for _ in range(6)), 60, "every task serves before")
+    toxi = ToxiproxyClient(fast.info.toxiproxy_api)
+    edge = proxy_name("lb->app-3")
+    # app-3 answers 1 s late: a request is in flight on it when the drain starts
+    toxi.add_toxic(edge, name="slow", type="latency", attributes={"latency": 1000})
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            slow = [pool.submit(requests.get, f"{url}/products/1", timeout=5) for _ in range(3)]
+            time.sleep(0.3)
+            ex = _run(fctx, [{"type": "drain", "at": "0s", "target": "app-3", "mode": "drain"}])
+            try:
+                poll(lambda: bool(fctx.events.of_kind("fault.applied")), 10, "drain applied")
+                served = [_served_by(url) for _ in range(12)]
+                answers = [f.result() for f in slow]
+                poll(lambda: bool(fctx.events.of_kind("lb.target_deregistered")), 10,
+                     "deregistered once nothing is in flight")
+            finally:
+                ex.close()
+    finally:
+        toxi.remove_toxic(edge, "slow")
+    assert ex.errors == []
+    assert "app-3" not in served, served
+    assert [a.status_code for a in answers] == [200] * 3
+    assert "app-3" in {a.headers.get("X-Served-By") for a in answers}
+    drained = fctx.events.of_kind("lb.target_deregistered")[0]["drained_s"]
+    delay = fast.profile.load_balancer.deregistration_delay_s.at(TIME_SCALE)
+    assert 0.3 < drained < delay, drained
+    # back as a new registration, after its healthy threshold
+    poll(lambda: "app-3" in {_served_by(url) for _ in range(6)}, 30, "app-3 serves again")
+
+
+def _served_by(url: str) -> str:
+    return requests.get(f"{url}/health", timeout=5).headers.get("X-Served-By", "?")
+
+
 def test_db_failover_promotes_the_reader_and_orders_succeed_on_it(
     fast: Stack, fctx: FaultContext
 ) -> None:
@@ -289,13 +329,31 @@ def test_legacy_asg_replaces_an_instance_the_clb_took_out(legacy: Stack, tmp_pat
     finally:
         ex.close()
     kinds = [e["kind"] for e in legacy.events.of_kind("orchestrator.") if e["t_s"] > killed_at]
-    for step in ("instance_out_of_service", "instance_terminating", "instance_launched",
-                 "instance_in_service"):
+    for step in ("instance_terminating", "instance_deregistered", "instance_launched",
+                 "instance_out_of_service", "instance_in_service"):
         assert f"orchestrator.{step}" in kinds, kinds
     assert all(_ok(url) for _ in range(10))
     back = next(e for e in legacy.events.of_kind("orchestrator.instance_in_service")
             if e["t_s"] > killed_at)
+    # the replacement registered with the CLB and passed its healthy threshold first
+    launched = _events_after(legacy, "instance_launched", killed_at, component="app-1")[0]
+    rise = legacy.profile.load_balancer.health_check.healthy_threshold.value
+    assert back["t_s"] - launched["t_s"] >= (rise - 1) * _interval_s(legacy)
     print(f"\nlegacy instance kill: back in service {back['t_s'] - killed_at:.1f} s after")
+
+
+def test_a_clb_with_no_healthy_instance_answers_503(legacy: Stack) -> None:
+    url = legacy.info.lb_url
+    poll(lambda: all(_ok(url) for _ in range(4)), 60, "every instance serves before")
+    # the database is unreachable: the deep health check fails on every instance
+    with _edge_down(legacy, "app->db"):
+        poll(lambda: _all_down(legacy), 30, "the CLB marks every instance unhealthy")
+        answers = [requests.get(f"{url}/products/1", timeout=2) for _ in range(10)]
+    assert [a.status_code for a in answers] == [503] * 10
+    assert all("no healthy target" in a.text for a in answers), answers[0].text
+    # the ASG checks EC2 status (the default): the instances are left alone
+    rise = legacy.profile.load_balancer.health_check.healthy_threshold.value
+    poll(lambda: _ok(url), (rise + 4) * _interval_s(legacy), "back after the healthy threshold")
 
 
 def test_legacy_rds_is_down_until_restarted_in_place(legacy: Stack) -> None:
