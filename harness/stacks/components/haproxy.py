@@ -58,7 +58,7 @@ def config(
             "fall": hc.unhealthy_threshold.value,
         },
         idle_timeout_ms=_ms(lb.idle_timeout_s.at(time_scale)),
-        fail_open=target_group.fail_open, fail_open_suffix=FAIL_OPEN_SUFFIX,
+        style=lb.style, fail_open=target_group.fail_open, fail_open_suffix=FAIL_OPEN_SUFFIX,
         fault_map=str(write_fault_map(workdir)),
         error_statuses=ERROR_STATUSES,
     )
