@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Any
 
 from harness.errors import FaultError
 from harness.faults.base import FaultType, register
+from harness.stacks.components.targets import TargetGroup
 
 
 @register
@@ -31,25 +34,56 @@ class HttpErrors(FaultType):
 
 @register
 class Drain(FaultType):
-    """Take app instances out of the backend (drain or maint); put them back on revert."""
+    """Deregister app instances from the load balancer; register them again on revert.
+
+    `drain`: connection draining / deregistration delay as the profile says (scaled):
+    no new requests at once, in-flight ones finish, removed when none is left or the
+    delay is over. `maint`: removed at once. On revert a target is a new registration:
+    it gets traffic once it passed the health check's healthy threshold.
+    """
 
     types = ("drain",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._out: list[str] = []
+        self._reverting = threading.Event()
+        self._draining: list[threading.Thread] = []
 
     def apply(self) -> None:
         mode = self.spec.params()["mode"]
+        group = TargetGroup.of(self.ctx.info.haproxy_socket)
         for app in self.targets:
             self._out.append(app)
-            self.ctx.haproxy.set_server_state(app, mode)
+            if mode == "maint":
+                group.remove(app)
+                continue
+            group.admin.set_server_state(app, "drain")  # no new requests from now on
+            thread = threading.Thread(
+                target=self._finish_draining, args=(group, app), name=f"drain:{app}", daemon=True
+            )
+            self._draining.append(thread)
+            thread.start()
+
+    def _finish_draining(self, group: TargetGroup, app: str) -> None:
+        # the target is already draining; deregister waits for in-flight requests
+        with contextlib.suppress(FaultError):
+            drained_s = group.deregister(app, wait=lambda s: not self._reverting.wait(s))
+            if not self._reverting.is_set():
+                self.ctx.events.emit("lb.target_deregistered", component=app,
+                                     drained_s=round(drained_s, 3), fault=self.name)
 
     def revert(self) -> None:
+        self._reverting.set()
+        for thread in self._draining:
+            thread.join(timeout=10)
+        self._draining.clear()
+        self._reverting.clear()
+        group = TargetGroup.of(self.ctx.info.haproxy_socket)
         failed: list[str] = []
         for app in list(self._out):
             try:
-                self.ctx.haproxy.set_server_state(app, "ready")
+                group.register(app)
             except FaultError as exc:
                 failed.append(str(exc))
                 continue

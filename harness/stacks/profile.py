@@ -44,10 +44,14 @@ class Timing(_Strict):
 
     value: float = Field(ge=0)
     source: str = Field(min_length=8)
+    #: never below this many seconds at any time scale, with why: a timing that bounds the
+    #: request path (an idle timeout) must stay above the services' own timeouts, as on AWS
+    floor: Cited[Annotated[float, Field(ge=0)]] | None = None
 
     def at(self, time_scale: float) -> float:
-        """Seconds at this run's time scale."""
-        return self.value * time_scale
+        """Seconds at this run's time scale (not below the floor, if any)."""
+        scaled = self.value * time_scale
+        return max(scaled, self.floor.value) if self.floor is not None else scaled
 
 
 # -- load balancer -------------------------------------------------------------------
@@ -70,8 +74,9 @@ class LoadBalancer(_Strict):
     health_check: HealthCheck
     #: a connection idle this long is closed by the LB; a silent target gives 504
     idle_timeout_s: Timing
-    #: connection draining (CLB) / deregistration delay (ALB): how long a target that is
-    #: taken out keeps its in-flight requests; 0 = cut at once
+    #: connection draining (CLB) / deregistration delay (ALB): a target taken out gets no
+    #: new requests; its in-flight ones may finish for up to this long, then the rest are
+    #: closed (sooner when none is left); 0 = cut at once
     deregistration_delay_s: Timing
     #: what the LB does when no target is healthy: `reject` answers 503 (CLB);
     #: `fail_open` routes to every registered target anyway (ALB)
@@ -301,6 +306,11 @@ def _walk(model: BaseModel, prefix: str, time_scale: float) -> Iterator[Modelled
             yield ModelledSetting(
                 path, value.value, round(value.at(time_scale), 3), True, value.source
             )
+            if value.floor is not None:
+                floor = value.floor
+                yield ModelledSetting(
+                    f"{path}.floor", floor.value, floor.value, False, floor.source
+                )
         elif isinstance(value, Cited):
             yield ModelledSetting(path, value.value, value.value, False, value.source)
         elif isinstance(value, BaseModel):

@@ -89,10 +89,10 @@ def test_an_unknown_key_deep_in_a_section_names_its_line(tmp_path: Path) -> None
 def test_a_setting_without_its_source_is_refused(tmp_path: Path) -> None:
     text = (stacks_root() / "legacy" / "profile.yaml").read_text()
     path = _write(tmp_path, text.replace(
-        'idle_timeout_s: {value: 60, source: "ELB Classic guide, Configure the idle connection '
-        'timeout: default 60 s"}', "idle_timeout_s: {value: 60}",
+        'health_check_grace_s: {value: 300, source: "EC2 Auto Scaling guide, Set the health '
+        'check grace period: console default 300 s"}', "health_check_grace_s: {value: 300}",
     ))
-    with pytest.raises(ProfileError, match=r"load_balancer.idle_timeout_s.source: Field required"):
+    with pytest.raises(ProfileError, match=r"orchestrator.health_check_grace_s.source: Field req"):
         load_profile(str(path))
 
 
@@ -105,7 +105,18 @@ def test_every_cited_setting_is_modelled_and_timings_follow_the_time_scale(arch:
     assert not rows["load_balancer.routing"].scaled
     assert all(len(row.source) >= 8 for row in rows.values())
     timings = [r for r in rows.values() if r.scaled]
-    assert all(r.used_value == pytest.approx(float(r.aws_value) * 0.1) for r in timings)
+
+    def floor(setting: str) -> float:
+        row = rows.get(f"{setting}.floor")
+        return float(row.aws_value) if row else 0.0
+
+    assert all(
+        r.used_value == pytest.approx(max(float(r.aws_value) * 0.1, floor(r.setting)))
+        for r in timings
+    )
+    # the idle timeout stays above the services' own request timeouts at any time scale
+    assert rows["load_balancer.idle_timeout_s"].used_value == pytest.approx(30.0)
+    assert profile.load_balancer.idle_timeout_s.at(1.0) == pytest.approx(60.0)
 
 
 def test_both_architectures_get_the_same_cpu_and_memory_budget() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.errors import FaultError
@@ -24,13 +26,23 @@ def _ms(seconds: float) -> int:
     return max(_MIN_INTERVAL_MS, int(seconds * 1000))
 
 
+#: name suffix of a target's unchecked backup copy (ALB fail-open)
+FAIL_OPEN_SUFFIX = ".failopen"
+
+
 def config(
     profile: Profile, *, port: int, servers: list[tuple[str, int]], workdir: Path,
     time_scale: float,
 ) -> str:
-    """The haproxy.cfg for this profile with AWS timings scaled by time_scale."""
+    """The haproxy.cfg for this profile with AWS timings scaled by time_scale.
+
+    Also writes the target group's settings next to the admin socket
+    (`TargetGroup.of` reads them), for whoever takes targets out.
+    """
     lb = profile.load_balancer
     hc = lb.health_check
+    target_group = TargetGroupSettings.of(profile, time_scale)
+    target_group.write(workdir)
     return render(
         profile.name, "haproxy.cfg.j2",
         port=port,
@@ -46,6 +58,7 @@ def config(
             "fall": hc.unhealthy_threshold.value,
         },
         idle_timeout_ms=_ms(lb.idle_timeout_s.at(time_scale)),
+        style=lb.style, fail_open=target_group.fail_open, fail_open_suffix=FAIL_OPEN_SUFFIX,
         fault_map=str(write_fault_map(workdir)),
         error_statuses=ERROR_STATUSES,
     )
@@ -57,6 +70,40 @@ def spec(*, cfg_path: Path, port: int, binary: str = "haproxy") -> ComponentSpec
         processes=(ProcessSpec(name="haproxy", argv=(binary, "-db", "-f", str(cfg_path))),),
         ready=PortOpen(port, LOOPBACK), ready_timeout_s=10, stop_grace_s=3,
     )
+
+
+@dataclass(frozen=True)
+class TargetGroupSettings:
+    """What taking a target out needs from the profile, at the run's time scale."""
+
+    deregistration_delay_s: float
+    #: targets have fail-open backup copies that follow their state
+    fail_open: bool
+
+    FILE = "target-group.json"
+
+    @classmethod
+    def of(cls, profile: Profile, time_scale: float) -> TargetGroupSettings:
+        lb = profile.load_balancer
+        return cls(
+            deregistration_delay_s=lb.deregistration_delay_s.at(time_scale),
+            fail_open=lb.when_all_unhealthy.value == "fail_open",
+        )
+
+    def write(self, workdir: Path) -> None:
+        (workdir / self.FILE).write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def read(cls, workdir: Path) -> TargetGroupSettings:
+        """The settings of the stack in workdir; FaultError if the stack has none."""
+        path = workdir / cls.FILE
+        try:
+            data = json.loads(path.read_text())
+            return cls(float(data["deregistration_delay_s"]), bool(data["fail_open"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise FaultError(
+                f"{path}: target group settings unreadable ({exc}); is the stack up?"
+            ) from None
 
 
 #: HTTP statuses the http_errors fault can answer with; one map key each
@@ -102,8 +149,26 @@ class HaproxyAdmin:
         return answer
 
     def set_server_state(self, server: str, state: str, backend: str = "app") -> None:
-        """ready, drain or maint (a deregistered target)."""
-        self.command(f"set server {backend}/{server} state {state}")
+        """ready, drain or maint (a deregistered target); its fail-open copy follows."""
+        names = [server]
+        copy = server + FAIL_OPEN_SUFFIX
+        if copy in self.server_states(backend):
+            names.append(copy)
+        self.command("; ".join(f"set server {backend}/{n} state {state}" for n in names))
+
+    def in_flight(self, server: str, backend: str = "app") -> int:
+        """Requests in flight or queued on the server (and its fail-open copy)."""
+        # `show stat` is CSV: a `# pxname,svname,qcur,qmax,scur,...` header, one row per server
+        lines = self.command("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",") if lines else []
+        total = 0
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(","), strict=False))
+            if row.get("pxname") == backend and row.get("svname") in (
+                server, server + FAIL_OPEN_SUFFIX
+            ):
+                total += int(row.get("scur") or 0) + int(row.get("qcur") or 0)
+        return total
 
     def server_states(self, backend: str = "app") -> dict[str, dict[str, str]]:
         """Per server of the backend: its operational and admin state, from `show servers state`."""

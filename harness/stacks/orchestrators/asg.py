@@ -5,9 +5,14 @@ thresholds) take a failing instance out of service. With `health_check_type:
 ELB` the ASG then terminates it and launches a replacement; with `EC2` (the AWS
 default) it replaces only an instance that is gone (its process died), and leaves
 one that merely fails the CLB's checks alone. A replacement takes `launch_s`
-(scaled) and is not judged before `health_check_grace_s` has passed. The
-replacement is back in service when the CLB's checks pass `healthy_threshold`
-times, as on AWS.
+(scaled) and is not judged before `health_check_grace_s` has passed.
+
+Termination waits for the CLB's connection draining (EC2 Auto Scaling guide,
+"Elastic Load Balancing health checks / connection draining": the ASG waits for
+in-flight requests to complete, or for the timeout, before terminating): the
+instance is deregistered, drains up to `deregistration_delay_s`, then stops. The
+replacement registers with the CLB and is back in service when the CLB's checks
+pass `healthy_threshold` times, as on AWS.
 """
 
 from __future__ import annotations
@@ -58,12 +63,15 @@ class AsgGroup(Orchestrator):
         started = time.monotonic()
         reason = "ELB health check failed" if elb_checks else "EC2 status check failed"
         self.emit("instance_terminating", component=app, reason=reason)
+        drained_s = self.h.targets.deregister(app, wait=self.sleep)
+        self.emit("instance_deregistered", component=app, drained_s=round(drained_s, 3))
         with contextlib.suppress(StackError):
-            self.h.runtime.kill(app)
+            self.h.runtime.stop(app)
         self.emit("instance_launching", component=app)
-        if not self.sleep(self.h.scaled(self.settings.launch_s)):
+        if not self.sleep(self.h.scaled(self.settings.launch_s)) or self.stopping:
             return
-        self.h.runtime.restart(app)
+        self.relaunch(app)
+        self.h.targets.register(app)
         # A new instance is judged only after the grace period, and never before the CLB
         # could have seen it healthy (rise checks), else a short grace would replace it again.
         hc = self.h.profile.load_balancer.health_check

@@ -9,15 +9,18 @@ profile (AWS figures with their sources) multiplied by the run's time scale.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import StackError
 from harness.runtime.events import EventLog
 from harness.runtime.process import ProcessRuntime
-from harness.stacks.components.haproxy import HaproxyAdmin
+from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
+from harness.stacks.components.targets import TargetGroup
 from harness.stacks.profile import Profile, Timing
 from harness.stacks.topology import StackInfo
 
@@ -37,6 +40,11 @@ class StackHandles:
     @property
     def haproxy(self) -> HaproxyAdmin:
         return HaproxyAdmin(self.info.haproxy_socket)
+
+    @property
+    def targets(self) -> TargetGroup:
+        """The load balancer's targets, with the profile's deregistration delay (scaled)."""
+        return TargetGroup(self.haproxy, TargetGroupSettings.of(self.profile, self.time_scale))
 
     def scaled(self, timing: Timing) -> float:
         """A profile timing in seconds at the run's time scale."""
@@ -77,6 +85,19 @@ class Orchestrator:
 
     def emit(self, what: str, **fields: Any) -> None:
         self.h.events.emit(f"orchestrator.{what}", orchestrator=self.name, **fields)
+
+    def relaunch(self, name: str) -> None:
+        """Start a new process for a stopped component, without waiting for it to be ready.
+
+        The load balancer's health checks decide when it gets traffic (a replacement
+        whose deep health check fails still runs, as a real task or instance would).
+        """
+        spec = self.h.runtime.spec(name)
+        if spec is None:
+            raise StackError(f"{name} was never started; nothing to relaunch")
+        with contextlib.suppress(StackError):
+            self.h.runtime.kill(name)  # forget the dead process, if the runtime has not
+        self.h.runtime.launch(spec)
 
     def busy(self, key: str) -> bool:
         with self._lock:

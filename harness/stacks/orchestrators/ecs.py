@@ -1,12 +1,23 @@
-"""ECS-like service scheduler: a task that stopped is replaced after the launch time.
+"""ECS-like service scheduler behind an ALB: replaces stopped and unhealthy tasks.
 
-The stopped task is deregistered from the target group at once (ECS does so
-when the task stops), a replacement is started after `task_replacement_s`
-(scaled), and it is registered again only once its own /ready answers, so the
-load balancer never routes to a task that is still starting. A task that hangs
-(alive but not answering) fails its container health check
-(`container_health_check` interval x retries) and is stopped,
-then replaced the same way.
+As ECS documents it, with every timing from the profile (scaled):
+
+- a task whose process dies stays registered until ECS has noticed
+  (`task_stopped_notice_s`); meanwhile the ALB keeps routing to it and clients
+  get 502s. ECS then deregisters it (the deregistration delay lets in-flight
+  requests finish; a dead task has none) and asks for a replacement;
+- the service also stops tasks that fail their container health check
+  (`container_health_check`) and tasks the ALB marks unhealthy, once
+  `health_check_grace_s` has passed since the task started: deregistration
+  (draining up to the delay), SIGTERM, replacement. So a deep health check
+  failing on every task (a database outage) recycles every task, as the ASG
+  does with ELB health checks;
+- the replacement runs `task_replacement_s` after the request, registers with
+  the target group and gets traffic only once the ALB's checks passed
+  `healthy_threshold` times.
+
+One deviation: a replacement reuses its predecessor's slot (name and port), so it
+cannot start before the old task has drained; with a dead task that is at once.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import time
 import requests
 
 from harness.errors import FaultError, StackError
+from harness.stacks.components.targets import CHECK_FAILED
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 from harness.stacks.profile import EcsSettings
 
@@ -28,14 +40,21 @@ _MIN_CHECK_TIMEOUT_S = 0.5
 
 class EcsService(Orchestrator):
     name = "ecs"
+    poll_s = 0.1
 
     def __init__(self, handles: StackHandles, settings: EcsSettings) -> None:
         super().__init__(handles)
         self.settings = settings
         self._failures: dict[str, int] = {}
         self._checker = threading.Thread(target=self._health_checks, name="ecs-health", daemon=True)
+        #: task -> monotonic time it started (for the grace period and the ALB's verdict)
+        self._started_at: dict[str, float] = {}
+        #: replacement task -> monotonic time its predecessor failed, until it is in service
+        self._awaiting: dict[str, float] = {}
 
     def start(self) -> None:
+        now = time.monotonic()
+        self._started_at = dict.fromkeys(self.h.info.apps(), now)
         super().start()
         self._checker.start()
 
@@ -45,9 +64,47 @@ class EcsService(Orchestrator):
             self._checker.join(timeout_s)
 
     def tick(self) -> None:
+        try:
+            states = self.h.haproxy.server_states()
+        except FaultError:
+            states = {}
+        now = time.monotonic()
         for app in self.h.info.apps():
-            if not self.busy(app) and not self.h.runtime.is_running(app):
-                self.react(app, functools.partial(self._replace, app))
+            if self.busy(app):
+                continue
+            row = states.get(app, {})
+            if not self.h.runtime.is_running(app):
+                self.react(app, functools.partial(self._exited, app))
+            elif self.alb_unhealthy(app, row, now):
+                self.react(app, functools.partial(
+                    self._stop_unhealthy, app, "alb_health_check", now
+                ))
+            elif app in self._awaiting and _in_service(row):
+                failed_at = self._awaiting.pop(app)
+                self.emit(
+                    "task_in_service", component=app,
+                    since_started_s=round(now - self._started_at.get(app, now), 3),
+                    replaced_after_s=round(now - failed_at, 3),
+                )
+
+    def alb_unhealthy(self, app: str, row: dict[str, str], now: float) -> bool:
+        """Has the ALB marked this task unhealthy, and is the service's grace period over?
+
+        HAProxy shows a target that has not passed its healthy threshold yet as DOWN,
+        like one that failed; AWS calls the first `initial` and only the second
+        `unhealthy`. A target counts as unhealthy when its last check failed and it
+        has been registered long enough to fail `unhealthy_threshold` checks.
+        """
+        if row.get("srv_op_state") != "0" or row.get("srv_admin_state") != "0":
+            return False
+        if row.get("srv_check_result") != CHECK_FAILED:
+            return False
+        hc = self.h.profile.load_balancer.health_check
+        judged_after = max(
+            self.h.scaled(self.settings.health_check_grace_s),
+            hc.unhealthy_threshold.value * self.h.scaled(hc.interval_s),
+        )
+        return now - self._started_at.get(app, now) >= judged_after
 
     def _health_checks(self) -> None:
         check = self.settings.container_health_check
@@ -68,24 +125,48 @@ class EcsService(Orchestrator):
                 self._failures[app] = failures
                 if failures >= retries and not self.stopping:
                     self._failures.pop(app, None)
-                    self.emit("task_unhealthy", component=app, failed_checks=failures)
-                    with contextlib.suppress(StackError):
-                        self.h.runtime.kill(app)
+                    self.react(app, functools.partial(
+                        self._stop_unhealthy, app, "container_health_check", time.monotonic(),
+                        failed_checks=failures,
+                    ))
 
-    def _replace(self, app: str) -> None:
-        stopped_at = time.monotonic()
-        self.emit("task_stopped", component=app)
-        with contextlib.suppress(FaultError):
-            self.h.haproxy.set_server_state(app, "maint")
-        self.emit("target_deregistered", component=app)
-        if not self.sleep(self.h.scaled(self.settings.task_replacement_s)):
+    def _exited(self, app: str) -> None:
+        """The task's process died: ECS notices after a while, then replaces the task."""
+        exited_at = time.monotonic()
+        self.emit("task_exited", component=app)
+        # until ECS has noticed, the task stays registered: the ALB keeps routing to it
+        if not self.sleep(self.h.scaled(self.settings.task_stopped_notice_s)):
             return
-        self.emit("task_launched", component=app)
-        ready_s = self.h.runtime.restart(app)
-        if self.stopping:
-            return
-        self.h.haproxy.set_server_state(app, "ready")
-        self.emit(
-            "task_in_service", component=app, ready_s=round(ready_s, 3),
-            replaced_after_s=round(time.monotonic() - stopped_at, 3),
+        self.emit("task_stopped", component=app, reason="essential container exited",
+                  noticed_after_s=round(time.monotonic() - exited_at, 3))
+        self._replace(app, exited_at)
+
+    def _stop_unhealthy(self, app: str, by: str, failed_at: float, **fields: int) -> None:
+        """ECS stops a task that failed a health check, then replaces it."""
+        self.emit("task_unhealthy", component=app, by=by, **fields)
+        self._replace(app, failed_at)
+
+    def _replace(self, app: str, failed_at: float) -> None:
+        requested = time.monotonic()
+        self.emit("target_draining", component=app)
+        drained_s = self.h.targets.deregister(app, wait=self.sleep)
+        self.emit("target_deregistered", component=app, drained_s=round(drained_s, 3))
+        # SIGTERM, then SIGKILL after the task's stop timeout (a dead task: nothing to do)
+        with contextlib.suppress(StackError):
+            self.h.runtime.stop(app)
+        remaining = self.h.scaled(self.settings.task_replacement_s) - (
+            time.monotonic() - requested
         )
+        if not self.sleep(max(0.0, remaining)) or self.stopping:
+            return
+        self.relaunch(app)
+        self._started_at[app] = time.monotonic()
+        self.h.targets.register(app)
+        # a replacement that fails too keeps the first failure as the start of the outage
+        self._awaiting.setdefault(app, failed_at)
+        self.emit("task_registered", component=app,
+                  since_failed_s=round(time.monotonic() - failed_at, 3))
+
+
+def _in_service(row: dict[str, str]) -> bool:
+    return row.get("srv_op_state") == "2" and row.get("srv_admin_state") == "0"

@@ -1,4 +1,5 @@
-"""Faults the stack reacts to, at time scale 0.05: ECS replaces killed tasks, Aurora fails over.
+"""Faults the stack reacts to, at time scale 0.05: ECS replaces killed and unhealthy tasks,
+the load balancers answer 502/503 as AWS documents, Aurora fails over.
 
 Seen from outside: errors through the load balancer while the fault bites,
 then success again once the orchestrator has acted; the orchestrator's
@@ -9,7 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -20,8 +24,11 @@ from harness.faults.executor import FaultExecutor, plan
 from harness.runtime.events import EventLog
 from harness.scenario.faults import Topology, load_timeline
 from harness.stacks.components import mariadb
+from harness.stacks.components.haproxy import HaproxyAdmin
 from harness.stacks.components.mariadb import DATABASE, admin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
+from harness.stacks.orchestrators.ecs import EcsService
+from harness.stacks.profile import EcsSettings, Timing
 from harness.stacks.stack import Stack
 from harness.stacks.topology import proxy_name
 
@@ -65,6 +72,58 @@ def _ok(url: str) -> bool:
     return timed(lambda: requests.get(f"{url}/products/1", timeout=2))[1] == 200
 
 
+def _status(url: str, path: str = "/products/1") -> int:
+    return timed(lambda: requests.get(f"{url}{path}", timeout=2))[1]
+
+
+def _events_after(stack: Stack, kind: str, t_s: float, **match: str) -> list[dict[str, Any]]:
+    return [e for e in stack.events.of_kind(f"orchestrator.{kind}")
+            if e["t_s"] >= t_s and all(e.get(k) == v for k, v in match.items())]
+
+
+def _interval_s(stack: Stack) -> float:
+    return stack.profile.load_balancer.health_check.interval_s.at(TIME_SCALE)
+
+
+def test_a_killed_task_gives_502s_until_ecs_deregisters_it(fast: Stack, fctx: FaultContext) -> None:
+    url = fast.info.lb_url
+    poll(lambda: all(_ok(url) for _ in range(6)), 60, "every task serves before the fault")
+    killed_at = fast.events.elapsed()
+    ex = _run(fctx, [{"type": "kill", "at": "0s", "target": "app-1"}])
+    seen: list[tuple[float, int]] = []
+    try:
+        # round robin: every third request goes to the dead task until ECS takes it out
+        def deregistered() -> bool:
+            seen.append((fast.events.elapsed(), _status(url)))
+            return bool(_events_after(fast, "target_deregistered", killed_at, component="app-1"))
+
+        poll(deregistered, 20, "ECS deregisters the dead task", every_s=0.005)
+        out_at = _events_after(fast, "target_deregistered", killed_at, component="app-1")[0]["t_s"]
+        after = [_status(url) for _ in range(30)]
+        poll(lambda: bool(_events_after(fast, "task_in_service", killed_at, component="app-1")),
+             60, "the replacement in service")
+    finally:
+        ex.close()
+    assert ex.errors == []
+    before_out = [status for t, status in seen if t < out_at]
+    assert before_out.count(502) > 0, before_out
+    assert set(before_out) <= {200, 502}, before_out
+    assert after == [200] * 30, after
+    stopped = _events_after(fast, "task_stopped", killed_at, component="app-1")[0]
+    ecs = fast.profile.orchestrator
+    assert isinstance(ecs, EcsSettings)
+    notice = ecs.task_stopped_notice_s.at(TIME_SCALE)
+    assert stopped["noticed_after_s"] >= notice * 0.9
+    # the replacement got traffic only after the ALB's healthy threshold (rise) of checks
+    registered = _events_after(fast, "task_registered", killed_at, component="app-1")[0]
+    in_service = _events_after(fast, "task_in_service", killed_at, component="app-1")[0]
+    rise = fast.profile.load_balancer.health_check.healthy_threshold.value
+    assert in_service["t_s"] - registered["t_s"] >= (rise - 1) * _interval_s(fast)
+    print(f"\ntask kill: {before_out.count(502)} 502s of {len(before_out)} requests until "
+          f"ECS deregistered the task {out_at - killed_at:.2f} s after the kill; "
+          f"replacement in service {in_service['t_s'] - killed_at:.1f} s after")
+
+
 def test_killed_tasks_give_errors_until_ecs_has_replaced_them(
     fast: Stack, fctx: FaultContext
 ) -> None:
@@ -74,22 +133,124 @@ def test_killed_tasks_give_errors_until_ecs_has_replaced_them(
     poll(lambda: _ok(url), 30, "the stack serves before the fault")
     killed_at = time.monotonic()
     ex = _run(fctx, [{"type": "kill", "at": "0s", "target": "app[*]"}])
+    statuses: set[int] = set()
     try:
-        poll(lambda: not _ok(url), 10, "errors through the LB once every task is killed")
-        recovered = poll(lambda: _ok(url), 60, "requests succeed once ECS replaced the tasks")
+        def serving() -> bool:
+            status = _status(url)
+            statuses.add(status)
+            return status == 200 and len(statuses) > 1
+
+        recovered = poll(serving, 60, "requests succeed once ECS replaced the tasks", every_s=0.02)
     finally:
         ex.close()
     assert ex.errors == []
+    # 502 while the dead tasks are still registered, 503 once none is registered
+    assert {502, 503} <= statuses, statuses
 
     def in_service() -> set[str]:
         return {e["component"] for e in fast.events.of_kind("orchestrator.task_in_service")
                 if e["t_s"] >= killed_at - fast.events.t0}
 
-    # the LB serves again once one task is back; every task is replaced soon after
+    # the ALB fails open to the new tasks before they pass their healthy threshold;
+    # every task is in service soon after
     poll(lambda: in_service() >= set(fast.info.apps()), 60, "every task in service again")
     assert all(fast.runtime.pids(a) != before[a] for a in before)
     print(f"\ntask kill: recovered through the LB {time.monotonic() - killed_at:.1f} s "
-          f"after the kill (poll {recovered:.1f} s)")
+          f"after the kill (poll {recovered:.1f} s); statuses seen {sorted(statuses)}")
+
+
+@contextmanager
+def _edge_down(stack: Stack, edge: str) -> Iterator[None]:
+    toxi = ToxiproxyClient(stack.info.toxiproxy_api)
+    toxi.set_enabled(proxy_name(edge), False)
+    try:
+        yield
+    finally:
+        toxi.set_enabled(proxy_name(edge), True)
+
+
+def _all_down(stack: Stack) -> bool:
+    states = HaproxyAdmin(stack.info.haproxy_socket).server_states()
+    return all(states[a]["srv_op_state"] == "0" for a in stack.info.apps())
+
+
+def test_the_alb_fails_open_when_every_target_is_unhealthy(fast: Stack) -> None:
+    url = fast.info.lb_url
+    ecs = fast.orchestrators[-1]
+    assert isinstance(ecs, EcsService)
+    settings = ecs.settings
+    poll(lambda: all(_ok(url) for _ in range(6)), 60, "every task serves before")
+    # a long service grace period, so that ECS leaves the unhealthy tasks alone here
+    ecs.settings = settings.model_copy(update={"health_check_grace_s": Timing(
+        value=100_000, source="test: ECS must not replace the tasks during this test",
+    )})
+    try:
+        # the writer is unreachable: the deep /ready check fails on every task, reads
+        # (from the reader) still work
+        with _edge_down(fast, "app->db"):
+            poll(lambda: _all_down(fast), 30, "the ALB marks every target unhealthy")
+            statuses = [_status(url) for _ in range(30)]
+    finally:
+        ecs.settings = settings
+    assert statuses == [200] * 30, statuses
+    poll(lambda: not _all_down(fast), 60, "targets healthy again")
+
+
+def test_ecs_replaces_a_task_the_alb_marks_unhealthy(fast: Stack) -> None:
+    url = fast.info.lb_url
+    assert fast.runtime is not None
+    poll(lambda: all(_ok(url) for _ in range(6)), 60, "every task serves before")
+    pids = fast.runtime.pids("app-2")
+    started = fast.events.elapsed()
+    # the ALB cannot reach app-2 (its health checks fail); the task itself is fine
+    with _edge_down(fast, "lb->app-2"):
+        poll(lambda: bool(_events_after(fast, "task_registered", started, component="app-2")),
+             30, "ECS replaced the task")
+    unhealthy = _events_after(fast, "task_unhealthy", started, component="app-2")
+    assert [e["by"] for e in unhealthy][:1] == ["alb_health_check"], unhealthy
+    assert fast.runtime.pids("app-2") != pids
+    poll(lambda: bool(_events_after(fast, "task_in_service", started, component="app-2")),
+         60, "the replacement in service")
+    assert all(_ok(url) for _ in range(6))
+
+
+def test_a_drained_task_finishes_its_in_flight_requests_then_leaves(
+    fast: Stack, fctx: FaultContext
+) -> None:
+    url = fast.info.lb_url
+    poll(lambda: all(_ok(url) for _ in range(6)), 60, "every task serves before")
+    toxi = ToxiproxyClient(fast.info.toxiproxy_api)
+    edge = proxy_name("lb->app-3")
+    # app-3 answers 1 s late: a request is in flight on it when the drain starts
+    toxi.add_toxic(edge, name="slow", type="latency", attributes={"latency": 1000})
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            slow = [pool.submit(requests.get, f"{url}/products/1", timeout=5) for _ in range(3)]
+            time.sleep(0.3)
+            ex = _run(fctx, [{"type": "drain", "at": "0s", "target": "app-3", "mode": "drain"}])
+            try:
+                poll(lambda: bool(fctx.events.of_kind("fault.applied")), 10, "drain applied")
+                served = [_served_by(url) for _ in range(12)]
+                answers = [f.result() for f in slow]
+                poll(lambda: bool(fctx.events.of_kind("lb.target_deregistered")), 10,
+                     "deregistered once nothing is in flight")
+            finally:
+                ex.close()
+    finally:
+        toxi.remove_toxic(edge, "slow")
+    assert ex.errors == []
+    assert "app-3" not in served, served
+    assert [a.status_code for a in answers] == [200] * 3
+    assert "app-3" in {a.headers.get("X-Served-By") for a in answers}
+    drained = fctx.events.of_kind("lb.target_deregistered")[0]["drained_s"]
+    delay = fast.profile.load_balancer.deregistration_delay_s.at(TIME_SCALE)
+    assert 0.3 < drained < delay, drained
+    # back as a new registration, after its healthy threshold
+    poll(lambda: "app-3" in {_served_by(url) for _ in range(6)}, 30, "app-3 serves again")
+
+
+def _served_by(url: str) -> str:
+    return requests.get(f"{url}/health", timeout=5).headers.get("X-Served-By", "?")
 
 
 def test_db_failover_promotes_the_reader_and_orders_succeed_on_it(
@@ -168,13 +329,31 @@ def test_legacy_asg_replaces_an_instance_the_clb_took_out(legacy: Stack, tmp_pat
     finally:
         ex.close()
     kinds = [e["kind"] for e in legacy.events.of_kind("orchestrator.") if e["t_s"] > killed_at]
-    for step in ("instance_out_of_service", "instance_terminating", "instance_launched",
-                 "instance_in_service"):
+    for step in ("instance_terminating", "instance_deregistered", "instance_launched",
+                 "instance_out_of_service", "instance_in_service"):
         assert f"orchestrator.{step}" in kinds, kinds
     assert all(_ok(url) for _ in range(10))
     back = next(e for e in legacy.events.of_kind("orchestrator.instance_in_service")
             if e["t_s"] > killed_at)
+    # the replacement registered with the CLB and passed its healthy threshold first
+    launched = _events_after(legacy, "instance_launched", killed_at, component="app-1")[0]
+    rise = legacy.profile.load_balancer.health_check.healthy_threshold.value
+    assert back["t_s"] - launched["t_s"] >= (rise - 1) * _interval_s(legacy)
     print(f"\nlegacy instance kill: back in service {back['t_s'] - killed_at:.1f} s after")
+
+
+def test_a_clb_with_no_healthy_instance_answers_503(legacy: Stack) -> None:
+    url = legacy.info.lb_url
+    poll(lambda: all(_ok(url) for _ in range(4)), 60, "every instance serves before")
+    # the database is unreachable: the deep health check fails on every instance
+    with _edge_down(legacy, "app->db"):
+        poll(lambda: _all_down(legacy), 30, "the CLB marks every instance unhealthy")
+        answers = [requests.get(f"{url}/products/1", timeout=2) for _ in range(10)]
+    assert [a.status_code for a in answers] == [503] * 10
+    assert all("no healthy target" in a.text for a in answers), answers[0].text
+    # the ASG checks EC2 status (the default): the instances are left alone
+    rise = legacy.profile.load_balancer.health_check.healthy_threshold.value
+    poll(lambda: _ok(url), (rise + 4) * _interval_s(legacy), "back after the healthy threshold")
 
 
 def test_legacy_rds_is_down_until_restarted_in_place(legacy: Stack) -> None:
