@@ -75,8 +75,11 @@ def build_record(
     errors = errors or {}
     windows = {name: (lo, hi) for name, lo, hi in header.phases}
     faults = {arch: faults_from_events(events, arch) for arch in data}
+    # recovery figures are also given at AWS's timings: run seconds / time_scale (an estimate)
+    time_scale = float(header.settings.get("time_scale", 1.0))
     recoveries = {
-        arch: detect_all(d, faults[arch], objectives.recovery) for arch, d in data.items()
+        arch: detect_all(d, faults[arch], objectives.recovery, time_scale=time_scale)
+        for arch, d in data.items()
     }
     slos = evaluate(objectives.slos, data, windows, recoveries)
     # an architecture that produced no data at all still gets its row (and its error)

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import math
 
+from harness.analysis.recovery import FaultRecovery
 from harness.report.record import ArchRecord, RunRecord
-from harness.report.text import fmt, fmt_ratio
+from harness.report.text import fmt_ratio, recovery_text, recovery_value
 
 
 def _score(a: ArchRecord) -> tuple[float, ...]:
     """Bigger is better: valid, ran to the end, no data lost, SLOs met, faults recovered, speed."""
     slos = len(a.slos) or 1
     met = sum(s.passed for s in a.slos) / slos
-    never = sum(r.recovery_s is None for r in a.recoveries)
+    never = sum(r.status == "not_recovered" for r in a.recoveries)
+    unknown = sum(r.status == "not_measurable" for r in a.recoveries)
     recovery = sum(r.recovery_s for r in a.recoveries if r.recovery_s is not None)
     error_rate = a.totals.error_rate if a.totals else 1.0
     return (float(a.valid), float(a.error is None), -float(_violations(a)), met, -float(never),
-            -recovery, -error_rate)
+            -float(unknown), -recovery, -error_rate)
+
+
+def _seconds(r: FaultRecovery) -> float | None:
+    """Comparable recovery time: 0 for no impact, inf for never; None when not measurable."""
+    if r.status == "not_measurable":
+        return None
+    if r.status == "no_impact":
+        return 0.0
+    return math.inf if r.recovery_s is None else r.recovery_s
 
 
 def _violations(a: ArchRecord) -> int:
@@ -33,18 +44,15 @@ def _data_line(a: ArchRecord) -> str:
 def _recovery_line(a: ArchRecord) -> str:
     if not a.recoveries:
         return "no faults"
-    parts = [
-        f"{r.fault} {fmt(r.recovery_s, 's') if r.recovery_s is not None else 'NOT recovered'}"
-        for r in a.recoveries
-    ]
-    return "recovery: " + ", ".join(parts)
+    return "recovery: " + ", ".join(f"{r.fault} {recovery_text(r)}" for r in a.recoveries)
 
 
 def arch_line(a: ArchRecord) -> str:
     """One line per architecture: verdict, SLOs, recoveries, data, peak errors."""
     failed = (not a.valid) or a.error or any(not s.passed for s in a.slos) or _violations(a)
     state = "INVALID" if not a.valid else ("FAILED" if failed else "passed")
-    peak = max((r.peak_error_rate for r in a.recoveries), default=None)
+    peak = max((r.peak_error_rate for r in a.recoveries if r.peak_error_rate is not None),
+               default=None)
     parts = [
         f"{a.arch}: {state}",
         f"{sum(s.passed for s in a.slos)}/{len(a.slos)} SLOs met",
@@ -73,15 +81,14 @@ def _why(best: ArchRecord, other: ArchRecord) -> list[str]:
     gaps = []
     for r in best.recoveries:
         o = other_rec.get(r.fault)
-        if o is None:
-            continue
-        mine = math.inf if r.recovery_s is None else r.recovery_s
-        theirs = math.inf if o.recovery_s is None else o.recovery_s
+        mine, theirs = _seconds(r), None if o is None else _seconds(o)
+        if o is None or mine is None or theirs is None:
+            continue  # a recovery that could not be measured is compared with nothing
         if mine < theirs:
-            gaps.append((theirs - mine, r.fault, r.recovery_s, o.recovery_s))
-    for _gap, fault, mine_s, theirs_s in sorted(gaps, reverse=True)[:2]:
-        theirs_text = "never" if theirs_s is None else fmt(theirs_s, "s")
-        reasons.append(f"after {fault} it recovered in {fmt(mine_s, 's')} vs {theirs_text}")
+            verb = " it recovered in" if r.status == "recovered" else ":"
+            gaps.append((theirs - mine, r.fault, verb, recovery_value(r), recovery_value(o)))
+    for _gap, fault, verb, mine_text, theirs_text in sorted(gaps, reverse=True)[:2]:
+        reasons.append(f"after {fault}{verb} {mine_text} vs {theirs_text}")
     return reasons
 
 

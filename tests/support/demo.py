@@ -1,6 +1,6 @@
 """A made-up two-architecture run: for tests, the browser check and previews of the report.
 
-    python -m harness.report.demo /tmp/demo-results   # writes a complete results folder
+    python -m tests.support.demo /tmp/demo-results   # writes a complete results folder
 
 120 s: warmup, a peak at three times the rate, cooldown. An app instance is
 killed at 45 s (modern restarts its task in a few seconds; legacy serves
@@ -16,11 +16,11 @@ from typing import Any
 
 from harness.analysis.invariants import Invariant
 from harness.analysis.series import ArchData
-from harness.analysis.synthetic import synthetic
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import RunRecord
 from harness.report.results import ResultsDir
 from harness.scenario.slo import Objectives
+from tests.support.synthetic import synthetic
 
 PHASES = [("warmup", 0.0, 30.0), ("peak", 30.0, 90.0), ("cooldown", 90.0, 120.0)]
 SECONDS = 120
