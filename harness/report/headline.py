@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+from harness.analysis.invariants import KINDS
 from harness.analysis.recovery import FaultRecovery
+from harness.analysis.verdict import InvariantLike
 from harness.report.record import ArchRecord, RunRecord
 from harness.report.text import fmt_ratio, recovery_text, recovery_value
 
@@ -34,17 +36,39 @@ def _violations(a: ArchRecord) -> int:
     return sum(i.value for i in a.invariants if not i.ok)
 
 
-def _data_line(a: ArchRecord) -> str:
+def data_line(a: ArchRecord) -> str:
+    """What the invariants showed; "no data lost" only when an acknowledged write was checked."""
     if not a.invariants:
         return "invariants not checked"
     bad = [f"{i.name} {i.value}" for i in a.invariants if not i.ok]
-    return "data: " + ", ".join(bad) if bad else "no data lost, no invariant violated"
+    if bad:
+        return "data: " + ", ".join(bad)
+    acked = {kind: a.acknowledged(kind) for kind in KINDS}
+    checked = [f"{n} acknowledged {kind}s" for kind, n in acked.items() if n]
+    unchecked = [f"{kind}s" for kind, n in acked.items() if not n]
+    if not checked:
+        return "no invariant violated; lost data not checked (no write was acknowledged)"
+    text = f"no data lost ({', '.join(checked)} checked"
+    if unchecked:
+        text += f"; {' and '.join(unchecked)} not checked: none acknowledged"
+    return text + "), no invariant violated"
 
 
 def _recovery_line(a: ArchRecord) -> str:
     if not a.recoveries:
         return "no faults"
     return "recovery: " + ", ".join(f"{r.fault} {recovery_text(r)}" for r in a.recoveries)
+
+
+def invariant_verdict(a: ArchRecord, inv: InvariantLike) -> str:
+    """'ok', 'VIOLATED', or 'not checked (…)' for a lost-writes check with nothing to check."""
+    if not inv.ok:
+        return "VIOLATED"
+    for kind in KINDS:
+        lost_checks = (f"{kind}s_lost", f"{kind}s_missing_from_queue")
+        if inv.name in lost_checks and not a.acknowledged(kind):
+            return f"not checked (no acknowledged {kind})"
+    return "ok"
 
 
 def arch_line(a: ArchRecord) -> str:
@@ -57,7 +81,7 @@ def arch_line(a: ArchRecord) -> str:
         f"{a.arch}: {state}",
         f"{sum(s.passed for s in a.slos)}/{len(a.slos)} SLOs met",
         _recovery_line(a),
-        _data_line(a),
+        data_line(a),
     ]
     if peak is not None:
         parts.append(f"peak error rate during faults {fmt_ratio(peak)}")
@@ -73,7 +97,7 @@ def _why(best: ArchRecord, other: ArchRecord) -> list[str]:
     if other.error and not best.error:
         reasons.append(f"{other.arch} stopped early ({other.error})")
     if _violations(best) != _violations(other):
-        reasons.append(f"{other.arch} violated data invariants ({_data_line(other)})")
+        reasons.append(f"{other.arch} violated data invariants ({data_line(other)})")
     met_b, met_o = sum(s.passed for s in best.slos), sum(s.passed for s in other.slos)
     if met_b != met_o:
         reasons.append(f"it met {met_b}/{len(best.slos)} SLOs vs {met_o}/{len(other.slos)}")

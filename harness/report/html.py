@@ -17,10 +17,11 @@ import jinja2
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from harness.analysis.invariants import KINDS
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.load.classify import FAILURE_CLASSES
-from harness.report.headline import headline
+from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
 from harness.report.text import fmt, fmt_ratio
 
@@ -249,10 +250,18 @@ _TEMPLATE = _ENV.from_string("""<!doctype html>
 {% for name, desc, per_arch in invariants %}<tr>
 <td>{{ name }}<br><span class="muted">{{ desc }}</span></td>
 {% for inv in per_arch %}<td>{% if inv is none %}<span class="muted">not checked</span>{% else %}
-<span class="{{ 'pass' if inv.ok else 'fail' }}">{{ 'ok' if inv.ok else 'VIOLATED' }}</span>
+{% set said = inv_verdict(r.architectures[loop.index0], inv) %}
+<span class="{{ 'pass' if said == 'ok' else ('fail' if not inv.ok else 'unknown') }}">{{
+ said }}</span>
  ({{ inv.value }}){% for ex in inv.examples %}<br><small>{{ ex }}</small>{% endfor %}
 {% endif %}</td>
-{% endfor %}</tr>{% endfor %}</table>
+{% endfor %}</tr>{% endfor %}
+{% for kind in kinds %}<tr><td>{{ kind }}s checked<br><span class="muted">acknowledged /
+ failed / indeterminate writes the checks looked at</span></td>
+{% for a in r.architectures %}<td class="num">{% if a.writes_checked is none %}<span
+ class="muted">not checked</span>{% else %}{% set n = a.writes_checked.get(kind, {}) %}{{
+ n.get('acknowledged', 0) }} / {{ n.get('failed', 0) }} / {{ n.get('indeterminate', 0) }}{%
+ endif %}</td>{% endfor %}</tr>{% endfor %}</table>
 
 <h2>Totals</h2>
 <table id="totals"><tr><th></th>
@@ -324,6 +333,6 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
     return _TEMPLATE.render(
         r=record, head=headline(record), chart=chart, faults=faults,
         slos=record.slo_results(), invariants=invariants,
-        totals_rows=TOTALS_ROWS, total=_total,
+        totals_rows=TOTALS_ROWS, total=_total, inv_verdict=invariant_verdict, kinds=KINDS,
         settings=json.dumps(record.settings, indent=2, sort_keys=True, default=str),
     )

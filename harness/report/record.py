@@ -82,6 +82,13 @@ class ArchRecord(_Model):
     recoveries: list[FaultRecovery] = Field(default_factory=list)
     slos: list[SloResult] = Field(default_factory=list)
     invariants: list[Invariant] = Field(default_factory=list)
+    writes_checked: dict[str, dict[str, int]] | None = Field(
+        None, description="kind (order, reservation) -> outcome (acknowledged, failed, "
+        "indeterminate) -> writes the invariants checked; null = not checked")
+
+    def acknowledged(self, kind: str) -> int:
+        """Acknowledged writes of `kind` the invariants checked (0 when not checked)."""
+        return (self.writes_checked or {}).get(kind, {}).get("acknowledged", 0)
 
 
 class ScenarioRecord(_Model):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from harness.report.headline import headline
+from harness.analysis.invariants import OUTCOMES
+from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
 from harness.report.text import fmt, fmt_ratio, recovery_value
 
@@ -55,10 +56,19 @@ def summary_md(record: RunRecord) -> str:
               r.reason or ""]
              for arch, r in recs],
         )]
-    invs = [(a.arch, i) for a in record.architectures for i in a.invariants]
+    invs = [(a, i) for a in record.architectures for i in a.invariants]
     if invs:
         lines += ["## Invariants", "", *_table(
             ["invariant", "arch", "value", "verdict"],
-            [[i.name, arch, str(i.value), "ok" if i.ok else "**VIOLATED**"] for arch, i in invs],
+            [[i.name, a.arch, str(i.value),
+              "**VIOLATED**" if not i.ok else invariant_verdict(a, i)] for a, i in invs],
+        )]
+    checked = [(a.arch, kind, n) for a in record.architectures
+               for kind, n in (a.writes_checked or {}).items()]
+    if checked:
+        lines += ["## Writes checked", "", *_table(
+            ["kind", "arch", *OUTCOMES],
+            [[f"{kind}s", arch, *(str(n.get(o, 0)) for o in OUTCOMES)]
+             for arch, kind, n in checked],
         )]
     return "\n".join(lines).rstrip() + "\n"

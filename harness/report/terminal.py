@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.report.headline import data_line
 from harness.report.record import RunRecord
 from harness.report.results import REPORT
 from harness.report.text import fmt, fmt_ratio, recovery_value
@@ -29,9 +30,7 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         rows["achieved / offered"].append(fmt_ratio(t.achieved_ratio) if t else "—")
         met = sum(s.passed for s in a.slos)
         rows["SLOs met"].append(f"{met}/{len(a.slos)}")
-        broken = [f"{i.name} {i.value}" for i in a.invariants if not i.ok]
-        rows["invariants"].append(", ".join(broken) if broken else
-                                  ("all hold" if a.invariants else "not checked"))
+        rows["invariants"].append(data_line(a))
         rows["recoveries"].append(", ".join(
             f"{r.fault} {recovery_value(r)}" for r in a.recoveries
         ) or "—")

@@ -102,10 +102,13 @@ def demo_invariants() -> dict[str, list[Invariant]]:
 def demo_record(run_id: str = "20261123T100000Z-demo") -> RunRecord:
     header = RunHeader(
         run_id=run_id, scenario="demo", seed=7, phases=PHASES,
-        settings={"time_scale": 1.0, "runtime": "process"}, versions={"harness": "0.1.0"},
+        settings={"time_scale": 0.1, "runtime": "process"}, versions={"harness": "0.1.0"},
     )
+    checked = {"order": {"acknowledged": 640, "failed": 12, "indeterminate": 30},
+               "reservation": {"acknowledged": 0, "failed": 0, "indeterminate": 0}}
     return build_record(header, demo_objectives(), demo_data(), demo_events(),
-                        invariants=demo_invariants())
+                        invariants=demo_invariants(),
+                        writes_checked={"legacy": checked, "modern": checked})
 
 
 def write_demo(root: Path) -> ResultsDir:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.console import Console
@@ -10,7 +11,7 @@ from harness.analysis.invariants import Invariant
 from harness.analysis.series import ArchData
 from harness.load.recorder import Recorder
 from harness.report.assemble import RunHeader, build_record
-from harness.report.headline import headline
+from harness.report.headline import data_line, headline
 from harness.report.html import render
 from harness.report.record import RunRecord
 from harness.report.summary import summary_md
@@ -152,3 +153,40 @@ def test_recovery_at_aws_timings_is_labelled_an_estimate() -> None:
     console = Console(record=True, width=200)
     print_verdict(record, Path("out"), console)
     assert "kill-app ≈ 60.0 s" in console.export_text()
+
+
+_OK = [Invariant("orders_lost", True, 0, "lost"),
+       Invariant("reservations_lost", True, 0, "lost")]
+
+
+def _checked(orders: int, reservations: int) -> RunRecord:
+    counts = {
+        "order": {"acknowledged": orders, "failed": 2, "indeterminate": 1},
+        "reservation": {"acknowledged": reservations, "failed": 0, "indeterminate": 0},
+    }
+    return build_record(HEADER, Objectives(), {"modern": synthetic("modern", 10)}, [],
+                        invariants={"modern": _OK}, writes_checked={"modern": counts})
+
+
+def test_no_data_lost_is_claimed_only_for_acknowledged_writes() -> None:
+    nothing = _checked(0, 0)
+    assert nothing.arch("modern").writes_checked == {
+        "order": {"acknowledged": 0, "failed": 2, "indeterminate": 1},
+        "reservation": {"acknowledged": 0, "failed": 0, "indeterminate": 0},
+    }
+    line = data_line(nothing.arch("modern"))
+    assert "no data lost" not in line
+    assert "lost data not checked (no write was acknowledged)" in line
+    assert "no data lost" not in summary_md(nothing)
+    assert "not checked (no acknowledged order)" in summary_md(nothing)
+    orders_only = data_line(_checked(12, 0).arch("modern"))
+    assert orders_only == ("no data lost (12 acknowledged orders checked; reservations not "
+                           "checked: none acknowledged), no invariant violated")
+
+
+def test_writes_checked_are_in_run_json_and_the_reports() -> None:
+    record = _checked(12, 3)
+    doc = json.loads(record.model_dump_json())
+    assert doc["architectures"][0]["writes_checked"]["order"]["acknowledged"] == 12
+    assert "| orders | modern | 12 | 2 | 1 |" in summary_md(record)
+    assert "12 / 2 / 1" in render(record, {}, [])
