@@ -166,6 +166,7 @@ class _Band:
 class _Found:
     """One fault's detection before its status is decided."""
 
+    window: tuple[int, int]
     band: _Band | None
     examined: int
     impact: int | None
@@ -205,9 +206,10 @@ class _Detector:
             return False
         return band.p95_limit is None or st.requests == 0 or st.latency_ms["p95"] <= band.p95_limit
 
-    def find(self, band: _Band | None, first: int, impact_end: int) -> _Found:
+    def find(self, window: tuple[int, int], first: int, impact_end: int) -> _Found:
+        band = self.band(*window)
         if band is None:
-            return _Found(None, 0, None, None)
+            return _Found(window, None, 0, None, None)
         examined, impact = 0, None
         for s in range(first, impact_end):
             verdict = self.good(s, band)
@@ -228,7 +230,7 @@ class _Detector:
                 if streak == self.params.consecutive:
                     recovered_at = s - self.params.consecutive + 1
                     break
-        return _Found(band, examined, impact, recovered_at)
+        return _Found(window, band, examined, impact, recovered_at)
 
 
 def _baseline_window(first: int, polluted: list[tuple[int, float]], length: int
@@ -265,9 +267,7 @@ def detect_all(data: ArchData, faults: Iterable[FaultWindow], params: Recovery, 
         later = [j for j in range(i + 1, len(ordered)) if firsts[j] > first]
         impact_end = end if not later else min(end, firsts[later[0]])
         polluted = [(e.first, e.until) for e in earlier if e.first < first]
-        found = detector.find(
-            detector.band(*_baseline_window(first, polluted, length)), first, impact_end,
-        )
+        found = detector.find(_baseline_window(first, polluted, length), first, impact_end)
         status, reason = _status(data, ordered, firsts, i, found, earlier, params, impact_end,
                                  later)
         earlier.append(_Earlier(f.name, first, _until(f, first, found),
@@ -315,10 +315,14 @@ def _status(data: ArchData, ordered: list[FaultWindow], firsts: list[int], i: in
             return "not_measurable", f"{data.arch} had not recovered from {e.name}"
     band = found.band
     if band is None:
-        return "not_measurable", (
-            f"no traffic in a clean baseline window before it (the {params.baseline:g} s "
-            "before the fault, less any time an earlier fault was active or recovering)"
-        )
+        lo, hi = found.window
+        if hi > lo:
+            return "not_measurable", f"no traffic in its baseline window ({lo}-{hi} s)"
+        if hi == first:
+            return "not_measurable", (
+                f"it started {f.start_s:.1f} s into the load: no traffic before it for a baseline"
+            )
+        return "not_measurable", "no clean baseline: earlier faults were in place right up to it"
     if band.rate_limit >= 1:
         return "not_measurable", (
             f"the baseline ({band.start}-{band.end} s) already had "
