@@ -21,7 +21,13 @@ from types import FrameType
 from typing import Any
 
 from harness import __version__
-from harness.analysis.invariants import Invariant, drain_queue, evaluate, read_database
+from harness.analysis.invariants import (
+    Invariant,
+    count_writes,
+    drain_queue,
+    evaluate,
+    read_database,
+)
 from harness.analysis.series import ArchData
 from harness.errors import HarnessError
 from harness.faults.base import FaultContext
@@ -52,6 +58,8 @@ class ArchOutcome:
     arch: str
     data: ArchData | None = None
     invariants: list[Invariant] = field(default_factory=list)
+    #: kind -> outcome -> writes the invariants checked; None until they ran
+    writes_checked: dict[str, dict[str, int]] | None = None
     invalid: list[str] = field(default_factory=list)
     error: str | None = None
     #: the stack profile the architecture ran with, for run.json
@@ -189,7 +197,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             view.stage("draining")
             time.sleep(scenario.drain_s)
             view.stage("checking invariants")
-            outcome.invariants = _invariants(stack, load)
+            outcome.invariants, outcome.writes_checked = _invariants(stack, load)
             outcome.complete = load.complete
             view.stage("tearing down")
     except HarnessError as exc:
@@ -202,17 +210,19 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         outcome.events = [{**e, "arch": arch} for e in events.events]
 
 
-def _invariants(stack: Stack, load: LoadResult) -> list[Invariant]:
+def _invariants(stack: Stack, load: LoadResult
+                ) -> tuple[list[Invariant], dict[str, dict[str, int]]]:
     info = stack.info
     # after a failover the orchestrator has repointed db_writer_port at the new writer
     writer_port = info.db_writer_port
     assert stack.seed_data is not None
     initial = {p[0]: p[3] for p in stack.seed_data.products}
-    return evaluate(
-        read_writes(load.out_dir / "writes.jsonl"), read_database(writer_port),
-        initial_stock=initial,
+    writes = list(read_writes(load.out_dir / "writes.jsonl"))
+    checks = evaluate(
+        writes, read_database(writer_port), initial_stock=initial,
         queued_order_ids=drain_queue(info.aws_endpoint, info.queue_url),
     )
+    return checks, count_writes(writes)
 
 
 def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
@@ -237,6 +247,8 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
     record = build_record(
         header, scenario.objectives, data, events,
         invariants={a: o.invariants for a, o in outcomes.items()},
+        writes_checked={a: o.writes_checked for a, o in outcomes.items()
+                        if o.writes_checked is not None},
         invalid={a: o.invalid for a, o in outcomes.items() if o.invalid},
         errors={
             a: "; ".join([*([o.error] if o.error else []), *o.fault_errors])

@@ -27,6 +27,8 @@ from typing import Any, Literal, Protocol
 from harness.stacks.components.mariadb import DATABASE, admin
 
 Kind = Literal["order", "reservation"]
+KINDS: tuple[Kind, ...] = ("order", "reservation")
+OUTCOMES: tuple[str, ...] = ("acknowledged", "failed", "indeterminate")
 #: examples shown per violated invariant: enough to debug, small enough for run.json
 EXAMPLES = 5
 
@@ -80,6 +82,18 @@ class Invariant:
             "name": self.name, "ok": self.ok, "value": self.value,
             "description": self.description, "examples": list(self.examples),
         }
+
+
+def count_writes(writes: Iterable[Write]) -> dict[str, dict[str, int]]:
+    """How many writes of each kind the checks looked at, by outcome.
+
+    "No data lost" is only a claim when at least one acknowledged write was checked:
+    a run in which nothing was acknowledged has shown nothing about lost data.
+    """
+    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(OUTCOMES, 0) for k in KINDS}
+    for w in writes:
+        counts.setdefault(w.kind, dict.fromkeys(OUTCOMES, 0))[w.outcome] += 1
+    return counts
 
 
 def _check(name: str, description: str, bad: list[str], *, informational: bool = False

@@ -71,8 +71,9 @@ class SecondTable:
         return cls(
             bucket_ms=np.asarray([values[i] for i in order], dtype=np.float64),
             counts=counts,
-            requests=np.asarray([st.requests for st in stats], dtype=np.float64),
-            errors=np.asarray([st.errors for st in stats], dtype=np.float64),
+            # error rates count arrivals dropped at the cap as failures, as Stats does
+            requests=np.asarray([st.attempts() for st in stats], dtype=np.float64),
+            errors=np.asarray([st.failures() for st in stats], dtype=np.float64),
             offered=np.asarray([st.offered for st in stats], dtype=np.float64),
             achieved=np.asarray([st.achieved for st in stats], dtype=np.float64),
         )

@@ -19,7 +19,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from harness.load.classify import CLASSES, ERROR_CLASSES
+from harness.load.classify import CLASSES, DROPPED, ERROR_CLASSES
 from harness.load.recorder import Recorder, SecondCounts, new_histogram, percentiles_ms
 
 #: the endpoint name that means "every endpoint"
@@ -32,31 +32,50 @@ COUNT_FIELDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Stats:
-    """Aggregates over one scope: requests by class and latency percentiles in ms."""
+    """Aggregates over one scope: requests by class and latency percentiles in ms.
+
+    `requests` are finished requests (they have a latency); arrivals dropped at the
+    concurrency cap are counted apart, as class `dropped`, and are failures in
+    `error_rate` unless a caller asks to leave them out.
+    """
 
     requests: int
     classes: Mapping[str, int]
     latency_ms: Mapping[str, float]
     offered: int
     achieved: int
+    dropped: int = 0
 
     @property
     def errors(self) -> int:
+        """Finished requests that failed (dropped arrivals not included)."""
         return sum(self.classes.get(c, 0) for c in ERROR_CLASSES)
+
+    def failures(self, *, count_dropped: bool = True) -> int:
+        return self.errors + (self.dropped if count_dropped else 0)
+
+    def attempts(self, *, count_dropped: bool = True) -> int:
+        """Finished requests, plus dropped arrivals when they count."""
+        return self.requests + (self.dropped if count_dropped else 0)
+
+    def error_rate_of(self, *, count_dropped: bool = True) -> float:
+        """Failures / attempts; 0.0 when there were none (callers check `attempts` first)."""
+        attempts = self.attempts(count_dropped=count_dropped)
+        return self.failures(count_dropped=count_dropped) / attempts if attempts else 0.0
 
     @property
     def error_rate(self) -> float:
-        """Errors / finished requests; 0.0 when nothing finished."""
-        return self.errors / self.requests if self.requests else 0.0
+        """(Errors + dropped arrivals) / (finished requests + dropped arrivals)."""
+        return self.error_rate_of()
 
     @property
     def achieved_ratio(self) -> float:
         """Started / offered arrivals; 1.0 when nothing was offered."""
         return self.achieved / self.offered if self.offered else 1.0
 
-    def metric(self, name: str) -> float:
+    def metric(self, name: str, *, count_dropped: bool = True) -> float:
         if name == "error_rate":
-            return self.error_rate
+            return self.error_rate_of(count_dropped=count_dropped)
         if name == "achieved_ratio":
             return self.achieved_ratio
         return float(self.latency_ms[name])
@@ -69,13 +88,16 @@ class ArchData:
     arch: str
     cells: dict[tuple[int, str, str], HdrHistogram] = field(default_factory=dict)
     counts: dict[int, SecondCounts] = field(default_factory=dict)
+    #: (second, endpoint) -> arrivals dropped at the concurrency cap (Recorder.dropped)
+    dropped: dict[tuple[int, str], int] = field(default_factory=dict)
     _seconds: dict[tuple[int, str], Stats] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_recorder(cls, arch: str, recorder: Recorder) -> ArchData:
         """From the collector's merged recorder after the load stopped."""
-        data = cls(arch, counts={s: c for s, c in recorder.counts.items()})
+        data = cls(arch, counts={s: c for s, c in recorder.counts.items()},
+                   dropped=dict(recorder.dropped))
         for row in recorder.rows():
             data.add_cell(row["second"], row["endpoint"], row["class"], row["latency_hdr"])
         return data
@@ -97,6 +119,11 @@ class ArchData:
             hist.record_value(max(1, int(ms * 1000)))
         self._forget()
 
+    def add_dropped(self, second: int, endpoint: str, n: int) -> None:
+        """Arrivals of `second` dropped at the cap before their first request to `endpoint`."""
+        self.dropped[(second, endpoint)] = self.dropped.get((second, endpoint), 0) + n
+        self._forget()
+
     def _forget(self) -> None:
         self.__dict__.pop("_per_second", None)
         self._seconds.clear()
@@ -106,11 +133,11 @@ class ArchData:
     @property
     def duration_s(self) -> int:
         """Seconds with data: 0 .. last second + 1."""
-        seconds = {k[0] for k in self.cells} | set(self.counts)
+        seconds = {k[0] for k in self.cells} | set(self.counts) | {k[0] for k in self.dropped}
         return max(seconds) + 1 if seconds else 0
 
     def endpoints(self) -> list[str]:
-        return sorted({k[1] for k in self.cells})
+        return sorted({k[1] for k in self.cells} | {k[1] for k in self.dropped})
 
     # -- aggregates --
 
@@ -135,11 +162,13 @@ class ArchData:
         """Exact aggregates over seconds [start, end) for one endpoint (or ALL).
 
         Offered and achieved arrivals are counted per second only (not per endpoint).
+        Dropped arrivals: for every endpoint, the second's count; for one endpoint,
+        those whose first request would have gone to it.
         """
         end = self.duration_s if end is None else end
         hist = new_histogram()
         classes = dict.fromkeys(CLASSES, 0)
-        offered = achieved = 0
+        offered = achieved = dropped = 0
         for s in range(start, end):
             cell = self._per_second.get((s, endpoint))
             if cell is not None:
@@ -150,8 +179,16 @@ class ArchData:
             if c is not None:
                 offered += c.offered
                 achieved += c.started
+            if endpoint == ALL:
+                dropped += c.dropped if c is not None else self._dropped_in(s)
+            else:
+                dropped += self.dropped.get((s, endpoint), 0)
         requests = sum(classes.values())
-        return Stats(requests, classes, percentiles_ms(hist), offered, achieved)
+        return Stats(requests, {**classes, DROPPED: dropped}, percentiles_ms(hist), offered,
+                     achieved, dropped)
+
+    def _dropped_in(self, second: int) -> int:
+        return sum(n for (s, _ep), n in self.dropped.items() if s == second)
 
     def second(self, s: int, endpoint: str = ALL) -> Stats:
         """`stats` of one second, cached: recovery, charts and compare ask for each many times."""
@@ -172,6 +209,7 @@ class ArchData:
                 **{k: getattr(c, k) for k in COUNT_FIELDS},
                 "requests": st.requests,
                 **{cls: st.classes.get(cls, 0) for cls in CLASSES},
+                DROPPED: st.dropped,
                 "error_rate": st.error_rate,
                 **{k: st.latency_ms[k] for k in PERCENTILE_KEYS},
             })

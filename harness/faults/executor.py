@@ -141,7 +141,11 @@ class FaultExecutor:
                 self._pending.append(self._pool.submit(self._revert, p, at_s, False))
 
     def _apply(self, p: Planned) -> None:
+        # The fault's clock starts here, not when apply() returns: a slow apply (a planned
+        # failover, a reboot) is already doing damage while it runs (harness.analysis.recovery).
         started = self.events.elapsed()
+        self.events.emit("fault.applying", **self._describe(p), scheduled_s=round(p.start_s, 6),
+                         lag_ms=round((started - p.start_s) * 1000, 3))
         try:
             p.fault.apply()
         except Exception as exc:

@@ -12,6 +12,12 @@ CLASSES: tuple[str, ...] = (
     "other",
 )
 ERROR_CLASSES = CLASSES[1:]
+#: an arrival the generator could not start because `max_concurrency` requests were in
+#: flight: it never reached the service, has no latency, and counts as a failed request in
+#: error rates and SLOs unless a scenario excludes it (harness.scenario.slo)
+DROPPED = "dropped"
+#: every way a request or an arrival can fail, in reports
+FAILURE_CLASSES: tuple[str, ...] = (*ERROR_CLASSES, DROPPED)
 
 # Exceptions are matched by name along the MRO so this module needs neither gevent nor
 # geventhttpclient (gevent.Timeout is a BaseException, not a TimeoutError).

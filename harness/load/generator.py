@@ -137,9 +137,16 @@ class OpenModel:
                 if behind % 16 == 0:
                     gevent.sleep(0)
             if self.pool.full():
-                rec.arrival(second, lag_s=None)
+                rec.arrival(second, lag_s=None, endpoint=self._first_endpoint(arrival))
                 continue
             self.pool.spawn(self._journey, arrival, due, second)
+
+    def _first_endpoint(self, arrival: Any) -> str:
+        """The endpoint of the request an arrival would have sent first."""
+        if arrival.journey == "get" and self._get_steps:
+            return self._get_steps[0].endpoint
+        first = journeys.steps(self.workload, arrival, self.plan.run_tag, self.plan.default_path)
+        return first[0].endpoint
 
     def _journey(self, arrival: Any, due: float, second: int) -> None:
         now = time.monotonic()

@@ -110,6 +110,8 @@ class Recorder:
         self._lag: dict[int, HdrHistogram | str] = {}
         self.counts: dict[int, SecondCounts] = {}
         self.writes: list[dict[str, Any]] = []
+        #: (second, endpoint of the journey's first request) -> arrivals dropped at the cap
+        self.dropped: dict[tuple[int, str], int] = {}
         # (second, endpoint, class) -> its live latency and service histograms: one lookup
         # per request on the generator's hot path instead of two.
         self._pairs: dict[tuple[int, str, str], tuple[HdrHistogram, HdrHistogram]] = {}
@@ -136,15 +138,20 @@ class Recorder:
         lag_s: float | None,
         late: bool = False,
         started_second: int | None = None,
+        endpoint: str = "",
     ) -> None:
         """An offered arrival; lag_s None means it was dropped (concurrency cap).
 
         `second` is when it was scheduled, `started_second` when it started (default: the same).
+        A dropped arrival is also counted under `endpoint`, the request it would have sent
+        first, so per-endpoint error rates see it.
         """
         c = self._second(second)
         c.offered += 1
         if lag_s is None:
             c.dropped += 1
+            key = (second, endpoint)
+            self.dropped[key] = self.dropped.get(key, 0) + 1
             return
         c.started += 1
         c.late += late
@@ -172,6 +179,7 @@ class Recorder:
             "hists": [[*key, _encoded(h)] for key, h in self._hists.items()],
             "lag": [[s, _encoded(h)] for s, h in self._lag.items()],
             "counts": [[s, asdict(c)] for s, c in self.counts.items()],
+            "dropped": [[s, ep, n] for (s, ep), n in self.dropped.items()],
             "writes": self.writes,
         }
 
@@ -179,6 +187,7 @@ class Recorder:
         """to_wire(), then forget everything (a worker sends deltas)."""
         wire = self.to_wire()
         self._hists, self._lag, self.counts, self.writes, self._pairs = {}, {}, {}, [], {}
+        self.dropped = {}
         return wire
 
     def merge_wire(self, wire: dict[str, Any]) -> None:
@@ -192,6 +201,8 @@ class Recorder:
             lag.decode_and_add(encoded)
         for second, counts in wire["counts"]:
             self._second(second).add(SecondCounts(**counts))
+        for second, endpoint, n in wire.get("dropped", []):
+            self.dropped[(second, endpoint)] = self.dropped.get((second, endpoint), 0) + n
         self.writes.extend(wire["writes"])
 
     def compact(self, before_second: int) -> None:

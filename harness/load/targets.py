@@ -1,16 +1,21 @@
 """Targets for benchmarking and testing the generator without a stack.
 
-A static nginx (Debian's, in its own prefix) and a small server that stalls
-once, to show coordinated omission. Both listen on 127.0.0.1 on ports chosen
-at run time, and both stop when their `with` block ends.
+A static nginx (Debian's, in its own prefix), a small server that stalls once,
+and a one-worker queue that stalls once, to show coordinated omission: its
+answers wait behind one another, so the latency of every request is known
+from the schedule alone (`QueueServer.expected_latencies_s`). All listen on
+127.0.0.1 on ports chosen at run time, and stop when their `with` block ends.
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -174,6 +179,120 @@ class StallServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request as the queue server saw it (time.monotonic() seconds)."""
+
+    received: float
+    started: float
+    done: float
+
+
+class QueueServer:
+    """One worker, a fixed service time, FIFO: a request waits for every one before it.
+
+    The worker stalls once, from `stall_at_s` after the first request for `stall_for_s`
+    (a GC pause, a lock): requests that arrive meanwhile queue up, and after it the
+    backlog drains at 1/service_s. An open-model client that sends on schedule sees
+    each request's wait; a closed-model one sends nothing while it waits, so no queue
+    forms and only one of its requests sees the stall.
+    """
+
+    def __init__(self, *, service_s: float, stall_at_s: float, stall_for_s: float) -> None:
+        self.service_s = service_s
+        self.stall_at_s = stall_at_s
+        self.stall_for_s = stall_for_s
+        self.port = 0
+        self.first: float | None = None
+        self.served: list[Served] = []
+        self._jobs: queue.Queue[tuple[float, threading.Event] | None] = queue.Queue()
+        self._server: ThreadingHTTPServer | None = None
+        self._worker: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def expected_latencies_s(self, offsets_s: Sequence[float]) -> list[float]:
+        """Each request's latency from its scheduled offset, for a client that sends on time.
+
+        The same model the worker follows: a request starts when it has arrived and the
+        one before it is done; a start inside the stall waits for the stall's end.
+        """
+        if not offsets_s:
+            return []
+        stall_start = offsets_s[0] + self.stall_at_s
+        stall_end = stall_start + self.stall_for_s
+        free = 0.0
+        latencies = []
+        for arrived in offsets_s:
+            start = max(arrived, free)
+            if stall_start <= start < stall_end:
+                start = stall_end
+            free = start + self.service_s
+            latencies.append(free - arrived)
+        return latencies
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            received, finished = job
+            now = time.monotonic()
+            assert self.first is not None
+            stall_start = self.first + self.stall_at_s
+            stall_end = stall_start + self.stall_for_s
+            if stall_start <= now < stall_end:
+                time.sleep(stall_end - now)
+            started = time.monotonic()
+            time.sleep(self.service_s)
+            self.served.append(Served(received, started, time.monotonic()))
+            finished.set()
+
+    def _enqueue(self) -> None:
+        received = time.monotonic()
+        if self.first is None:
+            self.first = received
+        finished = threading.Event()
+        self._jobs.put((received, finished))
+        finished.wait()
+
+    def __enter__(self) -> QueueServer:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                outer._enqueue()
+                body = b"ok\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.port = PortAllocator().take()
+        self._server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
+        self._server.daemon_threads = True
+        # one thread per connection only reads and queues; the single worker answers
+        self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
+        self._worker.start()
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._jobs.put(None)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -72,6 +72,7 @@ def build_record(
     events: Sequence[Mapping[str, Any]],
     *,
     invariants: Mapping[str, Sequence[Invariant]] | None = None,
+    writes_checked: Mapping[str, Mapping[str, Mapping[str, int]]] | None = None,
     invalid: Mapping[str, Sequence[str]] | None = None,
     errors: Mapping[str, str] | None = None,
     status: str = "complete",
@@ -81,7 +82,8 @@ def build_record(
     `events` are events.jsonl's dicts; each needs `arch` and a time from the start of
     that architecture's load: `t_s` when the EventLog's t0 is the load's start, or
     `load_t_s` as merge_events() adds. `invalid` holds the generator's self-check
-    reasons per architecture (non-empty = invalid run, exit 3); `errors` why an
+    reasons per architecture (non-empty = invalid run, exit 3); `writes_checked` how many
+    writes per kind and outcome the invariants looked at (invariants.count_writes); `errors` why an
     architecture stopped early. `status` is one of record.Status.
     """
     invariants = invariants or {}
@@ -89,8 +91,11 @@ def build_record(
     errors = errors or {}
     windows = {name: (lo, hi) for name, lo, hi in header.phases}
     faults = {arch: faults_from_events(events, arch) for arch in data}
+    # recovery figures are also given at AWS's timings: run seconds / time_scale (an estimate)
+    time_scale = float(header.settings.get("time_scale", 1.0))
     recoveries = {
-        arch: detect_all(d, faults[arch], objectives.recovery) for arch, d in data.items()
+        arch: detect_all(d, faults[arch], objectives.recovery, time_scale=time_scale)
+        for arch, d in data.items()
     }
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
@@ -115,6 +120,10 @@ def build_record(
             faults=faults.get(arch, []), recoveries=recoveries.get(arch, []),
             slos=[s for s in slos if s.arch == arch],
             invariants=list(invariants.get(arch, [])),
+            writes_checked=(
+                {k: dict(v) for k, v in writes_checked[arch].items()}
+                if writes_checked and arch in writes_checked else None
+            ),
         )
         for arch in names
     ]

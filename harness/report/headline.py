@@ -4,52 +4,84 @@ from __future__ import annotations
 
 import math
 
+from harness.analysis.invariants import KINDS
+from harness.analysis.recovery import FaultRecovery
+from harness.analysis.verdict import InvariantLike
 from harness.report.record import ArchRecord, RunRecord
-from harness.report.text import fmt, fmt_ratio
+from harness.report.text import fmt_ratio, recovery_text, recovery_value
 
 
 def _score(a: ArchRecord) -> tuple[float, ...]:
     """Bigger is better: valid, ran to the end, no data lost, SLOs met, faults recovered, speed."""
     slos = len(a.slos) or 1
     met = sum(s.passed for s in a.slos) / slos
-    never = sum(r.recovery_s is None for r in a.recoveries)
+    never = sum(r.status == "not_recovered" for r in a.recoveries)
+    unknown = sum(r.status == "not_measurable" for r in a.recoveries)
     recovery = sum(r.recovery_s for r in a.recoveries if r.recovery_s is not None)
     error_rate = a.totals.error_rate if a.totals else 1.0
     return (float(a.valid), float(a.error is None), -float(_violations(a)), met, -float(never),
-            -recovery, -error_rate)
+            -float(unknown), -recovery, -error_rate)
+
+
+def _seconds(r: FaultRecovery) -> float | None:
+    """Comparable recovery time: 0 for no impact, inf for never; None when not measurable."""
+    if r.status == "not_measurable":
+        return None
+    if r.status == "no_impact":
+        return 0.0
+    return math.inf if r.recovery_s is None else r.recovery_s
 
 
 def _violations(a: ArchRecord) -> int:
     return sum(i.value for i in a.invariants if not i.ok)
 
 
-def _data_line(a: ArchRecord) -> str:
+def data_line(a: ArchRecord) -> str:
+    """What the invariants showed; "no data lost" only when an acknowledged write was checked."""
     if not a.invariants:
         return "invariants not checked"
     bad = [f"{i.name} {i.value}" for i in a.invariants if not i.ok]
-    return "data: " + ", ".join(bad) if bad else "no data lost, no invariant violated"
+    if bad:
+        return "data: " + ", ".join(bad)
+    acked = {kind: a.acknowledged(kind) for kind in KINDS}
+    checked = [f"{n} acknowledged {kind}s" for kind, n in acked.items() if n]
+    unchecked = [f"{kind}s" for kind, n in acked.items() if not n]
+    if not checked:
+        return "no invariant violated; lost data not checked (no write was acknowledged)"
+    text = f"no data lost ({', '.join(checked)} checked"
+    if unchecked:
+        text += f"; {' and '.join(unchecked)} not checked: none acknowledged"
+    return text + "), no invariant violated"
 
 
 def _recovery_line(a: ArchRecord) -> str:
     if not a.recoveries:
         return "no faults"
-    parts = [
-        f"{r.fault} {fmt(r.recovery_s, 's') if r.recovery_s is not None else 'NOT recovered'}"
-        for r in a.recoveries
-    ]
-    return "recovery: " + ", ".join(parts)
+    return "recovery: " + ", ".join(f"{r.fault} {recovery_text(r)}" for r in a.recoveries)
+
+
+def invariant_verdict(a: ArchRecord, inv: InvariantLike) -> str:
+    """'ok', 'VIOLATED', or 'not checked (…)' for a lost-writes check with nothing to check."""
+    if not inv.ok:
+        return "VIOLATED"
+    for kind in KINDS:
+        lost_checks = (f"{kind}s_lost", f"{kind}s_missing_from_queue")
+        if inv.name in lost_checks and not a.acknowledged(kind):
+            return f"not checked (no acknowledged {kind})"
+    return "ok"
 
 
 def arch_line(a: ArchRecord) -> str:
     """One line per architecture: verdict, SLOs, recoveries, data, peak errors."""
     failed = (not a.valid) or a.error or any(not s.passed for s in a.slos) or _violations(a)
     state = "INVALID" if not a.valid else ("FAILED" if failed else "passed")
-    peak = max((r.peak_error_rate for r in a.recoveries), default=None)
+    peak = max((r.peak_error_rate for r in a.recoveries if r.peak_error_rate is not None),
+               default=None)
     parts = [
         f"{a.arch}: {state}",
         f"{sum(s.passed for s in a.slos)}/{len(a.slos)} SLOs met",
         _recovery_line(a),
-        _data_line(a),
+        data_line(a),
     ]
     if peak is not None:
         parts.append(f"peak error rate during faults {fmt_ratio(peak)}")
@@ -65,7 +97,7 @@ def _why(best: ArchRecord, other: ArchRecord) -> list[str]:
     if other.error and not best.error:
         reasons.append(f"{other.arch} stopped early ({other.error})")
     if _violations(best) != _violations(other):
-        reasons.append(f"{other.arch} violated data invariants ({_data_line(other)})")
+        reasons.append(f"{other.arch} violated data invariants ({data_line(other)})")
     met_b, met_o = sum(s.passed for s in best.slos), sum(s.passed for s in other.slos)
     if met_b != met_o:
         reasons.append(f"it met {met_b}/{len(best.slos)} SLOs vs {met_o}/{len(other.slos)}")
@@ -73,15 +105,14 @@ def _why(best: ArchRecord, other: ArchRecord) -> list[str]:
     gaps = []
     for r in best.recoveries:
         o = other_rec.get(r.fault)
-        if o is None:
-            continue
-        mine = math.inf if r.recovery_s is None else r.recovery_s
-        theirs = math.inf if o.recovery_s is None else o.recovery_s
+        mine, theirs = _seconds(r), None if o is None else _seconds(o)
+        if o is None or mine is None or theirs is None:
+            continue  # a recovery that could not be measured is compared with nothing
         if mine < theirs:
-            gaps.append((theirs - mine, r.fault, r.recovery_s, o.recovery_s))
-    for _gap, fault, mine_s, theirs_s in sorted(gaps, reverse=True)[:2]:
-        theirs_text = "never" if theirs_s is None else fmt(theirs_s, "s")
-        reasons.append(f"after {fault} it recovered in {fmt(mine_s, 's')} vs {theirs_text}")
+            verb = " it recovered in" if r.status == "recovered" else ":"
+            gaps.append((theirs - mine, r.fault, verb, recovery_value(r), recovery_value(o)))
+    for _gap, fault, verb, mine_text, theirs_text in sorted(gaps, reverse=True)[:2]:
+        reasons.append(f"after {fault}{verb} {mine_text} vs {theirs_text}")
     return reasons
 
 

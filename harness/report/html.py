@@ -17,10 +17,11 @@ import jinja2
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from harness.analysis.invariants import KINDS
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
-from harness.load.classify import ERROR_CLASSES
-from harness.report.headline import headline
+from harness.load.classify import FAILURE_CLASSES
+from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
 from harness.report.text import fmt, fmt_ratio
 
@@ -30,6 +31,7 @@ PERCENTILE_DASH = {"p50": "dot", "p95": "dash", "p99": "solid"}
 CLASS_DASH = {
     "http_5xx": "solid", "timeout": "dash", "connection_refused": "dot",
     "connection_reset": "dashdot", "http_4xx": "longdash", "other": "longdashdot",
+    "dropped": "2px,4px",
 }
 FAULT_FILL = "rgba(204, 0, 0, 0.10)"
 PHASE_FILL = "rgba(120, 120, 120, 0.07)"
@@ -66,11 +68,13 @@ def figure(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
                             name=f"{arch} {p}", legendgroup=arch,
                             line={"color": c, "dash": dash, "width": 2 if p == "p99" else 1.3},
                             row=2, col=1)
-        for cls in ERROR_CLASSES:
+        for cls in FAILURE_CLASSES:
             if not any(r[cls] for r in rows):
                 continue
+            # dropped arrivals are failures too (harness.analysis.series.Stats.error_rate)
             fig.add_scatter(
-                x=t, y=[100 * r[cls] / r["requests"] if r["requests"] else None for r in rows],
+                x=t, y=[100 * r[cls] / (r["requests"] + r["dropped"])
+                        if r["requests"] + r["dropped"] else None for r in rows],
                 name=f"{arch} {cls}", legendgroup=arch,
                 line={"color": c, "dash": CLASS_DASH.get(cls, "solid"), "width": 1.8,
                       "shape": "hv"},
@@ -195,6 +199,7 @@ _TEMPLATE = _ENV.from_string("""<!doctype html>
  th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top }
  th { background: #f0f0f0 } td.num { text-align: right; font-variant-numeric: tabular-nums }
  .pass { color: #176; font-weight: 600 } .fail { color: #b00; font-weight: 600 }
+ .noimpact { color: #176; font-style: italic } .unknown { color: #a60; font-style: italic }
  .muted { color: #777 } pre { background: #f7f7f7; padding: .6em; overflow-x: auto }
  .arch-legacy { color: #e66100; font-weight: 600 } .arch-modern { color: #1a5fb4; font-weight: 600 }
 </style></head><body>
@@ -215,12 +220,19 @@ profiles ask: the architectures did not run on equal, known capacity.</strong>
 {% for name, at, per_arch in faults %}<tr><td>{{ name }}</td>
 <td class="num">{{ at | fmt('s') }}</td>
 {% for rec in per_arch %}<td>{% if rec %}
- recovery <b class="{{ '' if rec.recovery_s is not none else 'fail' }}">{{
-   rec.recovery_s | fmt('s') if rec.recovery_s is not none else 'not recovered' }}</b><br>
- impact after {{ rec.impact_s | fmt('s') if rec.impact_s is not none else '— (no impact)' }}<br>
+ {% if rec.status == 'recovered' %}recovered after <b>{{ rec.recovery_s | fmt('s') }}</b>
+ {% if rec.time_scale != 1 and rec.recovery_aws_s is not none %}<br><span class="muted">≈ {{
+   rec.recovery_aws_s | fmt('s') }} at AWS timings (estimate)</span>{% endif %}
+ {% elif rec.status == 'no_impact' %}<b class="noimpact">no impact</b>
+ {% elif rec.status == 'not_recovered' %}<b class="fail">NOT recovered</b>
+ {% else %}<b class="unknown">not measurable</b>{% endif %}
+ {% if rec.reason %}<br><small class="reason">{{ rec.reason }}</small>{% endif %}<br>
+ {% if rec.impact_s is not none %}impact after {{ rec.impact_s | fmt('s') }}<br>{% endif %}
  peak error rate {{ rec.peak_error_rate | ratio }};
  {{ rec.errors }} errors of {{ rec.requests }}<br>
  added p95 {{ rec.added_p95_ms | fmt('ms') }}
+ {% if rec.apply_s is not none %}<br><span class="muted">apply took {{
+   rec.apply_s | fmt('s') }}</span>{% endif %}
 {% else %}<span class="muted">not run</span>{% endif %}</td>{% endfor %}</tr>{% endfor %}
 </table>{% else %}<p class="muted">No faults in this run.</p>{% endif %}
 
@@ -242,10 +254,18 @@ profiles ask: the architectures did not run on equal, known capacity.</strong>
 {% for name, desc, per_arch in invariants %}<tr>
 <td>{{ name }}<br><span class="muted">{{ desc }}</span></td>
 {% for inv in per_arch %}<td>{% if inv is none %}<span class="muted">not checked</span>{% else %}
-<span class="{{ 'pass' if inv.ok else 'fail' }}">{{ 'ok' if inv.ok else 'VIOLATED' }}</span>
+{% set said = inv_verdict(r.architectures[loop.index0], inv) %}
+<span class="{{ 'pass' if said == 'ok' else ('fail' if not inv.ok else 'unknown') }}">{{
+ said }}</span>
  ({{ inv.value }}){% for ex in inv.examples %}<br><small>{{ ex }}</small>{% endfor %}
 {% endif %}</td>
-{% endfor %}</tr>{% endfor %}</table>
+{% endfor %}</tr>{% endfor %}
+{% for kind in kinds %}<tr><td>{{ kind }}s checked<br><span class="muted">acknowledged /
+ failed / indeterminate writes the checks looked at</span></td>
+{% for a in r.architectures %}<td class="num">{% if a.writes_checked is none %}<span
+ class="muted">not checked</span>{% else %}{% set n = a.writes_checked.get(kind, {}) %}{{
+ n.get('acknowledged', 0) }} / {{ n.get('failed', 0) }} / {{ n.get('indeterminate', 0) }}{%
+ endif %}</td>{% endfor %}</tr>{% endfor %}</table>
 
 <h2>Totals</h2>
 <table id="totals"><tr><th></th>
@@ -350,6 +370,6 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
     return _TEMPLATE.render(
         r=record, head=headline(record), chart=chart, faults=faults,
         slos=record.slo_results(), invariants=invariants,
-        totals_rows=TOTALS_ROWS, total=_total,
+        totals_rows=TOTALS_ROWS, total=_total, inv_verdict=invariant_verdict, kinds=KINDS,
         settings=json.dumps(record.settings, indent=2, sort_keys=True, default=str),
     )

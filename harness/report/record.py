@@ -18,9 +18,11 @@ from harness.analysis.recovery import FaultRecovery, FaultWindow
 from harness.analysis.series import PERCENTILE_KEYS, ArchData
 from harness.analysis.slo import SloResult
 from harness.analysis.verdict import Verdict
-from harness.load.classify import ERROR_CLASSES
+from harness.load.classify import FAILURE_CLASSES
 
-SCHEMA_VERSION: Literal[1] = 1
+#: 2: recoveries carry a status (no_impact is no longer recovery_s 0), dropped arrivals
+#: count as failures, invariants say how many writes they checked
+SCHEMA_VERSION: Literal[2] = 2
 SCHEMA_FILE = Path(__file__).with_name("run.schema.json")
 #: running: written at the start; incomplete: the load or a stack stopped early;
 #: interrupted: Ctrl-C; failed: the harness itself crashed
@@ -45,10 +47,12 @@ class Totals(_Model):
     late: int
     dropped: int
     missed: int
-    requests: int
+    requests: int = Field(description="finished requests (dropped arrivals not included)")
     ok: int
-    errors: dict[str, int]
-    error_rate: float
+    errors: dict[str, int] = Field(
+        description="failures by class, `dropped` (arrivals dropped at the concurrency cap) too")
+    error_rate: float = Field(
+        description="(failed requests + dropped arrivals) / (finished requests + dropped)")
     achieved_ratio: float
     latency_ms: dict[str, float] = Field(description="p50, p90, p95, p99, p999, max")
 
@@ -59,7 +63,7 @@ class Totals(_Model):
                   for k in ("offered", "started", "late", "dropped", "missed")}
         return cls(
             **counts, requests=st.requests, ok=st.classes.get("ok", 0),
-            errors={c: st.classes.get(c, 0) for c in ERROR_CLASSES},
+            errors={c: st.classes.get(c, 0) for c in FAILURE_CLASSES},
             error_rate=st.error_rate, achieved_ratio=st.achieved_ratio,
             latency_ms={k: st.latency_ms[k] for k in PERCENTILE_KEYS},
         )
@@ -119,6 +123,13 @@ class ArchRecord(_Model):
     recoveries: list[FaultRecovery] = Field(default_factory=list)
     slos: list[SloResult] = Field(default_factory=list)
     invariants: list[Invariant] = Field(default_factory=list)
+    writes_checked: dict[str, dict[str, int]] | None = Field(
+        None, description="kind (order, reservation) -> outcome (acknowledged, failed, "
+        "indeterminate) -> writes the invariants checked; null = not checked")
+
+    def acknowledged(self, kind: str) -> int:
+        """Acknowledged writes of `kind` the invariants checked (0 when not checked)."""
+        return (self.writes_checked or {}).get(kind, {}).get("acknowledged", 0)
 
 
 class ScenarioRecord(_Model):
@@ -142,7 +153,7 @@ class Repeat(_Model):
 class RunRecord(_Model):
     """run.json."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     run_id: str
     status: Status
     started_at: str = Field(description="ISO 8601 UTC")

@@ -31,6 +31,7 @@ from typing import Any
 
 from harness.analysis.series import ALL, PERCENTILE_KEYS, ArchData
 from harness.errors import ConfigError
+from harness.load.classify import DROPPED
 from harness.load.recorder import SecondCounts, percentiles_ms
 from harness.report.record import RunRecord
 
@@ -47,7 +48,8 @@ REPEAT_PREFIX = "repeat-"
 
 _COUNTS = [f.name for f in fields(SecondCounts)]
 #: rows with endpoint "*" and class "*" are the second's totals (arrival counts);
-#: the others are one histogram cell each, `latency_hdr` its exact encoding
+#: the others are one histogram cell each, `latency_hdr` its exact encoding, or (class
+#: `dropped`, no histogram) the arrivals dropped at the cap before their first request there
 COLUMNS = [
     "arch", "second", "endpoint", "class", "count", *_COUNTS,
     *(f"{k}_ms" for k in PERCENTILE_KEYS), "latency_hdr",
@@ -176,6 +178,9 @@ def timeseries_csv(data: Mapping[str, ArchData]) -> str:
         cells: dict[int, list[tuple[str, str]]] = {}
         for s, ep, cls in sorted(d.cells):
             cells.setdefault(s, []).append((ep, cls))
+        dropped: dict[int, list[tuple[str, int]]] = {}
+        for (s, ep), n in sorted(d.dropped.items()):
+            dropped.setdefault(s, []).append((ep, n))
         for row in d.rows():
             s = row["second"]
             writer.writerow({
@@ -192,6 +197,9 @@ def timeseries_csv(data: Mapping[str, ArchData]) -> str:
                     **{f"{k}_ms": values[k] for k in PERCENTILE_KEYS},
                     "latency_hdr": hist.encode().decode(),
                 })
+            for ep, n in dropped.get(s, []):
+                writer.writerow({"arch": arch, "second": s, "endpoint": ep, "class": DROPPED,
+                                 "count": n})
     return buf.getvalue()
 
 
@@ -210,6 +218,8 @@ def read_timeseries(path: Path) -> dict[str, ArchData]:
                 counts = SecondCounts(**{k: int(row[k]) for k in _COUNTS if k != "cpu_pct"})
                 counts.cpu_pct = float(row["cpu_pct"])
                 d.counts[s] = counts
+            elif row["class"] == DROPPED:
+                d.add_dropped(s, row["endpoint"], int(row["count"]))
             else:
                 d.add_cell(s, row["endpoint"], row["class"], row["latency_hdr"])
     return data

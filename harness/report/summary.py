@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from harness.report.headline import headline
+from harness.analysis.invariants import OUTCOMES
+from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
-from harness.report.text import fmt, fmt_ratio
+from harness.report.text import fmt, fmt_ratio, recovery_value
 
 
 def _row(cells: list[str]) -> str:
@@ -13,6 +14,12 @@ def _row(cells: list[str]) -> str:
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows), ""]
+
+
+_STATUS = {
+    "recovered": "recovered", "no_impact": "no impact", "not_recovered": "**NOT recovered**",
+    "not_measurable": "*not measurable*",
+}
 
 
 def summary_md(record: RunRecord) -> str:
@@ -43,19 +50,30 @@ def summary_md(record: RunRecord) -> str:
     recs = [(a.arch, r) for a in record.architectures for r in a.recoveries]
     if recs:
         lines += ["## Recovery per fault", "", *_table(
-            ["fault", "arch", "at", "impact after", "peak error rate", "errors", "added p95",
-             "recovered after"],
-            [[r.fault, arch, fmt(r.start_s, "s"),
-              fmt(r.impact_s, "s") if r.impact_s is not None else "no impact",
+            ["fault", "arch", "at", "apply took", "status", "impact after", "peak error rate",
+             "errors", "added p95", "recovered after", "AWS-equivalent (estimate)", "why"],
+            [[r.fault, arch, fmt(r.start_s, "s"), fmt(r.apply_s, "s"),
+              _STATUS.get(r.status, r.status), fmt(r.impact_s, "s"),
               fmt_ratio(r.peak_error_rate), str(r.errors), fmt(r.added_p95_ms, "ms"),
-              fmt(r.recovery_s, "s") if r.recovery_s is not None else "**not recovered**"]
+              recovery_value(r) if r.status == "recovered" else "—",
+              f"≈ {fmt(r.recovery_aws_s, 's')}" if r.recovery_aws_s is not None else "—",
+              r.reason or ""]
              for arch, r in recs],
         )]
-    invs = [(a.arch, i) for a in record.architectures for i in a.invariants]
+    invs = [(a, i) for a in record.architectures for i in a.invariants]
     if invs:
         lines += ["## Invariants", "", *_table(
             ["invariant", "arch", "value", "verdict"],
-            [[i.name, arch, str(i.value), "ok" if i.ok else "**VIOLATED**"] for arch, i in invs],
+            [[i.name, a.arch, str(i.value),
+              "**VIOLATED**" if not i.ok else invariant_verdict(a, i)] for a, i in invs],
+        )]
+    checked = [(a.arch, kind, n) for a in record.architectures
+               for kind, n in (a.writes_checked or {}).items()]
+    if checked:
+        lines += ["## Writes checked", "", *_table(
+            ["kind", "arch", *OUTCOMES],
+            [[f"{kind}s", arch, *(str(n.get(o, 0)) for o in OUTCOMES)]
+             for arch, kind, n in checked],
         )]
     capacity = [(a.arch, a.capacity) for a in record.architectures if a.capacity]
     if capacity:

@@ -7,9 +7,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.report.headline import data_line
 from harness.report.record import RunRecord
 from harness.report.results import REPORT
-from harness.report.text import fmt, fmt_ratio
+from harness.report.text import fmt, fmt_ratio, recovery_value
 
 
 def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
@@ -18,7 +19,7 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
     table = Table("", *(a.arch for a in archs), box=None, title=f"run {record.run_id}")
     rows: dict[str, list[str]] = {k: [] for k in (
         "requests", "error rate", "p95", "p99", "achieved / offered",
-        "SLOs met", "invariants", "recoveries", "valid",
+        "SLOs met", "invariants", "recoveries", "at AWS timings (estimate)", "valid",
     )}
     for a in archs:
         # without a single request there is no rate or percentile to show, not 0
@@ -31,20 +32,27 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         met = sum(s.passed for s in a.slos)
         rows["SLOs met"].append("not measured" if not t else
                                 f"{met}/{len(a.slos)}" if a.slos else "none in the scenario")
-        broken = [f"{i.name} {i.value}" for i in a.invariants if not i.ok]
-        rows["invariants"].append(", ".join(broken) if broken else
-                                  ("all hold" if a.invariants else "not checked"))
+        rows["invariants"].append(data_line(a))
         rows["recoveries"].append(", ".join(
-            f"{r.fault} {fmt(r.recovery_s, 's') if r.recovered else 'never'}"
-            for r in a.recoveries
+            f"{r.fault} {recovery_value(r)}" for r in a.recoveries
+        ) or "—")
+        rows["at AWS timings (estimate)"].append(", ".join(
+            f"{r.fault} ≈ {fmt(r.recovery_aws_s, 's')}" for r in a.recoveries
+            if r.recovery_aws_s is not None
         ) or "—")
         rows["valid"].append("yes" if a.valid else "NO: " + "; ".join(a.invalid_reasons))
     for name, values in rows.items():
+        if name.startswith("at AWS") and all(v == "—" for v in values):
+            continue  # nothing recovered: no estimate to give
         table.add_row(name, *values)
     console.print(table)
     for a in archs:
         if a.error:
             console.print(f"[red]{a.arch}: {a.error}[/red]")
+        for r in a.recoveries:
+            if r.status == "not_measurable":
+                console.print(f"  {a.arch}: {r.fault} recovery not measurable: {r.reason}",
+                              markup=False)
     verdict = record.verdict
     if verdict is not None:
         colour = {0: "green", 1: "red"}.get(verdict.exit_code, "yellow")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from harness.analysis.recovery import FaultRecovery
+
 
 def fmt(value: float | None, unit: str) -> str:
     """312.4 ms / 1.25 s / 0.42 % / 12 s; '—' for None."""
@@ -31,3 +33,29 @@ def fmt_delta(value: float, unit: str) -> str:
     if unit == "ratio":
         return f"{sign}{abs(value) * 100:.2f} pp"
     return sign + fmt(abs(value), unit)
+
+
+def recovery_value(r: FaultRecovery) -> str:
+    """'12.0 s', 'no impact', 'NOT recovered' or 'not measurable': never a 0 for 'no impact'."""
+    if r.status == "recovered":
+        return fmt(r.recovery_s, "s")
+    return {"no_impact": "no impact", "not_recovered": "NOT recovered"}.get(
+        r.status, "not measurable")
+
+
+def aws_estimate(r: FaultRecovery) -> str | None:
+    """The recovery at AWS's own timings (run seconds / time_scale), labelled as an estimate."""
+    if r.recovery_aws_s is None or r.time_scale == 1.0:
+        return None
+    return f"≈ {fmt(r.recovery_aws_s, 's')} at AWS timings, an estimate"
+
+
+def recovery_text(r: FaultRecovery) -> str:
+    """recovery_value with the AWS estimate and, when not measurable, the reason."""
+    text = recovery_value(r)
+    estimate = aws_estimate(r)
+    if estimate:
+        text += f" ({estimate})"
+    if r.status == "not_measurable" and r.reason:
+        text += f" ({r.reason})"
+    return text

@@ -10,7 +10,9 @@
 Thresholds are parsed into one unit per metric (`SLO.limit`): milliseconds for
 latency percentiles, a ratio 0..1 for error_rate and achieved_ratio, seconds for
 recovery_s. Percentiles count every request (errors and timeouts too), measured
-from the intended start.
+from the intended start. Error rates count arrivals dropped at the concurrency
+cap as failed requests; `dropped: exclude` on an error_rate SLO (or in
+`recovery:`) leaves them out, for a scenario that judges the cap separately.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ LATENCY_METRICS: tuple[str, ...] = ("p50", "p90", "p95", "p99", "p999", "max")
 RATIO_METRICS: tuple[str, ...] = ("error_rate", "achieved_ratio")
 Op = Literal["<=", "<", ">=", ">"]
 ArchChoice = Literal["legacy", "modern", "both"]
+#: whether arrivals dropped at the concurrency cap count as failed requests
+DroppedChoice = Literal["count", "exclude"]
 #: the unit `SLO.limit` and measured values are in, by metric
 UNITS: dict[str, str] = {
     **dict.fromkeys(LATENCY_METRICS, "ms"),
@@ -80,6 +84,10 @@ class SLO(_Model):
     fault: str | None = Field(
         None, description="only for recovery_s: the fault's name; null = every fault (the worst)"
     )
+    dropped: DroppedChoice = Field(
+        "count", description="only for error_rate: 'exclude' leaves arrivals dropped at the "
+        "concurrency cap out of the rate (default: they count as failed requests)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SLO:
@@ -91,7 +99,16 @@ class SLO(_Model):
                 raise ValueError("window: must be at least 1s (data is per second)")
         if self.fault is not None and self.metric != "recovery_s":
             raise ValueError("fault: only recovery_s SLOs name a fault")
+        if self.dropped != "count" and self.metric != "error_rate":
+            raise ValueError(
+                f"dropped: only error_rate SLOs count dropped arrivals; remove it from this "
+                f"{self.metric} SLO"
+            )
         return self
+
+    @property
+    def count_dropped(self) -> bool:
+        return self.dropped == "count"
 
     @property
     def limit(self) -> float:
@@ -143,6 +160,14 @@ class Recovery(_Model):
     error_rate_margin: float = Field(0.01, ge=0, description="absolute, e.g. '1%' or 0.01")
     p95_factor: float = Field(1.5, ge=1)
     p95_margin: Duration = Field(0.05, description="absolute, e.g. '50ms'")
+    dropped: DroppedChoice = Field(
+        "count", description="'exclude' leaves arrivals dropped at the concurrency cap out of "
+        "the error rate that decides impact and recovery (default: they count as failures)",
+    )
+
+    @property
+    def count_dropped(self) -> bool:
+        return self.dropped == "count"
 
     @model_validator(mode="before")
     @classmethod

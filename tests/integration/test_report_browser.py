@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness.report.demo import demo_data, demo_events, demo_record, write_demo
 from harness.report.html import ARCH_COLORS, figure
+from tests.support.demo import demo_data, demo_events, demo_record, write_demo
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.compare import compare
-from harness.analysis.synthetic import synthetic
+from tests.support.synthetic import synthetic
 
 
 def _by_metric(baseline_latency: float, candidate_latency: float, *, seed_b: int = 2

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from harness.analysis.recovery import FaultRecovery
+from harness.analysis.recovery import FaultRecovery, RecoveryStatus
 from harness.analysis.slo import evaluate, evaluate_one
-from harness.analysis.synthetic import synthetic
 from harness.scenario.slo import SLO
+from tests.support.synthetic import synthetic
 
 PHASES = {"warmup": (0.0, 30.0), "peak": (30.0, 90.0)}
 
@@ -97,12 +97,15 @@ def test_no_requests_in_scope_fails_with_nothing_measured() -> None:
     assert "no requests" in result.detail
 
 
-def _recovery(name: str, seconds: float | None) -> FaultRecovery:
+def _recovery(name: str, seconds: float | None, status: RecoveryStatus | None = None,
+              reason: str | None = None) -> FaultRecovery:
     return FaultRecovery(
-        fault=name, type="kill", target="app-1", start_s=10, end_s=None,
+        fault=name, type="kill", target="app-1", start_s=10, end_s=None, apply_s=0.01,
+        status=status or ("recovered" if seconds is not None else "not_recovered"),
+        reason=reason, baseline_start_s=0, baseline_end_s=10,
         baseline_error_rate=0, baseline_p95_ms=20, error_rate_limit=0.01, p95_limit_ms=70,
         impact_s=0, peak_error_rate=0.5, errors=10, requests=100, added_p95_ms=5,
-        recovery_s=seconds,
+        recovery_s=seconds, recovery_aws_s=seconds,
     )
 
 
@@ -119,6 +122,89 @@ def test_recovery_slo_uses_the_slowest_fault_and_fails_when_not_recovered() -> N
                           [_recovery("a", 5), _recovery("b", None)])
     assert not only_a.passed
     assert only_a.measured == 5
+
+
+def test_recovery_slo_passes_no_impact_without_a_figure() -> None:
+    data = synthetic("modern", 10)
+    result = evaluate_one(slo(metric="recovery_s", threshold="30s"), data, PHASES,
+                          [_recovery("a", None, "no_impact")])
+    assert result.passed
+    assert result.measured is None
+    assert result.detail == "no impact: a"
+
+
+def test_recovery_slo_fails_when_not_measurable_and_says_why() -> None:
+    data = synthetic("modern", 10)
+    result = evaluate_one(
+        slo(metric="recovery_s", threshold="30s"), data, PHASES,
+        [_recovery("a", 5), _recovery("b", None, "not_measurable", "legacy had not recovered "
+                                      "from a")],
+    )
+    assert not result.passed
+    assert result.measured is None
+    assert result.detail == "b: recovery not measurable: legacy had not recovered from a"
+
+
+# -- dropped arrivals and windows without answers --
+
+
+def test_dropped_arrivals_count_as_failed_requests() -> None:
+    # 10 % of the arrivals dropped at the cap, every finished request fine
+    data = synthetic("modern", 20, achieved_ratio=lambda s: 0.9)
+    result = evaluate_one(slo(metric="error_rate", threshold="1%"), data, PHASES)
+    assert not result.passed
+    assert result.measured == pytest.approx(0.1)
+
+
+def test_dropped_per_endpoint_reach_endpoint_slos() -> None:
+    data = synthetic("modern", 20, achieved_ratio=lambda s: 0.9)
+    result = evaluate_one(
+        slo(metric="error_rate", endpoint="POST /orders", threshold="1%"), data, PHASES,
+    )
+    # per second: 45 requests (22 to POST /orders) and 5 drops (2 before POST /orders)
+    assert not result.passed
+    assert result.measured == pytest.approx(2 / 24)
+
+
+def test_a_scenario_can_exclude_dropped_arrivals() -> None:
+    data = synthetic("modern", 20, achieved_ratio=lambda s: 0.9)
+    result = evaluate_one(
+        slo(metric="error_rate", threshold="1%", dropped="exclude"), data, PHASES,
+    )
+    assert result.passed
+    assert result.measured == 0.0
+    assert "dropped arrivals excluded" in result.detail
+
+
+def test_all_requests_dropped_fails_the_error_rate_slo() -> None:
+    data = synthetic("modern", 60, achieved_ratio=lambda s: 0.0 if s >= 30 else 1.0)
+    result = evaluate_one(
+        slo(metric="error_rate", phase="peak", window="10s", threshold="1%"), data, PHASES,
+    )
+    assert not result.passed
+    assert result.measured == 1.0
+    assert result.windows_failed == result.windows
+
+
+def test_window_offered_but_nothing_finished_fails_instead_of_being_skipped() -> None:
+    # drops left out by the scenario: the seconds 30..59 have offered arrivals, no answers
+    data = synthetic("modern", 60, achieved_ratio=lambda s: 0.0 if s >= 30 else 1.0)
+    result = evaluate_one(
+        slo(metric="error_rate", window="10s", threshold="1%", dropped="exclude"), data, PHASES,
+    )
+    assert not result.passed
+    assert result.measured == 1.0
+    assert result.windows == 51
+    assert result.windows_failed == 21  # windows 30..50 hold no answer at all
+    assert "offered but no request finished" in result.detail
+
+
+def test_window_with_nothing_offered_is_skipped() -> None:
+    # a gap between phases: nothing offered, nothing finished, nothing to judge
+    data = synthetic("modern", 60, rate=lambda s: 0 if 20 <= s < 40 else 50)
+    result = evaluate_one(slo(metric="error_rate", window="10s", threshold="1%"), data, PHASES)
+    assert result.passed
+    assert result.windows == 51 - 11  # windows 20..30 lie wholly in the gap
 
 
 def test_evaluate_applies_arch_choice() -> None:

@@ -11,10 +11,10 @@ from harness.analysis.compare import Comparison, Side, compare, judge
 from harness.analysis.runlevel import SecondTable
 from harness.analysis.series import ArchData
 from harness.analysis.stats import paired_t_interval, t_quantile, welch_t_interval
-from harness.analysis.synthetic import synthetic
 from harness.load.recorder import new_histogram, percentiles_ms
 from harness.repeats import order_of
-from tests.repeat_data import noisy_runs
+from tests.support.repeat_data import noisy_runs
+from tests.support.synthetic import synthetic
 
 # -- run-level metrics --
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.analysis.invariants import DatabaseState, Invariant, Row, evaluate
+from harness.analysis.invariants import DatabaseState, Invariant, Row, count_writes, evaluate
 from harness.load.writes import Outcome
 from harness.load.writes import Write as LoggedWrite
 
@@ -97,4 +97,17 @@ def test_a_lost_decrement_breaks_conservation() -> None:
     db = _state([Row(1, "k1", 1, 3)], stock={1: 10, 2: 5})  # order stored, stock untouched
     assert _failed(evaluate(writes, db, initial_stock=INITIAL, queued_order_ids=None)) == {
         "stock_conserved"
+    }
+
+
+def test_count_writes_says_how_much_was_checked_per_kind_and_outcome() -> None:
+    writes = [
+        Write("order", "k1", "acknowledged", 1),
+        Write("order", "k2", "failed"),
+        Write("order", "k3", "indeterminate"),
+        Write("order", "k4", "indeterminate"),
+    ]
+    assert count_writes(writes) == {
+        "order": {"acknowledged": 1, "failed": 1, "indeterminate": 2},
+        "reservation": {"acknowledged": 0, "failed": 0, "indeterminate": 0},
     }

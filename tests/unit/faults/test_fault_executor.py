@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import pytest
 
+from harness.analysis.recovery import faults_from_events
 from harness.errors import FaultError
 from harness.faults.base import FaultContext, FaultType, journal_path
 from harness.faults.executor import FaultExecutor, Planned
@@ -107,3 +108,26 @@ def test_a_fault_that_fails_to_apply_is_an_error_and_an_event(
     assert "the proxy said no" in str(ex.errors[0])
     assert [e["kind"] for e in ctx.events.of_kind("fault.apply_failed")] == ["fault.apply_failed"]
     assert ex.summary()["errors"]
+
+
+class SlowApply(Recording):
+    def apply(self) -> None:
+        time.sleep(0.3)  # a planned failover: the outage begins while apply() still runs
+        super().apply()
+
+
+def test_a_fault_starts_when_its_apply_begins_and_records_how_long_it_took(
+    tmp_path: Path,
+) -> None:
+    ctx = _ctx(tmp_path)
+    Recording.log = []
+    slow = Planned(SlowApply(_spec(at=0.1), "failover", ["app-1"], ctx), 0.1, None)
+    with FaultExecutor([slow], ctx) as ex:
+        assert ex.wait(timeout_s=5)
+    applying, applied = (e for e in ctx.events.events
+                         if e["kind"] in ("fault.applying", "fault.applied"))
+    assert (applying["kind"], applied["kind"]) == ("fault.applying", "fault.applied")
+    assert applied["took_ms"] >= 300
+    (window,) = faults_from_events(ctx.events.events)
+    assert window.start_s == applying["t_s"]
+    assert window.apply_s == applied["took_ms"] / 1000

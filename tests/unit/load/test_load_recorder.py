@@ -72,6 +72,19 @@ def test_arrivals_count_started_late_dropped_and_missed() -> None:
     assert 299 <= row["lag_max_ms"] <= 301
 
 
+def test_dropped_arrivals_are_kept_per_endpoint_across_the_wire() -> None:
+    worker = Recorder()
+    worker.arrival(4, lag_s=None, endpoint="GET /products")
+    worker.arrival(4, lag_s=None, endpoint="GET /products")
+    worker.arrival(4, lag_s=None, endpoint="GET /events/{id}")
+    collector = Recorder()
+    collector.merge_wire(worker.drain())
+    collector.merge_wire(worker.drain())  # an empty delta adds nothing
+    assert collector.dropped == {(4, "GET /products"): 2, (4, "GET /events/{id}"): 1}
+    assert collector.counts[4].dropped == 3
+    assert worker.dropped == {}
+
+
 def test_compacted_seconds_still_merge_and_read() -> None:
     rec = Recorder()
     rec.request(0, "GET /", "ok", 0.010, 0.005)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.demo import write_demo
+from tests.support.demo import write_demo
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from harness.repeats import exit_code, order_of
 from harness.report.commands import compare_command, load, report_command
 from harness.report.record import SCHEMA_FILE
 from harness.report.results import read_record, repeat_runs
-from tests.repeat_data import noisy_runs, write_repeat_set
+from tests.support.repeat_data import noisy_runs, write_repeat_set
 
 
 def _console() -> tuple[Console, io.StringIO]:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from rich.console import Console
+
 from harness.analysis.invariants import Invariant
 from harness.analysis.series import ArchData
-from harness.analysis.synthetic import synthetic
 from harness.load.recorder import Recorder
 from harness.report.assemble import RunHeader, build_record
+from harness.report.headline import data_line, headline
+from harness.report.html import render
+from harness.report.record import RunRecord
+from harness.report.summary import summary_md
+from harness.report.terminal import print_verdict
 from harness.scenario.slo import Objectives
+from tests.support.synthetic import synthetic
 
 HEADER = RunHeader(run_id="r", scenario="smoke", seed=1, phases=[("main", 0.0, 30.0)])
 P99 = Objectives.model_validate({"slos": [{"name": "p99", "metric": "p99", "threshold": "1s"}]})
@@ -97,3 +107,116 @@ def test_a_crashed_architecture_beside_a_measured_one_is_marked_as_without_load(
     assert record.verdict.exit_code == 1
     assert not record.arch("legacy").valid
     assert record.arch("modern").valid
+
+def _statuses_record() -> RunRecord:
+    """legacy: a failover it never recovers from, then a throttle; modern: both harmless."""
+    data = {
+        "legacy": synthetic("legacy", 90, error_rate=lambda s: 1.0 if s >= 30 else 0.0),
+        "modern": synthetic("modern", 90),
+    }
+    events = [
+        {"arch": arch, "t_s": t, "kind": "fault.applied", "fault": name, "type": kind,
+         "target": "db"}
+        for arch in data
+        for t, name, kind in ((30.0, "db-failover", "db_failover"),
+                              (60.0, "sqs-throttle", "aws_throttle"))
+    ]
+    header = RunHeader(run_id="r", scenario="blackfriday", seed=1,
+                       phases=[("main", 0.0, 90.0)], settings={"time_scale": 0.1})
+    return build_record(header, Objectives.model_validate({"recovery": {"baseline": "10s"}}),
+                        data, events)
+
+
+def test_no_impact_and_not_measurable_never_read_as_zero_seconds() -> None:
+    record = _statuses_record()
+    legacy = {r.fault: r for r in record.arch("legacy").recoveries}
+    assert legacy["db-failover"].status == "not_recovered"
+    assert legacy["sqs-throttle"].status == "not_measurable"
+    assert legacy["sqs-throttle"].reason == "legacy had not recovered from db-failover"
+    assert [r.status for r in record.arch("modern").recoveries] == ["no_impact", "no_impact"]
+    md = summary_md(record)
+    header = next(line for line in md.splitlines() if line.startswith("| fault | arch"))
+    columns = [c.strip() for c in header.split("|")]
+
+    def row(fault: str, arch: str) -> dict[str, str]:
+        line = next(x for x in md.splitlines() if x.startswith(f"| {fault} | {arch}"))
+        return dict(zip(columns, (c.strip() for c in line.split("|")), strict=True))
+
+    throttle = row("sqs-throttle", "legacy")
+    assert throttle["status"] == "*not measurable*"
+    assert throttle["why"] == "legacy had not recovered from db-failover"
+    assert (throttle["impact after"], throttle["recovered after"]) == ("—", "—")
+    harmless = row("sqs-throttle", "modern")
+    assert harmless["status"] == "no impact"
+    assert (harmless["impact after"], harmless["recovered after"]) == ("—", "—")
+    lines = headline(record)
+    legacy_line = next(line for line in lines if line.startswith("legacy:"))
+    assert "sqs-throttle not measurable (legacy had not recovered from db-failover)" in legacy_line
+    assert "db-failover NOT recovered" in legacy_line
+    modern_line = next(line for line in lines if line.startswith("modern:"))
+    assert "db-failover no impact" in modern_line
+    html = render(record, {}, [])
+    assert "not measurable" in html
+    assert 'class="noimpact">no impact' in html
+
+
+def test_terminal_table_tells_no_impact_from_a_figure() -> None:
+    record = _statuses_record()
+    console = Console(record=True, width=200)
+    print_verdict(record, Path("out"), console)
+    text = console.export_text()
+    assert "sqs-throttle not measurable" in text
+    assert "db-failover no impact" in text
+    assert "recovery not measurable: legacy had not recovered from db-failover" in text
+
+
+def test_recovery_at_aws_timings_is_labelled_an_estimate() -> None:
+    data = {"modern": synthetic("modern", 60, error_rate=lambda s: 0.5 if 30 <= s < 33 else 0)}
+    events = [{"arch": "modern", "t_s": 30.0, "kind": "fault.applied", "fault": "kill-app",
+               "type": "kill", "target": "app-1"}]
+    header = RunHeader(run_id="r", scenario="smoke", seed=1, phases=[("main", 0.0, 60.0)],
+                       settings={"time_scale": 0.05})
+    record = build_record(header, Objectives(), data, events)
+    (rec,) = record.arch("modern").recoveries
+    assert rec.recovery_aws_s == 60.0
+    assert "kill-app 3.0 s (≈ 60.0 s at AWS timings, an estimate)" in headline(record)[0]
+    console = Console(record=True, width=200)
+    print_verdict(record, Path("out"), console)
+    assert "kill-app ≈ 60.0 s" in console.export_text()
+
+
+_OK = [Invariant("orders_lost", True, 0, "lost"),
+       Invariant("reservations_lost", True, 0, "lost")]
+
+
+def _checked(orders: int, reservations: int) -> RunRecord:
+    counts = {
+        "order": {"acknowledged": orders, "failed": 2, "indeterminate": 1},
+        "reservation": {"acknowledged": reservations, "failed": 0, "indeterminate": 0},
+    }
+    return build_record(HEADER, Objectives(), {"modern": synthetic("modern", 10)}, [],
+                        invariants={"modern": _OK}, writes_checked={"modern": counts})
+
+
+def test_no_data_lost_is_claimed_only_for_acknowledged_writes() -> None:
+    nothing = _checked(0, 0)
+    assert nothing.arch("modern").writes_checked == {
+        "order": {"acknowledged": 0, "failed": 2, "indeterminate": 1},
+        "reservation": {"acknowledged": 0, "failed": 0, "indeterminate": 0},
+    }
+    line = data_line(nothing.arch("modern"))
+    assert "no data lost" not in line
+    assert "lost data not checked (no write was acknowledged)" in line
+    assert "no data lost" not in summary_md(nothing)
+    assert "not checked (no acknowledged order)" in summary_md(nothing)
+    orders_only = data_line(_checked(12, 0).arch("modern"))
+    assert orders_only == ("no data lost (12 acknowledged orders checked; reservations not "
+                           "checked: none acknowledged), no invariant violated")
+
+
+def test_writes_checked_are_in_run_json_and_the_reports() -> None:
+    record = _checked(12, 3)
+    doc = json.loads(record.model_dump_json())
+    assert doc["architectures"][0]["writes_checked"]["order"]["acknowledged"] == 12
+    assert "| orders | modern | 12 | 2 | 1 |" in summary_md(record)
+    assert "12 / 2 / 1" in render(record, {}, [])

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.analysis.synthetic import synthetic
 from harness.errors import ConfigError
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.commands import compare_command, report_command
 from harness.report.results import ResultsDir
 from harness.scenario.slo import Objectives
+from tests.support.synthetic import synthetic
 
 
 def _console() -> tuple[Console, io.StringIO]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.analysis.synthetic import synthetic
 from harness.report.assemble import RunHeader, build_record
 from harness.report.html import render
 from harness.report.summary import summary_md
 from harness.scenario.slo import Objectives
+from tests.support.synthetic import synthetic
 
 
 def test_report_is_self_contained(demo_dir: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.report.demo import demo_record
 from harness.report.junit import junit_xml
+from tests.support.demo import demo_record
 
 
 def _failed(root: ET.Element) -> set[str]:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.series import ArchData
-from harness.analysis.synthetic import synthetic
 from harness.errors import ConfigError
 from harness.load.recorder import Recorder
 from harness.report.results import (
@@ -23,6 +22,7 @@ from harness.report.results import (
     run_id,
     timeseries_csv,
 )
+from tests.support.synthetic import synthetic
 
 NOW = datetime(2026, 11, 23, 10, 5, 1, tzinfo=UTC)
 
@@ -93,6 +93,7 @@ def test_timeseries_round_trip_is_exact(tmp_path: Path) -> None:
     for arch in data:
         assert back[arch].rows() == data[arch].rows()
         assert back[arch].stats(3, 17, "POST /orders") == data[arch].stats(3, 17, "POST /orders")
+    assert back["legacy"].stats(3, 17, "POST /orders").dropped == 14 * 2  # 5 a second, 2 here
 
 
 def test_totals_rows_are_readable_without_histograms(tmp_path: Path) -> None:
@@ -130,6 +131,8 @@ def test_recorder_data_survives_the_csv_exactly(tmp_path: Path) -> None:
         cls = "timeout" if i % 37 == 0 else "ok"
         rec.request(second, "POST /orders" if i % 2 else "GET /products", cls,
                     0.005 + (i % 17) / 1000, 0.004)
+    for _ in range(3):
+        rec.arrival(2, lag_s=None, endpoint="GET /products")
     data = {"legacy": ArchData.from_recorder("legacy", rec)}
     path = tmp_path / "timeseries.csv"
     path.write_text(timeseries_csv(data))
@@ -137,3 +140,6 @@ def test_recorder_data_survives_the_csv_exactly(tmp_path: Path) -> None:
     assert back.rows() == data["legacy"].rows()
     assert back.stats().classes["timeout"] == 9
     assert back.counts[0].late == 2
+    assert back.stats(2, 3, "GET /products").dropped == 3
+    assert back.stats(2, 3, "POST /orders").dropped == 0
+    assert back.stats().dropped == 3

@@ -31,7 +31,7 @@ def test_schema_rejects_unknown_fields_and_versions(demo_dir: Path) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**doc, "surprise": 1}, schema)
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({**doc, "schema_version": 2}, schema)
+        jsonschema.validate({**doc, "schema_version": SCHEMA_VERSION + 1}, schema)
 
 
 def test_run_json_reads_back_into_the_model(demo_dir: Path) -> None:

@@ -53,6 +53,8 @@ def test_window_is_a_duration() -> None:
         ({"metric": "recovery_s", "threshold": "1s", "window": "10s"}, "window"),
         ({"metric": "p99", "threshold": "1s", "fault": "kill"}, "fault"),
         ({"metric": "p99", "threshold": "1s", "arch": "cloud"}, "slos[0].arch"),
+        ({"metric": "p99", "threshold": "1s", "dropped": "exclude"}, "only error_rate SLOs"),
+        ({"metric": "error_rate", "threshold": "1%", "dropped": "ignore"}, "slos[0].dropped"),
     ],
 )
 def test_errors_are_one_line_and_name_the_field(fields: dict[str, Any], needle: str) -> None:
@@ -62,6 +64,15 @@ def test_errors_are_one_line_and_name_the_field(fields: dict[str, Any], needle: 
     assert message.startswith("s.yaml: slos[0]")
     assert needle in message
     assert "\n" not in message
+
+
+def test_dropped_arrivals_count_unless_excluded() -> None:
+    assert _one(metric="error_rate", threshold="1%").count_dropped
+    assert not _one(metric="error_rate", threshold="1%", dropped="exclude").count_dropped
+    assert load_objectives({"recovery": {}}, "s").recovery.count_dropped
+    assert not load_objectives({"recovery": {"dropped": "exclude"}}, "s").recovery.count_dropped
+    with pytest.raises(ScenarioError, match=r"recovery\.dropped"):
+        load_objectives({"recovery": {"dropped": "sometimes"}}, "s")
 
 
 def test_names_must_be_unique() -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.report.assemble import RunHeader, build_record
-from harness.report.demo import PHASES, demo_data, demo_events, demo_objectives
 from harness.report.html import render
 from harness.report.summary import summary_md
 from harness.runtime.cgroups import CgroupLimiter
 from harness.stacks.capacity import read_capacity
 from harness.stacks.components.apps import limits_of
 from harness.stacks.profile import Profile, load_profile
+from tests.support.demo import PHASES, demo_data, demo_events, demo_objectives
 
 
 def _v2_root(tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Recorded data made up from a per-second profile: for tests, demos and report previews.
+"""Recorded data made up from a per-second profile: for tests and report previews.
 
 Real HdrHistograms are filled from seeded samples, so everything downstream
 (merging, percentiles, the CSV round trip) runs exactly as on a real run. Error
@@ -32,7 +32,8 @@ def synthetic(
     """One architecture's data: per second `rate` arrivals, median `latency_ms`, `error_rate`.
 
     Latencies scatter log-normally (sigma 0.25) around the median; errors go to the
-    endpoints round robin and take the same latency distribution.
+    endpoints round robin and take the same latency distribution. Arrivals beyond
+    `achieved_ratio` are dropped at the concurrency cap, also spread over the endpoints.
     """
     rng = random.Random(seed)
     data = ArchData(arch)
@@ -52,4 +53,6 @@ def synthetic(
             samples.setdefault((ep, cls), []).append(ms)
         for (ep, cls), values in samples.items():
             data.add_samples(s, ep, cls, values)
+        for i in range(offered - started):
+            data.add_dropped(s, endpoints[i % len(endpoints)], 1)
     return data

@@ -1,6 +1,6 @@
 """Synthetic repeated runs for the compare tests: noisy repeats, order effects, repeat sets.
 
-Built on harness.analysis.synthetic (real HdrHistograms from seeded samples), so
+Built on tests.support.synthetic (real HdrHistograms from seeded samples), so
 everything downstream (merging, run-level percentiles, the CSV round trip) runs
 as on a real run. Between-run noise is a per-run shift of the median latency,
 the kind of difference two runs of one stack show (a colder cache, a neighbour).
@@ -14,12 +14,12 @@ from pathlib import Path
 
 from harness.analysis.recovery import FaultRecovery
 from harness.analysis.series import ArchData
-from harness.analysis.synthetic import synthetic
 from harness.repeats import order_of
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat
 from harness.report.results import REPEAT_PREFIX, ResultsDir, create_repeat_set
 from harness.scenario.slo import Objectives
+from tests.support.synthetic import synthetic
 
 
 def noisy_runs(arch: str, n: int, *, latency_ms: float = 20.0, between_runs: float = 0.05,
@@ -43,10 +43,12 @@ def noisy_runs(arch: str, n: int, *, latency_ms: float = 20.0, between_runs: flo
 def recovery(fault: str, recovery_s: float | None) -> FaultRecovery:
     """A recovery figure as run.json keeps it (None: never recovered)."""
     return FaultRecovery(
-        fault=fault, type="kill", target="app-1", start_s=5.0, end_s=None,
+        fault=fault, type="kill", target="app-1", start_s=5.0, end_s=None, apply_s=0.01,
+        status="recovered" if recovery_s is not None else "not_recovered", reason=None,
+        baseline_start_s=0, baseline_end_s=5,
         baseline_error_rate=0.0, baseline_p95_ms=20.0, error_rate_limit=0.01,
         p95_limit_ms=40.0, impact_s=0.0, peak_error_rate=0.5, errors=10, requests=100,
-        added_p95_ms=5.0, recovery_s=recovery_s,
+        added_p95_ms=5.0, recovery_s=recovery_s, recovery_aws_s=recovery_s,
     )
 
 

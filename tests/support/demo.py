@@ -1,6 +1,6 @@
 """A made-up two-architecture run: for tests, the browser check and previews of the report.
 
-    python -m harness.report.demo /tmp/demo-results   # writes a complete results folder
+    python -m tests.support.demo /tmp/demo-results   # writes a complete results folder
 
 120 s: warmup, a peak at three times the rate, cooldown. An app instance is
 killed at 45 s (modern restarts its task in a few seconds; legacy serves
@@ -16,11 +16,11 @@ from typing import Any
 
 from harness.analysis.invariants import Invariant
 from harness.analysis.series import ArchData
-from harness.analysis.synthetic import synthetic
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import RunRecord
 from harness.report.results import ResultsDir
 from harness.scenario.slo import Objectives
+from tests.support.synthetic import synthetic
 
 PHASES = [("warmup", 0.0, 30.0), ("peak", 30.0, 90.0), ("cooldown", 90.0, 120.0)]
 SECONDS = 120
@@ -102,10 +102,13 @@ def demo_invariants() -> dict[str, list[Invariant]]:
 def demo_record(run_id: str = "20261123T100000Z-demo") -> RunRecord:
     header = RunHeader(
         run_id=run_id, scenario="demo", seed=7, phases=PHASES,
-        settings={"time_scale": 1.0, "runtime": "process"}, versions={"harness": "0.1.0"},
+        settings={"time_scale": 0.1, "runtime": "process"}, versions={"harness": "0.1.0"},
     )
+    checked = {"order": {"acknowledged": 640, "failed": 12, "indeterminate": 30},
+               "reservation": {"acknowledged": 0, "failed": 0, "indeterminate": 0}}
     return build_record(header, demo_objectives(), demo_data(), demo_events(),
-                        invariants=demo_invariants())
+                        invariants=demo_invariants(),
+                        writes_checked={"legacy": checked, "modern": checked})
 
 
 def write_demo(root: Path) -> ResultsDir:
