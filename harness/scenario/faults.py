@@ -206,7 +206,7 @@ class AzOutage(_Fault):
 
 
 class DbFailover(_Fault):
-    """Unplanned: the writer is killed and the orchestrator fails over; planned: switchover."""
+    """Unplanned: the writer is killed and the stack fails over; planned: a switchover."""
 
     type: Literal["db_failover"]
     instant: ClassVar[bool] = True
