@@ -13,7 +13,11 @@ standby. A planned failover is RDS's "reboot with failover": the primary shuts d
 cleanly, the standby takes over the same way, and the rebooted instance rejoins
 at once. When the standby fails, the primary goes on alone (asynchronously: the
 one window where a crash of the primary could lose acknowledged writes) until
-RDS has restarted the standby and it has caught up.
+RDS has restarted the standby and it has caught up; the same holds while a
+standby that stopped answering is left behind (`standby_ack_timeout_ms`).
+Known gap: db_reboot with force=true of the primary (no failover) may roll back
+a commit the standby already received but the client never saw acknowledged;
+the standby then holds a transaction the primary lacks and stops replicating.
 """
 
 from __future__ import annotations
@@ -148,6 +152,8 @@ class RdsInstance(Orchestrator):
                 "a planned db_failover needs a Multi-AZ standby; this RDS instance is single-AZ "
                 "(database.multi_az in the profile)"
             )
+        if not self.h.runtime.is_running(self.standby):
+            raise FaultError(f"a planned db_failover needs the standby; {self.standby} is down")
         with self._switching:
             self._planned = True
             self.emit("switchover_started", component=self.primary)
