@@ -207,7 +207,7 @@ def faults() -> None:
             params.append(f"{key}{default}")
         target = {
             "edge": "edge (app->db, lb->app[*])", "zone": "zone:<z>", "lb": "lb",
-            "db": "db-writer, db-reader", "app": "app-N, app[*]",
+            "db": "db-writer, db-reader, db-standby", "app": "app-N, app[*]",
             "component": "component, app[*], zone:<z>",
         }[cls.target_kind]
         if cls.default_target:

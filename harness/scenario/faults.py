@@ -206,7 +206,7 @@ class AzOutage(_Fault):
 
 
 class DbFailover(_Fault):
-    """Unplanned: the writer is killed and the orchestrator fails over; planned: switchover."""
+    """Unplanned: the writer is killed and the stack fails over; planned: a switchover."""
 
     type: Literal["db_failover"]
     instant: ClassVar[bool] = True
@@ -344,9 +344,9 @@ class Topology:
         """The topology `Stack.start()` builds for this profile (names only)."""
         comps: dict[str, str | None] = {"toxiproxy": None, "aws": None, "lb": None}
         kinds = {"toxiproxy": "toxiproxy", "aws": "localstack", "lb": "haproxy"}
-        dbs = ["db-writer", "db-reader"] if profile.has_reader else ["db-writer"]
-        for i, name in enumerate(dbs):
-            comps[name] = profile.database.zones[i % len(profile.database.zones)]
+        # db-writer, and db-reader (Aurora) or db-standby (RDS Multi-AZ)
+        for name, zone in profile.db_instances:
+            comps[name] = zone
             kinds[name] = "mariadb"
         for i, name in enumerate(profile.app_names):
             comps[name] = profile.zone_of(i)

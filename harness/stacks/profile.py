@@ -220,14 +220,21 @@ class RdsSettings(_Strict):
     """RDS for MySQL: one DB instance, optionally Multi-AZ with a standby."""
 
     engine: Literal["rds_mysql"]
+    #: the primary's zone first; a Multi-AZ standby lives in the next one
     zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
+    #: a synchronous standby in another zone (`db-standby`), promoted when the primary fails
     multi_az: Cited[bool]
-    #: Multi-AZ: the standby is promoted and the endpoint's DNS record moves to it
+    #: Multi-AZ: from the primary's failure to the standby taking writes
     multi_az_failover_s: Timing
-    #: single-AZ: a crashed instance is down until RDS has restarted it
+    #: a crashed instance is down until RDS has restarted it: single-AZ the primary, Multi-AZ
+    #: the failed instance before it rejoins as the standby
     restart_s: Timing
     #: clients find the moved endpoint after its DNS record's TTL
     dns_ttl_s: Timing
+    #: Multi-AZ: how long a commit waits for the standby's acknowledgement before the primary
+    #: goes on alone (asynchronous until the standby has caught up); a request-path figure,
+    #: not scaled
+    standby_ack_timeout_ms: Cited[Annotated[int, Field(ge=1)]]
 
 
 class AuroraSettings(_Strict):
@@ -270,6 +277,22 @@ class Profile(_Strict):
     def has_reader(self) -> bool:
         """Does the database have a reader replica (Aurora with a reader)?"""
         return isinstance(self.database, AuroraSettings) and self.database.reader.value
+
+    @property
+    def has_standby(self) -> bool:
+        """Does the database have a Multi-AZ standby (RDS with multi_az)?"""
+        return isinstance(self.database, RdsSettings) and self.database.multi_az.value
+
+    @property
+    def db_instances(self) -> list[tuple[str, str]]:
+        """The database instances `Stack` starts, with their zones: (name, zone)."""
+        names = ["db-writer"]
+        if self.has_reader:
+            names.append("db-reader")
+        if self.has_standby:
+            names.append("db-standby")
+        zones = self.database.zones
+        return [(name, zones[i % len(zones)]) for i, name in enumerate(names)]
 
     def zone_of(self, index: int) -> str:
         """Zone of the app instance with this 0-based index."""

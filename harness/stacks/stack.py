@@ -30,7 +30,8 @@ from harness.stacks.orchestrators.asg import AsgGroup
 from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 from harness.stacks.orchestrators.ecs import EcsService
-from harness.stacks.profile import EcsSettings, Profile
+from harness.stacks.orchestrators.rds import RdsInstance
+from harness.stacks.profile import EcsSettings, Profile, RdsSettings
 from harness.stacks.topology import Component, Edge, StackInfo, proxy_name
 
 
@@ -72,7 +73,7 @@ class Stack:
         self.orchestrate = orchestrate
         self.orchestrators: list[Orchestrator] = []
         #: the database orchestrator (failover, reboot), for db faults
-        self.database: AuroraCluster | None = None
+        self.database: AuroraCluster | RdsInstance | None = None
         #: the apps' CPU and memory as the kernel held them once the stack was up
         self.capacity: Capacity | None = None
 
@@ -131,7 +132,10 @@ class Stack:
             runtime=rt, info=info, profile=self.profile, time_scale=self.settings.time_scale,
             events=self.events, on_change=self._save_info,
         )
-        self.database = AuroraCluster(handles, self.profile.database)
+        db = self.profile.database
+        self.database = (
+            RdsInstance(handles, db) if isinstance(db, RdsSettings) else AuroraCluster(handles, db)
+        )
         scheduler = self.profile.orchestrator
         apps: Orchestrator = (
             EcsService(handles, scheduler) if isinstance(scheduler, EcsSettings)
@@ -155,8 +159,10 @@ class Stack:
 
     def _start(self, rt: ProcessRuntime, lb_port: int) -> StackInfo:
         p, s, take = self.profile, self.settings, self._ports.take
-        toxi_port, aws_port, writer_port, aws_fault_port = take(), take(), take(), take()
-        reader_port = take() if p.has_reader else None
+        toxi_port, aws_port, aws_fault_port = take(), take(), take()
+        db_ports = {name: take() for name, _ in p.db_instances}
+        writer_port = db_ports["db-writer"]
+        reader_port, standby_port = db_ports.get("db-reader"), db_ports.get("db-standby")
 
         first: list[ComponentSpec] = [
             toxiproxy.spec(
@@ -171,24 +177,29 @@ class Stack:
         first.append(awsfault.spec(
             port=aws_fault_port, upstream_port=aws_port, seed=self.seed_plan.seed
         ))
-        dbs = [("db-writer", writer_port, 1)]
-        if reader_port is not None:
-            dbs.append(("db-reader", reader_port, 2))
-        for i, (name, port, server_id) in enumerate(dbs):
+        dbs = [(name, db_ports[name], i + 1) for i, (name, _) in enumerate(p.db_instances)]
+        # an RDS Multi-AZ pair: both instances semi-synchronous, either can be the primary
+        semi_sync = (
+            mariadb.semi_sync_options(p.database.standby_ack_timeout_ms.value)
+            if isinstance(p.database, RdsSettings) and p.has_standby else ()
+        )
+        for (name, port, server_id), (_, zone) in zip(dbs, p.db_instances, strict=True):
             dbdir = self.workdir / name
             mariadb.install_datadir(dbdir / "data", self.runtime_log(name))
             first.append(mariadb.spec(
-                name, port=port, workdir=dbdir, server_id=server_id,
-                zone=p.database.zones[i % len(p.database.zones)],
+                name, port=port, workdir=dbdir, server_id=server_id, zone=zone, extra=semi_sync,
             ))
         ready = rt.start_many(first)
 
         mariadb.bootstrap(writer_port)
-        if reader_port is not None:
-            mariadb.start_replication(reader_port=reader_port, writer_port=writer_port)
+        replicas = [port for port in (reader_port, standby_port) if port is not None]
+        for port in replicas:
+            mariadb.start_replication(reader_port=port, writer_port=writer_port)
+        if standby_port is not None:
+            mariadb.wait_semi_sync(writer_port)
         self.seed_data = seeding.seed(writer_port, self.seed_plan)
-        if reader_port is not None:
-            mariadb.wait_caught_up(reader_port=reader_port, writer_port=writer_port)
+        for port in replicas:
+            mariadb.wait_caught_up(reader_port=port, writer_port=writer_port)
 
         toxi = toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{toxi_port}")
         edges: dict[str, Edge] = {}

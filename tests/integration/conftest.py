@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from harness.settings import Settings
-from harness.stacks.profile import load_profile
+from harness.stacks.profile import Profile, load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 
@@ -54,13 +54,18 @@ def settings(state_dir: Path) -> Settings:
 def running_stack(
     arch: str, state_dir: Path, *, time_scale: float = TIME_SCALE, seed: int = 1,
     products: int = 20, events: int = 2, app_bug: str | None = None,
+    profile: Profile | None = None,
 ) -> Iterator[Stack]:
-    """A whole stack under `state_dir`, seeded with a small data set, stopped at the end."""
+    """A whole stack under `state_dir`, seeded with a small data set, stopped at the end.
+
+    `profile` replaces the architecture's shipped profile (a variant made in the test).
+    """
     settings = Settings.from_env(
         {**os.environ, "HARNESS_STATE_DIR": str(state_dir)}, time_scale=time_scale
     )
     seed_plan = SeedPlan(seed=seed, products=products, events=events)
-    with Stack(load_profile(arch), settings, seed_plan=seed_plan, app_bug=app_bug) as running:
+    with Stack(profile or load_profile(arch), settings, seed_plan=seed_plan,
+               app_bug=app_bug) as running:
         yield running
 
 

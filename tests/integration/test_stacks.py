@@ -39,6 +39,8 @@ def test_lb_url_is_loopback_and_every_component_listens(stack: Stack) -> None:
     expected = {"lb", "toxiproxy", "aws", "db-writer", *stack.profile.app_names}
     if stack.profile.has_reader:
         expected.add("db-reader")
+    if stack.profile.has_standby:
+        expected.add("db-standby")
     assert set(info.components) == expected
     for component in info.components.values():
         with socket.create_connection(("127.0.0.1", component.port), timeout=2):
@@ -125,7 +127,7 @@ def test_haproxy_runtime_api_lists_every_app_as_a_server(stack: Stack) -> None:
 
 def test_modern_reader_replicates_the_writer(stack: Stack) -> None:
     if not stack.profile.has_reader:
-        pytest.skip("legacy has a single database instance by design")
+        pytest.skip("legacy has no reader replica (its Multi-AZ standby serves no traffic)")
     info = stack.info
     created = _order(info.lb_url, 7)
     assert created.status_code == 201

@@ -54,9 +54,28 @@ def install_datadir(datadir: Path, log: Path, install_db: str = "mariadb-install
         raise StackError(f"{install_db} failed for {datadir} (exit {result.returncode}); see {log}")
 
 
+def semi_sync_options(ack_timeout_ms: int) -> tuple[str, ...]:
+    """Semi-synchronous replication (built into MariaDB >= 10.3), for an RDS Multi-AZ pair.
+
+    Both instances get both roles, so either can be the primary after a failover.
+    AFTER_SYNC: a commit is acknowledged to its client (and visible to others) only once
+    the standby has its events in its relay log, so a failover loses no acknowledged write.
+    Without a connected standby the primary goes on alone at once (wait-no-slave off); a
+    standby that does not answer within `ack_timeout_ms` is left behind until it catches up.
+    A semi-sync replica at startup rolls back what it had logged but never had
+    acknowledged (MDEV-21117), so a crashed primary can rejoin as the new standby.
+    """
+    return (
+        "--rpl-semi-sync-master-enabled=ON", "--rpl-semi-sync-slave-enabled=ON",
+        "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
+        f"--rpl-semi-sync-master-timeout={ack_timeout_ms}",
+        "--skip-rpl-semi-sync-master-wait-no-slave",
+    )
+
+
 def spec(
     name: str, *, port: int, workdir: Path, server_id: int, zone: str | None,
-    mariadbd: str = "mariadbd",
+    mariadbd: str = "mariadbd", extra: tuple[str, ...] = (),
 ) -> ComponentSpec:
     """A MariaDB server with binary logs and GTIDs, so any instance can be promoted."""
     argv = (
@@ -69,6 +88,7 @@ def spec(
         "--max-connections=600", "--innodb-buffer-pool-size=64M",
         # one transaction = one fsync, as RDS does: lost writes must be real losses
         "--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1",
+        *extra,
     )
     return ComponentSpec(
         name=name, kind="mariadb", zone=zone,
@@ -125,11 +145,33 @@ def start_replication(*, reader_port: int, writer_port: int, use_gtid: str = "sl
         cur.execute("START SLAVE")
 
 
+def rejoin_as_replica(*, replica_port: int, writer_port: int) -> None:
+    """Make a former writer (or a restarted replica) a read-only GTID replica of the writer.
+
+    Its own transactions are in its binlog but not in its replica position; taking the
+    binlog position as the replica position makes `wait_caught_up` mean "has every
+    transaction the writer has", as for any replica.
+    """
+    with admin(replica_port) as conn, conn.cursor() as cur:
+        cur.execute("SET GLOBAL read_only = 1")
+        cur.execute("STOP SLAVE")
+        cur.execute("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos")
+    start_replication(reader_port=replica_port, writer_port=writer_port)
+
+
 def gtid_position(port: int) -> str:
     with admin(port) as conn, conn.cursor() as cur:
         cur.execute("SELECT @@GLOBAL.gtid_binlog_pos")
         row = cur.fetchone()
     return str(row[0]) if row else ""
+
+
+def caught_up(port: int, target: str, wait_s: float = 1) -> bool:
+    """Has the replica on `port` applied GTID position `target`? Waits up to `wait_s`."""
+    with admin(port) as conn, conn.cursor() as cur:
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (target, wait_s))
+        row = cur.fetchone()
+    return row is not None and int(row[0]) == 0
 
 
 def wait_caught_up(*, reader_port: int, writer_port: int, timeout_s: float = 20) -> None:
@@ -149,4 +191,60 @@ def wait_gone(port: int, timeout_s: float = 10) -> None:
     """Wait until nothing listens on the port any more."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and PortOpen(port).check() is None:
+        time.sleep(0.05)
+
+
+def _slave_status(cur: pymysql.cursors.Cursor) -> dict[str, object]:
+    cur.execute("SHOW SLAVE STATUS")
+    row = cur.fetchone()
+    if row is None:
+        return {}
+    return {d[0]: v for d, v in zip(cur.description or (), row, strict=True)}
+
+
+def promote(port: int, *, apply_timeout_s: float = 60) -> dict[str, str]:
+    """Make a replica the writer, after it has applied every transaction it received.
+
+    `RESET SLAVE ALL` drops the relay log: a transaction the standby has acknowledged
+    but not yet applied would be lost, so the IO thread stops first and the SQL thread
+    applies what was received; if it cannot within `apply_timeout_s`, promotion fails
+    (StackError) rather than drop acknowledged writes. Returns the GTID positions.
+    """
+    with admin(port) as conn, conn.cursor() as cur:
+        cur.execute("STOP SLAVE IO_THREAD")
+        received = str(_slave_status(cur).get("Gtid_IO_Pos") or "")
+        if received:
+            cur.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (received, apply_timeout_s))
+            row = cur.fetchone()
+            if not row or int(row[0]) != 0:
+                raise StackError(
+                    f"the standby on port {port} did not apply the transactions it received "
+                    f"(GTID {received}) within {apply_timeout_s:g} s; not promoted; see its log"
+                )
+        cur.execute("SELECT @@GLOBAL.gtid_slave_pos")
+        row = cur.fetchone()
+        applied = str(row[0]) if row else ""
+        cur.execute("STOP SLAVE")
+        cur.execute("RESET SLAVE ALL")
+        cur.execute("SET GLOBAL read_only = 0")
+    return {"received_gtid": received, "applied_gtid": applied}
+
+
+def semi_sync_clients(port: int) -> int:
+    """How many semi-synchronous replicas the writer on `port` waits for (0: it is alone)."""
+    with admin(port) as conn, conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'")
+        row = cur.fetchone()
+    return int(row[1]) if row else 0
+
+
+def wait_semi_sync(port: int, timeout_s: float = 10) -> None:
+    """Wait until the writer on `port` has a semi-synchronous standby connected."""
+    deadline = time.monotonic() + timeout_s
+    while semi_sync_clients(port) < 1:
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"the writer on port {port} has no semi-synchronous standby after "
+                f"{timeout_s:g} s; see db-standby's log"
+            )
         time.sleep(0.05)

@@ -21,25 +21,20 @@ from harness.errors import FaultError
 from harness.stacks.components import mariadb
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
-from harness.stacks.profile import AuroraSettings, RdsSettings, Timing
+from harness.stacks.profile import AuroraSettings
 from harness.stacks.topology import proxy_name
 
 
 class AuroraCluster(Orchestrator):
     name = "aurora"
 
-    def __init__(self, handles: StackHandles, settings: AuroraSettings | RdsSettings) -> None:
+    def __init__(self, handles: StackHandles, settings: AuroraSettings) -> None:
         super().__init__(handles)
         self.settings = settings
         #: the component that is the writer now (it changes with each failover)
         self.writer = "db-writer"
         self.reader: str | None = "db-reader" if handles.info.db_reader_port else None
         self._switching = threading.Lock()
-
-    @property
-    def _instance_restart(self) -> Timing:
-        s = self.settings
-        return s.replica_restart_s if isinstance(s, AuroraSettings) else s.restart_s
 
     def _port(self, name: str) -> int:
         return self.h.info.components[name].port
@@ -67,7 +62,7 @@ class AuroraCluster(Orchestrator):
             )
             self.emit("reader_endpoint_to_writer", component=self.writer,
                       since_reader_down_s=round(time.monotonic() - down_at, 3))
-        if not self.sleep(self.h.scaled(self._instance_restart)):
+        if not self.sleep(self.h.scaled(self.settings.replica_restart_s)):
             return
         with self._switching:
             if self.reader == lost and not self.h.runtime.is_running(lost):
@@ -82,8 +77,6 @@ class AuroraCluster(Orchestrator):
         if self.reader is None or not self.h.runtime.is_running(self.reader):
             self._restart_in_place(failed, down_at)
             return
-        if not isinstance(self.settings, AuroraSettings):
-            raise FaultError("an RDS instance has no reader to promote")
         if not self.sleep(self.h.scaled(self.settings.failover_s)):
             return
         with self._switching:
@@ -93,14 +86,8 @@ class AuroraCluster(Orchestrator):
         self._rejoin(failed)
 
     def _restart_in_place(self, name: str, down_at: float) -> None:
-        # No replica to promote: the instance comes back where it was (RDS single-AZ). With
-        # Multi-AZ on, the standby (not a process here) takes over after the failover time.
-        s = self.settings
-        multi_az = isinstance(s, RdsSettings) and s.multi_az.value
-        delay = s.multi_az_failover_s if isinstance(s, RdsSettings) and multi_az else (
-            self._instance_restart
-        )
-        if not self.sleep(self.h.scaled(delay)):
+        # no replica to promote: Aurora restarts the writer where it was
+        if not self.sleep(self.h.scaled(self.settings.replica_restart_s)):
             return
         self.h.runtime.restart(name)
         self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))

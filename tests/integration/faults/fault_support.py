@@ -11,6 +11,16 @@ import pytest
 import requests
 
 from harness.stacks.components.toxiproxy import ToxiproxyClient
+from harness.stacks.profile import Profile, RdsSettings, load_profile
+
+
+def single_az_legacy() -> Profile:
+    """The legacy profile with its RDS instance single-AZ (no standby)."""
+    legacy = load_profile("legacy")
+    db = legacy.database
+    assert isinstance(db, RdsSettings)
+    off = db.multi_az.model_copy(update={"value": False})
+    return legacy.model_copy(update={"database": db.model_copy(update={"multi_az": off})})
 
 
 def order(url: str, product_id: int = 1, timeout_s: float = 10) -> requests.Response:

@@ -32,7 +32,7 @@ from harness.stacks.profile import EcsSettings, Timing
 from harness.stacks.stack import Stack
 from harness.stacks.topology import proxy_name
 
-from .fault_support import order, poll, timed
+from .fault_support import order, poll, single_az_legacy, timed
 
 pytestmark = pytest.mark.integration
 
@@ -306,8 +306,9 @@ def test_planned_failover_switches_writer_without_losing_orders(
 
 @pytest.fixture(scope="module")
 def legacy(state_dir: Path) -> Iterator[Stack]:
+    # single-AZ RDS: the Multi-AZ default has its own tests (test_rds_multi_az.py)
     with running_stack("legacy", state_dir, time_scale=TIME_SCALE, seed=3, products=10,
-                       events=1) as running:
+                       events=1, profile=single_az_legacy()) as running:
         yield running
 
 

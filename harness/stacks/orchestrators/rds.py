@@ -1,0 +1,180 @@
+"""RDS for MySQL: one DB instance, restarted in place; with Multi-AZ, a standby takes over.
+
+Single-AZ: a failed instance is down until RDS has restarted it (`restart_s`).
+
+Multi-AZ: `db-standby` lives in another zone and serves no traffic; semi-synchronous
+replication (see `mariadb.semi_sync_options`) puts every acknowledged commit on it.
+When the primary fails (a kill, its zone's outage, a db_failover), RDS takes
+`multi_az_failover_s` to detect it and promote the standby, which first applies
+everything it received; the endpoint's DNS record then points at it and clients
+find it after the record's TTL (`dns_ttl_s`), which here is when the app->db edge
+moves. The failed instance is restarted (`restart_s`) and rejoins as the new
+standby. A planned failover is RDS's "reboot with failover": the primary shuts down
+cleanly, the standby takes over the same way, and the rebooted instance rejoins
+at once. When the standby fails, the primary goes on alone (asynchronously: the
+one window where a crash of the primary could lose acknowledged writes) until
+RDS has restarted the standby and it has caught up; the same holds while a
+standby that stopped answering is left behind (`standby_ack_timeout_ms`).
+Known gap: db_reboot with force=true of the primary (no failover) may roll back
+a commit the standby already received but the client never saw acknowledged;
+the standby then holds a transaction the primary lacks and stops replicating.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from harness.errors import FaultError
+from harness.stacks.components import mariadb
+from harness.stacks.components.toxiproxy import ToxiproxyClient
+from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.profile import RdsSettings
+from harness.stacks.topology import proxy_name
+
+
+class RdsInstance(Orchestrator):
+    name = "rds"
+
+    def __init__(self, handles: StackHandles, settings: RdsSettings) -> None:
+        super().__init__(handles)
+        self.settings = settings
+        #: the instance the endpoint points at now (it changes with each failover)
+        self.primary = "db-writer"
+        self.standby: str | None = "db-standby" if settings.multi_az.value else None
+        self._switching = threading.Lock()
+        #: set by a planned failover: the primary was shut down, not lost
+        self._planned = False
+
+    def _port(self, name: str) -> int:
+        return self.h.info.components[name].port
+
+    def tick(self) -> None:
+        if self._switching.locked() or self.busy("failover"):
+            return
+        if not self.h.runtime.is_running(self.primary):
+            self.react("failover", self._primary_lost)
+        elif (self.standby is not None and not self.busy("standby")
+              and not self.h.runtime.is_running(self.standby)):
+            self.react("standby", self._standby_lost)
+
+    # -- the primary fails -------------------------------------------------------------
+
+    def _primary_lost(self) -> None:
+        failed, planned = self.primary, self._planned
+        self._planned = False
+        down_at = time.monotonic()
+        self.emit("writer_down", component=failed, planned=planned)
+        if self.standby is None or self.busy("standby"):
+            # single-AZ, or the standby is itself being replaced: nothing to promote
+            self._restart_in_place(failed, down_at)
+            return
+        if not self.sleep(self.h.scaled(self.settings.multi_az_failover_s)):
+            return
+        with self._switching:
+            standby = self.standby
+            if not self.h.runtime.is_running(standby):
+                self.emit("standby_unavailable", component=standby)
+            else:
+                positions = mariadb.promote(self._port(standby))
+                self.emit("standby_promoted", component=standby,
+                          since_writer_down_s=round(time.monotonic() - down_at, 3), **positions)
+                self.primary, self.standby = standby, failed
+                self._move_endpoint(down_at)
+        if self.primary == failed:
+            self._restart_in_place(failed, down_at)
+            return
+        # a rebooted primary is back at once; a crashed one when RDS has restarted it
+        if planned or self.sleep(self.h.scaled(self.settings.restart_s)):
+            self._rejoin(failed)
+
+    def _restart_in_place(self, name: str, down_at: float) -> None:
+        if not self.sleep(self.h.scaled(self.settings.restart_s)):
+            return
+        with self._switching:
+            self.h.runtime.restart(name)
+        self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
+
+    def _move_endpoint(self, since: float) -> None:
+        # clients resolve the instance endpoint again only after the DNS TTL
+        if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
+            return
+        port = self._port(self.primary)
+        ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(proxy_name("app->db"), port)
+        self.h.info.db_writer_port = port
+        self.h.on_change()
+        self.emit("writer_endpoint_moved", component=self.primary, port=port,
+                  since_writer_down_s=round(time.monotonic() - since, 3))
+
+    # -- the standby ---------------------------------------------------------------------
+
+    def _standby_lost(self) -> None:
+        lost = self.standby
+        if lost is None:
+            return
+        down_at = time.monotonic()
+        self.emit("standby_down", component=lost)
+        if not self.sleep(self.h.scaled(self.settings.restart_s)):
+            return
+        with self._switching:
+            if self.standby == lost and not self.h.runtime.is_running(lost):
+                self._rejoin(lost, down_at)
+
+    def _rejoin(self, name: str, since: float | None = None) -> None:
+        """Restart an instance and make it the standby of the primary (semi-sync again)."""
+        if self.stopping:
+            return
+        started = time.monotonic()
+        port, primary_port = self._port(name), self._port(self.primary)
+        try:
+            self.h.runtime.restart(name)
+            mariadb.rejoin_as_replica(replica_port=port, writer_port=primary_port)
+            self.emit("standby_replicating", component=name, primary=self.primary)
+            # until it has caught up, the primary commits without waiting for it
+            target = mariadb.gtid_position(primary_port)
+            while not mariadb.caught_up(port, target):
+                if self.stopping:
+                    return
+        except Exception as exc:
+            self.emit("standby_rejoin_failed", component=name,
+                      error=f"{type(exc).__name__}: {exc}")
+            return
+        self.emit("standby_rejoined", component=name, primary=self.primary,
+                  took_s=round(time.monotonic() - (since or started), 3),
+                  semi_sync_clients=mariadb.semi_sync_clients(primary_port))
+
+    # -- asked for by faults -----------------------------------------------------------
+
+    def switchover(self) -> None:
+        """Planned failover, RDS's reboot with failover: the primary shuts down cleanly."""
+        if self.standby is None:
+            raise FaultError(
+                "a planned db_failover needs a Multi-AZ standby; this RDS instance is single-AZ "
+                "(database.multi_az in the profile)"
+            )
+        if not self.h.runtime.is_running(self.standby):
+            raise FaultError(f"a planned db_failover needs the standby; {self.standby} is down")
+        with self._switching:
+            self._planned = True
+            self.emit("switchover_started", component=self.primary)
+            # the watch loop sees the primary gone and fails over as it would after a crash
+            self.h.runtime.stop(self.primary)
+
+    def current_writer(self) -> str:
+        return self.primary
+
+    def reboot(self, name: str, *, force: bool) -> None:
+        """Restart an instance in place (db_reboot, without failover)."""
+        with self._switching:
+            self.emit("reboot_started", component=name, force=force)
+            started = time.monotonic()
+            if force:
+                self.h.runtime.kill(name)
+            else:
+                self.h.runtime.stop(name)
+            self.h.runtime.restart(name)
+            if name == self.standby:
+                mariadb.rejoin_as_replica(
+                    replica_port=self._port(name), writer_port=self._port(self.primary)
+                )
+            self.emit("reboot_done", component=name, down_s=round(time.monotonic() - started, 3))
