@@ -29,7 +29,7 @@ from harness.runtime import cgroups, registry
 from harness.scenario import scenario as scenario_mod
 from harness.scenario import starter
 from harness.settings import Settings
-from harness.stacks.profile import available_profiles, load_profile
+from harness.stacks.profile import available_profiles, is_profile_file, load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 from harness.stacks.topology import StackInfo
@@ -266,9 +266,20 @@ app.command(name="load")(load_command)
 
 @app.command()
 def validate(
-    scenario: Annotated[str, typer.Argument(help="scenario name (smoke) or path to a .yaml")],
+    scenario: Annotated[str, typer.Argument(
+        help="scenario name (smoke) or path to a .yaml; a stack profile.yaml is checked too"
+    )],
 ) -> None:
-    """Check a scenario file without running it (schema, phases, fault targets, SLOs)."""
+    """Check a scenario (or a stack profile) without running it."""
+    if is_profile_file(Path(scenario)):
+        profile = load_profile(scenario)
+        rows = profile.modelled(1.0)
+        out.print(
+            f"ok: {scenario}: stack profile {profile.name!r}, {len(rows)} cited settings "
+            f"({sum(r.scaled for r in rows)} timings scaled by time_scale)",
+            soft_wrap=True, highlight=False,
+        )
+        return
     found = scenario_mod.load_scenario(scenario)
     users = locustcheck.check_workload(found.workload, str(found.path))
     out.print(

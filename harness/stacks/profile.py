@@ -363,6 +363,17 @@ def profile_path(name_or_path: str) -> Path:
     return path
 
 
+def is_profile_file(path: Path) -> bool:
+    """Does this YAML file look like a stack profile (rather than a scenario)?"""
+    if path.name == "profile.yaml":
+        return True
+    try:
+        head = path.read_text()[:4096]
+    except OSError:
+        return False
+    return "\nload_balancer:" in f"\n{head}" and "\norchestrator:" in f"\n{head}"
+
+
 def load_profile(name_or_path: str) -> Profile:
     """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad."""
     path = profile_path(name_or_path)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import cli
 from harness.errors import ProfileError
 from harness.stacks.profile import available_profiles, load_profile, stacks_root
 
@@ -152,3 +153,25 @@ def test_a_raw_env_timeout_is_refused_in_favour_of_the_cited_setting(tmp_path: P
     ))
     with pytest.raises(ProfileError, match=r"profile.yaml:\d+: app.env: .*AWS_TIMEOUT_MS come"):
         load_profile(str(path))
+
+
+def _validate(monkeypatch: pytest.MonkeyPatch, path: Path) -> int:
+    monkeypatch.setattr("sys.argv", ["harness", "validate", str(path)])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    return int(exited.value.code or 0)
+
+
+def test_harness_validate_checks_a_stack_profile(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert _validate(monkeypatch, stacks_root() / "modern" / "profile.yaml") == 0
+    assert "stack profile 'modern'" in capsys.readouterr().out
+    text = (stacks_root() / "modern" / "profile.yaml").read_text()
+    path = _write(tmp_path, text.replace("  task_replacement_s:", "  task_replacment_s:"))
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1)
+                if "task_replacment_s" in t)
+    assert _validate(monkeypatch, path) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"profile.yaml:{line}: orchestrator.task_replacment_s" in err
+    assert "\n" not in err
