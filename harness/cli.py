@@ -274,7 +274,8 @@ def validate(
 def run(
     scenario: Annotated[str, typer.Argument(help="scenario name (blackfriday) or a .yaml path")],
     arch: Annotated[
-        str, typer.Option(help="legacy, modern or both (default: the scenario's)")
+        str, typer.Option(help="legacy, modern, both, or profiles comma-separated "
+                          "(modern,modern-no-proxy); default: the scenario's")
     ] = "scenario",
     runtime: Annotated[str, typer.Option(help="how components run: process")] = "process",
     seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's)")] = None,
@@ -290,6 +291,8 @@ def run(
     """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
     found = scenario_mod.load_scenario(scenario)
     archs = _pick_archs(arch, found.architectures)
+    if archs != found.architectures:
+        found = scenario_mod.on_architectures(found, archs)
     if runtime != "process":
         raise typer.BadParameter(
             f"{runtime!r}: only the process runtime is built; use --runtime process",
@@ -320,13 +323,18 @@ def run(
 
 
 def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:
+    """`--arch`: the scenario's own, `both` (legacy and modern) or a comma list of profiles."""
     if arch == "scenario":
         return in_scenario
-    wanted = ["legacy", "modern"] if arch == "both" else [arch]
-    unknown = [a for a in wanted if a not in in_scenario]
-    if unknown:
+    wanted = list(scenario_mod.ARCHS) if arch == "both" else [
+        a.strip() for a in arch.split(",") if a.strip()
+    ]
+    known = available_profiles()
+    unknown = [a for a in wanted if a not in known]
+    if unknown or not wanted or len(set(wanted)) != len(wanted):
         raise typer.BadParameter(
-            f"{arch!r}: the scenario runs on {', '.join(in_scenario)}", param_hint="--arch"
+            f"{arch!r}: name stack profiles once each, comma-separated, from "
+            f"{', '.join(known)} (or 'both')", param_hint="--arch",
         )
     return wanted
 
