@@ -37,6 +37,7 @@ from harness.report.results import ResultsDir
 from harness.runtime.events import EventLog
 from harness.scenario.scenario import Scenario
 from harness.settings import Settings
+from harness.stacks.connections import ConnectionSampler
 from harness.stacks.profile import load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
@@ -151,7 +152,9 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             ctx = FaultContext(info=info, processes=stack.runtime, events=events,
                                database=stack.database)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
-            with FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
+            # DB-side connection counts once a second, from here (not from the generator)
+            with ConnectionSampler(info, events, stack.db_roles), \
+                    FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
                 progress = ProgressLine(
                     Console(stderr=True, soft_wrap=True),
                     lambda: [p.name for p in executor.active],

@@ -93,6 +93,12 @@ class Stack:
     def started(self) -> bool:
         return self._info is not None
 
+    def db_roles(self) -> tuple[str, str | None]:
+        """The components that are the writer and the reader now (a failover swaps them)."""
+        if self.database is not None:
+            return self.database.writer, self.database.reader
+        return "db-writer", ("db-reader" if self.info.db_reader_port else None)
+
     def exited(self) -> list[str]:
         """Components whose processes died since they started."""
         return self.runtime.exited() if self.runtime else []
