@@ -11,6 +11,7 @@ on the writer, the replica's replication connection.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -97,6 +98,9 @@ class ConnectionSampler:
         return threads_connected(component.port) if component else None
 
     def _loop(self) -> None:
+        # on a fixed beat: a slow sample (an instance not answering) must not shift the rest
+        next_at = time.monotonic()
         while not self._stop.is_set():
             self.events.emit(KIND, **self.sample())
-            self._stop.wait(self.interval_s)
+            next_at += self.interval_s
+            self._stop.wait(max(0.0, next_at - time.monotonic()))

@@ -19,6 +19,8 @@ const (
 	effectNextTransaction
 	// state that lasts for the session: pin
 	effectPin
+	// SET autocommit: tracked by the proxy, applied to each connection the client borrows
+	effectAutocommit
 )
 
 var (
@@ -27,7 +29,8 @@ var (
 	userVariable = regexp.MustCompile(`(^|[^@\w])@[A-Za-z_$]`)
 	quoted       = regexp.MustCompile(`'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|` + "`[^`]*`")
 	// SET statements whose state the proxy tracks or that the transaction status covers
-	trackedSet = regexp.MustCompile(`^SET\s+(SESSION\s+|@@SESSION\.|@@)?(AUTOCOMMIT|NAMES|CHARACTER\s+SET|CHARSET)\b`)
+	trackedSet = regexp.MustCompile(`^SET\s+(SESSION\s+|@@SESSION\.|@@)?(NAMES|CHARACTER\s+SET|CHARSET)\b`)
+	autocommit = regexp.MustCompile(`^SET\s+(SESSION\s+|@@SESSION\.|@@)?AUTOCOMMIT\s*=\s*\w+\s*$`)
 )
 
 // classify says what a COM_QUERY statement does to the session and why it pins.
@@ -39,6 +42,8 @@ func classify(query string) (sessionEffect, string) {
 		return effectPin, "user variable"
 	case strings.HasPrefix(q, "SET TRANSACTION"):
 		return effectNextTransaction, ""
+	case autocommit.MatchString(q):
+		return effectAutocommit, ""
 	case trackedSet.MatchString(q):
 		return effectNone, ""
 	case strings.HasPrefix(q, "SET "):

@@ -111,6 +111,12 @@ func (h *fakeHandler) HandleQuery(q string) (*mysql.Result, error) {
 		h.conn.SetInTransaction()
 	case u == "COMMIT" || u == "ROLLBACK":
 		h.conn.ClearInTransaction()
+	case u == "SET AUTOCOMMIT = 0":
+		h.conn.UnsetStatus(mysql.SERVER_STATUS_AUTOCOMMIT)
+	case u == "SET AUTOCOMMIT = 1":
+		h.conn.SetStatus(mysql.SERVER_STATUS_AUTOCOMMIT)
+	case u == "SELECT @@AUTOCOMMIT":
+		return h.row(fmt.Sprintf("%s:%v", h.db.name, h.conn.IsAutoCommit()), false)
 	case u == "DUPLICATE":
 		return nil, mysql.NewError(mysql.ER_DUP_ENTRY, "Duplicate entry 'k' for key 'idempotency_key'")
 	}
@@ -474,7 +480,8 @@ func TestClassifyPinsSessionState(t *testing.T) {
 		{"SELECT id FROM products WHERE id = 1", effectNone, ""},
 		{"SELECT @@max_connections", effectNone, ""},
 		{"select 'a@b.com'", effectNone, ""},
-		{"SET autocommit = 0", effectNone, ""},
+		{"SET autocommit = 0", effectAutocommit, ""},
+		{"SET AUTOCOMMIT=1", effectAutocommit, ""},
 		{"SET NAMES utf8mb4", effectNone, ""},
 		{"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", effectNextTransaction, ""},
 		{"SET @x = 1", effectPin, "user variable"},
@@ -491,5 +498,47 @@ func TestClassifyPinsSessionState(t *testing.T) {
 		if effect != tc.effect || reason != tc.reason {
 			t.Errorf("classify(%q) = %v %q, want %v %q", tc.query, effect, reason, tc.effect, tc.reason)
 		}
+	}
+}
+
+func TestAutocommitOffFollowsTheClientToTheNewWriter(t *testing.T) {
+	a, b := newFakeDB(t, "a", 100), newFakeDB(t, "b", 100)
+	p, addr := startProxy(t, a.addr(), 100, time.Second)
+	c := connect(t, addr)
+	mustExec(t, c, "SET autocommit = 0")
+	if st := p.Stats(); st.PinnedSessions != 0 || st.InUse != 1 {
+		t.Fatalf("autocommit off is tracked, not pinned, and holds its connection: %+v", st)
+	}
+	a.kill()
+	p.Repoint(b.addr())
+	_, _ = c.Execute("SELECT @@autocommit") // cut with the old writer
+	r, err := c.Execute("SELECT @@autocommit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.GetString(0, 0); got != "b:false" {
+		t.Fatalf("on the new writer the client's autocommit setting is %q, want b:false", got)
+	}
+}
+
+func TestGreetingSaysAutocommitLikeMySQL(t *testing.T) {
+	a := newFakeDB(t, "a", 100)
+	_, addr := startProxy(t, a.addr(), 100, time.Second)
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	greeting := make([]byte, 256)
+	n, _ := raw.Read(greeting)
+	greeting = greeting[:n]
+	end := 5 + strings.IndexByte(string(greeting[5:]), 0)
+	status := int(greeting[end+17]) | int(greeting[end+18])<<8
+	if status&int(mysql.SERVER_STATUS_AUTOCOMMIT) == 0 {
+		t.Fatalf("greeting status 0x%04x: autocommit must be on, as MySQL's greeting says", status)
+	}
+	// the OK that ends the handshake says so too (go-mysql's client reads it from there)
+	if c := connect(t, addr); !c.IsAutoCommit() {
+		t.Fatal("the handshake's OK must report autocommit on")
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -84,7 +85,7 @@ func (p *Proxy) serveClient(c net.Conn) {
 	s := &session{p: p}
 	// the handshake authenticates the client against the proxy's own credentials
 	// (RDS Proxy: the secret in Secrets Manager); no database connection is needed
-	conn, err := p.srv.NewCustomizedConn(c, p.creds, s)
+	conn, err := p.srv.NewCustomizedConn(&greetingStatus{Conn: c}, p.creds, s)
 	if err != nil {
 		c.Close()
 		return
@@ -142,6 +143,47 @@ func (p *Proxy) Stats() Stats {
 	}
 }
 
+// greetingStatus sets SERVER_STATUS_AUTOCOMMIT in the server greeting and in the OK
+// that ends the handshake, as MySQL does. go-mysql's server writes both before a caller
+// can set its status, and clients such as PyMySQL read autocommit from them: seeing it
+// off, they would not send `SET autocommit = 0` and their transactions would silently
+// autocommit.
+type greetingStatus struct {
+	net.Conn
+	greeted, done bool
+}
+
+func (g *greetingStatus) Write(b []byte) (int, error) {
+	if g.done || len(b) < 5 {
+		return g.Conn.Write(b)
+	}
+	at := -1
+	switch {
+	case !g.greeted && b[4] == 10:
+		// header (4), protocol 10, server version NUL-terminated, connection id (4),
+		// auth data (8), filler (1), capabilities (2), charset (1), then the status (2)
+		g.greeted = true
+		if end := bytes.IndexByte(b[5:], 0); end >= 0 {
+			at = 5 + end + 1 + 4 + 8 + 1 + 2 + 1
+		}
+	case g.greeted && b[4] == mysql.OK_HEADER:
+		// header (4), 0x00, affected rows, last insert id (length-encoded), then the status
+		g.done = true
+		at = 5
+		for range 2 {
+			_, _, n := mysql.LengthEncodedInt(b[at:])
+			at += n
+		}
+	}
+	if at < 0 || at+2 > len(b) {
+		return g.Conn.Write(b)
+	}
+	patched := append([]byte(nil), b...)
+	status := binary.LittleEndian.Uint16(b[at:]) | mysql.SERVER_STATUS_AUTOCOMMIT
+	binary.LittleEndian.PutUint16(patched[at:], status)
+	return g.Conn.Write(patched)
+}
+
 // -- one client connection ---------------------------------------------------------
 
 type session struct {
@@ -153,8 +195,11 @@ type session struct {
 	// SET TRANSACTION applies to the next transaction: hold the connection until it ends
 	nextTx bool
 	// the held connection died inside a transaction: only COMMIT/ROLLBACK end that state
-	lostTx  bool
-	closing bool
+	lostTx bool
+	// the client's autocommit setting, which the proxy tracks (no pinning) and applies to
+	// every connection it borrows for the client
+	manualCommit bool
+	closing      bool
 }
 
 // written marks a command whose response the relay already wrote.
@@ -200,8 +245,10 @@ func (s *session) loop() {
 
 func (s *session) end() {
 	if s.held != nil {
-		// a transaction in progress or a pinned session's state dies with the client
-		s.p.pool.Put(s.held, s.pinned == "" && !s.held.conn.IsInTransaction())
+		// a transaction in progress or a pinned session's state dies with the client; only
+		// a connection in its default state goes back to the pool
+		c := s.held.conn
+		s.p.pool.Put(s.held, s.pinned == "" && !c.IsInTransaction() && c.IsAutoCommit())
 		s.held = nil
 	}
 	s.conn.Close()
@@ -217,6 +264,11 @@ func (s *session) acquire() (*backend, error) {
 		return nil, mysql.NewError(mysql.ER_UNKNOWN_ERROR, "rdsproxy: "+err.Error())
 	}
 	s.held = b
+	if s.manualCommit && b.conn.IsAutoCommit() {
+		if _, err := b.conn.Execute("SET autocommit = 0"); err != nil {
+			return nil, s.lost(b, false, err)
+		}
+	}
 	return b, nil
 }
 
@@ -303,6 +355,8 @@ func (s *session) query(q string) any {
 		s.pin(reason)
 	case effectNextTransaction:
 		s.nextTx = true
+	case effectAutocommit:
+		s.manualCommit = !b.conn.IsAutoCommit()
 	}
 	if b.conn.IsInTransaction() {
 		s.nextTx = false
