@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
@@ -258,15 +259,25 @@ func (p *Pool) Stats() PoolStats {
 	}
 }
 
-// alive tells whether an idle connection still has a live peer: a closed socket
-// reads EOF at once, a live idle one times out (nothing is due from the server).
+// alive tells whether an idle connection still has a live peer, without waiting: one
+// non-blocking read finds EOF on a connection the writer closed (it died or restarted)
+// and EAGAIN on a live idle one, as go-sql-driver checks its pooled connections.
 func alive(b *backend) bool {
-	if err := b.raw.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+	sc, ok := b.raw.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
 		return false
 	}
+	live := false
 	var one [1]byte
-	_, err := b.raw.Read(one[:])
-	_ = b.raw.SetReadDeadline(time.Time{})
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	err = rc.Read(func(fd uintptr) bool {
+		n, rerr := syscall.Read(int(fd), one[:])
+		// nothing to read (EAGAIN) is a live idle connection; EOF or stray bytes are not
+		live = n < 0 && (errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK))
+		return true
+	})
+	return err == nil && live
 }
