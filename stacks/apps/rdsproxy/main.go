@@ -28,6 +28,7 @@ import (
 )
 
 func main() {
+	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	listen := flag.String("listen", "127.0.0.1:0", "address the clients connect to")
 	adminPort := flag.Int("admin-port", 0, "port of the HTTP admin endpoint on 127.0.0.1")
 	target := flag.String("target", "", "host:port of the writer")
