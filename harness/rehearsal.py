@@ -39,8 +39,9 @@ from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
 from harness.runtime.events import EventLog
-from harness.scenario.scenario import Scenario
+from harness.scenario.scenario import Scenario, profile_of
 from harness.settings import Settings
+from harness.stacks.connections import ConnectionSampler
 from harness.stacks.profile import load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
@@ -82,11 +83,6 @@ class RunOptions:
     workers: int = 1
     #: set when this run is one of a repeated rehearsal's; out_root is then the set's folder
     repeat: Repeat | None = None
-
-
-def profile_of(label: str) -> str:
-    """The stack profile an architecture label runs: `modern#2` (a second copy) runs modern."""
-    return label.split("#", 1)[0]
 
 
 def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = False
@@ -180,7 +176,9 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             ctx = FaultContext(info=info, processes=stack.runtime, events=events,
                                database=stack.database)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
-            with FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
+            # DB-side connection counts once a second, from here (not from the generator)
+            with ConnectionSampler(info, events, stack.db_roles), \
+                    FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
                 view.stage("load", load_t0=events.t0)
                 view.watch_faults(lambda: fault_states(executor.planned, events.elapsed()))
                 load = run_load(

@@ -78,3 +78,8 @@ class Settings:
     @property
     def go_app_binary(self) -> Path:
         return PROJECT_ROOT / "stacks" / "apps" / "go" / "bin" / "shop"
+
+    @property
+    def rdsproxy_binary(self) -> Path:
+        """The RDS Proxy stand-in (stacks/apps/rdsproxy), built by `make setup`."""
+        return PROJECT_ROOT / "stacks" / "apps" / "rdsproxy" / "bin" / "rdsproxy"

@@ -73,6 +73,13 @@ if [ ! -x "$bin" ] || [ -n "$(find stacks/apps/go -name '*.go' -newer "$bin" -o 
   (cd stacks/apps/go && "$GO" build -o bin/shop .)
 fi
 
+# --- the RDS Proxy stand-in (go-mysql, through the Go module proxy) -------------------
+bin=stacks/apps/rdsproxy/bin/rdsproxy
+if [ ! -x "$bin" ] || [ -n "$(find stacks/apps/rdsproxy -name '*.go' -newer "$bin" -o -name go.mod -newer "$bin")" ]; then
+  say "building the RDS Proxy stand-in"
+  (cd stacks/apps/rdsproxy && "$GO" build -o bin/rdsproxy .)
+fi
+
 # --- Toxiproxy, pinned, through the Go module proxy --------------------------------
 if [ ! -x "$TOOLS/bin/toxiproxy-server" ] || [ "$(cat "$TOOLS/bin/.toxiproxy-version" 2>/dev/null)" != "$TOXIPROXY_VERSION" ]; then
   say "building toxiproxy-server $TOXIPROXY_VERSION"

@@ -21,6 +21,7 @@ from harness.analysis.invariants import KINDS
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.load.classify import FAILURE_CLASSES
+from harness.report import connections
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
 from harness.report.text import fmt, fmt_ratio
@@ -214,6 +215,26 @@ profiles ask: the architectures did not run on equal, known capacity.</strong>
 <ul>{% for w in r.capacity_warnings() %}<li>{{ w }}</li>{% endfor %}</ul></div>{% endif %}
 <div id="charts">{{ chart | safe }}</div>
 
+{% if db_chart %}<h2>Database connections</h2>
+<p class="muted">Threads_connected on the writer and the reader (whichever instance holds the
+role at that second), sampled once a second by the harness; it includes the sampler's own
+connection and, on the writer, the replica's. With RDS Proxy the apps' connections end at the
+proxy, which holds its own pool to the writer. A gap: the instance did not answer.</p>
+{{ db_chart | safe }}
+<table id="db-connections-table"><tr><th></th><th>writer before the first fault (median)</th>
+<th>writer min / max</th><th>writer at the end</th><th>seconds unanswered</th>
+<th>proxy clients (max)</th><th>proxy DB connections (max)</th><th>pinned sessions (max)</th>
+<th>borrow timeouts</th></tr>
+{% for c in db_rows %}<tr><th class="arch-{{ c.arch }}">{{ c.arch }}</th>
+<td class="num">{{ c.writer_before if c.writer_before is not none else '—' }}</td>
+<td class="num">{{ c.writer_min if c.writer_min is not none else '—' }} /
+ {{ c.writer_max if c.writer_max is not none else '—' }}</td>
+<td class="num">{{ c.writer_end if c.writer_end is not none else 'no answer' }}</td>
+<td class="num">{{ c.unanswered_s }}</td>
+{% for v in (c.proxy_clients_max, c.proxy_backends_max, c.pinned_max, c.borrow_timeouts) %}
+<td class="num">{{ v if v is not none else '— (no proxy)' }}</td>{% endfor %}</tr>
+{% endfor %}</table>{% endif %}
+
 <h2>Recovery per fault</h2>
 {% if faults %}<table id="recovery"><tr><th>fault</th><th>at</th>
 {% for a in r.architectures %}<th class="arch-{{ a.arch }}">{{ a.arch }}</th>{% endfor %}</tr>
@@ -367,8 +388,11 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
         (name, desc, [next((x for x in a.invariants if x.name == name), None) for a in archs])
         for name, desc in inv_names.items()
     ]
+    colors = {name: color(name, i) for i, name in enumerate(record.arch_names)}
     return _TEMPLATE.render(
         r=record, head=headline(record), chart=chart, faults=faults,
+        db_chart=connections.chart(record, events, colors),
+        db_rows=connections.table(record, events),
         slos=record.slo_results(), invariants=invariants,
         totals_rows=TOTALS_ROWS, total=_total, inv_verdict=invariant_verdict, kinds=KINDS,
         settings=json.dumps(record.settings, indent=2, sort_keys=True, default=str),

@@ -351,6 +351,10 @@ class Topology:
         for i, name in enumerate(profile.app_names):
             comps[name] = profile.zone_of(i)
             kinds[name] = profile.app.kind
+        if getattr(profile, "proxy", None) is not None:
+            # RDS Proxy runs in several AZs: no single zone takes it down
+            comps["db-proxy"] = None
+            kinds["db-proxy"] = "rdsproxy"
         edges = {"client->lb", "app->db", "app->aws", *(f"lb->{a}" for a in profile.app_names)}
         if profile.has_reader:
             edges.add("app->db-reader")

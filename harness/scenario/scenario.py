@@ -18,6 +18,7 @@ an error here, not halfway through a run.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -36,11 +37,11 @@ from harness.scenario.workload import (
     load_workload,
     with_locustfile_from,
 )
-from harness.stacks.profile import Profile, load_profile
+from harness.stacks.profile import Profile, available_profiles, load_profile
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-Arch = Literal["legacy", "modern"]
-ARCHS: tuple[Arch, ...] = ("legacy", "modern")
+#: the architectures a scenario runs on when it names none (`both` on the command line)
+ARCHS: tuple[str, ...] = ("legacy", "modern")
 
 
 class _Header(BaseModel):
@@ -50,7 +51,8 @@ class _Header(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = Field(min_length=1, description="one line, shown by `harness list`")
-    architectures: list[Arch] = Field(default_factory=lambda: list(ARCHS), min_length=1)
+    #: stack profiles (stacks/<name>/profile.yaml); checked against them below
+    architectures: list[str] = Field(default_factory=lambda: list(ARCHS), min_length=1)
     seed: int = Field(1, description="overrides workload.seed: same seed, same traffic")
     time_scale: float = Field(1.0, ge=0.001, le=10, description="multiplies every AWS timing")
     drain: Duration = Field(5.0, description="wait after the load before checking invariants")
@@ -148,6 +150,13 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
                 f"faults: {', '.join(sorted(names)) or 'none'}"
             )
     starts = {name: start for name, start, _end in workload.phase_windows()}
+    known = available_profiles()
+    for i, arch in enumerate(header.architectures):
+        if arch not in known:
+            raise ScenarioError(
+                f"{source}: architectures[{i}]: no stack profile {arch!r}; "
+                f"choose from {', '.join(known)}"
+            )
     for arch in header.architectures:
         fault_schema.check_timeline(
             faults, source=source, topology=fault_schema.Topology.from_profile(_profile(arch)),
@@ -159,6 +168,27 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
         time_scale=header.time_scale, drain_s=header.drain, bug=header.bug,
         workload=workload, faults=faults, objectives=objectives, definition=raw,
     )
+
+
+def profile_of(label: str) -> str:
+    """The stack profile an architecture label runs: `modern#2` (a second copy) runs modern."""
+    return label.split("#", 1)[0]
+
+
+def on_architectures(scenario: Scenario, archs: list[str]) -> Scenario:
+    """The scenario run on other stack profiles (`--arch`), its fault timeline checked on each."""
+    known = available_profiles()
+    for arch in dict.fromkeys(profile_of(a) for a in archs):
+        if arch not in known:
+            raise ScenarioError(
+                f"--arch: no stack profile {arch!r}; choose from {', '.join(known)}"
+            )
+        fault_schema.check_timeline(
+            scenario.faults, source=str(scenario.path),
+            topology=fault_schema.Topology.from_profile(_profile(arch)),
+            phases=scenario.phase_starts, run_s=scenario.workload.duration,
+        )
+    return dataclasses.replace(scenario, architectures=list(archs))
 
 
 def _profile(arch: str) -> Profile:

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness import yamlfile
@@ -237,6 +238,22 @@ class RdsSettings(_Strict):
     standby_ack_timeout_ms: Cited[Annotated[int, Field(ge=1)]]
 
 
+class RdsProxySettings(_Strict):
+    """RDS Proxy between the app tasks and the writer (RDS User Guide, "RDS Proxy concepts").
+
+    A pool of connections to the current writer shared by all clients; a client's
+    transaction borrows one. On a failover the proxy sends clients to the new writer
+    itself, so they keep their connections and wait for no DNS record.
+    """
+
+    #: the pool's size as a share of the writer's max_connections
+    max_connections_percent: Cited[Annotated[int, Field(ge=1, le=100)]]
+    #: how long a query waits for a free pooled connection before it fails
+    connection_borrow_timeout_s: Timing
+    #: a client connection idle this long is closed
+    idle_client_timeout_s: Timing
+
+
 class AuroraSettings(_Strict):
     """Aurora MySQL: a writer and a reader replica on shared storage."""
 
@@ -247,6 +264,8 @@ class AuroraSettings(_Strict):
     failover_s: Timing
     dns_ttl_s: Timing
     replica_restart_s: Timing
+    #: RDS Proxy in front of the writer; absent = the apps connect to the cluster endpoint
+    proxy: RdsProxySettings | None = None
 
 
 Database = Annotated[RdsSettings | AuroraSettings, Field(discriminator="engine")]
@@ -272,6 +291,11 @@ class Profile(_Strict):
     @property
     def app_names(self) -> list[str]:
         return [f"app-{i}" for i in range(1, self.app.instances + 1)]
+
+    @property
+    def proxy(self) -> RdsProxySettings | None:
+        """The RDS Proxy in front of the writer, if the profile has one."""
+        return self.database.proxy if isinstance(self.database, AuroraSettings) else None
 
     @property
     def has_reader(self) -> bool:
@@ -371,15 +395,62 @@ def is_profile_file(path: Path) -> bool:
         head = path.read_text()[:4096]
     except OSError:
         return False
-    return "\nload_balancer:" in f"\n{head}" and "\norchestrator:" in f"\n{head}"
+    head = f"\n{head}"
+    return ("\nload_balancer:" in head and "\norchestrator:" in head) or "\nextends:" in head
 
 
-def load_profile(name_or_path: str) -> Profile:
-    """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad."""
-    path = profile_path(name_or_path)
+def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     raw, root = yamlfile.read(path, "stack profile", ProfileError)
     if not isinstance(raw, dict):
         raise ProfileError(f"{path}: a stack profile must be a mapping, got {type(raw).__name__}")
+    return raw, root
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _has(raw: Any, loc: list[str]) -> bool:
+    for key in loc:
+        if not isinstance(raw, dict) or key not in raw:
+            return False
+        raw = raw[key]
+    return True
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad.
+
+    A profile may say `extends: <architecture>`: it is then that profile with this
+    file's keys on top (mappings merged key by key), so a variant such as
+    `modern-no-proxy` stays identical to its base except where it says otherwise.
+    """
+    path = profile_path(name_or_path)
+    raw, root = _read(path)
+    sources = [(path, raw, root)]
+    base_name = raw.pop("extends", None)
+    if base_name is not None:
+        if not isinstance(base_name, str) or Path(base_name).suffix:
+            raise ProfileError(
+                f"{path}:{yamlfile.line_of(root, 'extends')}: extends: name an architecture "
+                f"({', '.join(available_profiles())}), not {base_name!r}"
+            )
+        base_path = profile_path(base_name)
+        base, base_root = _read(base_path)
+        if "extends" in base:
+            raise ProfileError(
+                f"{path}: extends: {base_name} extends another profile itself; "
+                "extend a profile that stands alone"
+            )
+        sources.append((base_path, base, base_root))
+        raw = _merge(base, raw)
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:
@@ -388,8 +459,10 @@ def load_profile(name_or_path: str) -> Profile:
         # the discriminated unions add the chosen member's tag to the path: drop it
         loc = [str(p) for p in first["loc"] if p not in _UNION_TAGS]
         field = ".".join(loc) or "<top>"
-        line = yamlfile.line_of(root, field)
-        where = f"{path}:{line}" if line is not None else str(path)
+        # the file that sets the field (the variant's own keys first, then its base)
+        file, _, node = next(((f, r, n) for f, r, n in sources if _has(r, loc)), sources[0])
+        line = yamlfile.line_of(node, field)
+        where = f"{file}:{line}" if line is not None else str(file)
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ProfileError(f"{where}: {field}: {first['msg']}{more}") from None
 

@@ -25,7 +25,15 @@ from harness.runtime.wait import HttpOk, wait_ready
 from harness.settings import Settings
 from harness.stacks import seed as seeding
 from harness.stacks.capacity import Capacity, read_capacity
-from harness.stacks.components import apps, awsfault, haproxy, localstack, mariadb, toxiproxy
+from harness.stacks.components import (
+    apps,
+    awsfault,
+    haproxy,
+    localstack,
+    mariadb,
+    rdsproxy,
+    toxiproxy,
+)
 from harness.stacks.orchestrators.asg import AsgGroup
 from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
@@ -76,6 +84,8 @@ class Stack:
         self.database: AuroraCluster | RdsInstance | None = None
         #: the apps' CPU and memory as the kernel held them once the stack was up
         self.capacity: Capacity | None = None
+        #: the RDS Proxy's admin endpoint, when the profile has a proxy
+        self._proxy_admin: str | None = None
 
     @property
     def info(self) -> StackInfo:
@@ -86,6 +96,14 @@ class Stack:
     @property
     def started(self) -> bool:
         return self._info is not None
+
+    def db_roles(self) -> tuple[str, str | None]:
+        """The components that are the writer and the reader now (a failover swaps them)."""
+        if isinstance(self.database, RdsInstance):
+            return self.database.primary, None  # a Multi-AZ standby serves no traffic
+        if self.database is not None:
+            return self.database.writer, self.database.reader
+        return "db-writer", ("db-reader" if self.info.db_reader_port else None)
 
     def exited(self) -> list[str]:
         """Components whose processes died since they started."""
@@ -210,7 +228,10 @@ class Stack:
             edges[name] = e
             return e
 
-        db_edge = edge("app->db", "db-writer", writer_port)
+        # with RDS Proxy the tasks' writer endpoint is the proxy, which reaches the writer
+        proxy = self._start_proxy(rt, writer_port, ready) if p.proxy is not None else None
+        db_edge = (edge("app->db", rdsproxy.NAME, proxy.port) if proxy is not None
+                   else edge("app->db", "db-writer", writer_port))
         reader_edge = edge("app->db-reader", "db-reader", reader_port) if reader_port else None
         aws_edge = edge("app->aws", "aws", aws_fault_port)
         (self.workdir / awsfault.PORT_FILE).write_text(str(aws_fault_port))
@@ -263,13 +284,30 @@ class Stack:
             ]
         }
         components["lb"] = Component("lb", "haproxy", lb_inner, None)
+        if proxy is not None:
+            components[proxy.name] = proxy
         return StackInfo(
             stack_id=self.stack_id, arch=p.name, workdir=str(self.workdir),
             log_dir=str(self.log_dir), lb_url=lb_url, toxiproxy_api=toxi.api_url,
             haproxy_socket=str(self.workdir / "haproxy.sock"), aws_endpoint=aws_direct,
             queue_url=queue_url, bucket=p.aws.bucket, db_writer_port=writer_port,
             db_reader_port=reader_port, components=components, edges=edges, ready_s=ready,
+            db_proxy_admin=self._proxy_admin,
         )
+
+    def _start_proxy(self, rt: ProcessRuntime, writer_port: int, ready: dict[str, float]
+                     ) -> Component:
+        """RDS Proxy in front of the writer (its own direct port: no fault proxy between)."""
+        settings = self.profile.proxy
+        assert settings is not None
+        port, admin_port = self._ports.take(), self._ports.take()
+        ready[rdsproxy.NAME] = rt.start(rdsproxy.spec(
+            port=port, admin_port=admin_port, target_port=writer_port, settings=settings,
+            time_scale=self.settings.time_scale, binary=self.settings.rdsproxy_binary,
+            user=mariadb.APP_USER, password=mariadb.APP_PASSWORD, database=mariadb.DATABASE,
+        ))
+        self._proxy_admin = f"http://{LOOPBACK}:{admin_port}"
+        return Component(rdsproxy.NAME, "rdsproxy", port, None)
 
     def runtime_log(self, name: str) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,8 @@ class StackInfo:
     components: dict[str, Component] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
     ready_s: dict[str, float] = field(default_factory=dict)
+    #: the RDS Proxy's admin URL (repoint, stats); None = no proxy, apps use the endpoint
+    db_proxy_admin: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -41,6 +41,8 @@ def test_lb_url_is_loopback_and_every_component_listens(stack: Stack) -> None:
         expected.add("db-reader")
     if stack.profile.has_standby:
         expected.add("db-standby")
+    if stack.profile.proxy is not None:
+        expected.add("db-proxy")
     assert set(info.components) == expected
     for component in info.components.values():
         with socket.create_connection(("127.0.0.1", component.port), timeout=2):

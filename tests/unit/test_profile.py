@@ -12,7 +12,7 @@ from harness.stacks.profile import available_profiles, load_profile, stacks_root
 
 
 def test_shipped_profiles_load_with_the_expected_shape() -> None:
-    assert available_profiles() == ["legacy", "modern"]
+    assert available_profiles() == ["legacy", "modern", "modern-no-proxy"]
     legacy, modern = load_profile("legacy"), load_profile("modern")
     assert (legacy.app.kind, legacy.load_balancer.style) == ("php", "clb")
     assert (modern.app.kind, modern.load_balancer.style) == ("go", "alb")
@@ -175,3 +175,42 @@ def test_harness_validate_checks_a_stack_profile(
     err = capsys.readouterr().err.strip()
     assert f"profile.yaml:{line}: orchestrator.task_replacment_s" in err
     assert "\n" not in err
+
+
+def test_modern_no_proxy_is_modern_without_the_proxy() -> None:
+    modern, bare = load_profile("modern"), load_profile("modern-no-proxy")
+    assert modern.proxy is not None
+    assert modern.proxy.max_connections_percent.value == 100
+    assert bare.proxy is None
+    same = {"name", "description"}
+    left, right = modern.model_dump(exclude=same), bare.model_dump(exclude=same)
+    left["database"].pop("proxy")
+    right["database"].pop("proxy")
+    assert left == right
+
+
+def test_proxy_timings_are_modelled_and_scaled() -> None:
+    rows = {row.setting: row for row in load_profile("modern").modelled(0.1)}
+    assert rows["database.proxy.connection_borrow_timeout_s"].used_value == pytest.approx(12.0)
+    assert rows["database.proxy.idle_client_timeout_s"].used_value == pytest.approx(180.0)
+    assert not rows["database.proxy.max_connections_percent"].scaled
+    bare = {row.setting for row in load_profile("modern-no-proxy").modelled(0.1)}
+    assert not any(s.startswith("database.proxy") for s in bare)
+
+
+def test_a_variant_overrides_its_base_key_by_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, "extends: modern\nname: bigger\napp: {instances: 5}\n")
+    profile = load_profile(str(path))
+    assert (profile.name, profile.app.instances, profile.app.kind) == ("bigger", 5, "go")
+    assert profile.proxy == load_profile("modern").proxy
+
+
+def test_a_bad_key_in_a_variant_names_the_variants_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "extends: modern\nname: x\ndatabase:\n  proxy:\n    max_conns: 5\n")
+    with pytest.raises(ProfileError, match=rf"{path}:5: database.proxy.max_conns: Extra inputs"):
+        load_profile(str(path))
+
+
+def test_a_variant_must_extend_a_known_architecture(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match=r"unknown architecture 'moden'"):
+        load_profile(str(_write(tmp_path, "extends: moden\nname: x\n")))

@@ -4,8 +4,9 @@ Real replication, real promotion: after `failover_s` (scaled) the reader
 stops replicating, forgets its source and turns writable; the writer endpoint
 (the app->db edge, which the apps keep as their address) is repointed to it
 once the clients would have resolved the endpoint's new DNS record
-(`dns_ttl_s`). The failed instance is then restarted and rejoins as the
-reader, as Aurora does.
+(`dns_ttl_s`). With RDS Proxy (`database.proxy`) the apps' endpoint is the
+proxy, which is repointed at once: no DNS wait. The failed instance is then
+restarted and rejoins as the reader, as Aurora does.
 When the reader dies (an AZ outage, a crash), the reader endpoint points at the
 writer until Aurora has restarted the replica (`replica_restart_s`).
 A planned failover (switchover) makes the writer read-only, waits for the
@@ -19,6 +20,7 @@ import time
 
 from harness.errors import FaultError
 from harness.stacks.components import mariadb
+from harness.stacks.components.rdsproxy import RdsProxyAdmin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 from harness.stacks.profile import AuroraSettings
@@ -100,16 +102,23 @@ class AuroraCluster(Orchestrator):
         self.emit("reader_promoted", component=name)
 
     def _move_endpoint(self, since: float) -> None:
-        # clients resolve the cluster endpoint again only after the DNS TTL
-        if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
-            return
         new_writer = self.reader or self.writer
-        toxi = ToxiproxyClient(self.h.info.toxiproxy_api)
-        toxi.set_upstream(proxy_name("app->db"), self._port(new_writer))
+        if self.h.info.db_proxy_admin:
+            # RDS Proxy follows the cluster itself: its clients keep their connections and
+            # their next transaction goes to the new writer, no DNS record to wait for
+            RdsProxyAdmin(self.h.info.db_proxy_admin).repoint(self._port(new_writer))
+            via = "rds_proxy"
+        else:
+            # clients resolve the cluster endpoint again only after the DNS TTL
+            if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
+                return
+            toxi = ToxiproxyClient(self.h.info.toxiproxy_api)
+            toxi.set_upstream(proxy_name("app->db"), self._port(new_writer))
+            via = "dns"
         self.h.info.db_writer_port = self._port(new_writer)
         self.h.on_change()
         self.emit(
-            "writer_endpoint_moved", component=new_writer, port=self._port(new_writer),
+            "writer_endpoint_moved", component=new_writer, port=self._port(new_writer), via=via,
             since_writer_down_s=round(time.monotonic() - since, 3),
         )
 

@@ -14,11 +14,11 @@ from rich.console import Console
 from harness.analysis.verdict import INVALID, Verdict
 from harness.cli import _pick_archs
 from harness.errors import ConfigError
-from harness.rehearsal import profile_of
 from harness.repeats import exit_code, order_of
 from harness.report.commands import compare_command, load, report_command
 from harness.report.record import SCHEMA_FILE
 from harness.report.results import read_record, repeat_runs
+from harness.scenario.scenario import profile_of
 from tests.support.repeat_data import noisy_runs, write_repeat_set
 
 
@@ -38,7 +38,7 @@ def test_an_architecture_named_twice_runs_as_two_labelled_copies() -> None:
     assert labels == ["modern", "modern#2"]
     assert [profile_of(label) for label in labels] == ["modern", "modern"]
     assert _pick_archs("both", ["legacy", "modern"]) == ["legacy", "modern"]
-    with pytest.raises(typer.BadParameter, match="the scenario runs on"):
+    with pytest.raises(typer.BadParameter, match="name stack profiles, comma-separated"):
         _pick_archs("modern,cloud", ["legacy", "modern"])
 
 

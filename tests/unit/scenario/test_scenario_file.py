@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.cli import _pick_archs
 from harness.errors import ScenarioError
-from harness.scenario.scenario import SCENARIOS_DIR, available, load_scenario
+from harness.scenario.scenario import SCENARIOS_DIR, available, load_scenario, on_architectures
 
 SMOKE: dict[str, Any] = yaml.safe_load((SCENARIOS_DIR / "smoke.yaml").read_text())
 
@@ -181,3 +183,22 @@ def test_a_missing_locustfile_names_the_scenario_line_and_the_folder(tmp_path: P
     message = _error(tmp_path, data)
     assert message.startswith(f"{tmp_path / 's.yaml'}:")
     assert f"workload.locustfile.path: {tmp_path / 'nope.py'} does not exist" in message
+
+
+def test_a_scenario_may_name_any_stack_profile(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**SMOKE, "architectures": ["modern", "modern-no-proxy"]}))
+    assert load_scenario(str(path)).architectures == ["modern", "modern-no-proxy"]
+
+
+def test_arch_option_takes_a_comma_list_of_profiles() -> None:
+    assert _pick_archs("modern,modern-no-proxy", ["legacy", "modern"]) == [
+        "modern", "modern-no-proxy"]
+    assert _pick_archs("both", ["modern"]) == ["legacy", "modern"]
+    assert _pick_archs("scenario", ["legacy"]) == ["legacy"]
+    assert _pick_archs("modern,modern", ["modern"]) == ["modern", "modern#2"]
+    for bad in ("modern,serverless", ","):
+        with pytest.raises(typer.BadParameter, match="name stack profiles, comma-separated"):
+            _pick_archs(bad, ["legacy", "modern"])
+    scenario = on_architectures(load_scenario("db-failover"), ["modern", "modern-no-proxy"])
+    assert scenario.architectures == ["modern", "modern-no-proxy"]

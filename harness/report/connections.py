@@ -1,0 +1,114 @@
+"""The report's "Database connections" section, from the run's `db.connections` events.
+
+One chart over the load's time axis (each architecture's writer and reader
+`Threads_connected`, and with RDS Proxy its client connections) and one table
+per architecture: connections before the first fault, the lowest and highest
+during the run, at the end, and what the proxy counted. Seconds where an
+instance did not answer are gaps, never zeros.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from harness.analysis.recovery import event_time
+from harness.report.record import RunRecord
+
+KIND = "db.connections"
+LINES = (("writer_threads", "writer", "solid"), ("reader_threads", "reader", "dot"))
+
+
+def samples(events: Sequence[Mapping[str, Any]], arch: str) -> list[Mapping[str, Any]]:
+    """The architecture's connection samples in time order."""
+    mine = [e for e in events if e.get("kind") == KIND and e.get("arch", arch) == arch]
+    return sorted(mine, key=event_time)
+
+
+def _proxy(sample: Mapping[str, Any], key: str) -> Any:
+    proxy = sample.get("proxy")
+    return proxy.get(key) if isinstance(proxy, Mapping) else None
+
+
+def chart(record: RunRecord, events: Sequence[Mapping[str, Any]], colors: Mapping[str, str]
+          ) -> str:
+    """The chart as an HTML fragment (plotly.js comes with the page's first chart); "" if none."""
+    fig = go.Figure()
+    drawn = False
+    for arch in record.arch_names:
+        mine = samples(events, arch)
+        if not mine:
+            continue
+        drawn = True
+        t = [event_time(e) for e in mine]
+        for key, role, dash in LINES:
+            if any(key in e for e in mine):
+                fig.add_scatter(x=t, y=[e.get(key) for e in mine], name=f"{arch} {role}",
+                                legendgroup=arch, line={"color": colors[arch], "dash": dash})
+        if any(e.get("proxy") for e in mine):
+            fig.add_scatter(x=t, y=[_proxy(e, "client_connections") for e in mine],
+                            name=f"{arch} RDS Proxy clients", legendgroup=arch,
+                            line={"color": colors[arch], "dash": "dashdot", "width": 1})
+    if not drawn:
+        return ""
+    for a in record.architectures:
+        for f in a.faults:
+            fig.add_vline(x=f.start_s, line={"color": "rgba(204,0,0,0.5)", "width": 1})
+    fig.update_layout(
+        height=320, template="plotly_white", hovermode="x unified",
+        margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        xaxis_title="seconds since the load started", yaxis_title="connections",
+    )
+    fig.update_yaxes(rangemode="tozero")
+    html: str = fig.to_html(full_html=False, include_plotlyjs=False,
+                            config={"displaylogo": False, "responsive": True},
+                            div_id="db-connections")
+    return html
+
+
+@dataclass(frozen=True)
+class Row:
+    """One architecture's line of the table; None = not measured (no answer, no proxy)."""
+
+    arch: str
+    writer_before: float | None
+    writer_min: int | None
+    writer_max: int | None
+    writer_end: int | None
+    unanswered_s: int
+    proxy_clients_max: int | None
+    proxy_backends_max: int | None
+    pinned_max: int | None
+    borrow_timeouts: int | None
+
+
+def table(record: RunRecord, events: Sequence[Mapping[str, Any]]) -> list[Row]:
+    """Per architecture with samples: the writer's connections and the proxy's counters."""
+    rows = []
+    for a in record.architectures:
+        mine = samples(events, a.arch)
+        if not mine:
+            continue
+        first_fault = min((f.start_s for f in a.faults), default=None)
+        writer = [e.get("writer_threads") for e in mine]
+        known = [w for w in writer if w is not None]
+        before = [e["writer_threads"] for e in mine if e.get("writer_threads") is not None
+                  and (first_fault is None or event_time(e) < first_fault)]
+
+        def peak(key: str, among: list[Mapping[str, Any]] = mine) -> int | None:
+            values = [v for v in (_proxy(e, key) for e in among) if v is not None]
+            return max(values) if values else None
+
+        rows.append(Row(
+            arch=a.arch, writer_before=statistics.median(before) if before else None,
+            writer_min=min(known) if known else None, writer_max=max(known) if known else None,
+            writer_end=writer[-1], unanswered_s=sum(w is None for w in writer),
+            proxy_clients_max=peak("client_connections"),
+            proxy_backends_max=peak("backend_open"), pinned_max=peak("pinned_sessions"),
+            borrow_timeouts=peak("borrow_timeouts"),
+        ))
+    return rows

@@ -1,0 +1,142 @@
+"""RDS Proxy in the modern stack: client connections survive a writer failover, and the
+stack with the proxy recovers from a db_failover faster than the same stack without it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+import yaml
+from conftest import running_stack
+
+from harness.runtime.ports import LOOPBACK
+from harness.scenario.scenario import SCENARIOS_DIR
+from harness.stacks.components import mariadb
+from harness.stacks.components.rdsproxy import RdsProxyAdmin
+from harness.stacks.profile import load_profile
+
+pytestmark = pytest.mark.integration
+
+HARNESS = str(Path(sys.executable).parent / "harness")
+
+
+def _server_id(conn: pymysql.connections.Connection[Any]) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@server_id")
+        row = cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_an_app_connection_through_the_proxy_survives_a_writer_failover(short_tmp: Path
+                                                                        ) -> None:
+    with running_stack("modern", short_tmp) as stack:
+        info = stack.info
+        assert info.edges["app->db"].upstream == "db-proxy"
+        # what a task's pool holds: a connection to its writer endpoint (the app->db edge)
+        conn = pymysql.connect(
+            host=LOOPBACK, port=info.edges["app->db"].listen_port, user=mariadb.APP_USER,
+            password=mariadb.APP_PASSWORD, database=mariadb.DATABASE, autocommit=True,
+            connect_timeout=2, read_timeout=10,
+        )
+        in_tx = pymysql.connect(
+            host=LOOPBACK, port=info.edges["app->db"].listen_port, user=mariadb.APP_USER,
+            password=mariadb.APP_PASSWORD, database=mariadb.DATABASE, connect_timeout=2,
+            read_timeout=10,
+        )
+        assert _server_id(conn) == 1
+        with in_tx.cursor() as cur:
+            cur.execute("UPDATE products SET stock = stock - 1 WHERE id = 1")
+        killed_at = time.monotonic()
+        stack.runtime.kill("db-writer")  # type: ignore[union-attr]
+
+        errors: list[str] = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if _server_id(conn) == 2:
+                    break
+            except pymysql.err.OperationalError as exc:
+                # the proxy answers with an error; a lost connection would be 2006/2013
+                errors.append(f"{exc.args[0]}: {exc}")
+            time.sleep(0.1)
+        recovered_s = time.monotonic() - killed_at
+        print(f"same connection served by the new writer {recovered_s:.2f} s after the kill; "
+              f"{len(errors)} errors meanwhile")
+        assert _server_id(conn) == 2, "the connection never reached the promoted writer"
+        lost = [e for e in errors if e.startswith(("2006:", "2013:"))]
+        assert not lost, f"the client connection was lost: {lost}"
+
+        # the transaction that was open on the old writer is lost, the connection is not
+        with pytest.raises(pymysql.err.OperationalError, match="transaction was lost"), \
+                in_tx.cursor() as cur:
+            cur.execute("UPDATE products SET stock = stock - 1 WHERE id = 2")
+        in_tx.rollback()
+        assert _server_id(in_tx) == 2
+
+        moved = [e for e in stack.events.events
+                 if e["kind"] == "orchestrator.writer_endpoint_moved"]
+        assert [e["via"] for e in moved] == ["rds_proxy"]
+        aurora = load_profile("modern").database
+        # no DNS wait: the endpoint moved with the promotion, well before failover + TTL
+        assert moved[0]["since_writer_down_s"] < (
+            aurora.failover_s.at(0.1) + aurora.dns_ttl_s.at(0.1))
+        stats = RdsProxyAdmin(info.db_proxy_admin or "").stats()
+        print(f"proxy stats after the failover: {json.dumps(stats)}")
+        assert stats["repoints"] == 1
+        assert stats["transactions_lost"] >= 1
+        conn.close()
+        in_tx.close()
+
+
+def _failover_scenario(tmp_path: Path) -> Path:
+    """db-failover, shorter, at a time scale where the DNS TTL is a whole second."""
+    data = yaml.safe_load((SCENARIOS_DIR / "db-failover.yaml").read_text())
+    data["time_scale"] = 0.2
+    data["architectures"] = ["modern", "modern-no-proxy"]
+    data["workload"]["phases"] = [
+        {"name": "before", "shape": "constant", "rate": "20/s", "duration": "12s"},
+        {"name": "failover", "shape": "constant", "rate": "20/s", "duration": "28s"},
+    ]
+    data["slos"] = [s for s in data["slos"] if s["metric"] != "recovery_s"]
+    path = tmp_path / "failover.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_proxy_shortens_recovery_from_a_writer_failover(short_tmp: Path, tmp_path: Path
+                                                            ) -> None:
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [HARNESS, "run", str(_failover_scenario(tmp_path)), "--ci", "--out", str(out)],
+        env={**os.environ, "HARNESS_STATE_DIR": str(short_tmp), "COLUMNS": "200"},
+        text=True, capture_output=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = next(p for p in out.iterdir() if p.is_dir())
+    record = json.loads((run / "run.json").read_text())
+    recovery = {
+        a["arch"]: next(r for r in a["recoveries"] if r["fault"] == "writer-dies")
+        for a in record["architectures"]
+    }
+    for arch, r in recovery.items():
+        print(f"{arch}: recovery {r['recovery_s']} s, {r['errors']} errors of {r['requests']}, "
+              f"peak error rate {r['peak_error_rate']:.1%}")
+    proxied, bare = recovery["modern"]["recovery_s"], recovery["modern-no-proxy"]["recovery_s"]
+    assert proxied is not None, "modern (with the proxy) never recovered"
+    assert bare is not None, "modern-no-proxy never recovered"
+    # the proxy skips the DNS TTL (1 s at this scale); allow 0.25 s of measurement noise
+    assert proxied < bare - 0.25, (proxied, bare)
+    html = (run / "report.html").read_text()
+    assert 'id="db-connections"' in html
+    samples = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    counted = {e["arch"] for e in samples if e["kind"] == "db.connections"
+               and e.get("writer_threads") is not None}
+    assert counted == {"modern", "modern-no-proxy"}
