@@ -1,0 +1,165 @@
+"""CloudWatch alarm evaluation over recorded samples: pure, the same live and post hoc.
+
+Semantics as the CloudWatch User Guide ("Using Amazon CloudWatch alarms") documents them:
+
+- the metric is aggregated into periods with a statistic (harness.metrics.periods);
+- the alarm is evaluated every minute (every 10 s for a 10 s or 30 s period) on the
+  last `evaluation_periods` (N) datapoints already published (period end + delay);
+- it goes to ALARM when at least `datapoints_to_alarm` (M) of those N breach;
+- missing datapoints ("Configuring how CloudWatch alarms treat missing data"):
+  `notBreaching` counts them as good, `breaching` as bad; `missing` judges on the
+  datapoints present and goes to INSUFFICIENT_DATA when there are none; `ignore` does
+  the same but keeps the current state when there are none. With fewer datapoints
+  present than M, `missing` goes to ALARM if every present one breaches, `ignore`
+  keeps its state. (CloudWatch may also look back beyond the N periods for datapoints
+  when some are missing; this evaluation does not.)
+
+An alarm starts in INSUFFICIENT_DATA, as a new CloudWatch alarm does.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from harness.metrics.periods import Datapoint, datapoints
+from harness.metrics.samples import Sample
+
+State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+Comparison = Literal[
+    "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+MissingData = Literal["missing", "notBreaching", "breaching", "ignore"]
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": operator.gt, "GreaterThanOrEqualToThreshold": operator.ge,
+    "LessThanThreshold": operator.lt, "LessThanOrEqualToThreshold": operator.le,
+}
+_SYMBOL = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": ">=",
+           "LessThanThreshold": "<", "LessThanOrEqualToThreshold": "<="}
+
+
+@dataclass(frozen=True)
+class AlarmDef:
+    """One alarm as a run evaluates it: every time already at the run's time scale."""
+
+    name: str
+    #: the recorded series (harness.metrics.catalogue), CloudWatch aliases resolved
+    metric: str
+    statistic: str
+    period_s: float
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    threshold: float
+    comparison: Comparison
+    treat_missing_data: MissingData
+    #: one instance's/task's series; None = the metric over the whole group
+    member: str | None = None
+    #: a datapoint is visible to the alarm this long after its period ends
+    delay_s: float = 0.0
+    #: how often the alarm is evaluated
+    every_s: float = 0.0
+
+    @property
+    def interval_s(self) -> float:
+        return self.every_s if self.every_s > 0 else self.period_s
+
+    @property
+    def lag_s(self) -> float:
+        """The longest a breach can take to show: N periods, the delay and one evaluation."""
+        return self.period_s * self.evaluation_periods + self.delay_s + self.interval_s
+
+    def breaches(self, value: float) -> bool:
+        return _COMPARE[self.comparison](value, self.threshold)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An alarm state change at `at_s` (seconds from the start of the load)."""
+
+    alarm: str
+    at_s: float
+    old: State
+    new: State
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def window_state(values: Sequence[float | None], alarm: AlarmDef, current: State) -> State:
+    """The state N datapoints (oldest first, None = missing) put the alarm in."""
+    m = alarm.datapoints_to_alarm
+    treat = alarm.treat_missing_data
+    if treat in ("breaching", "notBreaching"):
+        missing_is_bad = treat == "breaching"
+        bad = sum(1 for v in values
+                  if (missing_is_bad if v is None else alarm.breaches(v)))
+        return "ALARM" if bad >= m else "OK"
+    present = [v for v in values if v is not None]
+    if not present:
+        return "INSUFFICIENT_DATA" if treat == "missing" else current
+    bad = sum(1 for v in present if alarm.breaches(v))
+    if bad >= m:
+        return "ALARM"
+    if len(present) < m and bad == len(present):
+        return "ALARM" if treat == "missing" else current
+    return "OK"
+
+
+def _reason(values: Sequence[float | None], alarm: AlarmDef, new: State) -> str:
+    shown = ", ".join("—" if v is None else f"{v:.4g}" for v in values)
+    bad = sum(1 for v in values if v is not None and alarm.breaches(v))
+    return (f"{bad} of the last {len(values)} datapoints [{shown}] "
+            f"{_SYMBOL[alarm.comparison]} {alarm.threshold:g} "
+            f"(M of N {alarm.datapoints_to_alarm}/{alarm.evaluation_periods}, "
+            f"missing data: {alarm.treat_missing_data}) -> {new}")
+
+
+def window_at(points: Sequence[Datapoint], alarm: AlarmDef, at_s: float) -> list[float | None]:
+    """The N datapoints visible at `at_s`, oldest first; periods before the run are missing."""
+    visible = [p for p in points if p.available_at(alarm.delay_s) <= at_s + 1e-9]
+    values: list[float | None] = [p.value for p in visible[-alarm.evaluation_periods:]]
+    return [None] * (alarm.evaluation_periods - len(values)) + values
+
+
+def evaluate(alarm: AlarmDef, samples: Iterable[Sample], until_s: float,
+             state: State = "INSUFFICIENT_DATA") -> list[Transition]:
+    """Every state change of the alarm from the start of the load until `until_s`."""
+    points = datapoints(samples, alarm.metric, period_s=alarm.period_s, stat=alarm.statistic,
+                        until_s=until_s, member=alarm.member)
+    changes: list[Transition] = []
+    step = alarm.interval_s
+    k = 1
+    while k * step <= until_s + 1e-9:
+        at = round(k * step, 6)
+        values = window_at(points, alarm, at)
+        new = window_state(values, alarm, state)
+        if new != state:
+            changes.append(Transition(alarm.name, at, state, new, _reason(values, alarm, new)))
+            state = new
+        k += 1
+    return changes
+
+
+class AlarmEngine:
+    """Evaluates alarms as samples arrive (live, during a run): new transitions only."""
+
+    def __init__(self, alarms: Sequence[AlarmDef]) -> None:
+        self.alarms = list(alarms)
+        self._seen: dict[str, int] = {a.name: 0 for a in self.alarms}
+
+    def advance(self, samples: Sequence[Sample], now_s: float) -> list[Transition]:
+        """Transitions up to `now_s` not returned before."""
+        fresh: list[Transition] = []
+        for alarm in self.alarms:
+            changes = evaluate(alarm, samples, now_s)
+            fresh += changes[self._seen[alarm.name]:]
+            self._seen[alarm.name] = len(changes)
+        return sorted(fresh, key=lambda t: t.at_s)
