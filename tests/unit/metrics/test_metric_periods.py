@@ -36,8 +36,11 @@ def test_no_observation_is_no_value() -> None:
 
 
 def test_statistic_names() -> None:
-    assert valid_statistic("p99") and valid_statistic("Average") and valid_statistic("p99.9")
-    assert not valid_statistic("avg") and not valid_statistic("p100x")
+    assert valid_statistic("p99")
+    assert valid_statistic("Average")
+    assert valid_statistic("p99.9")
+    assert not valid_statistic("avg")
+    assert not valid_statistic("p100x")
 
 
 def test_periods_aggregate_whole_periods_only() -> None:
@@ -54,11 +57,13 @@ def test_a_period_without_samples_is_missing() -> None:
 
 
 def test_members_pool_or_filter() -> None:
-    samples = gauge("CPUUtilization", [10, 10], "app-1") + gauge("CPUUtilization", [90, 90], "app-2")
+    samples = [*gauge("CPUUtilization", [10, 10], "app-1"),
+               *gauge("CPUUtilization", [90, 90], "app-2")]
     group = datapoints(samples, "CPUUtilization", period_s=2, stat="Average", until_s=2)
     one = datapoints(samples, "CPUUtilization", period_s=2, stat="Maximum", until_s=2,
                      member="app-1")
-    assert group[0].value == 50 and one[0].value == 10
+    assert group[0].value == 50
+    assert one[0].value == 10
 
 
 def test_distribution_samples_contribute_every_value() -> None:
@@ -66,7 +71,8 @@ def test_distribution_samples_contribute_every_value() -> None:
                Sample(1.0, "TargetResponseTime", values=(0.3, 4.0))]
     points = datapoints(samples, "TargetResponseTime", period_s=2, stat="p99", until_s=2)
     count = datapoints(samples, "TargetResponseTime", period_s=2, stat="SampleCount", until_s=2)
-    assert points[0].value == 4.0 and count[0].value == 4
+    assert points[0].value == 4.0
+    assert count[0].value == 4
 
 
 def test_samples_before_the_load_are_left_out() -> None:
