@@ -19,64 +19,13 @@ An alarm starts in INSUFFICIENT_DATA, as a new CloudWatch alarm does.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
+from harness.metrics.alarmdef import SYMBOL, AlarmDef, State
 from harness.metrics.periods import Datapoint, datapoints
 from harness.metrics.samples import Sample
-
-State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
-Comparison = Literal[
-    "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",
-    "LessThanOrEqualToThreshold",
-]
-MissingData = Literal["missing", "notBreaching", "breaching", "ignore"]
-
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "GreaterThanThreshold": operator.gt, "GreaterThanOrEqualToThreshold": operator.ge,
-    "LessThanThreshold": operator.lt, "LessThanOrEqualToThreshold": operator.le,
-}
-_SYMBOL = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": ">=",
-           "LessThanThreshold": "<", "LessThanOrEqualToThreshold": "<="}
-
-
-@dataclass(frozen=True)
-class AlarmDef:
-    """One alarm as a run evaluates it: every time already at the run's time scale."""
-
-    name: str
-    #: the recorded series (harness.metrics.catalogue), CloudWatch aliases resolved
-    metric: str
-    statistic: str
-    period_s: float
-    evaluation_periods: int
-    datapoints_to_alarm: int
-    threshold: float
-    comparison: Comparison
-    treat_missing_data: MissingData
-    #: one instance's/task's series; None = the metric over the whole group
-    member: str | None = None
-    #: a datapoint is visible to the alarm this long after its period ends
-    delay_s: float = 0.0
-    #: how often the alarm is evaluated
-    every_s: float = 0.0
-
-    @property
-    def interval_s(self) -> float:
-        return self.every_s if self.every_s > 0 else self.period_s
-
-    @property
-    def lag_s(self) -> float:
-        """The longest a breach can take to show: N periods, the delay and one evaluation."""
-        return self.period_s * self.evaluation_periods + self.delay_s + self.interval_s
-
-    def breaches(self, value: float) -> bool:
-        return _COMPARE[self.comparison](value, self.threshold)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -117,7 +66,7 @@ def _reason(values: Sequence[float | None], alarm: AlarmDef, new: State) -> str:
     shown = ", ".join("—" if v is None else f"{v:.4g}" for v in values)
     bad = sum(1 for v in values if v is not None and alarm.breaches(v))
     return (f"{bad} of the last {len(values)} datapoints [{shown}] "
-            f"{_SYMBOL[alarm.comparison]} {alarm.threshold:g} "
+            f"{SYMBOL[alarm.comparison]} {alarm.threshold:g} "
             f"(M of N {alarm.datapoints_to_alarm}/{alarm.evaluation_periods}, "
             f"missing data: {alarm.treat_missing_data}) -> {new}")
 

@@ -13,12 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.analysis.detection import FalseAlarm, FaultDetection
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import FaultRecovery, FaultWindow
 from harness.analysis.series import PERCENTILE_KEYS, ArchData
 from harness.analysis.slo import SloResult
 from harness.analysis.verdict import Verdict
 from harness.load.classify import ERROR_CLASSES
+from harness.metrics.alarmdef import AlarmDef
 
 SCHEMA_VERSION: Literal[1] = 1
 SCHEMA_FILE = Path(__file__).with_name("run.schema.json")
@@ -119,6 +121,12 @@ class ArchRecord(_Model):
     recoveries: list[FaultRecovery] = Field(default_factory=list)
     slos: list[SloResult] = Field(default_factory=list)
     invariants: list[Invariant] = Field(default_factory=list)
+    alarms: list[AlarmDef] = Field(
+        default_factory=list, description="the CloudWatch alarms evaluated, at the run's scale")
+    detections: list[FaultDetection] = Field(
+        default_factory=list, description="time to detect each fault: its first alarm, or none")
+    false_alarms: list[FalseAlarm] = Field(
+        default_factory=list, description="alarms that went to ALARM with no fault to explain it")
 
 
 class ScenarioRecord(_Model):

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from harness.analysis.alarms import AlarmDef, AlarmEngine, evaluate, window_state
+from harness.analysis.alarms import AlarmEngine, evaluate, window_state
+from harness.metrics.alarmdef import AlarmDef
 from harness.metrics.samples import Sample
 
 CPU = AlarmDef(
