@@ -43,7 +43,7 @@ class Transition:
 
 
 def window_state(values: Sequence[float | None], alarm: AlarmDef, current: State) -> State:
-    """The state N datapoints (oldest first, None = missing) put the alarm in."""
+    """The state the last (up to N) datapoints (oldest first, None = missing) put it in."""
     m = alarm.datapoints_to_alarm
     treat = alarm.treat_missing_data
     if treat in ("breaching", "notBreaching"):
@@ -72,10 +72,13 @@ def _reason(values: Sequence[float | None], alarm: AlarmDef, new: State) -> str:
 
 
 def window_at(points: Sequence[Datapoint], alarm: AlarmDef, at_s: float) -> list[float | None]:
-    """The N datapoints visible at `at_s`, oldest first; periods before the run are missing."""
+    """The last N datapoints visible at `at_s`, oldest first (fewer early in the run).
+
+    Periods before the load are not in the window: the alarm has no evidence from
+    then, neither good nor bad, whatever its missing-data treatment.
+    """
     visible = [p for p in points if p.available_at(alarm.delay_s) <= at_s + 1e-9]
-    values: list[float | None] = [p.value for p in visible[-alarm.evaluation_periods:]]
-    return [None] * (alarm.evaluation_periods - len(values)) + values
+    return [p.value for p in visible[-alarm.evaluation_periods:]]
 
 
 def evaluate(alarm: AlarmDef, samples: Iterable[Sample], until_s: float,
@@ -89,6 +92,9 @@ def evaluate(alarm: AlarmDef, samples: Iterable[Sample], until_s: float,
     while k * step <= until_s + 1e-9:
         at = round(k * step, 6)
         values = window_at(points, alarm, at)
+        if not values:
+            k += 1
+            continue  # no period of the run is published yet
         new = window_state(values, alarm, state)
         if new != state:
             changes.append(Transition(alarm.name, at, state, new, _reason(values, alarm, new)))

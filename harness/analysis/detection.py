@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.analysis.recovery import FaultRecovery, FaultWindow
+from harness.metrics.alarmdef import AlarmDef
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,13 @@ def changes_from_events(events: Iterable[Mapping[str, Any]], arch: str) -> list[
 
 
 def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
-           changes: Sequence[AlarmChange], lag_s: Mapping[str, float], run_end_s: float
+           changes: Sequence[AlarmChange], alarms: Mapping[str, AlarmDef], run_end_s: float
            ) -> tuple[list[FaultDetection], list[FalseAlarm]]:
     """Time to detect each fault, and the alarms that fired with no fault to explain them.
 
-    `lag_s` is each alarm's AlarmDef.lag_s (0 for an alarm not listed).
+    A change is owned by the latest fault that started before the newest data the alarm
+    saw (its evaluation time less the publication delay): an alarm cannot have seen a
+    fault that started after its data ends.
     """
     ordered = sorted(faults, key=lambda f: f.start_s)
     recovered = {r.fault: r.recovery_s for r in recoveries}
@@ -89,9 +92,11 @@ def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
     for c in changes:
         if c.new != "ALARM":
             continue
-        # the latest fault started before the change that could still explain it
-        owner = next((f for f in reversed(ordered) if f.start_s <= c.at_s
-                      <= reach[f.name] + lag_s.get(c.alarm, 0.0)), None)
+        alarm = alarms.get(c.alarm)
+        seen_until = c.at_s - (alarm.delay_s if alarm else 0.0)
+        lag = alarm.lag_s if alarm else 0.0
+        owner = next((f for f in reversed(ordered)
+                      if f.start_s < seen_until and c.at_s <= reach[f.name] + lag), None)
         if owner is None:
             false_alarms.append(FalseAlarm(c.alarm, c.at_s, c.reason))
         else:

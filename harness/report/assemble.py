@@ -102,7 +102,7 @@ def build_record(
         changes = changes_from_events(events, arch)
         end = max([float(data[arch].duration_s), *(c.at_s for c in changes)])
         detections[arch] = detect(faults[arch], recoveries[arch], changes,
-                                  {d.name: d.lag_s for d in alarms.get(arch, [])}, end)
+                                  {d.name: d for d in alarms.get(arch, [])}, end)
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
     no_load = {a: _no_load_reason(a, data, errors) for a in names
