@@ -9,7 +9,7 @@ from rich.table import Table
 
 from harness.report.record import RunRecord
 from harness.report.results import REPORT
-from harness.report.text import fmt, fmt_ratio
+from harness.report.text import detected_line, fmt, fmt_ratio
 
 
 def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
@@ -18,7 +18,7 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
     table = Table("", *(a.arch for a in archs), box=None, title=f"run {record.run_id}")
     rows: dict[str, list[str]] = {k: [] for k in (
         "requests", "error rate", "p95", "p99", "achieved / offered",
-        "SLOs met", "invariants", "recoveries", "valid",
+        "SLOs met", "invariants", "recoveries", "detected by alarms", "false alarms", "valid",
     )}
     for a in archs:
         t = a.totals
@@ -37,6 +37,8 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
             f"{r.fault} {fmt(r.recovery_s, 's') if r.recovered else 'never'}"
             for r in a.recoveries
         ) or "—")
+        rows["detected by alarms"].append(detected_line(a.detections, a.alarms))
+        rows["false alarms"].append(str(len(a.false_alarms)) if a.alarms else "no alarms")
         rows["valid"].append("yes" if a.valid else "NO: " + "; ".join(a.invalid_reasons))
     for name, values in rows.items():
         table.add_row(name, *values)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 def fmt(value: float | None, unit: str) -> str:
     """312.4 ms / 1.25 s / 0.42 % / 12 s; '—' for None."""
@@ -31,3 +34,15 @@ def fmt_delta(value: float, unit: str) -> str:
     if unit == "ratio":
         return f"{sign}{abs(value) * 100:.2f} pp"
     return sign + fmt(abs(value), unit)
+
+
+def fmt_detect(detect_s: float | None, alarm: str | None) -> str:
+    """`12.0 s (alb-target-5xx)` or `not detected`."""
+    return "not detected" if detect_s is None else f"{fmt(detect_s, 's')} ({alarm})"
+
+
+def detected_line(detections: Sequence[Any], alarms: Sequence[Any]) -> str:
+    """One cell per architecture: each fault's time to detect, or why there is none."""
+    if not alarms:
+        return "no alarms"
+    return ", ".join(f"{d.fault} {fmt_detect(d.detect_s, d.alarm)}" for d in detections) or "—"

@@ -93,7 +93,9 @@ def apply(profile: Profile, overrides: list[AlarmOverride], arch: str, source: s
                 raise ScenarioError(
                     f"{where}: {arch} has no alarm {o.name!r}; a new alarm needs "
                     f"{', '.join(missing)} (its alarms: {', '.join(alarms) or 'none'})")
-            fields = {"name": o.name, **given, "source": f"scenario {where}: added"}
+            # PutMetricAlarm: DatapointsToAlarm defaults to EvaluationPeriods (N of N)
+            fields = {"name": o.name, "datapoints_to_alarm": o.evaluation_periods, **given,
+                      "source": f"scenario {where}: added"}
         else:
             changed = ", ".join(sorted(k.removesuffix("_s") for k in given))
             fields = {**base.model_dump(), **given,

@@ -121,3 +121,12 @@ def test_live_engine_gives_each_transition_once_and_as_post_hoc() -> None:
         live += engine.advance([s for s in samples if s.t_s < now], float(now))
     assert live == evaluate(CPU, samples, 12)
     assert [t.new for t in live] == ["OK", "ALARM", "OK"]
+
+
+def test_periods_before_the_load_are_not_evidence() -> None:
+    # missing data as breaching, but at the first evaluation only period [0,2) exists
+    tasks = replace(CPU, name="tasks", metric="RunningTaskCount", statistic="Minimum",
+                    threshold=3, comparison="LessThanThreshold", evaluation_periods=3,
+                    datapoints_to_alarm=2, treat_missing_data="breaching")
+    samples = series([3, 3, 3, 3, 3, 3], "RunningTaskCount")
+    assert states(tasks, samples, 6) == [(2, "OK")]
