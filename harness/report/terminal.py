@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.report.record import RunRecord
@@ -37,7 +38,8 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
             f"{r.fault} {fmt(r.recovery_s, 's') if r.recovered else 'never'}"
             for r in a.recoveries
         ) or "—")
-        rows["detected by alarms"].append(detected_line(a.detections, a.alarms))
+        # alarm names carry [app-1]: not rich markup
+        rows["detected by alarms"].append(escape(detected_line(a.detections, a.alarms)))
         rows["false alarms"].append(str(len(a.false_alarms)) if a.alarms else "no alarms")
         rows["valid"].append("yes" if a.valid else "NO: " + "; ".join(a.invalid_reasons))
     for name, values in rows.items():
