@@ -35,6 +35,8 @@ from harness.faults.executor import FaultExecutor, plan
 from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
+from harness.metrics.collector import Collector
+from harness.metrics.samples import METRICS_FILE, MetricsLog
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
@@ -69,6 +71,8 @@ class ArchOutcome:
     modelled: list[dict[str, Any]] = field(default_factory=list)
     #: the apps' CPU and memory limits as read back from the kernel (Capacity.to_json)
     capacity: dict[str, Any] | None = None
+    #: the CloudWatch alarms evaluated during the run (AlarmDef.to_json)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
     fault_errors: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
@@ -152,6 +156,10 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
     say = view.say
     events = EventLog(results.path / f"events-{arch}.jsonl", echo=view.event)
     profile = load_profile(profile_of(arch))
+    # the profile's alarms with the scenario's changes: run.json and "modelled" show these
+    profile = profile.model_copy(update={"alarms": scenario.alarm_specs(profile, arch)})
+    alarms = profile.alarm_definitions(scenario.time_scale)
+    outcome.alarms = [a.to_json() for a in alarms]
     outcome.profile = profile.model_dump(mode="json")
     outcome.modelled = [m.to_json() for m in profile.modelled(scenario.time_scale)]
     stack = Stack(
@@ -176,24 +184,29 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             ctx = FaultContext(info=info, processes=stack.runtime, events=events,
                                database=stack.database)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
-            # DB-side connection counts once a second, from here (not from the generator)
-            with ConnectionSampler(info, events, stack.db_roles), \
-                    FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
-                view.stage("load", load_t0=events.t0)
-                view.watch_faults(lambda: fault_states(executor.planned, events.elapsed()))
-                load = run_load(
-                    info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
-                    seed=options.seed, workers=options.workers, on_second=view.second,
-                    start_at=start_at,
-                )
-                # a fault that did not apply makes the run fail: it did not rehearse what it said
-                outcome.fault_errors += [str(e) for e in executor.errors]
-            view.watch_faults(list)
-            if interrupted.is_set():
-                raise KeyboardInterrupt
-            say(f"{arch}: load done; draining {scenario.drain_s:g} s")
-            view.stage("draining")
-            time.sleep(scenario.drain_s)
+            metrics = MetricsLog(results.path / METRICS_FILE, arch)
+            # metrics and alarms run from before the load until the end of the drain
+            with Collector(stack, metrics, events, alarms):
+                # DB-side connection counts once a second, from here (not from the generator)
+                with ConnectionSampler(info, events, stack.db_roles), \
+                        FaultExecutor(planned, ctx, journal_dir=stack.workdir) as executor:
+                    view.stage("load", load_t0=events.t0)
+                    view.watch_faults(
+                        lambda: fault_states(executor.planned, events.elapsed()))
+                    load = run_load(
+                        info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
+                        seed=options.seed, workers=options.workers, on_second=view.second,
+                        start_at=start_at,
+                    )
+                    # a fault that did not apply makes the run fail: it did not rehearse
+                    # what it said
+                    outcome.fault_errors += [str(e) for e in executor.errors]
+                view.watch_faults(list)
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+                say(f"{arch}: load done; draining {scenario.drain_s:g} s")
+                view.stage("draining")
+                time.sleep(scenario.drain_s)
             view.stage("checking invariants")
             outcome.invariants, outcome.writes_checked = _invariants(stack, load)
             outcome.complete = load.complete
@@ -240,6 +253,7 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         modelled={a: o.modelled for a, o in outcomes.items()},
         repeat=repeat.model_dump() if repeat else None,
         capacity={a: o.capacity for a, o in outcomes.items() if o.capacity is not None},
+        alarms={a: o.alarms for a, o in outcomes.items()},
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.analysis.detection import changes_from_events, detect
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import detect_all, faults_from_events, merge_events
 from harness.analysis.series import ArchData
 from harness.analysis.slo import evaluate
 from harness.analysis.verdict import FAIL, INVALID, PASS, Verdict, verdict
+from harness.metrics.alarmdef import AlarmDef
 from harness.report.html import render
 from harness.report.junit import junit_xml
 from harness.report.record import (
@@ -63,6 +65,8 @@ class RunHeader:
     repeat: dict[str, Any] | None = None
     #: each architecture's app limits in force (Capacity.to_json), when its stack started
     capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: each architecture's CloudWatch alarms as evaluated (AlarmDef.to_json)
+    alarms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def build_record(
@@ -97,6 +101,13 @@ def build_record(
         arch: detect_all(d, faults[arch], objectives.recovery, time_scale=time_scale)
         for arch, d in data.items()
     }
+    alarms = {a: [AlarmDef.from_json(d) for d in defs] for a, defs in header.alarms.items()}
+    detections = {}
+    for arch in data:
+        changes = changes_from_events(events, arch)
+        end = max([float(data[arch].duration_s), *(c.at_s for c in changes)])
+        detections[arch] = detect(faults[arch], recoveries[arch], changes,
+                                  {d.name: d for d in alarms.get(arch, [])}, end)
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
     no_load = {a: _no_load_reason(a, data, errors) for a in names
@@ -124,6 +135,9 @@ def build_record(
                 {k: dict(v) for k, v in writes_checked[arch].items()}
                 if writes_checked and arch in writes_checked else None
             ),
+            alarms=alarms.get(arch, []),
+            detections=detections[arch][0] if arch in detections else [],
+            false_alarms=detections[arch][1] if arch in detections else [],
         )
         for arch in names
     ]

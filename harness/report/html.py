@@ -125,12 +125,13 @@ def _events_lane(fig: go.Figure, record: RunRecord, events: Sequence[Mapping[str
     lanes = record.arch_names or sorted({str(e.get("arch", "")) for e in events})
     for i, arch in enumerate(lanes):
         mine = [e for e in events if e.get("arch", arch) == arch and "t_s" in e
-                and str(e.get("kind", "")).startswith(("orchestrator.", "fault.", "health."))
+                and (str(e.get("kind", "")).startswith(("orchestrator.", "fault.", "health."))
+                     or _alarm_mark(e))
                 and e.get("kind") != "fault.summary"]
         if not mine:
             continue
         fig.add_scatter(
-            x=[event_time(e) for e in mine], y=[arch] * len(mine), mode="markers",
+            x=[_mark_time(e) for e in mine], y=[arch] * len(mine), mode="markers",
             name=f"{arch} events", legendgroup=arch,
             marker={"color": color(arch, i), "size": 11,
                     "symbol": [_symbol(str(e["kind"])) for e in mine],
@@ -141,7 +142,19 @@ def _events_lane(fig: go.Figure, record: RunRecord, events: Sequence[Mapping[str
     fig.update_yaxes(type="category", categoryarray=list(reversed(lanes)), row=4, col=1)
 
 
+def _alarm_mark(e: Mapping[str, Any]) -> bool:
+    """Alarm changes into and out of ALARM (the INSUFFICIENT_DATA <-> OK ones are noise)."""
+    return e.get("kind") == "alarm.state_change" and "ALARM" in (e.get("new"), e.get("old"))
+
+
+def _mark_time(e: Mapping[str, Any]) -> float:
+    # an alarm changed state when it was evaluated (at_s), a moment before the event was written
+    return float(e["at_s"]) if e.get("kind") == "alarm.state_change" else event_time(e)
+
+
 def _symbol(kind: str) -> str:
+    if kind == "alarm.state_change":
+        return "star"
     if kind.startswith("fault.applied"):
         return "triangle-down"
     if kind.startswith("fault."):
@@ -254,8 +267,26 @@ proxy, which holds its own pool to the writer. A gap: the instance did not answe
  added p95 {{ rec.added_p95_ms | fmt('ms') }}
  {% if rec.apply_s is not none %}<br><span class="muted">apply took {{
    rec.apply_s | fmt('s') }}</span>{% endif %}
+ {% set d = detection(r.architectures[loop.index0], name) %}{% if d is not none %}<br>
+ detected <b class="{{ '' if d.detect_s is not none else 'fail' }}">{{
+   (d.detect_s | fmt('s')) ~ ' by ' ~ d.alarm if d.detect_s is not none else 'by no alarm' }}</b>
+ {% endif %}
 {% else %}<span class="muted">not run</span>{% endif %}</td>{% endfor %}</tr>{% endfor %}
 </table>{% else %}<p class="muted">No faults in this run.</p>{% endif %}
+
+{% if alarmed %}<h2>Alarms</h2>
+<p class="muted">The CloudWatch alarms each profile declares (and the scenario changed), evaluated
+on the metrics the run recorded (metrics.jsonl) at its time scale. Stars on the timeline's
+events lane mark changes into and out of ALARM. A false alarm went to ALARM with no fault to
+explain it.</p>
+<table id="alarms"><tr><th>arch</th><th>alarm</th><th>definition</th><th>missing data</th>
+<th>went to ALARM for</th></tr>
+{% for a in alarmed %}{% for d in a.alarms %}<tr><td class="arch-{{ a.arch }}">{{ a.arch }}</td>
+<td>{{ d.name }}</td><td>{{ d.describe() }}, published {{ d.delay_s | fmt('s') }} late</td>
+<td>{{ d.treat_missing_data }}</td><td>{{ fired(a, d.name) }}</td></tr>{% endfor %}{% endfor %}
+</table>
+<p>False alarms: {% for a in alarmed %}<span class="arch-{{ a.arch }}">{{ a.arch }}</span>
+{{ a.false_alarms | length }}{% if not loop.last %}; {% endif %}{% endfor %}</p>{% endif %}
 
 <h2>SLOs</h2>
 {% if slos %}<table id="slos"><tr><th>SLO</th><th>arch</th><th>scope</th><th>objective</th>
@@ -364,6 +395,19 @@ def _total(a: Any, key: str, unit: str) -> str:
     return fmt(value, unit) if unit else f"{value:,}"
 
 
+def _detection(arch: Any, fault: str) -> Any:
+    if not arch.alarms:
+        return None
+    return next((d for d in arch.detections if d.fault == fault), None)
+
+
+def _fired(arch: Any, alarm: str) -> str:
+    faults = [d.fault + (" (first)" if d.alarm == alarm else "") for d in arch.detections
+              if alarm in d.alarms]
+    false = [f"false alarm at {x.at_s:.1f} s" for x in arch.false_alarms if x.alarm == alarm]
+    return ", ".join([*faults, *false]) or "never"
+
+
 def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Mapping[str, Any]]
            ) -> str:
     """The whole page as one string."""
@@ -393,6 +437,7 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
         r=record, head=headline(record), chart=chart, faults=faults,
         db_chart=connections.chart(record, events, colors),
         db_rows=connections.table(record, events),
+        detection=_detection, alarmed=[a for a in archs if a.alarms], fired=_fired,
         slos=record.slo_results(), invariants=invariants,
         totals_rows=TOTALS_ROWS, total=_total, inv_verdict=invariant_verdict, kinds=KINDS,
         settings=json.dumps(record.settings, indent=2, sort_keys=True, default=str),

@@ -13,12 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.analysis.detection import FalseAlarm, FaultDetection
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import FaultRecovery, FaultWindow
 from harness.analysis.series import PERCENTILE_KEYS, ArchData
 from harness.analysis.slo import SloResult
 from harness.analysis.verdict import Verdict
 from harness.load.classify import FAILURE_CLASSES
+from harness.metrics.alarmdef import AlarmDef
 
 #: 2: recoveries carry a status (no_impact is no longer recovery_s 0), dropped arrivals
 #: count as failures, invariants say how many writes they checked
@@ -130,6 +132,12 @@ class ArchRecord(_Model):
     def acknowledged(self, kind: str) -> int:
         """Acknowledged writes of `kind` the invariants checked (0 when not checked)."""
         return (self.writes_checked or {}).get(kind, {}).get("acknowledged", 0)
+    alarms: list[AlarmDef] = Field(
+        default_factory=list, description="the CloudWatch alarms evaluated, at the run's scale")
+    detections: list[FaultDetection] = Field(
+        default_factory=list, description="time to detect each fault: its first alarm, or none")
+    false_alarms: list[FalseAlarm] = Field(
+        default_factory=list, description="alarms that went to ALARM with no fault to explain it")
 
 
 class ScenarioRecord(_Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.invariants import OUTCOMES
+from harness.analysis.recovery import FaultRecovery
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
 from harness.report.text import fmt, fmt_ratio, recovery_value
@@ -60,6 +61,7 @@ def summary_md(record: RunRecord) -> str:
               r.reason or ""]
              for arch, r in recs],
         )]
+    lines += _detection_md(record)
     invs = [(a, i) for a in record.architectures for i in a.invariants]
     if invs:
         lines += ["## Invariants", "", *_table(
@@ -98,3 +100,36 @@ def summary_md(record: RunRecord) -> str:
 
 def _or_none(value: float | None) -> str:
     return "no limit" if value is None else f"{value:g}"
+
+
+def _detection_md(record: RunRecord) -> list[str]:
+    """Time to detect per fault beside recovery, the false alarms, and the alarms evaluated."""
+    archs = [a for a in record.architectures if a.alarms]
+    if not archs:
+        return []
+    recovery = {(a.arch, r.fault): r for a in archs for r in a.recoveries}
+    lines = ["## Time to detect per fault", "", *_table(
+        ["fault", "arch", "at", "first alarm", "detected after", "recovered after",
+         "other alarms"],
+        [[d.fault, a.arch, fmt(d.start_s, "s"), d.alarm or "—",
+          fmt(d.detect_s, "s") if d.detect_s is not None else "**not detected**",
+          _recovered(recovery.get((a.arch, d.fault))),
+          ", ".join(x for x in d.alarms[1:]) or "—"]
+         for a in archs for d in a.detections],
+    )]
+    lines += ["False alarms (ALARM with no fault to explain it): "
+              + "; ".join(f"{a.arch} {len(a.false_alarms)}"
+                          + (f" ({', '.join(sorted({f.alarm for f in a.false_alarms}))})"
+                             if a.false_alarms else "") for a in archs), ""]
+    lines += ["## Alarms evaluated", "", *_table(
+        ["arch", "alarm", "definition (at this run's time scale)", "missing data"],
+        [[a.arch, d.name, d.describe() + f", published {fmt(d.delay_s, 's')} late",
+          d.treat_missing_data] for a in archs for d in a.alarms],
+    )]
+    return lines
+
+
+def _recovered(rec: FaultRecovery | None) -> str:
+    if rec is None:
+        return "—"
+    return fmt(rec.recovery_s, "s") if rec.recovery_s is not None else "not recovered"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.report.headline import data_line
 from harness.report.record import RunRecord
 from harness.report.results import REPORT
-from harness.report.text import fmt, fmt_ratio, recovery_value
+from harness.report.text import detected_line, fmt, fmt_ratio, recovery_value
 
 
 def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
@@ -19,7 +20,8 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
     table = Table("", *(a.arch for a in archs), box=None, title=f"run {record.run_id}")
     rows: dict[str, list[str]] = {k: [] for k in (
         "requests", "error rate", "p95", "p99", "achieved / offered",
-        "SLOs met", "invariants", "recoveries", "at AWS timings (estimate)", "valid",
+        "SLOs met", "invariants", "recoveries", "at AWS timings (estimate)",
+        "detected by alarms", "false alarms", "valid",
     )}
     for a in archs:
         # without a single request there is no rate or percentile to show, not 0
@@ -40,6 +42,9 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
             f"{r.fault} ≈ {fmt(r.recovery_aws_s, 's')}" for r in a.recoveries
             if r.recovery_aws_s is not None
         ) or "—")
+        # alarm names carry [app-1]: not rich markup
+        rows["detected by alarms"].append(escape(detected_line(a.detections, a.alarms)))
+        rows["false alarms"].append(str(len(a.false_alarms)) if a.alarms else "no alarms")
         rows["valid"].append("yes" if a.valid else "NO: " + "; ".join(a.invalid_reasons))
     for name, values in rows.items():
         if name.startswith("at AWS") and all(v == "—" for v in values):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from harness.analysis.recovery import FaultRecovery
 
 
@@ -59,3 +62,15 @@ def recovery_text(r: FaultRecovery) -> str:
     if r.status == "not_measurable" and r.reason:
         text += f" ({r.reason})"
     return text
+
+
+def fmt_detect(detect_s: float | None, alarm: str | None) -> str:
+    """`12.0 s (alb-target-5xx)` or `not detected`."""
+    return "not detected" if detect_s is None else f"{fmt(detect_s, 's')} ({alarm})"
+
+
+def detected_line(detections: Sequence[Any], alarms: Sequence[Any]) -> str:
+    """One cell per architecture: each fault's time to detect, or why there is none."""
+    if not alarms:
+        return "no alarms"
+    return ", ".join(f"{d.fault} {fmt_detect(d.detect_s, d.alarm)}" for d in detections) or "—"

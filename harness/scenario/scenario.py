@@ -19,7 +19,7 @@ an error here, not halfway through a run.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness import yamlfile
 from harness.errors import ProfileError, ScenarioError
+from harness.scenario import alarms as scenario_alarms
 from harness.scenario import faults as fault_schema
 from harness.scenario.slo import Objectives, check_phases, load_objectives
 from harness.scenario.workload import (
@@ -37,7 +38,7 @@ from harness.scenario.workload import (
     load_workload,
     with_locustfile_from,
 )
-from harness.stacks.profile import Profile, available_profiles, load_profile
+from harness.stacks.profile import AlarmSpec, Profile, available_profiles, load_profile
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 #: the architectures a scenario runs on when it names none (`both` on the command line)
@@ -63,6 +64,7 @@ class _Header(BaseModel):
     faults: list[Any] = Field(default_factory=list)
     slos: list[Any] = Field(default_factory=list)
     recovery: dict[str, Any] = Field(default_factory=dict)
+    alarms: list[Any] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,12 @@ class Scenario:
     objectives: Objectives
     #: the file as parsed, kept in run.json so a run says what it ran
     definition: dict[str, Any]
+    #: changes to the profiles' CloudWatch alarms (harness.scenario.alarms)
+    alarms: list[scenario_alarms.AlarmOverride] = field(default_factory=list)
+
+    def alarm_specs(self, profile: Profile, arch: str) -> list[AlarmSpec]:
+        """The profile's alarms with this scenario's changes for the architecture."""
+        return scenario_alarms.apply(profile, self.alarms, arch, str(self.path))
 
     @property
     def phase_starts(self) -> dict[str, float]:
@@ -157,7 +165,9 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
                 f"{source}: architectures[{i}]: no stack profile {arch!r}; "
                 f"choose from {', '.join(known)}"
             )
+    alarms = scenario_alarms.parse_alarms(header.alarms, source)
     for arch in header.architectures:
+        scenario_alarms.apply(_profile(arch), alarms, arch, source)
         fault_schema.check_timeline(
             faults, source=source, topology=fault_schema.Topology.from_profile(_profile(arch)),
             phases=starts, run_s=workload.duration,
@@ -167,6 +177,7 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
         architectures=list(header.architectures), seed=header.seed,
         time_scale=header.time_scale, drain_s=header.drain, bug=header.bug,
         workload=workload, faults=faults, objectives=objectives, definition=raw,
+        alarms=alarms,
     )
 
 

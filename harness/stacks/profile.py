@@ -15,15 +15,25 @@ never a silent default.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness import yamlfile
 from harness.errors import ProfileError
+from harness.metrics.alarmdef import AlarmDef, Comparison, MissingData
+from harness.metrics.catalogue import MetricName, series_of
+from harness.metrics.periods import valid_statistic
 
 T = TypeVar("T")
 
@@ -277,6 +287,97 @@ class Aws(_Strict):
     bucket: str | None = None
 
 
+# -- metrics and alarms (CloudWatch) -------------------------------------------------
+
+
+class MetricsSettings(_Strict):
+    """How the era's metrics reach CloudWatch alarms."""
+
+    #: from a period's end to its datapoint being visible to alarms
+    publication_delay_s: Timing
+
+
+class AlarmSpec(_Strict):
+    """One CloudWatch alarm the era typically had (PutMetricAlarm's fields)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    #: a CloudWatch metric name (harness.metrics.catalogue: METRICS and ALIASES)
+    metric: MetricName
+    #: Sum, Average, Maximum, Minimum, SampleCount or a percentile such as p99
+    statistic: str
+    period_s: Timing
+    evaluation_periods: int = Field(ge=1, le=100)
+    datapoints_to_alarm: int = Field(ge=1, le=100)
+    #: in the metric's unit; a Sum or SampleCount threshold is per AWS period, and a run
+    #: scales it with the period (the same rate of errors breaches at any time scale)
+    threshold: float
+    comparison: Comparison
+    treat_missing_data: MissingData = "missing"
+    #: one alarm per instance/task (InstanceId dimension), else one over the group
+    per_member: bool = False
+    #: why the era typically had this alarm, and where its settings come from
+    source: str = Field(min_length=8)
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, value: str) -> str:
+        if not valid_statistic(value):
+            raise ValueError(f"{value!r} is no CloudWatch statistic; use Sum, Average, Maximum, "
+                             "Minimum, SampleCount or a percentile such as p99")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlarmSpec:
+        period = self.period_s.value
+        if period not in (10, 30) and (period < 60 or period % 60):
+            raise ValueError(f"period_s {period:g}: CloudWatch alarm periods are 10 s, 30 s or "
+                             "a multiple of 60 s")
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(f"datapoints_to_alarm {self.datapoints_to_alarm} is more than "
+                             f"evaluation_periods {self.evaluation_periods} (M of N needs M <= N)")
+        if self.per_member and not series_of(self.metric).per_member:
+            raise ValueError(f"per_member: {self.metric} has one series for the whole group")
+        return self
+
+    def scaled_threshold(self, time_scale: float) -> float:
+        counted = self.statistic in ("Sum", "SampleCount") and (
+            series_of(self.metric).kind != "gauge")
+        return self.threshold * time_scale if counted else self.threshold
+
+    def definitions(self, time_scale: float, delay: Timing, members: list[str]
+                    ) -> list[AlarmDef]:
+        """The alarm(s) a run evaluates: one, or one per member, at the run's time scale."""
+        # CloudWatch evaluates every minute, or every 10 s for a 10 s or 30 s period
+        every = 10.0 if self.period_s.value < 60 else 60.0
+        base = AlarmDef(
+            name=self.name, metric=series_of(self.metric).name, statistic=self.statistic,
+            period_s=self.period_s.at(time_scale), evaluation_periods=self.evaluation_periods,
+            datapoints_to_alarm=self.datapoints_to_alarm,
+            threshold=self.scaled_threshold(time_scale), comparison=self.comparison,
+            treat_missing_data=self.treat_missing_data, delay_s=delay.at(time_scale),
+            every_s=every * time_scale,
+        )
+        if not self.per_member:
+            return [base]
+        return [replace(base, name=f"{self.name}[{m}]", member=m) for m in members]
+
+    def modelled(self, time_scale: float) -> list[ModelledSetting]:
+        at = f"alarms.{self.name}"
+        what = (f"{self.metric} {self.statistic} {self.comparison}, {self.datapoints_to_alarm} "
+                f"of {self.evaluation_periods}, missing data {self.treat_missing_data}"
+                + (", per instance/task" if self.per_member else ""))
+        used = self.scaled_threshold(time_scale)
+        return [
+            ModelledSetting(at, what, what, False, self.source),
+            ModelledSetting(f"{at}.period_s", self.period_s.value,
+                            round(self.period_s.at(time_scale), 3), True, self.period_s.source),
+            ModelledSetting(f"{at}.threshold", self.threshold, round(used, 6),
+                            used != self.threshold,
+                            "a count over a period scales with the period" if used != self.threshold
+                            else self.source),
+        ]
+
+
 class Profile(_Strict):
     """One architecture's stack profile."""
 
@@ -287,6 +388,26 @@ class Profile(_Strict):
     orchestrator: Orchestrator
     database: Database
     aws: Aws = Aws()
+    metrics: MetricsSettings | None = None
+    #: the CloudWatch alarms the era typically had (a scenario can override them)
+    alarms: list[AlarmSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _alarms_need_metrics(self) -> Profile:
+        if self.alarms and self.metrics is None:
+            raise ValueError("alarms need a metrics: section (publication_delay_s)")
+        names = [a.name for a in self.alarms]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"alarms: the names {', '.join(dupes)} are used twice")
+        return self
+
+    def alarm_definitions(self, time_scale: float) -> list[AlarmDef]:
+        """Every alarm the run evaluates (per-member alarms expanded over app_names)."""
+        if self.metrics is None:
+            return []
+        delay = self.metrics.publication_delay_s
+        return [d for a in self.alarms for d in a.definitions(time_scale, delay, self.app_names)]
 
     @property
     def app_names(self) -> list[str]:
@@ -324,7 +445,8 @@ class Profile(_Strict):
 
     def modelled(self, time_scale: float) -> list[ModelledSetting]:
         """Every cited setting: its AWS value, the value this run uses, and its source."""
-        return list(_walk(self, "", time_scale))
+        rows = list(_walk(self, "", time_scale))
+        return rows + [row for a in self.alarms for row in a.modelled(time_scale)]
 
 
 @dataclass(frozen=True)

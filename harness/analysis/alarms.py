@@ -1,0 +1,120 @@
+"""CloudWatch alarm evaluation over recorded samples: pure, the same live and post hoc.
+
+Semantics as the CloudWatch User Guide ("Using Amazon CloudWatch alarms") documents them:
+
+- the metric is aggregated into periods with a statistic (harness.metrics.periods);
+- the alarm is evaluated every minute (every 10 s for a 10 s or 30 s period) on the
+  last `evaluation_periods` (N) datapoints already published (period end + delay);
+- it goes to ALARM when at least `datapoints_to_alarm` (M) of those N breach;
+- missing datapoints ("Configuring how CloudWatch alarms treat missing data"):
+  `notBreaching` counts them as good, `breaching` as bad; `missing` judges on the
+  datapoints present and goes to INSUFFICIENT_DATA when there are none; `ignore` does
+  the same but keeps the current state when there are none. With fewer datapoints
+  present than M, `missing` goes to ALARM if every present one breaches, `ignore`
+  keeps its state. (CloudWatch may also look back beyond the N periods for datapoints
+  when some are missing; this evaluation does not.)
+
+An alarm starts in INSUFFICIENT_DATA, as a new CloudWatch alarm does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from harness.metrics.alarmdef import SYMBOL, AlarmDef, State
+from harness.metrics.periods import Datapoint, datapoints
+from harness.metrics.samples import Sample
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An alarm state change at `at_s` (seconds from the start of the load)."""
+
+    alarm: str
+    at_s: float
+    old: State
+    new: State
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def window_state(values: Sequence[float | None], alarm: AlarmDef, current: State) -> State:
+    """The state the last (up to N) datapoints (oldest first, None = missing) put it in."""
+    m = alarm.datapoints_to_alarm
+    treat = alarm.treat_missing_data
+    if treat in ("breaching", "notBreaching"):
+        missing_is_bad = treat == "breaching"
+        bad = sum(1 for v in values
+                  if (missing_is_bad if v is None else alarm.breaches(v)))
+        return "ALARM" if bad >= m else "OK"
+    present = [v for v in values if v is not None]
+    if not present:
+        return "INSUFFICIENT_DATA" if treat == "missing" else current
+    bad = sum(1 for v in present if alarm.breaches(v))
+    if bad >= m:
+        return "ALARM"
+    if len(present) < m and bad == len(present):
+        return "ALARM" if treat == "missing" else current
+    return "OK"
+
+
+def _reason(values: Sequence[float | None], alarm: AlarmDef, new: State) -> str:
+    shown = ", ".join("—" if v is None else f"{v:.4g}" for v in values)
+    bad = sum(1 for v in values if v is not None and alarm.breaches(v))
+    return (f"{bad} of the last {len(values)} datapoints [{shown}] "
+            f"{SYMBOL[alarm.comparison]} {alarm.threshold:g} "
+            f"(M of N {alarm.datapoints_to_alarm}/{alarm.evaluation_periods}, "
+            f"missing data: {alarm.treat_missing_data}) -> {new}")
+
+
+def window_at(points: Sequence[Datapoint], alarm: AlarmDef, at_s: float) -> list[float | None]:
+    """The last N datapoints visible at `at_s`, oldest first (fewer early in the run).
+
+    Periods before the load are not in the window: the alarm has no evidence from
+    then, neither good nor bad, whatever its missing-data treatment.
+    """
+    visible = [p for p in points if p.available_at(alarm.delay_s) <= at_s + 1e-9]
+    return [p.value for p in visible[-alarm.evaluation_periods:]]
+
+
+def evaluate(alarm: AlarmDef, samples: Iterable[Sample], until_s: float,
+             state: State = "INSUFFICIENT_DATA") -> list[Transition]:
+    """Every state change of the alarm from the start of the load until `until_s`."""
+    points = datapoints(samples, alarm.metric, period_s=alarm.period_s, stat=alarm.statistic,
+                        until_s=until_s, member=alarm.member)
+    changes: list[Transition] = []
+    step = alarm.interval_s
+    k = 1
+    while k * step <= until_s + 1e-9:
+        at = round(k * step, 6)
+        values = window_at(points, alarm, at)
+        if not values:
+            k += 1
+            continue  # no period of the run is published yet
+        new = window_state(values, alarm, state)
+        if new != state:
+            changes.append(Transition(alarm.name, at, state, new, _reason(values, alarm, new)))
+            state = new
+        k += 1
+    return changes
+
+
+class AlarmEngine:
+    """Evaluates alarms as samples arrive (live, during a run): new transitions only."""
+
+    def __init__(self, alarms: Sequence[AlarmDef]) -> None:
+        self.alarms = list(alarms)
+        self._seen: dict[str, int] = {a.name: 0 for a in self.alarms}
+
+    def advance(self, samples: Sequence[Sample], now_s: float) -> list[Transition]:
+        """Transitions up to `now_s` not returned before."""
+        fresh: list[Transition] = []
+        for alarm in self.alarms:
+            changes = evaluate(alarm, samples, now_s)
+            fresh += changes[self._seen[alarm.name]:]
+            self._seen[alarm.name] = len(changes)
+        return sorted(fresh, key=lambda t: t.at_s)

@@ -1,0 +1,129 @@
+"""Time to detect per fault, and false alarms, from the run's alarm state changes.
+
+A fault is detected by the first alarm that went to ALARM after the fault started and
+before the next fault started, as long as the fault could still explain it: until the
+fault ended or the service recovered (whichever is later; the end of the run if it never
+recovered), plus the alarm's own lag (its N periods, publication delay and one
+evaluation), since an alarm reports data that old. An alarm that went to ALARM outside
+every fault's reach is a false alarm: it would have paged someone for nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.analysis.recovery import FaultRecovery, FaultWindow
+from harness.metrics.alarmdef import AlarmDef
+
+
+@dataclass(frozen=True)
+class FaultDetection:
+    fault: str
+    start_s: float
+    #: the first alarm to go to ALARM for this fault; None = not detected
+    alarm: str | None
+    #: seconds from the fault's start to that alarm's state change
+    detect_s: float | None
+    #: alarms already in ALARM when the fault started (they could not signal it anew)
+    already_alarming: list[str] = field(default_factory=list)
+    #: every alarm that went to ALARM for this fault, first first
+    alarms: list[str] = field(default_factory=list)
+
+    @property
+    def detected(self) -> bool:
+        return self.detect_s is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FalseAlarm:
+    alarm: str
+    at_s: float
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AlarmChange:
+    """One `alarm.state_change` event, as detection needs it."""
+
+    alarm: str
+    at_s: float
+    old: str
+    new: str
+    reason: str = ""
+
+
+def changes_from_events(events: Iterable[Mapping[str, Any]], arch: str) -> list[AlarmChange]:
+    """The architecture's alarm state changes, at their evaluation time (`at_s`)."""
+    return sorted(
+        (AlarmChange(str(e["alarm"]), float(e["at_s"]), str(e["old"]), str(e["new"]),
+                     str(e.get("reason", "")))
+         for e in events
+         if e.get("kind") == "alarm.state_change" and e.get("arch", arch) == arch),
+        key=lambda c: c.at_s,
+    )
+
+
+def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
+           changes: Sequence[AlarmChange], alarms: Mapping[str, AlarmDef], run_end_s: float
+           ) -> tuple[list[FaultDetection], list[FalseAlarm]]:
+    """Time to detect each fault, and the alarms that fired with no fault to explain them.
+
+    A change is owned by the latest fault that started before the newest data the alarm
+    saw (its evaluation time less the publication delay): an alarm cannot have seen a
+    fault that started after its data ends.
+    """
+    ordered = sorted(faults, key=lambda f: f.start_s)
+    by_fault = {r.fault: r for r in recoveries}
+    reach: dict[str, float] = {}
+    for f in ordered:
+        rec = by_fault.get(f.name)
+        # a fault reaches until it recovered; one with no impact no further than its own end;
+        # one not recovered (or not measurable) until the end of the run
+        if rec is not None and rec.status == "no_impact":
+            until = f.start_s
+        elif rec is not None and rec.recovery_s is not None:
+            until = f.start_s + rec.recovery_s
+        else:
+            until = run_end_s
+        reach[f.name] = max(until, f.end_s if f.end_s is not None else f.start_s)
+    firing: dict[str, list[tuple[str, float]]] = {f.name: [] for f in ordered}
+    false_alarms: list[FalseAlarm] = []
+    for c in changes:
+        if c.new != "ALARM":
+            continue
+        alarm = alarms.get(c.alarm)
+        seen_until = c.at_s - (alarm.delay_s if alarm else 0.0)
+        lag = alarm.lag_s if alarm else 0.0
+        owner = next((f for f in reversed(ordered)
+                      if f.start_s < seen_until and c.at_s <= reach[f.name] + lag), None)
+        if owner is None:
+            false_alarms.append(FalseAlarm(c.alarm, c.at_s, c.reason))
+        else:
+            firing[owner.name].append((c.alarm, c.at_s))
+    detections = []
+    for f in ordered:
+        hits = firing[f.name]
+        detections.append(FaultDetection(
+            fault=f.name, start_s=f.start_s,
+            alarm=hits[0][0] if hits else None,
+            detect_s=round(hits[0][1] - f.start_s, 3) if hits else None,
+            already_alarming=_alarming_at(changes, f.start_s),
+            alarms=list(dict.fromkeys(a for a, _ in hits)),
+        ))
+    return detections, false_alarms
+
+
+def _alarming_at(changes: Sequence[AlarmChange], t_s: float) -> list[str]:
+    state: dict[str, str] = {}
+    for c in changes:
+        if c.at_s <= t_s:
+            state[c.alarm] = c.new
+    return sorted(a for a, s in state.items() if s == "ALARM")

@@ -1,0 +1,73 @@
+"""An alarm as a run evaluates it: CloudWatch's fields with every time at the run's scale.
+
+The profile (harness.stacks.profile.AlarmSpec) holds the AWS figures with their sources;
+`AlarmSpec.definitions()` turns them into these. The evaluation is harness.analysis.alarms.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+State = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+Comparison = Literal[
+    "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+MissingData = Literal["missing", "notBreaching", "breaching", "ignore"]
+
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": operator.gt, "GreaterThanOrEqualToThreshold": operator.ge,
+    "LessThanThreshold": operator.lt, "LessThanOrEqualToThreshold": operator.le,
+}
+SYMBOL = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": ">=",
+          "LessThanThreshold": "<", "LessThanOrEqualToThreshold": "<="}
+
+
+@dataclass(frozen=True)
+class AlarmDef:
+    """One alarm as a run evaluates it: every time already at the run's time scale."""
+
+    name: str
+    #: the recorded series (harness.metrics.catalogue), CloudWatch aliases resolved
+    metric: str
+    statistic: str
+    period_s: float
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    threshold: float
+    comparison: Comparison
+    treat_missing_data: MissingData
+    #: one instance's/task's series; None = the metric over the whole group
+    member: str | None = None
+    #: a datapoint is visible to the alarm this long after its period ends
+    delay_s: float = 0.0
+    #: how often the alarm is evaluated (0: once a period)
+    every_s: float = 0.0
+
+    @property
+    def interval_s(self) -> float:
+        return self.every_s if self.every_s > 0 else self.period_s
+
+    @property
+    def lag_s(self) -> float:
+        """The longest a breach can take to show: N periods, the delay and one evaluation."""
+        return self.period_s * self.evaluation_periods + self.delay_s + self.interval_s
+
+    def breaches(self, value: float) -> bool:
+        return COMPARE[self.comparison](value, self.threshold)
+
+    def describe(self) -> str:
+        """`CPUUtilization Average > 80 for 2 of 3 periods of 6 s`."""
+        return (f"{self.metric} {self.statistic} {SYMBOL[self.comparison]} {self.threshold:g} "
+                f"for {self.datapoints_to_alarm} of {self.evaluation_periods} periods of "
+                f"{self.period_s:g} s")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlarmDef:
+        return cls(**data)

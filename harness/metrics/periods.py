@@ -1,0 +1,74 @@
+"""Samples into CloudWatch datapoints: one statistic per period, published after a delay.
+
+Pure logic. Periods are aligned on the load's start (`[k * period, (k + 1) * period)`);
+a period without an observation has no datapoint (None: "missing"), as in CloudWatch.
+A datapoint becomes visible to alarms `delay_s` after its period ends.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from harness.metrics.samples import Sample
+
+STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
+#: extended statistics: p50, p90, p99, p99.9 ...
+PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d+)?)$")
+
+
+def valid_statistic(name: str) -> bool:
+    return name in STATISTICS or PERCENTILE.match(name) is not None
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    start_s: float
+    end_s: float
+    #: None: no observation in the period (CloudWatch shows no datapoint)
+    value: float | None
+
+    def available_at(self, delay_s: float) -> float:
+        return self.end_s + delay_s
+
+
+def statistic(values: Sequence[float], name: str) -> float | None:
+    """One CloudWatch statistic of a period's observations; None if there are none."""
+    if not values:
+        return None
+    if name == "Sum":
+        return math.fsum(values)
+    if name == "Average":
+        return math.fsum(values) / len(values)
+    if name == "Maximum":
+        return max(values)
+    if name == "Minimum":
+        return min(values)
+    if name == "SampleCount":
+        return float(len(values))
+    match = PERCENTILE.match(name)
+    if match is None:
+        raise ValueError(f"unknown statistic {name!r}")
+    # nearest rank: the smallest value with at least p % of the observations at or below it
+    ordered = sorted(values)
+    rank = math.ceil(float(match.group(1)) / 100 * len(ordered))
+    return ordered[max(0, rank - 1)]
+
+
+def datapoints(samples: Iterable[Sample], metric: str, *, period_s: float, stat: str,
+               until_s: float, member: str | None = None) -> list[Datapoint]:
+    """The datapoints of every whole period from 0 until `until_s`."""
+    if period_s <= 0:
+        raise ValueError("period_s must be positive")
+    wanted = [s for s in samples if s.metric == metric and (member is None or s.member == member)]
+    buckets: dict[int, list[float]] = {}
+    for s in wanted:
+        if s.t_s >= 0:
+            buckets.setdefault(int(s.t_s // period_s), []).extend(s.observations())
+    count = math.floor(until_s / period_s + 1e-9)
+    return [
+        Datapoint(k * period_s, (k + 1) * period_s, statistic(buckets.get(k, []), stat))
+        for k in range(count)
+    ]

@@ -1,0 +1,92 @@
+"""One recorded sample and `metrics.jsonl`: the contract between the collector and analysis.
+
+A line per sample: `{"arch", "t_s", "metric", "member", "value"}`, or `"values"` (a list)
+for a distribution such as TargetResponseTime, whose percentiles need every request.
+`t_s` is seconds from the start of the load, the same clock as events.jsonl and the
+per-second series. `member` names the instance/task for per-member metrics, else null.
+A count metric has a sample only for seconds in which it counted something, as
+CloudWatch has no datapoint for an ELB count with no requests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+METRICS_FILE = "metrics.jsonl"
+
+
+@dataclass(frozen=True)
+class Sample:
+    t_s: float
+    metric: str
+    value: float | None = None
+    values: tuple[float, ...] = ()
+    member: str | None = None
+
+    def observations(self) -> tuple[float, ...]:
+        """The values this sample contributes to a period's statistics."""
+        return self.values if self.value is None else (self.value,)
+
+    def to_json(self, arch: str) -> dict[str, Any]:
+        row: dict[str, Any] = {"arch": arch, "t_s": round(self.t_s, 3), "metric": self.metric,
+                               "member": self.member}
+        if self.value is None:
+            row["values"] = [round(v, 6) for v in self.values]
+        else:
+            row["value"] = round(self.value, 6)
+        return row
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> Sample:
+        value = row.get("value")
+        return cls(
+            t_s=float(row["t_s"]), metric=str(row["metric"]), member=row.get("member"),
+            value=None if value is None else float(value),
+            values=tuple(float(v) for v in row.get("values", ())),
+        )
+
+
+class MetricsLog:
+    """Appends one architecture's samples to metrics.jsonl (thread-safe), and keeps them."""
+
+    def __init__(self, path: Path | None, arch: str) -> None:
+        self.path = path
+        self.arch = arch
+        self.samples: list[Sample] = []
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def add(self, samples: Iterable[Sample]) -> None:
+        batch = list(samples)
+        with self._lock:
+            self.samples.extend(batch)
+            if self.path is not None and batch:
+                with self.path.open("a") as fh:
+                    fh.writelines(json.dumps(s.to_json(self.arch)) + "\n" for s in batch)
+
+    def snapshot(self) -> list[Sample]:
+        with self._lock:
+            return list(self.samples)
+
+
+def read_samples(path: Path) -> dict[str, list[Sample]]:
+    """metrics.jsonl as samples per architecture (empty when the file does not exist)."""
+    per_arch: dict[str, list[Sample]] = {}
+    if not path.exists():
+        return per_arch
+    for row in _rows(path):
+        per_arch.setdefault(str(row["arch"]), []).append(Sample.from_json(row))
+    return per_arch
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open() as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)

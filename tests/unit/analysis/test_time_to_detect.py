@@ -1,0 +1,90 @@
+"""Time to detect per fault and false alarms, from alarm state changes."""
+
+from __future__ import annotations
+
+from harness.analysis.detection import AlarmChange, changes_from_events, detect
+from harness.analysis.recovery import FaultRecovery, FaultWindow
+from harness.metrics.alarmdef import AlarmDef
+
+TASKS = AlarmDef(name="tasks-low", metric="RunningTaskCount", statistic="Minimum", period_s=6,
+                 evaluation_periods=1, datapoints_to_alarm=1, threshold=3,
+                 comparison="LessThanThreshold", treat_missing_data="missing", delay_s=6,
+                 every_s=6)  # lag 6 + 6 + 6 = 18 s
+ALARMS = {TASKS.name: TASKS}
+KILL = FaultWindow("kill-app", "kill", "app-1", start_s=40.0)
+FAILOVER = FaultWindow("db-failover", "db_failover", "db-writer", start_s=65.0)
+
+
+def recovered(fault: FaultWindow, after_s: float | None) -> FaultRecovery:
+    return FaultRecovery(
+        fault=fault.name, type=fault.type, target=fault.target, start_s=fault.start_s,
+        end_s=fault.end_s, apply_s=0.01,
+        status="recovered" if after_s is not None else "not_recovered", reason=None,
+        baseline_start_s=0, baseline_end_s=int(fault.start_s), baseline_error_rate=0.0,
+        baseline_p95_ms=10.0, error_rate_limit=0.01, p95_limit_ms=20.0, impact_s=0.0,
+        peak_error_rate=0.5, errors=10, requests=100, added_p95_ms=5.0, recovery_s=after_s,
+        recovery_aws_s=after_s,
+    )
+
+
+def to_alarm(at_s: float, alarm: str = "tasks-low") -> AlarmChange:
+    return AlarmChange(alarm, at_s, "OK", "ALARM")
+
+
+def test_first_alarm_after_the_fault_detects_it() -> None:
+    changes = [to_alarm(54.0), AlarmChange("tasks-low", 60.0, "ALARM", "OK")]
+    found, false = detect([KILL], [recovered(KILL, 5.0)], changes, ALARMS, 130)
+    assert found[0].alarm == "tasks-low"
+    assert found[0].detect_s == 14.0
+    assert false == []
+
+
+def test_a_fault_no_alarm_saw_is_not_detected() -> None:
+    found, _ = detect([KILL], [recovered(KILL, 5.0)], [], ALARMS, 130)
+    assert found[0].detected is False
+    assert found[0].alarm is None
+
+
+def test_an_alarm_before_any_fault_is_a_false_alarm() -> None:
+    found, false = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(12.0)], ALARMS, 130)
+    assert [f.at_s for f in false] == [12.0]
+    assert found[0].detected is False
+
+
+def test_an_alarm_long_after_recovery_is_a_false_alarm() -> None:
+    # recovered at 45 s; the alarm's data could show it until 45 + 18 = 63 s
+    found, false = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(64.0)], ALARMS, 130)
+    assert [f.alarm for f in false] == ["tasks-low"]
+    assert found[0].detected is False
+
+
+def test_an_alarm_on_data_from_before_the_next_fault_belongs_to_the_earlier_one() -> None:
+    # at 66 s the alarm's newest data ends at 66 - 6 = 60 s: before the failover (65 s)
+    found, false = detect([KILL, FAILOVER], [recovered(KILL, 20.0), recovered(FAILOVER, 5.0)],
+                          [to_alarm(66.0)], ALARMS, 130)
+    assert [(d.fault, d.detect_s) for d in found] == [("kill-app", 26.0), ("db-failover", None)]
+    assert false == []
+
+
+def test_a_fault_that_never_recovered_can_be_detected_until_the_end() -> None:
+    found, _ = detect([KILL], [recovered(KILL, None)], [to_alarm(120.0)], ALARMS, 130)
+    assert found[0].detect_s == 80.0
+
+
+def test_an_alarm_already_firing_is_named_but_does_not_detect() -> None:
+    changes = [to_alarm(44.0)]
+    found, _ = detect([KILL, FAILOVER], [recovered(KILL, None), recovered(FAILOVER, None)],
+                      changes, ALARMS, 130)
+    assert found[1].already_alarming == ["tasks-low"]
+    assert found[1].detected is False
+
+
+def test_changes_are_read_from_events_at_their_evaluation_time() -> None:
+    events = [
+        {"kind": "alarm.state_change", "arch": "modern", "alarm": "a", "old": "OK",
+         "new": "ALARM", "at_s": 12.0, "t_s": 12.4},
+        {"kind": "alarm.state_change", "arch": "legacy", "alarm": "b", "old": "OK",
+         "new": "ALARM", "at_s": 6.0, "t_s": 6.2},
+        {"kind": "fault.applied", "arch": "modern", "t_s": 1.0},
+    ]
+    assert changes_from_events(events, "modern") == [AlarmChange("a", 12.0, "OK", "ALARM")]
