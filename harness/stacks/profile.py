@@ -274,6 +274,10 @@ class AuroraSettings(_Strict):
     failover_s: Timing
     dns_ttl_s: Timing
     replica_restart_s: Timing
+    #: Aurora acknowledges a commit once it is durable in other AZs (shared storage), so a
+    #: failover loses no acknowledged write; emulated by a semi-synchronous reader that waits
+    #: this long for the reader's acknowledgement (a request-path figure, not scaled)
+    storage_ack_timeout_ms: Cited[Annotated[int, Field(ge=1)]]
     #: RDS Proxy in front of the writer; absent = the apps connect to the cluster endpoint
     proxy: RdsProxySettings | None = None
 

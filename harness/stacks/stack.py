@@ -181,6 +181,7 @@ class Stack:
         db_ports = {name: take() for name, _ in p.db_instances}
         writer_port = db_ports["db-writer"]
         reader_port, standby_port = db_ports.get("db-reader"), db_ports.get("db-standby")
+        replica_port = reader_port or standby_port
 
         first: list[ComponentSpec] = [
             toxiproxy.spec(
@@ -196,11 +197,14 @@ class Stack:
             port=aws_fault_port, upstream_port=aws_port, seed=self.seed_plan.seed
         ))
         dbs = [(name, db_ports[name], i + 1) for i, (name, _) in enumerate(p.db_instances)]
-        # an RDS Multi-AZ pair: both instances semi-synchronous, either can be the primary
-        semi_sync = (
-            mariadb.semi_sync_options(p.database.standby_ack_timeout_ms.value)
-            if isinstance(p.database, RdsSettings) and p.has_standby else ()
+        # an RDS Multi-AZ pair, or an Aurora writer and reader (standing for shared storage):
+        # both instances semi-synchronous, either can be the writer, so an acknowledged
+        # commit survives a failover on both architectures and costs each one round trip
+        ack_timeout_ms = (
+            p.database.standby_ack_timeout_ms.value if isinstance(p.database, RdsSettings)
+            else p.database.storage_ack_timeout_ms.value
         )
+        semi_sync = mariadb.semi_sync_options(ack_timeout_ms) if replica_port else ()
         for (name, port, server_id), (_, zone) in zip(dbs, p.db_instances, strict=True):
             dbdir = self.workdir / name
             mariadb.install_datadir(dbdir / "data", self.runtime_log(name))
@@ -213,7 +217,7 @@ class Stack:
         replicas = [port for port in (reader_port, standby_port) if port is not None]
         for port in replicas:
             mariadb.start_replication(reader_port=port, writer_port=writer_port)
-        if standby_port is not None:
+        if replicas:
             mariadb.wait_semi_sync(writer_port)
         self.seed_data = seeding.seed(writer_port, self.seed_plan)
         for port in replicas:

@@ -95,11 +95,9 @@ class AuroraCluster(Orchestrator):
         self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
 
     def _promote(self, name: str) -> None:
-        with mariadb.admin(self._port(name)) as conn, conn.cursor() as cur:
-            cur.execute("STOP SLAVE")
-            cur.execute("RESET SLAVE ALL")
-            cur.execute("SET GLOBAL read_only = 0")
-        self.emit("reader_promoted", component=name)
+        # applies what the reader received first: an acknowledged commit is never dropped
+        positions = mariadb.promote(self._port(name))
+        self.emit("reader_promoted", component=name, **positions)
 
     def _move_endpoint(self, since: float) -> None:
         new_writer = self.reader or self.writer
@@ -128,9 +126,8 @@ class AuroraCluster(Orchestrator):
             return
         try:
             self.h.runtime.restart(name)
-            mariadb.start_replication(
-                reader_port=self._port(name), writer_port=self._port(self.writer),
-                use_gtid="current_pos",
+            mariadb.rejoin_as_replica(
+                replica_port=self._port(name), writer_port=self._port(self.writer)
             )
         except Exception as exc:
             self.emit("reader_rejoin_failed", component=name, error=str(exc))
