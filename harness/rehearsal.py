@@ -60,6 +60,8 @@ class ArchOutcome:
     modelled: list[dict[str, Any]] = field(default_factory=list)
     #: the apps' CPU and memory limits as read back from the kernel (Capacity.to_json)
     capacity: dict[str, Any] | None = None
+    #: the generator's own CPU share over the load (GeneratorCpu.to_json)
+    generator_cpu: dict[str, Any] | None = None
     fault_errors: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
@@ -179,6 +181,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                     info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
                     seed=options.seed, workers=options.workers, on_second=view.second,
                     start_at=start_at,
+                    stack_cpus=stack.capacity.to_json()["total_cpus"] if stack.capacity else None,
                 )
                 # a fault that did not apply makes the run fail: it did not rehearse what it said
                 outcome.fault_errors += [str(e) for e in executor.errors]
@@ -199,6 +202,10 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         if load is not None:
             outcome.data = ArchData.from_recorder(arch, load.recorder)
             outcome.invalid += list(load.check.reasons)
+            if load.generator_cpu is not None:
+                outcome.generator_cpu = load.generator_cpu.to_json()
+                for warning in load.generator_cpu.warnings:
+                    say(f"{arch}: warning: {warning}")
         outcome.events = [{**e, "arch": arch} for e in events.events]
 
 
@@ -232,6 +239,8 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         modelled={a: o.modelled for a, o in outcomes.items()},
         repeat=repeat.model_dump() if repeat else None,
         capacity={a: o.capacity for a, o in outcomes.items() if o.capacity is not None},
+        generator_cpu={a: o.generator_cpu for a, o in outcomes.items()
+                       if o.generator_cpu is not None},
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

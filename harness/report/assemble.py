@@ -27,6 +27,7 @@ from harness.report.junit import junit_xml
 from harness.report.record import (
     ArchRecord,
     CapacityRecord,
+    GeneratorCpuRecord,
     ModelledRow,
     Phase,
     RunRecord,
@@ -63,6 +64,8 @@ class RunHeader:
     repeat: dict[str, Any] | None = None
     #: each architecture's app limits in force (Capacity.to_json), when its stack started
     capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: each architecture's generator CPU share (GeneratorCpu.to_json), when its load ran
+    generator_cpu: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def build_record(
@@ -106,6 +109,10 @@ def build_record(
             capacity=(
                 CapacityRecord.model_validate(header.capacity[arch])
                 if arch in header.capacity else None
+            ),
+            generator_cpu=(
+                GeneratorCpuRecord.model_validate(header.generator_cpu[arch])
+                if arch in header.generator_cpu else None
             ),
             valid=arch not in invalid_reasons and arch not in no_load,
             invalid_reasons=[*([no_load[arch]] if arch in no_load else []),

@@ -44,6 +44,8 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
     for a in archs:
         if a.error:
             console.print(f"[red]{a.arch}: {a.error}[/red]")
+    for warning in record.generator_warnings():
+        console.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     verdict = record.verdict
     if verdict is not None:
         colour = {0: "green", 1: "red"}.get(verdict.exit_code, "yellow")
