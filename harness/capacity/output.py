@@ -28,6 +28,8 @@ def curve_table(title: str, result: SearchResult) -> Table:
         verdict = f"[{colour}]{st.verdict}[/{colour}]"
         if st.reasons:
             verdict += ": " + "; ".join(st.reasons)
+        if st.superseded:
+            verdict += " (measured again)"
         if r.competed:
             verdict += " [yellow](generator competed for CPU)[/yellow]"
         table.add_row(

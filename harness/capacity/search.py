@@ -15,14 +15,16 @@ with a fake system that has a known knee.
 The reported capacity is the highest rate that passed below the lowest rate that
 did not pass: a rate that failed is never reported, nor one above a failure (a
 noisy pass beyond a failure is kept in the curve, not believed). A step the
-generator could not keep (its self-check) says nothing about the stack: it bounds
-what can be measured here, and the result says "limited by the generator".
+generator could not keep (its self-check) says nothing about the stack: it is
+measured once more (on a shared machine a generator starved for a second is
+common), and if it still cannot keep up it bounds what can be measured here: the
+result says "limited by the generator".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Verdict = Literal["pass", "fail", "invalid"]
@@ -63,15 +65,17 @@ class StepResult:
 class Step:
     """A measured step with its verdict, in the order it ran."""
 
-    stage: Literal["step", "bisect", "confirm"]
+    stage: Literal["step", "bisect", "confirm", "retry"]
     result: StepResult
     verdict: Verdict
     #: the SLOs it missed ("p99 812 ms > 500 ms"), or why it is invalid
     reasons: list[str]
+    #: an invalid step measured again: kept in the curve, not used by the search
+    superseded: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"stage": self.stage, "verdict": self.verdict, "reasons": self.reasons,
-                **asdict(self.result)}
+                "superseded": self.superseded, **asdict(self.result)}
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,16 @@ class _Search:
         self.steps: list[Step] = []
 
     def run(self, rate: float, stage: Literal["step", "bisect", "confirm"]) -> Verdict:
-        result = self.measure(round(rate, 2))
+        verdict = self._once(round(rate, 2), stage)
+        if verdict == "invalid" and self.budget_left:
+            # one retry: the step said nothing about the stack, the next one may
+            self.steps[-1] = replace(self.steps[-1], superseded=True)
+            verdict = self._once(round(rate, 2), "retry")
+        return verdict
+
+    def _once(self, rate: float, stage: Literal["step", "bisect", "confirm", "retry"]
+              ) -> Verdict:
+        result = self.measure(rate)
         verdict, reasons = judge(result, self.slos)
         self.steps.append(Step(stage, result, verdict, reasons))
         return verdict
@@ -144,13 +157,17 @@ class _Search:
     def budget_left(self) -> bool:
         return len(self.steps) < self.s.max_steps
 
+    @property
+    def counted(self) -> list[Step]:
+        return [st for st in self.steps if not st.superseded]
+
     def lowest_not_passed(self) -> float | None:
-        rates = [st.result.rate for st in self.steps if st.verdict != "pass"]
+        rates = [st.result.rate for st in self.counted if st.verdict != "pass"]
         return min(rates) if rates else None
 
     def best_pass(self) -> float | None:
         ceiling = self.lowest_not_passed()
-        rates = [st.result.rate for st in self.steps if st.verdict == "pass"
+        rates = [st.result.rate for st in self.counted if st.verdict == "pass"
                  and (ceiling is None or st.result.rate < ceiling)]
         return max(rates) if rates else None
 
@@ -195,7 +212,7 @@ def find_capacity(measure: Measure, slos: Slos, settings: SearchSettings) -> Sea
 
 def _result(s: _Search, reached_max: bool) -> SearchResult:
     capacity, first_fail = s.best_pass(), s.lowest_not_passed()
-    limit = [st for st in s.steps if first_fail is not None and st.result.rate == first_fail
+    limit = [st for st in s.counted if first_fail is not None and st.result.rate == first_fail
              and st.verdict != "pass"]
     bound: Bound
     if capacity is None:

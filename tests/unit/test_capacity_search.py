@@ -157,3 +157,23 @@ def test_judge_names_what_was_missed() -> None:
     nothing = StepResult(rate=10, offered=80, achieved_ratio=0.0, error_rate=0.0,
                          p50_ms=None, p95_ms=None, p99_ms=None)
     assert "no request finished" in judge(nothing, SLOS)[1]
+
+
+def test_a_step_the_generator_could_not_keep_is_measured_again() -> None:
+    """A generator starved for a second (a shared machine) must not cap the search."""
+    tries: dict[float, int] = {}
+
+    def measure(rate: float) -> StepResult:
+        tries[rate] = tries.get(rate, 0) + 1
+        starved = rate == 100 and tries[rate] == 1  # only the first look at 100/s
+        return StepResult(rate=rate, offered=100, achieved_ratio=1.0, error_rate=0.0,
+                          p50_ms=5.0, p95_ms=20.0, p99_ms=900.0 if rate > 300 else 50.0,
+                          valid=not starved)
+
+    found = find_capacity(measure, SLOS, SearchSettings(start=50, tolerance=0.05))
+    assert tries[100] == 2
+    assert [s.stage for s in found.steps][1:3] == ["step", "retry"]
+    assert found.steps[1].superseded
+    assert found.capacity is not None
+    assert 300 / 1.05 <= found.capacity <= 300
+    assert found.bound == "slo"
