@@ -31,7 +31,7 @@ from rich.console import Console
 
 from harness import __version__
 from harness import doctor as doctor_mod
-from harness.errors import ConfigError, EnvironmentProblem
+from harness.errors import ConfigError, EnvironmentProblem, HarnessError
 from harness.runtime import cgroups
 from harness.settings import Settings
 from harness.stacks.components.haproxy import HaproxyAdmin
@@ -47,6 +47,10 @@ from .search import SearchResult, find_capacity
 # off a terminal (CI logs) Rich would wrap the curve at 80 columns
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
+
+
+class Interrupted(HarnessError):
+    """Ctrl-C or SIGTERM during a capacity search (exit 2, like `harness run`)."""
 
 
 @contextlib.contextmanager
@@ -148,7 +152,11 @@ def capacity(
         report["status"] = "complete"
     except KeyboardInterrupt:
         report["status"] = "interrupted"
-        raise
+        # typer would turn a KeyboardInterrupt into exit 130 without a word
+        raise Interrupted(
+            "interrupted; the stack was stopped"
+            + (f"; what was measured is in {json_file}" if json_file else "")
+        ) from None
     finally:
         report["machine"]["loadavg_end"] = list(os.getloadavg())
         if json_file is not None:
