@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import doctor as doctor_mod
+from harness.capacity.command import capacity as capacity_command
 from harness.errors import EnvironmentProblem, HarnessError, StackError
 from harness.load import locustcheck
 from harness.load.command import load as load_command
@@ -262,6 +263,7 @@ def inject(
 
 
 app.command(name="load")(load_command)
+app.command(name="capacity")(capacity_command)
 
 
 @app.command()

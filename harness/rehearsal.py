@@ -73,6 +73,8 @@ class ArchOutcome:
     capacity: dict[str, Any] | None = None
     #: the CloudWatch alarms evaluated during the run (AlarmDef.to_json)
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    #: the generator's own CPU share over the load (GeneratorCpu.to_json)
+    generator_cpu: dict[str, Any] | None = None
     fault_errors: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
@@ -197,6 +199,8 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                         info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
                         seed=options.seed, workers=options.workers, on_second=view.second,
                         start_at=start_at,
+                        stack_cpus=(stack.capacity.to_json()["total_cpus"]
+                                    if stack.capacity else None),
                     )
                     # a fault that did not apply makes the run fail: it did not rehearse
                     # what it said
@@ -218,6 +222,10 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         if load is not None:
             outcome.data = ArchData.from_recorder(arch, load.recorder)
             outcome.invalid += list(load.check.reasons)
+            if load.generator_cpu is not None:
+                outcome.generator_cpu = load.generator_cpu.to_json()
+                for warning in load.generator_cpu.warnings:
+                    say(f"{arch}: warning: {warning}")
         outcome.events = [{**e, "arch": arch} for e in events.events]
 
 
@@ -254,6 +262,8 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         repeat=repeat.model_dump() if repeat else None,
         capacity={a: o.capacity for a, o in outcomes.items() if o.capacity is not None},
         alarms={a: o.alarms for a, o in outcomes.items()},
+        generator_cpu={a: o.generator_cpu for a, o in outcomes.items()
+                       if o.generator_cpu is not None},
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

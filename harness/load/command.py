@@ -216,6 +216,15 @@ def print_report(result: LoadResult) -> None:
     )
     errors = ", ".join(f"{c} {n}" for c, n in s["errors"].items() if n) or "none"
     out.print(f"errors: {errors}")
+    gen = result.generator_cpu
+    if gen is not None:
+        out.print(
+            f"generator CPU: {gen.generator_cpu_s:.1f} s over {gen.wall_s:.0f} s = "
+            f"{gen.generator_share:.0%} of {gen.cores} cores "
+            f"(peak {gen.generator_peak_share:.0%}); machine busy {gen.machine_share:.0%}"
+        )
+        for warning in gen.warnings:
+            out.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     if not result.complete:
         out.print("[yellow]incomplete[/yellow]: the load was stopped early")
     out.print(f"per-second data: {result.out_dir}")

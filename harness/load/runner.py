@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from harness.errors import LoadError
 from harness.load import schedule, selfcheck
+from harness.load.cpushare import CpuSampler, GeneratorCpu
 from harness.load.recorder import Recorder
 from harness.load.writes import WritesLog
 from harness.runtime.ports import PortAllocator
@@ -57,6 +58,8 @@ class LoadResult:
     problems: list[str] = field(default_factory=list)
     #: wall-clock time when the generator had finished (its last journey ended)
     finished_at: float = 0.0
+    #: the generator's own CPU share over the load, and whether it competed with the stack
+    generator_cpu: GeneratorCpu | None = None
 
     @property
     def valid(self) -> bool:
@@ -76,6 +79,7 @@ class LoadResult:
             "invalid_reasons": self.check.reasons,
             "problems": self.problems,
             "generator_max_cpu_pct": self.check.max_cpu_pct,
+            "generator_cpu": self.generator_cpu.to_json() if self.generator_cpu else None,
             **self.recorder.summary(),
         }
 
@@ -111,6 +115,7 @@ def run_load(
     master_bind: str = "127.0.0.1",
     start_at: float | None = None,
     stop: threading.Event | None = None,
+    stack_cpus: float | None = None,
 ) -> LoadResult:
     """Run the workload against target_url and return what was measured.
 
@@ -125,6 +130,9 @@ def run_load(
     With remote_workers > 0 the Locust master listens on master_bind:master_port
     and waits (up to a minute) for that many workers started elsewhere with
     `python -m harness.load.worker --master-host <this host> --master-port <port>`.
+
+    stack_cpus, the target's CPU limit in force, sets how much of the machine the
+    generator may use before it counts as competing with it (cpushare.py).
     """
     if workers < 1:
         raise LoadError(f"--workers {workers}: need at least 1")
@@ -146,6 +154,7 @@ def run_load(
         raise LoadError(f"--remote-workers {remote_workers}: cannot be negative")
     procs = _start(plan_file, out_dir, workers, remote_workers, master_port, master_bind, workload)
     complete = True
+    sampler = CpuSampler([p.pid for p in procs]).start()
     try:
         complete = collector.follow(procs[0], workload, stop)
     except KeyboardInterrupt:
@@ -154,6 +163,7 @@ def run_load(
         with contextlib.suppress(KeyboardInterrupt):
             collector.drain(procs[0], timeout_s=STOP_GRACE_S)
     finally:
+        sampler.stop()  # before the processes exit: a reaped process cannot be read
         for proc in procs:
             _terminate(proc)
         collector.close()
@@ -166,6 +176,7 @@ def run_load(
     if complete:
         _count_unaccounted(recorder, workload, seed)
     check = selfcheck.check(recorder, complete=complete)
+    finished_at = collector.finished_at or time.time()
     result = LoadResult(
         recorder,
         workload,
@@ -177,7 +188,8 @@ def run_load(
         check,
         out_dir,
         collector.problems,
-        collector.finished_at or time.time(),
+        finished_at,
+        sampler.result(start_at, finished_at, stack_cpus=stack_cpus),
     )
     write_results(result)
     return result

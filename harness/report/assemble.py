@@ -29,6 +29,7 @@ from harness.report.junit import junit_xml
 from harness.report.record import (
     ArchRecord,
     CapacityRecord,
+    GeneratorCpuRecord,
     ModelledRow,
     Phase,
     RunRecord,
@@ -67,6 +68,8 @@ class RunHeader:
     capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: each architecture's CloudWatch alarms as evaluated (AlarmDef.to_json)
     alarms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: each architecture's generator CPU share (GeneratorCpu.to_json), when its load ran
+    generator_cpu: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def build_record(
@@ -122,6 +125,10 @@ def build_record(
             capacity=(
                 CapacityRecord.model_validate(header.capacity[arch])
                 if arch in header.capacity else None
+            ),
+            generator_cpu=(
+                GeneratorCpuRecord.model_validate(header.generator_cpu[arch])
+                if arch in header.generator_cpu else None
             ),
             valid=arch not in invalid_reasons and arch not in no_load,
             invalid_reasons=[*([no_load[arch]] if arch in no_load else []),

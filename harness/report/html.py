@@ -226,6 +226,10 @@ _TEMPLATE = _ENV.from_string("""<!doctype html>
  style="border-left-color: #c33"><strong class="fail">CPU and memory limits were not as the
 profiles ask: the architectures did not run on equal, known capacity.</strong>
 <ul>{% for w in r.capacity_warnings() %}<li>{{ w }}</li>{% endfor %}</ul></div>{% endif %}
+{% if r.generator_warnings() %}<div class="headline" id="generator-warning"
+ style="border-left-color: #c93"><strong>The load generator's CPU: the stack may not have
+had its full CPU limit.</strong>
+<ul>{% for w in r.generator_warnings() %}<li>{{ w }}</li>{% endfor %}</ul></div>{% endif %}
 <div id="charts">{{ chart | safe }}</div>
 
 {% if db_chart %}<h2>Database connections</h2>

@@ -106,6 +106,26 @@ class CapacityRecord(_Model):
     components: list[ComponentLimits] = Field(default_factory=list)
 
 
+class GeneratorCpuRecord(_Model):
+    """The load generator's own CPU over the load, and whether it competed with the stack."""
+
+    cores: int
+    wall_s: float
+    generator_cpu_s: float = Field(description="CPU seconds of every generator process")
+    machine_busy_s: float = Field(description="non-idle CPU seconds of the whole machine")
+    generator_share: float = Field(description="generator CPU / (cores x wall)")
+    machine_share: float = Field(description="machine busy / (cores x wall)")
+    generator_peak_share: float = Field(description="the busiest second's generator share")
+    stack_cpus: float | None = Field(description="the stack's CPU limit in force; null unknown")
+    headroom_share: float = Field(description="room the stack's limit leaves the generator")
+    intervals: int
+    saturated_intervals: int = Field(description="seconds with the machine >= 90 % busy")
+    competed_intervals: int = Field(
+        description="saturated seconds in which the generator used more than its room")
+    competed: bool = Field(description="competed in more than 5 % of the seconds: flagged")
+    warnings: list[str] = Field(default_factory=list)
+
+
 class ArchRecord(_Model):
     """Everything measured and judged for one architecture."""
 
@@ -117,6 +137,8 @@ class ArchRecord(_Model):
     capacity: CapacityRecord | None = Field(
         None, description="the apps' CPU and memory limits in force; null: the stack never ran"
     )
+    generator_cpu: GeneratorCpuRecord | None = Field(
+        None, description="the load generator's own CPU share; null: not measured")
     valid: bool = True
     invalid_reasons: list[str] = Field(default_factory=list)
     error: str | None = Field(None, description="why this architecture's run stopped early")
@@ -194,6 +216,13 @@ class RunRecord(_Model):
         return [
             f"{a.arch}: {a.capacity.reason}" for a in self.architectures
             if a.capacity is not None and not a.capacity.enforced
+        ]
+
+    def generator_warnings(self) -> list[str]:
+        """One line per warning on the generator's CPU (competed with the stack, or others did)."""
+        return [
+            f"{a.arch}: {w}" for a in self.architectures
+            if a.generator_cpu is not None for w in a.generator_cpu.warnings
         ]
 
     def phase_windows(self) -> dict[str, tuple[float, float]]:

@@ -36,6 +36,10 @@ def summary_md(record: RunRecord) -> str:
     if warnings:
         lines += ["**CPU and memory limits were not as the profiles ask: the architectures did "
                   "not run on equal, known capacity.**", "", *(f"- {w}" for w in warnings), ""]
+    competed = record.generator_warnings()
+    if competed:
+        lines += ["**The load generator's CPU: the stack may not have had its full CPU limit.**",
+                  "", *(f"- {w}" for w in competed), ""]
     if v is not None and v.reasons:
         lines += ["## Why it failed", "", *(f"- {r}" for r in v.reasons), ""]
     slos = record.slo_results()

@@ -58,6 +58,8 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
             if r.status == "not_measurable":
                 console.print(f"  {a.arch}: {r.fault} recovery not measurable: {r.reason}",
                               markup=False)
+    for warning in record.generator_warnings():
+        console.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     verdict = record.verdict
     if verdict is not None:
         colour = {0: "green", 1: "red"}.get(verdict.exit_code, "yellow")

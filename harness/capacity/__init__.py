@@ -1,0 +1,1 @@
+"""`harness capacity`: the highest open-model arrival rate an architecture sustains within SLOs."""
