@@ -25,6 +25,9 @@ def spec(*, api_port: int, binary: str, seed: int) -> ComponentSpec:
         processes=(ProcessSpec(
             name="toxiproxy-server",
             argv=(binary, "-host", LOOPBACK, "-port", str(api_port), "-seed", str(seed)),
+            # at info it logs every client connection: hundreds of MB and real CPU taken
+            # from the stacks in a high-rate run; warnings and errors are what a log needs
+            env={"LOG_LEVEL": "warn"},
         ),),
         ready=HttpOk(f"http://{LOOPBACK}:{api_port}/version"),
         ready_timeout_s=10, stop_grace_s=2,
