@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -122,6 +122,37 @@ class StaticNginx:
         return result
 
 
+def _serve_ok(before_answer: Callable[[], None]) -> tuple[ThreadingHTTPServer, int]:
+    """A threaded HTTP server on a free loopback port that answers every GET with 200 "ok",
+    after `before_answer()` has returned (where a test target waits)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            before_answer()
+            body = b"ok\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    port = PortAllocator().take()
+    server = ThreadingHTTPServer((LOOPBACK, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, port
+
+
+def _close(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
 class StallServer:
     """Answers at once, except that every request in [stall_at, stall_at + stall_for) waits
     until the stall ends: a 'stop the world' pause, once, counted from the first request."""
@@ -151,26 +182,7 @@ class StallServer:
             time.sleep(end - now)
 
     def __enter__(self) -> StallServer:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                outer._hold()
-                body = b"ok\n"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.port = PortAllocator().take()
-        self._server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server, self.port = _serve_ok(self._hold)
         return self
 
     def __exit__(
@@ -179,9 +191,7 @@ class StallServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        _close(self._server)
 
 
 @dataclass(frozen=True)
@@ -261,29 +271,10 @@ class QueueServer:
         finished.wait()
 
     def __enter__(self) -> QueueServer:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                outer._enqueue()
-                body = b"ok\n"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.port = PortAllocator().take()
-        self._server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
-        self._server.daemon_threads = True
         # one thread per connection only reads and queues; the single worker answers
         self._worker = threading.Thread(target=self._work, name="queue-worker", daemon=True)
         self._worker.start()
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server, self.port = _serve_ok(self._enqueue)
         return self
 
     def __exit__(
@@ -293,6 +284,4 @@ class QueueServer:
         tb: TracebackType | None,
     ) -> None:
         self._jobs.put(None)
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        _close(self._server)

@@ -15,19 +15,18 @@ reader to catch up, then promotes it, so no acknowledged write is lost.
 
 from __future__ import annotations
 
-import threading
 import time
 
 from harness.errors import FaultError
 from harness.stacks.components import mariadb
 from harness.stacks.components.rdsproxy import RdsProxyAdmin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
-from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.orchestrators.base import DatabaseOrchestrator, StackHandles
 from harness.stacks.profile import AuroraSettings
 from harness.stacks.topology import proxy_name
 
 
-class AuroraCluster(Orchestrator):
+class AuroraCluster(DatabaseOrchestrator):
     name = "aurora"
 
     def __init__(self, handles: StackHandles, settings: AuroraSettings) -> None:
@@ -36,10 +35,6 @@ class AuroraCluster(Orchestrator):
         #: the component that is the writer now (it changes with each failover)
         self.writer = "db-writer"
         self.reader: str | None = "db-reader" if handles.info.db_reader_port else None
-        self._switching = threading.Lock()
-
-    def _port(self, name: str) -> int:
-        return self.h.info.components[name].port
 
     def tick(self) -> None:
         if self._switching.locked() or self.busy("failover"):
@@ -169,18 +164,5 @@ class AuroraCluster(Orchestrator):
     def current_writer(self) -> str:
         return self.writer
 
-    def reboot(self, name: str, *, force: bool) -> None:
-        """Restart an instance in place (db_reboot); a rebooted writer does not fail over."""
-        with self._switching:
-            self.emit("reboot_started", component=name, force=force)
-            started = time.monotonic()
-            if force:
-                self.h.runtime.kill(name)
-            else:
-                self.h.runtime.stop(name)
-            self.h.runtime.restart(name)
-            if name == self.reader:
-                mariadb.start_replication(
-                    reader_port=self._port(name), writer_port=self._port(self.writer)
-                )
-            self.emit("reboot_done", component=name, down_s=round(time.monotonic() - started, 3))
+    def current_replica(self) -> str | None:
+        return self.reader

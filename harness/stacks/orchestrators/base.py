@@ -19,6 +19,7 @@ from typing import Any
 from harness.errors import StackError
 from harness.runtime.events import EventLog
 from harness.runtime.process import ProcessRuntime
+from harness.stacks.components import mariadb
 from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
 from harness.stacks.components.targets import TargetGroup
 from harness.stacks.profile import Profile, Timing
@@ -132,3 +133,38 @@ class Orchestrator:
 
     def tick(self) -> None:
         raise NotImplementedError
+
+
+class DatabaseOrchestrator(Orchestrator):
+    """What RDS and Aurora share: which instance writes now, and in-place reboots."""
+
+    def __init__(self, handles: StackHandles) -> None:
+        super().__init__(handles)
+        #: held while the instances change roles (failover, switchover, reboot)
+        self._switching = threading.Lock()
+
+    def _port(self, name: str) -> int:
+        return self.h.info.components[name].port
+
+    def current_writer(self) -> str:
+        raise NotImplementedError
+
+    def current_replica(self) -> str | None:
+        """The instance replicating from the writer (Aurora reader, Multi-AZ standby)."""
+        raise NotImplementedError
+
+    def reboot(self, name: str, *, force: bool) -> None:
+        """Restart an instance in place (db_reboot); a rebooted writer does not fail over."""
+        with self._switching:
+            self.emit("reboot_started", component=name, force=force)
+            started = time.monotonic()
+            if force:
+                self.h.runtime.kill(name)
+            else:
+                self.h.runtime.stop(name)
+            self.h.runtime.restart(name)
+            if name == self.current_replica():
+                mariadb.rejoin_as_replica(
+                    replica_port=self._port(name), writer_port=self._port(self.current_writer())
+                )
+            self.emit("reboot_done", component=name, down_s=round(time.monotonic() - started, 3))

@@ -22,18 +22,17 @@ the standby then holds a transaction the primary lacks and stops replicating.
 
 from __future__ import annotations
 
-import threading
 import time
 
 from harness.errors import FaultError
 from harness.stacks.components import mariadb
 from harness.stacks.components.toxiproxy import ToxiproxyClient
-from harness.stacks.orchestrators.base import Orchestrator, StackHandles
+from harness.stacks.orchestrators.base import DatabaseOrchestrator, StackHandles
 from harness.stacks.profile import RdsSettings
 from harness.stacks.topology import proxy_name
 
 
-class RdsInstance(Orchestrator):
+class RdsInstance(DatabaseOrchestrator):
     name = "rds"
 
     def __init__(self, handles: StackHandles, settings: RdsSettings) -> None:
@@ -42,12 +41,8 @@ class RdsInstance(Orchestrator):
         #: the instance the endpoint points at now (it changes with each failover)
         self.primary = "db-writer"
         self.standby: str | None = "db-standby" if settings.multi_az.value else None
-        self._switching = threading.Lock()
         #: set by a planned failover: the primary was shut down, not lost
         self._planned = False
-
-    def _port(self, name: str) -> int:
-        return self.h.info.components[name].port
 
     def tick(self) -> None:
         if self._switching.locked() or self.busy("failover"):
@@ -163,18 +158,5 @@ class RdsInstance(Orchestrator):
     def current_writer(self) -> str:
         return self.primary
 
-    def reboot(self, name: str, *, force: bool) -> None:
-        """Restart an instance in place (db_reboot, without failover)."""
-        with self._switching:
-            self.emit("reboot_started", component=name, force=force)
-            started = time.monotonic()
-            if force:
-                self.h.runtime.kill(name)
-            else:
-                self.h.runtime.stop(name)
-            self.h.runtime.restart(name)
-            if name == self.standby:
-                mariadb.rejoin_as_replica(
-                    replica_port=self._port(name), writer_port=self._port(self.primary)
-                )
-            self.emit("reboot_done", component=name, down_s=round(time.monotonic() - started, 3))
+    def current_replica(self) -> str | None:
+        return self.standby
