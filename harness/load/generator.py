@@ -18,12 +18,12 @@ from typing import Any
 import gevent
 import gevent.event
 import psutil
-from gevent.pool import Pool
 from locust.env import Environment
 
 from harness.load import journeys
 from harness.load.classify import classify_exception, classify_status
 from harness.load.http import Answer, Client
+from harness.load.inflight import Inflight
 from harness.load.locustcheck import describe_import_error, no_users_message, unknown_user_classes
 from harness.load.recorder import Recorder
 from harness.load.schedule import arrivals
@@ -63,7 +63,7 @@ class OpenModel:
         self.recorder = Recorder()
         self.workload = plan.workload
         self.cap = max(1, math.ceil(self.workload.max_concurrency / plan.count))
-        self.pool = Pool(self.cap)
+        self.pool = Inflight(self.cap)
         self.t0 = time.monotonic() + (plan.start_at - time.time())
         self._stop = gevent.event.Event()
         # `get` does the same request every time: build it once.
@@ -102,7 +102,7 @@ class OpenModel:
             # Interrupted: give in-flight requests a moment, not their full timeouts.
             grace = 1.0 if self.stopping else timeouts.connect + timeouts.read + 1
             self.pool.join(timeout=grace)
-            self.pool.kill(block=True, timeout=1)
+            self.pool.kill(timeout=1)
             self.client.close()
         finally:
             flusher.kill()
