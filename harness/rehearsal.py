@@ -108,7 +108,7 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
     view = RunView(options.architectures, load_s=scenario.workload.duration,
                    drain_s=scenario.drain_s, lead_in_s=LEAD_IN_S, say=say, live=live,
                    title=scenario.name)
-    say = view.say
+    plain_say, say = say, view.say
     try:
         with _interrupts() as interrupted, view:
             for arch in options.architectures:
@@ -122,7 +122,9 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
     except KeyboardInterrupt:
         status = "interrupted"
         say("interrupted: writing what was measured")
+    written = time.monotonic()
     record = _write(scenario, options, results, outcomes, status)
+    plain_say(f"analysis and report: took {time.monotonic() - written:.1f} s")
     return record, results.path
 
 
@@ -171,8 +173,10 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         log_dir=results.logs_dir / arch, app_bug=scenario.bug, events=events,
     )
     load: LoadResult | None = None
+    took = _Stages()
     try:
         with stack:
+            took.mark("stack start")
             info = stack.info
             assert stack.runtime is not None  # started
             if stack.capacity is not None:
@@ -205,16 +209,21 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                     # a fault that did not apply makes the run fail: it did not rehearse
                     # what it said
                     outcome.fault_errors += [str(e) for e in executor.errors]
+                took.mark("load")
                 view.watch_faults(list)
                 if interrupted.is_set():
                     raise KeyboardInterrupt
                 say(f"{arch}: load done; draining {scenario.drain_s:g} s")
                 view.stage("draining")
                 time.sleep(scenario.drain_s)
+                took.mark("drain")
             view.stage("checking invariants")
             outcome.invariants, outcome.writes_checked = _invariants(stack, load)
             outcome.complete = load.complete
+            took.mark("invariants")
             view.stage("tearing down")
+        took.mark("teardown")
+        say(f"{arch}: took {took}")
     except HarnessError as exc:
         outcome.error = str(exc)
         say(f"{arch}: error: {exc}")
@@ -227,6 +236,22 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                 for warning in load.generator_cpu.warnings:
                     say(f"{arch}: warning: {warning}")
         outcome.events = [{**e, "arch": arch} for e in events.events]
+
+
+class _Stages:
+    """Wall-clock seconds of each stage of an architecture's part, for the run's log."""
+
+    def __init__(self) -> None:
+        self._at = time.monotonic()
+        self._took: list[tuple[str, float]] = []
+
+    def mark(self, stage: str) -> None:
+        now = time.monotonic()
+        self._took.append((stage, now - self._at))
+        self._at = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{stage} {s:.1f} s" for stage, s in self._took)
 
 
 def _invariants(stack: Stack, load: LoadResult

@@ -26,7 +26,7 @@ from harness.load.recorder import Recorder, SecondCounts, new_histogram, percent
 ALL = "*"
 PERCENTILE_KEYS: tuple[str, ...] = ("p50", "p90", "p95", "p99", "p999", "max")
 COUNT_FIELDS: tuple[str, ...] = (
-    "offered", "started", "achieved", "late", "dropped", "missed", "cpu_pct",
+    "offered", "started", "achieved", "late", "dropped", "missed", "cpu_pct", "cpu_wait_pct",
 )
 
 

@@ -18,13 +18,12 @@ from typing import Any
 import gevent
 import gevent.event
 import psutil
-from gevent.pool import Pool
-from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
-from locust.event import EventHook
 
 from harness.load import journeys
 from harness.load.classify import classify_exception, classify_status
+from harness.load.http import Answer, Client
+from harness.load.inflight import Inflight
 from harness.load.locustcheck import describe_import_error, no_users_message, unknown_user_classes
 from harness.load.recorder import Recorder
 from harness.load.schedule import arrivals
@@ -64,7 +63,7 @@ class OpenModel:
         self.recorder = Recorder()
         self.workload = plan.workload
         self.cap = max(1, math.ceil(self.workload.max_concurrency / plan.count))
-        self.pool = Pool(self.cap)
+        self.pool = Inflight(self.cap)
         self.t0 = time.monotonic() + (plan.start_at - time.time())
         self._stop = gevent.event.Event()
         # `get` does the same request every time: build it once.
@@ -78,15 +77,12 @@ class OpenModel:
                     self.workload, sample, plan.run_tag, plan.default_path
                 )
         timeouts = self.workload.timeouts
-        # A private request event: our journeys are recorded by our recorder, not Locust's stats.
-        self.session = FastHttpSession(
-            base_url=plan.target,
-            request_event=EventHook(),  # type: ignore[no-untyped-call]
-            user=None,
-            connection_timeout=timeouts.connect,
-            network_timeout=timeouts.read,
-            max_retries=0,
+        # Our journeys are recorded by our recorder: no Locust session or stats (harness.load.http)
+        self.client = Client(
+            plan.target,
             concurrency=self.cap,
+            connect_timeout=timeouts.connect,
+            read_timeout=timeouts.read,
         )
 
     def stop(self) -> None:
@@ -106,7 +102,8 @@ class OpenModel:
             # Interrupted: give in-flight requests a moment, not their full timeouts.
             grace = 1.0 if self.stopping else timeouts.connect + timeouts.read + 1
             self.pool.join(timeout=grace)
-            self.pool.kill(block=True, timeout=1)
+            self.pool.kill(timeout=1)
+            self.client.close()
         finally:
             flusher.kill()
             self.sink(self.recorder.drain())
@@ -166,21 +163,20 @@ class OpenModel:
                 self.workload, arrival, self.plan.run_tag, self.plan.default_path
             )
         for step in plan_steps:
-            sent, sent_wall = time.monotonic(), time.time()
-            response = self.session.request(
-                step.method, step.path, name=step.endpoint, json=step.json
-            )
+            # the writes log wants wall-clock times; only writes pay for them
+            sent_wall = time.time() if step.write is not None else 0.0
+            sent = time.monotonic()
+            answer = self.client.request(step.method, step.path, step.json)
             done = time.monotonic()
-            status = int(getattr(response, "status_code", 0) or 0)
-            error = getattr(response, "error", None)
+            status = answer.status
             if status > 0:
                 cls = classify_status(status, step.expected)
             else:
-                cls = classify_exception(error) if error is not None else "other"
+                cls = classify_exception(answer.error) if answer.error is not None else "other"
             bucket = max(second, int(intended - self.t0))
             self.recorder.request(bucket, step.endpoint, cls, done - intended, done - sent)
             if step.write is not None:
-                self._log_write(step, status, cls, response, sent_wall)
+                self._log_write(step, status, cls, answer, sent_wall)
             if cls != "ok":
                 return  # a user whose request failed abandons the journey
             if step.think_s > 0:
@@ -188,13 +184,13 @@ class OpenModel:
             intended = done + step.think_s
 
     def _log_write(
-        self, step: journeys.Request, status: int, cls: str, response: Any, sent_at: float
+        self, step: journeys.Request, status: int, cls: str, answer: Answer, sent_at: float
     ) -> None:
         outcome = outcome_of(status, cls)
         write_id = None
         if outcome == "acknowledged":
             try:
-                write_id = int(response.json()[step.id_field])
+                write_id = int(answer.json()[step.id_field])
             except (ValueError, KeyError, TypeError):
                 outcome = "indeterminate"  # acknowledged without a readable id
         self.recorder.writes.append(
@@ -250,14 +246,29 @@ class ClosedModel:
 
 
 def flush_every_second(recorder: Recorder, sink: Sink, t0: float) -> None:
+    """Every second: this process's CPU and run-queue wait, then the recording to the sink."""
     process = psutil.Process()
     process.cpu_percent()
+    waited, at = _run_queue_wait_s(), time.monotonic()
     while True:
         gevent.sleep(1.0 - ((time.monotonic() - t0) % 1.0))
-        second = int(time.monotonic() - t0) - 1
+        now = time.monotonic()
+        second = int(now - t0) - 1
+        wait = _run_queue_wait_s()
         if second >= 0:
-            recorder.cpu(second, process.cpu_percent())
+            wait_pct = 100 * (wait - waited) / (now - at) if now > at else 0.0
+            recorder.cpu(second, process.cpu_percent(), wait_pct)
+        waited, at = wait, now
         sink(recorder.drain())
+
+
+def _run_queue_wait_s() -> float:
+    """Seconds this process's main thread has waited for a core (Linux schedstat; else 0)."""
+    try:
+        with open("/proc/self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def load_user_classes(path: str, names: list[str]) -> list[type[Any]]:

@@ -90,6 +90,10 @@ class SecondCounts:
     missed: int = 0
     #: the busiest generator process's CPU in this second, percent of one core
     cpu_pct: float = 0.0
+    #: the longest a generator process waited for a core in this second (runnable, not
+    #: running), percent of the second: on a shared machine a generator that wants the CPU
+    #: all the time gets less than 100 %, and cpu_pct alone would not show it was saturated
+    cpu_wait_pct: float = 0.0
 
     def add(self, other: SecondCounts) -> None:
         self.offered += other.offered
@@ -99,6 +103,7 @@ class SecondCounts:
         self.dropped += other.dropped
         self.missed += other.missed
         self.cpu_pct = max(self.cpu_pct, other.cpu_pct)
+        self.cpu_wait_pct = max(self.cpu_wait_pct, other.cpu_wait_pct)
 
 
 class Recorder:
@@ -167,9 +172,10 @@ class Recorder:
         c.offered += count
         c.missed += count
 
-    def cpu(self, second: int, pct: float) -> None:
+    def cpu(self, second: int, pct: float, wait_pct: float = 0.0) -> None:
         c = self._second(second)
         c.cpu_pct = max(c.cpu_pct, pct)
+        c.cpu_wait_pct = max(c.cpu_wait_pct, wait_pct)
 
     # -- transport and merge --
 

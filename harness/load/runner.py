@@ -412,6 +412,7 @@ def write_results(result: LoadResult) -> None:
                 "missed",
                 "lag_p99_ms",
                 "cpu_pct",
+                "cpu_wait_pct",
             ]
         )
         for s in sorted(result.recorder.counts):
@@ -427,6 +428,7 @@ def write_results(result: LoadResult) -> None:
                     c.missed,
                     result.recorder.lag_ms(s)[0],
                     c.cpu_pct,
+                    c.cpu_wait_pct,
                 ]
             )
     (out / "load-summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.load.recorder import Recorder
+from harness.load.recorder import Recorder, SecondCounts
 
 #: a second whose p99 start lag is above this had a generator that could not keep up
 MAX_LAG_P99_MS = 100.0
@@ -20,7 +20,7 @@ MAX_LAG_P99_MS = 100.0
 MAX_BEHIND_SHARE = 0.05
 #: share of offered arrivals the generator may miss (never processed) before the run is invalid
 MAX_MISSED_SHARE = 0.005
-#: a generator process this busy (percent of one core) is saturated
+#: a generator process this busy (percent of one core, running or waiting for a core) is saturated
 SATURATED_CPU_PCT = 90.0
 
 
@@ -44,7 +44,7 @@ def check(recorder: Recorder, *, complete: bool = True) -> SelfCheck:
     summary = recorder.summary()
     reasons = []
     if seconds and len(behind) > MAX_BEHIND_SHARE * len(seconds):
-        busy = sum(recorder.counts[s].cpu_pct >= SATURATED_CPU_PCT for s in behind)
+        busy = sum(_saturated(recorder.counts[s]) for s in behind)
         reasons.append(
             f"the generator fell behind its schedule in {len(behind)} of {len(seconds)} seconds "
             f"(arrivals started more than {MAX_LAG_P99_MS:g} ms late at p99, or dropped or "
@@ -66,4 +66,10 @@ def _behind(recorder: Recorder, second: int) -> bool:
     c = recorder.counts[second]
     if recorder.lag_ms(second)[0] > MAX_LAG_P99_MS:
         return True
-    return c.cpu_pct >= SATURATED_CPU_PCT and (c.dropped > 0 or c.late > 0)
+    return _saturated(c) and (c.dropped > 0 or c.late > 0)
+
+
+def _saturated(c: SecondCounts) -> bool:
+    # On a shared machine a generator that wants a core all the time runs only part of it
+    # and waits in the run queue for the rest: both are its demand.
+    return c.cpu_pct + c.cpu_wait_pct >= SATURATED_CPU_PCT

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,8 @@ http {{
     listen {host}:{port};
     keepalive_requests 1000000;
     location / {{ return 200 "ok\\n"; }}
+    # nginx's own count of the requests it handled: a benchmark's generator-neutral counter
+    location = /nginx_status {{ stub_status; access_log off; }}
     location /missing {{ return 404 "missing\\n"; }}
     location /mixed {{
       if ($mixed_fail) {{ return 503 "unavailable\\n"; }}
@@ -112,6 +115,12 @@ class StaticNginx:
             self._runtime.close()
             self._runtime = None
         shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def served(self) -> int:
+        """Requests nginx has handled since it started (stub_status), this query included."""
+        with urllib.request.urlopen(f"{self.url}/nginx_status", timeout=5) as answer:
+            # "Active connections: N\nserver accepts handled requests\n A H R\n..."
+            return int(answer.read().decode().splitlines()[2].split()[2])
 
     def logged(self) -> list[tuple[int, float, str]]:
         """(status, request time s, path) of every request nginx logged."""

@@ -47,6 +47,7 @@ LOGS = "logs"
 REPEAT_PREFIX = "repeat-"
 
 _COUNTS = [f.name for f in fields(SecondCounts)]
+_FLOATS = ("cpu_pct", "cpu_wait_pct")
 #: rows with endpoint "*" and class "*" are the second's totals (arrival counts);
 #: the others are one histogram cell each, `latency_hdr` its exact encoding, or (class
 #: `dropped`, no histogram) the arrivals dropped at the cap before their first request there
@@ -215,8 +216,10 @@ def read_timeseries(path: Path) -> dict[str, ArchData]:
             d = data.setdefault(row["arch"], ArchData(row["arch"]))
             s = int(row["second"])
             if row["endpoint"] == ALL and row["class"] == ALL:
-                counts = SecondCounts(**{k: int(row[k]) for k in _COUNTS if k != "cpu_pct"})
-                counts.cpu_pct = float(row["cpu_pct"])
+                counts = SecondCounts(**{k: int(row[k]) for k in _COUNTS if k not in _FLOATS})
+                # a results folder from before cpu_wait_pct has no such column
+                for k in _FLOATS:
+                    setattr(counts, k, float(row.get(k) or 0.0))
                 d.counts[s] = counts
             elif row["class"] == DROPPED:
                 d.add_dropped(s, row["endpoint"], int(row["count"]))

@@ -366,7 +366,9 @@ def test_load_command_bad_phases_file_names_file_and_field(tmp_path: Path) -> No
 def test_overloaded_generator_marks_the_run_invalid_exit_3(
     nginx: StaticNginx, tmp_path: Path
 ) -> None:
-    # Far beyond what one generator process starts on this machine (a few thousand/s).
+    # Far beyond what one generator process starts on this machine (about ten thousand/s),
+    # with a cap high enough that arrivals are started, not dropped at once: dropping is
+    # cheap, so a low cap (20) makes a run bound by the cap and the target, not the generator.
     out = harness(
         f"{nginx.url}/",
         "--rate",
@@ -374,7 +376,7 @@ def test_overloaded_generator_marks_the_run_invalid_exit_3(
         "--duration",
         "2s",
         "--concurrency",
-        "20",
+        "1000",
         "--json",
         str(tmp_path / "s.json"),
         "--out",

@@ -61,3 +61,25 @@ def test_arrivals_dropped_while_the_generator_cpu_is_saturated_blame_the_generat
 
 def test_a_busy_generator_that_keeps_its_schedule_is_valid() -> None:
     assert check(seconds_of(0.002, cpu=97.0)).valid
+
+
+def test_a_generator_waiting_for_a_shared_core_counts_as_saturated() -> None:
+    # 45 % of a core running and 50 % of the second in the run queue: it wanted the CPU all
+    # along and dropped arrivals because it could not handle answers, not because of the target
+    rec = Recorder()
+    for s in range(20):
+        for _ in range(50):
+            rec.arrival(s, lag_s=0.002)
+        for _ in range(50):
+            rec.arrival(s, lag_s=None)
+        rec.cpu(s, 45.0, wait_pct=50.0)
+    result = check(rec)
+    assert not result.valid
+    assert "20 of them with a saturated CPU" in result.reasons[0]
+    calm = Recorder()
+    for s in range(20):
+        for _ in range(50):
+            calm.arrival(s, lag_s=0.002)
+            calm.arrival(s, lag_s=None)
+        calm.cpu(s, 45.0, wait_pct=5.0)
+    assert check(calm).valid
