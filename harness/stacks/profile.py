@@ -196,6 +196,8 @@ class AsgSettings(_Strict):
     #: EC2 (the AWS default): replace only instances whose status check fails (gone);
     #: ELB: also replace instances the load balancer marks unhealthy
     health_check_type: Cited[Literal["EC2", "ELB"]]
+    #: from an instance failing to its EC2 status check failing (both types use it)
+    status_check_notice_s: Timing
     health_check_grace_s: Timing
     #: from the launch request to the instance serving (boot, bootstrap, app start)
     launch_s: Timing

@@ -4,7 +4,9 @@ The CLB's own health checks (HAProxy's, with the profile's interval and
 thresholds) take a failing instance out of service. With `health_check_type:
 ELB` the ASG then terminates it and launches a replacement; with `EC2` (the AWS
 default) it replaces only an instance that is gone (its process died), and leaves
-one that merely fails the CLB's checks alone. A replacement takes `launch_s`
+one that merely fails the CLB's checks alone. Either way a gone instance is noticed
+only when its EC2 status check fails (`status_check_notice_s`: checks run every
+minute); until then the CLB keeps routing to it. A replacement takes `launch_s`
 (scaled) and is not judged before `health_check_grace_s` has passed.
 
 Termination waits for the CLB's connection draining (EC2 Auto Scaling guide,
@@ -36,6 +38,8 @@ class AsgGroup(Orchestrator):
         #: instance -> monotonic time before which its health is not judged (grace period)
         self._grace_until: dict[str, float] = {}
         self._out_of_service: set[str] = set()
+        #: instance -> monotonic time it was first seen gone (its status check fails later)
+        self._gone_since: dict[str, float] = {}
 
     def tick(self) -> None:
         try:
@@ -55,13 +59,21 @@ class AsgGroup(Orchestrator):
             elif not down and app in self._out_of_service:
                 self._out_of_service.discard(app)
                 self.emit("instance_in_service", component=app)
-            unhealthy = down if elb_checks else not self.h.runtime.is_running(app)
-            if unhealthy and now >= self._grace_until.get(app, 0.0):
-                self.react(app, functools.partial(self._replace, app, elb_checks))
+            if self.h.runtime.is_running(app):
+                self._gone_since.pop(app, None)
+                status_failed = False
+            else:
+                # EC2 checks every minute: the ASG learns of a dead instance at its next check
+                gone_s = now - self._gone_since.setdefault(app, now)
+                status_failed = gone_s >= self.h.scaled(self.settings.status_check_notice_s)
+            reason = ("EC2 status check failed" if status_failed
+                      else "ELB health check failed" if elb_checks and down else None)
+            if reason and now >= self._grace_until.get(app, 0.0):
+                self.react(app, functools.partial(self._replace, app, reason))
 
-    def _replace(self, app: str, elb_checks: bool) -> None:
+    def _replace(self, app: str, reason: str) -> None:
         started = time.monotonic()
-        reason = "ELB health check failed" if elb_checks else "EC2 status check failed"
+        self._gone_since.pop(app, None)
         self.emit("instance_terminating", component=app, reason=reason)
         drained_s = self.h.targets.deregister(app, wait=self.sleep)
         self.emit("instance_deregistered", component=app, drained_s=round(drained_s, 3))

@@ -28,7 +28,7 @@ class Recording(AsgGroup):
         self.replaced.append(key)
 
 
-def _asg(kind: str, running: set[str]) -> Recording:
+def _asg(kind: str, running: set[str], time_scale: float = 0.0) -> Recording:
     legacy = load_profile("legacy")
     settings = legacy.orchestrator
     assert isinstance(settings, AsgSettings)
@@ -38,7 +38,7 @@ def _asg(kind: str, running: set[str]) -> Recording:
         haproxy=SimpleNamespace(server_states=lambda: CLB_STATES),
         runtime=SimpleNamespace(is_running=lambda name: name in running),
         info=SimpleNamespace(apps=lambda: ["app-1", "app-2"]),
-        profile=legacy, events=EventLog(None),
+        profile=legacy, events=EventLog(None), scaled=lambda timing: timing.at(time_scale),
     )
     return Recording(handles, settings)
 
@@ -54,3 +54,14 @@ def test_replacement_follows_the_health_check_type(
     asg = _asg(kind, running)
     asg.tick()
     assert asg.replaced == replaced
+
+
+@pytest.mark.parametrize("kind", ["EC2", "ELB"])
+def test_a_gone_instance_is_replaced_only_once_its_status_check_has_failed(kind: str) -> None:
+    # AWS timings: the next EC2 status check is up to 60 s away, so the first tick waits
+    asg = _asg(kind, {"app-1"}, time_scale=1.0)
+    asg.tick()
+    assert "app-2" not in asg.replaced
+    asg._gone_since["app-2"] -= 61  # a minute later
+    asg.tick()
+    assert "app-2" in asg.replaced
