@@ -70,6 +70,10 @@ def semi_sync_options(ack_timeout_ms: int) -> tuple[str, ...]:
         "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
         f"--rpl-semi-sync-master-timeout={ack_timeout_ms}",
         "--skip-rpl-semi-sync-master-wait-no-slave",
+        # crash recovery as a semi-sync replica truncates the binlog tail that no standby
+        # acknowledged (MDEV-21117); without it a crashed primary rejoins with a diverged
+        # GTID history and never catches up
+        "--init-rpl-role=SLAVE",
     )
 
 
