@@ -10,6 +10,9 @@ from harness.analysis.verdict import InvariantLike
 from harness.report.record import ArchRecord, RunRecord
 from harness.report.text import fmt_ratio, recovery_text, recovery_value
 
+#: recovery is detected on per-second series: a difference below a second is not one
+RESOLUTION_S = 1.0
+
 
 def _score(a: ArchRecord) -> tuple[float, ...]:
     """Bigger is better: valid, ran to the end, no data lost, SLOs met, faults recovered, speed."""
@@ -17,7 +20,8 @@ def _score(a: ArchRecord) -> tuple[float, ...]:
     met = sum(s.passed for s in a.slos) / slos
     never = sum(r.status == "not_recovered" for r in a.recoveries)
     unknown = sum(r.status == "not_measurable" for r in a.recoveries)
-    recovery = sum(r.recovery_s for r in a.recoveries if r.recovery_s is not None)
+    recovery = sum(round(r.recovery_s / RESOLUTION_S) for r in a.recoveries
+                   if r.recovery_s is not None)
     error_rate = a.totals.error_rate if a.totals else 1.0
     return (float(a.valid), float(a.error is None), -float(_violations(a)), met, -float(never),
             -float(unknown), -recovery, -error_rate)
@@ -108,7 +112,7 @@ def _why(best: ArchRecord, other: ArchRecord) -> list[str]:
         mine, theirs = _seconds(r), None if o is None else _seconds(o)
         if o is None or mine is None or theirs is None:
             continue  # a recovery that could not be measured is compared with nothing
-        if mine < theirs:
+        if theirs - mine >= RESOLUTION_S:
             verb = " it recovered in" if r.status == "recovered" else ":"
             gaps.append((theirs - mine, r.fault, verb, recovery_value(r), recovery_value(o)))
     for _gap, fault, verb, mine_text, theirs_text in sorted(gaps, reverse=True)[:2]:
