@@ -12,19 +12,23 @@ import contextlib
 from collections.abc import Iterator
 
 from harness.errors import StackError
-from harness.stacks.components.haproxy import HaproxyAdmin
+from harness.stacks.components.haproxy import FAIL_OPEN_SUFFIX, HaproxyAdmin
 
 #: HAProxy's srv_admin_state bits that mean "takes no new traffic" (MAINT and DRAIN flags)
 _OUT_OF_SERVICE = 0x7F
 
 
 def serving(admin: HaproxyAdmin) -> list[str]:
-    """Servers of the `app` backend that are up and take new requests."""
-    return sorted(
-        name for name, row in admin.server_states().items()
+    """Targets of the `app` backend that are up and take new requests.
+
+    An ALB-style backend lists each target twice (its fail-open backup copy, used only
+    when no target is healthy): a copy is the same target, not another member.
+    """
+    return sorted({
+        name.removesuffix(FAIL_OPEN_SUFFIX) for name, row in admin.server_states().items()
         if row.get("srv_op_state") == "2"
         and not int(row.get("srv_admin_state", "0")) & _OUT_OF_SERVICE
-    )
+    })
 
 
 @contextlib.contextmanager
