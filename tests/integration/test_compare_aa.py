@@ -1,10 +1,15 @@
 """The A/A check: the same profile on both sides of a comparison finds no difference.
 
 `harness run --arch modern,modern --repeat 2` runs modern four times on real
-stacks, interleaved (modern then modern#2, then modern#2 then modern). Neither
-comparing the two labels, in either direction, nor comparing the run that went
-first in each repeat with the one that went second, may find a significant
-difference: then neither the label nor the order decides a verdict.
+stacks, interleaved (modern then modern#2, then modern#2 then modern). Comparing
+the two labels, in either direction, may find no significant difference: the
+label does not decide a verdict.
+
+Whether the run that went first in each repeat differs from the one that went
+second is a property of the machine (warm caches, other load), not of the tool:
+a CI run saw the second run's p50 consistently a millisecond lower. Interleaving
+exists so that such an order effect cancels out of the label comparison, which
+is what this test holds the tool to.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.analysis.compare import Comparison, Side, compare
+from harness.analysis.compare import Comparison
 from harness.report.commands import comparisons, load
 from harness.scenario.scenario import SCENARIOS_DIR
 
@@ -75,10 +80,3 @@ def test_same_profile_on_both_sides_shows_no_significant_difference(
     assert _significant(backward) == []
     for x, y in zip(forward.deltas, backward.deltas, strict=True):
         assert x.verdict == y.verdict, x.metric
-
-    # by position: the run that went first in each repeat against the one that went second
-    first = Side("first", [data[record.repeat.order[0]] for record, data in loaded.runs
-                           if record.repeat])
-    second = Side("second", [data[record.repeat.order[1]] for record, data in loaded.runs
-                             if record.repeat])
-    assert _significant(compare(first, second)) == []
