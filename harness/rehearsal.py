@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import platform
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from harness import __version__
@@ -32,6 +30,7 @@ from harness.analysis.series import ArchData
 from harness.errors import HarnessError
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
+from harness.interrupts import interrupts
 from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
@@ -110,7 +109,7 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
                    title=scenario.name)
     plain_say, say = say, view.say
     try:
-        with _interrupts() as interrupted, view:
+        with interrupts() as interrupted, view:
             for arch in options.architectures:
                 view.arch(arch)
                 say(f"{arch}: starting the stack")
@@ -126,32 +125,6 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
     record = _write(scenario, options, results, outcomes, status)
     plain_say(f"analysis and report: took {time.monotonic() - written:.1f} s")
     return record, results.path
-
-
-@contextlib.contextmanager
-def _interrupts() -> Iterator[threading.Event]:
-    """Remember that Ctrl-C/SIGTERM came, even where a layer below swallowed it.
-
-    run_load turns Ctrl-C into an early, incomplete result; the run must still
-    stop instead of draining and going on to the next architecture.
-    """
-    seen = threading.Event()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        seen.set()
-        before = previous[signal.Signals(signum)]
-        if callable(before):
-            before(signum, frame)
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield seen
-    finally:
-        for sig, before in previous.items():
-            signal.signal(sig, before)
 
 
 def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,

@@ -13,16 +13,11 @@ Ctrl-C stops the load, puts the members back and stops the stack.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import psutil
@@ -32,6 +27,7 @@ from rich.console import Console
 from harness import __version__
 from harness import doctor as doctor_mod
 from harness.errors import ConfigError, EnvironmentProblem, HarnessError
+from harness.interrupts import interrupts
 from harness.runtime import cgroups
 from harness.settings import Settings
 from harness.stacks.components.haproxy import HaproxyAdmin
@@ -51,28 +47,6 @@ err = Console(stderr=True)
 
 class Interrupted(HarnessError):
     """Ctrl-C or SIGTERM during a capacity search (exit 2, like `harness run`)."""
-
-
-@contextlib.contextmanager
-def _interrupts() -> Iterator[threading.Event]:
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt, and leave a mark a lower layer cannot eat.
-
-    run_load turns Ctrl-C into an early, incomplete result; the search must still stop.
-    """
-    seen = threading.Event()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        seen.set()
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield seen
-    finally:
-        for sig, before in previous.items():
-            signal.signal(sig, before)
 
 
 def _member_words(profile: Profile) -> tuple[str, str]:
@@ -175,7 +149,7 @@ def _measure(profile: Profile, settings: Settings, opts: options.CapacityOptions
     seed_plan = SeedPlan(seed=opts.plan.seed, products=data.get("products", 100),
                          events=data.get("events", 5))
     one, whole = _member_words(profile)
-    with _interrupts() as interrupted:
+    with interrupts() as interrupted:
         stack = Stack(profile, settings, seed_plan=seed_plan, log_dir=out_dir / "logs",
                       orchestrate=False)
         err.print(f"starting the {profile.name} stack ...", highlight=False)
