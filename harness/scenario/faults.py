@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from harness.deploys.schedule import ShiftConfig
 from harness.errors import ScenarioError
 from harness.scenario.units import parse_duration
 
@@ -69,6 +70,8 @@ class Start:
 
 
 Stream = Literal["downstream", "upstream"]
+#: the sample service's releases (stacks/apps/README.md, APP_VERSION)
+Release = Literal["good", "bad-errors", "bad-latency"]
 AwsService = Literal["sqs", "s3"]
 
 
@@ -281,6 +284,34 @@ class MemoryPressure(_Fault):
     memory_mb: int = Field(ge=1)
 
 
+class Deploy(_Fault):
+    """Ship a release: in place instance by instance (legacy), blue/green (modern).
+
+    Lasts until the deploy is done; at the end of the run an unfinished one is stopped
+    where it stands (harness.deploys).
+    """
+
+    type: Literal["deploy"]
+    target_kind: ClassVar[Literal["app"]] = "app"
+    default_target: ClassVar[str | None] = "app[*]"
+    version: Release
+    #: bad-errors: share of API requests (in %) the release answers with 500
+    error_percent: int = Field(default=50, ge=0, le=100)
+    #: bad-latency: added to every API request
+    latency_ms: int = Field(default=500, ge=0, le=60_000)
+    #: modern (CodeDeploy) traffic shifting; CodeDeployDefault.ECSAllAtOnce when not given.
+    #: Legacy deploys in place and has no traffic to shift.
+    config: ShiftConfig = "AllAtOnce"
+    #: modern: roll back automatically when this alarm goes to ALARM (an alarm of the
+    #: profile or the scenario's `alarms:`); legacy (OpsWorks) had no automatic rollback
+    rollback_alarm: str | None = None
+
+    def model_post_init(self, context: Any) -> None:
+        super().model_post_init(context)
+        if self.duration_s is not None:
+            raise ValueError("duration: a deploy lasts until it is done; remove `duration`")
+
+
 Fault = Annotated[
     Latency
     | Bandwidth
@@ -299,7 +330,8 @@ Fault = Annotated[
     | AwsThrottle
     | AwsErrors
     | CpuStress
-    | MemoryPressure,
+    | MemoryPressure
+    | Deploy,
     Field(discriminator="type"),
 ]
 FAULT_TYPES: dict[str, type[_Fault]] = {
@@ -323,6 +355,7 @@ FAULT_TYPES: dict[str, type[_Fault]] = {
         AwsErrors,
         CpuStress,
         MemoryPressure,
+        Deploy,
     )
 }
 _TIMELINE: TypeAdapter[list[Fault]] = TypeAdapter(list[Fault])

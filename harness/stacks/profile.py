@@ -226,6 +226,38 @@ class EcsSettings(_Strict):
 Orchestrator = Annotated[AsgSettings | EcsSettings, Field(discriminator="kind")]
 
 
+# -- deploys (harness.deploys) -------------------------------------------------------
+
+
+class OpsWorksDeploy(_Strict):
+    """An in-place rolling deploy as OpsWorks Stacks ran it: instance by instance."""
+
+    kind: Literal["opsworks"]
+    #: instances updated at once (1 = one by one)
+    batch_size: Cited[Annotated[int, Field(ge=1)]]
+    #: the Deploy recipes' work on an instance before its app server picks up the release
+    prepare_s: Timing
+    #: how the app server picks up the release: reload = php-fpm's SIGUSR2
+    php_fpm: Cited[Literal["reload"]]
+
+
+class CodeDeployEcs(_Strict):
+    """An ECS blue/green deploy as CodeDeploy runs it: green task set, shift, wait, stop."""
+
+    kind: Literal["codedeploy_ecs"]
+    #: from the green task set's creation to its tasks running
+    green_start_s: Timing
+    #: CodeDeployDefault.ECSCanary10Percent5Minutes: from 10 % to 100 %
+    canary_interval_s: Timing
+    #: CodeDeployDefault.ECSLinear10PercentEvery1Minutes: between +10 % steps
+    linear_interval_s: Timing
+    #: from all traffic on green to the blue task set's termination
+    termination_wait_s: Timing
+
+
+Deploy = Annotated[OpsWorksDeploy | CodeDeployEcs, Field(discriminator="kind")]
+
+
 # -- database ------------------------------------------------------------------------
 
 
@@ -397,6 +429,8 @@ class Profile(_Strict):
     metrics: MetricsSettings | None = None
     #: the CloudWatch alarms the era typically had (a scenario can override them)
     alarms: list[AlarmSpec] = Field(default_factory=list)
+    #: how the era shipped a release (`type: deploy` in a scenario's timeline)
+    deploy: Deploy | None = None
 
     @model_validator(mode="after")
     def _alarms_need_metrics(self) -> Profile:
