@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.analysis.deploys import DeploySummary
 from harness.report.record import RunRecord
 from harness.report.text import fmt
@@ -47,3 +49,18 @@ def noticed(d: DeploySummary) -> str:
     if d.noticed_by is None:
         return f"{d.failed_before_noticed} (not noticed within the run)"
     return f"{d.failed_before_noticed} (by {d.noticed_by}, after {fmt(d.noticed_after_s, 's')})"
+
+
+def deploys_line(deploys: Sequence[DeploySummary]) -> str:
+    """One cell of the terminal's table: per deploy, what failed and who noticed when."""
+    parts = []
+    for d in deploys:
+        text = f"{d.deploy} {d.outcome}, {d.failed_requests} failed until settled"
+        if d.rolled_back_after_s is not None:
+            text += f", rolled back after {fmt(d.rolled_back_after_s, 's')}"
+        elif d.first_alarm_after_s is not None:
+            text += f", first alarm after {fmt(d.first_alarm_after_s, 's')} ({d.first_alarm})"
+        else:
+            text += ", not detected"
+        parts.append(text)
+    return "; ".join(parts) or "—"
