@@ -86,6 +86,8 @@ class _Fault(BaseModel):
 
     #: instantaneous faults (kill, failover) have no duration
     instant: ClassVar[bool] = False
+    #: actions that last until they are done (a deploy) take no duration either
+    until_done: ClassVar[bool] = False
     #: what a target may be: components, an edge, the load balancer, a zone
     target_kind: ClassVar[Literal["component", "edge", "lb", "zone", "db", "app"]] = "component"
     default_target: ClassVar[str | None] = None
@@ -116,6 +118,8 @@ class _Fault(BaseModel):
     def model_post_init(self, _context: Any) -> None:
         if self.instant and self.duration_s is not None:
             raise ValueError(f"duration: {self.type} is instantaneous; remove `duration`")
+        if self.until_done and self.duration_s is not None:
+            raise ValueError(f"duration: a {self.type} lasts until it is done; remove `duration`")
         if not self.target and self.default_target is None:
             raise ValueError(f"{self.type} needs a `target`")
 
@@ -292,6 +296,7 @@ class Deploy(_Fault):
     """
 
     type: Literal["deploy"]
+    until_done: ClassVar[bool] = True
     target_kind: ClassVar[Literal["app"]] = "app"
     default_target: ClassVar[str | None] = "app[*]"
     version: Release
@@ -305,11 +310,6 @@ class Deploy(_Fault):
     #: modern: roll back automatically when this alarm goes to ALARM (an alarm of the
     #: profile or the scenario's `alarms:`); legacy (OpsWorks) had no automatic rollback
     rollback_alarm: str | None = None
-
-    def model_post_init(self, context: Any) -> None:
-        super().model_post_init(context)
-        if self.duration_s is not None:
-            raise ValueError("duration: a deploy lasts until it is done; remove `duration`")
 
 
 Fault = Annotated[
