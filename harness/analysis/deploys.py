@@ -42,6 +42,9 @@ class DeploySummary:
     #: requests and failures from the start until it settled (or the run ended)
     requests: int
     failed_requests: int
+    #: latency percentiles in that window (None: nothing finished)
+    p95_ms: float | None
+    p99_ms: float | None
     #: seconds from the start to the rollback alarm's ALARM and to traffic back on blue
     rollback_alarm_after_s: float | None
     rolled_back_after_s: float | None
@@ -104,14 +107,15 @@ def _one(name: str, steps: Sequence[Mapping[str, Any]], data: ArchData,
     if first_after is not None:
         noticed.append((first_after, "alarm"))
     noticed_after, noticed_by = min(noticed) if noticed else (None, None)
-    requests, failed = _window(data, t0, settled if settled is not None else end_s)
-    _, before = _window(data, t0, t0 + noticed_after if noticed_after is not None else end_s)
+    requests, failed, latency = _window(data, t0, settled if settled is not None else end_s)
+    _, before, _ = _window(data, t0, t0 + noticed_after if noticed_after is not None else end_s)
     return DeploySummary(
         deploy=name, strategy=str(start.get("strategy", "")), version=str(start.get("version")),
         config=start.get("config"), rollback_alarm=start.get("rollback_alarm"),
         start_s=round(t0, 3), outcome=outcome,
         settled_after_s=None if settled is None else round(settled - t0, 3),
         requests=requests, failed_requests=failed,
+        p95_ms=latency.get("p95"), p99_ms=latency.get("p99"),
         rollback_alarm_after_s=None if alarm_at is None else round(float(alarm_at) - t0, 3),
         rolled_back_after_s=None if rolled is None else round(rolled, 3),
         first_alarm=first_alarm,
@@ -122,10 +126,11 @@ def _one(name: str, steps: Sequence[Mapping[str, Any]], data: ArchData,
     )
 
 
-def _window(data: ArchData, lo: float, hi: float) -> tuple[int, int]:
-    """Attempts and failures in the whole seconds covering [lo, hi)."""
+def _window(data: ArchData, lo: float, hi: float) -> tuple[int, int, dict[str, float]]:
+    """Attempts, failures and latency percentiles in the whole seconds covering [lo, hi)."""
     first, last = max(0, math.floor(lo)), max(0, math.ceil(hi))
     if last <= first:
-        return 0, 0
+        return 0, 0, {}
     st = data.stats(first, last)
-    return st.attempts(), st.failures()
+    latency = {k: round(float(v), 3) for k, v in st.latency_ms.items() if v is not None}
+    return st.attempts(), st.failures(), latency if st.requests else {}
