@@ -353,6 +353,9 @@ class AlarmSpec(_Strict):
     treat_missing_data: MissingData = "missing"
     #: one alarm per instance/task (InstanceId dimension), else one over the group
     per_member: bool = False
+    #: metric math `metric - minus` (both with `statistic`), the threshold relative to
+    #: it: RunningTaskCount minus DesiredTaskCount below 0 follows the desired count
+    minus: MetricName | None = None
     #: why the era typically had this alarm, and where its settings come from
     source: str = Field(min_length=8)
 
@@ -375,6 +378,9 @@ class AlarmSpec(_Strict):
                              f"evaluation_periods {self.evaluation_periods} (M of N needs M <= N)")
         if self.per_member and not series_of(self.metric).per_member:
             raise ValueError(f"per_member: {self.metric} has one series for the whole group")
+        if self.minus is not None and self.per_member and not series_of(self.minus).per_member:
+            raise ValueError(f"minus: {self.minus} has one series for the whole group; "
+                             "a per-member alarm can only subtract a per-member metric")
         return self
 
     def scaled_threshold(self, time_scale: float) -> float:
@@ -394,6 +400,7 @@ class AlarmSpec(_Strict):
             threshold=self.scaled_threshold(time_scale), comparison=self.comparison,
             treat_missing_data=self.treat_missing_data, delay_s=delay.at(time_scale),
             every_s=every * time_scale,
+            minus_metric=series_of(self.minus).name if self.minus is not None else None,
         )
         if not self.per_member:
             return [base]
@@ -401,7 +408,8 @@ class AlarmSpec(_Strict):
 
     def modelled(self, time_scale: float) -> list[ModelledSetting]:
         at = f"alarms.{self.name}"
-        what = (f"{self.metric} {self.statistic} {self.comparison}, {self.datapoints_to_alarm} "
+        what = (f"{self.metric}" + (f" - {self.minus}" if self.minus else "")
+                + f" {self.statistic} {self.comparison}, {self.datapoints_to_alarm} "
                 f"of {self.evaluation_periods}, missing data {self.treat_missing_data}"
                 + (", per instance/task" if self.per_member else ""))
         used = self.scaled_threshold(time_scale)
