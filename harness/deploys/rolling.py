@@ -78,18 +78,29 @@ class RollingDeploy(DeployRun):
         size = self.settings.batch_size.value
         for i in range(0, len(self.instances), size):
             batch = self.instances[i:i + size]
-            threads = [threading.Thread(target=self._instance, args=(app,), daemon=True)
+            errors: list[str] = []
+            threads = [threading.Thread(target=self._guarded, args=(app, errors), daemon=True)
                        for app in batch]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            if errors:
+                # OpsWorks marks the deployment failed; instances already done keep the release
+                raise FaultError("; ".join(errors))
             if self.stopping:
                 return
         self.outcome = "succeeded"
         # nothing left to shift: the deploy's traffic is where it will stay
         self.emit("traffic_shifted", took_s=round(time.monotonic() - started, 3))
         self.emit("done", outcome="succeeded", took_s=round(time.monotonic() - started, 3))
+
+    def _guarded(self, app: str, errors: list[str]) -> None:
+        try:
+            self._instance(app)
+        except Exception as exc:
+            errors.append(str(exc) if isinstance(exc, FaultError)
+                          else f"{app}: {type(exc).__name__}: {exc}")
 
     def _instance(self, app: str) -> None:
         self.emit("instance_preparing", component=app)
