@@ -45,6 +45,8 @@ class DeploySummary:
     #: latency percentiles in that window (None: nothing finished)
     p95_ms: float | None
     p99_ms: float | None
+    #: p95 over as long a window just before the deploy (at most its start), to compare
+    before_p95_ms: float | None
     #: seconds from the start to the rollback alarm's ALARM and to traffic back on blue
     rollback_alarm_after_s: float | None
     rolled_back_after_s: float | None
@@ -107,7 +109,9 @@ def _one(name: str, steps: Sequence[Mapping[str, Any]], data: ArchData,
     if first_after is not None:
         noticed.append((first_after, "alarm"))
     noticed_after, noticed_by = min(noticed) if noticed else (None, None)
-    requests, failed, latency = _window(data, t0, settled if settled is not None else end_s)
+    until = settled if settled is not None else end_s
+    requests, failed, latency = _window(data, t0, until)
+    _, _, before_latency = _window(data, max(0.0, t0 - max(1.0, until - t0)), math.floor(t0))
     _, before, _ = _window(data, t0, t0 + noticed_after if noticed_after is not None else end_s)
     return DeploySummary(
         deploy=name, strategy=str(start.get("strategy", "")), version=str(start.get("version")),
@@ -116,6 +120,7 @@ def _one(name: str, steps: Sequence[Mapping[str, Any]], data: ArchData,
         settled_after_s=None if settled is None else round(settled - t0, 3),
         requests=requests, failed_requests=failed,
         p95_ms=latency.get("p95"), p99_ms=latency.get("p99"),
+        before_p95_ms=before_latency.get("p95"),
         rollback_alarm_after_s=None if alarm_at is None else round(float(alarm_at) - t0, 3),
         rolled_back_after_s=None if rolled is None else round(rolled, 3),
         first_alarm=first_alarm,

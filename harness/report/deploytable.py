@@ -16,15 +16,16 @@ def deploys_md(record: RunRecord) -> list[str]:
         return []
     lines = ["## Deploys", "",
              "| deploy | arch | how | release | outcome | settled after | failed / requests "
-             "(until settled) | p95 / p99 (until settled) | rolled back after | first alarm "
-             "| failed before noticed |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(until settled) | p95 / p99 (until settled) | p95 before | rolled back after "
+             "| first alarm | failed before noticed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for arch, d in rows:
         lines.append("| " + " | ".join([
             d.deploy, arch, how(d), d.version, d.outcome,
             fmt(d.settled_after_s, "s") if d.settled_after_s is not None else "not settled",
             f"{d.failed_requests} / {d.requests}",
             f"{fmt(d.p95_ms, 'ms')} / {fmt(d.p99_ms, 'ms')}",
+            fmt(d.before_p95_ms, "ms"),
             rolled_back(d),
             (f"{d.first_alarm} after {fmt(d.first_alarm_after_s, 's')}"
              if d.first_alarm else "**not detected**"),

@@ -48,6 +48,7 @@ def test_a_rolled_back_deploy_counts_failures_until_traffic_is_back_on_blue() ->
     assert d.rollback_alarm_after_s == 12.1
     assert (d.failed_requests, d.requests) == (8, 130)  # seconds 10..22
     assert d.p95_ms == pytest.approx(5.0, rel=0.01)
+    assert d.before_p95_ms == pytest.approx(5.0, rel=0.01)  # seconds 0..9
     assert d.noticed_by == "alarm"  # paged at 12.1 s, a moment before traffic was back
     assert d.noticed_after_s == 12.1
     assert d.failed_before_noticed == 8  # seconds 10..22 (whole seconds)

@@ -11,7 +11,7 @@ ROLLED_BACK = DeploySummary(
     deploy="bad-release", strategy="codedeploy_blue_green", version="bad-errors",
     config="Canary10Percent5Minutes", rollback_alarm="alb-target-5xx", start_s=15.0,
     outcome="rolled_back", settled_after_s=27.1, requests=1634, failed_requests=56,
-    p95_ms=80.0, p99_ms=120.0,
+    p95_ms=80.0, p99_ms=120.0, before_p95_ms=70.0,
     rollback_alarm_after_s=27.0, rolled_back_after_s=27.1, first_alarm="alb-target-5xx",
     first_alarm_after_s=27.0, noticed_by="alarm", noticed_after_s=27.0, failed_before_noticed=56)
 IN_PLACE = replace(
