@@ -216,7 +216,7 @@ def faults() -> None:
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         if name not in ready:
             doc += " (not implemented on the process runtime yet)"
-        when = "instant" if cls.instant else "optional"
+        when = "instant" if cls.instant else "until done" if cls.until_done else "optional"
         table.add_row(name, target, when, ", ".join(params), doc)
     out.print(table)
     out.print("starts: `45s` or `<phase>+10s`; durations: `30s`, `500ms`; "

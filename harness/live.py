@@ -34,6 +34,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from harness.deploys.text import event_line as deploy_line
 from harness.faults.executor import Planned
 from harness.load.classify import ERROR_CLASSES
 
@@ -92,6 +93,8 @@ def event_text(event: dict[str, Any]) -> str | None:
         if event.get("error"):
             text += f": {event['error']}"
         return f"{orch}: {text.strip()}"
+    if kind.startswith("deploy."):
+        return deploy_line(event)
     if kind in ("fault.applied", "fault.reverted", "fault.apply_failed", "fault.revert_failed"):
         targets = ", ".join(str(t) for t in event.get("targets") or []) or event.get("target")
         verb = kind.removeprefix("fault.").replace("_", " ")

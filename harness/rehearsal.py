@@ -161,7 +161,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             start_at = time.time() + LEAD_IN_S
             events.t0 = time.monotonic() + LEAD_IN_S
             ctx = FaultContext(info=info, processes=stack.runtime, events=events,
-                               database=stack.database)
+                               database=stack.database, stack=stack)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
             metrics = MetricsLog(results.path / METRICS_FILE, arch)
             # metrics and alarms run from before the load until the end of the drain

@@ -19,6 +19,7 @@ An alarm starts in INSUFFICIENT_DATA, as a new CloudWatch alarm does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -84,8 +85,13 @@ def window_at(points: Sequence[Datapoint], alarm: AlarmDef, at_s: float) -> list
 def evaluate(alarm: AlarmDef, samples: Iterable[Sample], until_s: float,
              state: State = "INSUFFICIENT_DATA") -> list[Transition]:
     """Every state change of the alarm from the start of the load until `until_s`."""
+    samples = list(samples)
     points = datapoints(samples, alarm.metric, period_s=alarm.period_s, stat=alarm.statistic,
                         until_s=until_s, member=alarm.member)
+    if alarm.minus_metric is not None:
+        points = _minus(points, datapoints(
+            samples, alarm.minus_metric, period_s=alarm.period_s, stat=alarm.statistic,
+            until_s=until_s, member=alarm.member))
     changes: list[Transition] = []
     step = alarm.interval_s
     k = 1
@@ -101,6 +107,13 @@ def evaluate(alarm: AlarmDef, samples: Iterable[Sample], until_s: float,
             state = new
         k += 1
     return changes
+
+
+def _minus(points: Sequence[Datapoint], other: Sequence[Datapoint]) -> list[Datapoint]:
+    """Metric math `m1 - m2` period by period; missing when either datapoint is."""
+    return [dataclasses.replace(p, value=None if p.value is None or q.value is None
+                                else p.value - q.value)
+            for p, q in zip(points, other, strict=True)]
 
 
 class AlarmEngine:

@@ -107,6 +107,9 @@ class FaultContext:
     events: EventLog
     #: optional database controller (the Aurora/RDS orchestrator) for db_failover
     database: Any = None
+    #: the running Stack (profile, time scale, runtime) when this harness owns it; deploys
+    #: need it to start task sets and reload instances
+    stack: Any = None
     topology: Topology = field(init=False)
 
     def __post_init__(self) -> None:
@@ -160,7 +163,7 @@ def register(cls: type[FaultType]) -> type[FaultType]:
 
 def _load_all() -> None:
     # Importing the family modules fills REGISTRY; done lazily to keep imports one-way.
-    from harness.faults import aws, db, lb, network, process, resource  # noqa: F401
+    from harness.faults import aws, db, deploy, lb, network, process, resource  # noqa: F401
 
 
 def build(spec: FaultSpec, name: str, ctx: FaultContext) -> FaultType:

@@ -46,6 +46,9 @@ class AlarmDef:
     delay_s: float = 0.0
     #: how often the alarm is evaluated (0: once a period)
     every_s: float = 0.0
+    #: metric math `m1 - m2`: this series (same statistic) is subtracted per period, so
+    #: the threshold is relative to it (RunningTaskCount - DesiredTaskCount < 0)
+    minus_metric: str | None = None
 
     @property
     def interval_s(self) -> float:
@@ -61,7 +64,8 @@ class AlarmDef:
 
     def describe(self) -> str:
         """`CPUUtilization Average > 80 for 2 of 3 periods of 6 s`."""
-        return (f"{self.metric} {self.statistic} {SYMBOL[self.comparison]} {self.threshold:g} "
+        what = f"{self.metric}" + (f" - {self.minus_metric}" if self.minus_metric else "")
+        return (f"{what} {self.statistic} {SYMBOL[self.comparison]} {self.threshold:g} "
                 f"for {self.datapoints_to_alarm} of {self.evaluation_periods} periods of "
                 f"{self.period_s:g} s")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.analysis.deploys import summarize as summarize_deploys
 from harness.analysis.detection import changes_from_events, detect
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import detect_all, faults_from_events, merge_events
@@ -145,6 +146,8 @@ def build_record(
             alarms=alarms.get(arch, []),
             detections=detections[arch][0] if arch in detections else [],
             false_alarms=detections[arch][1] if arch in detections else [],
+            deploys=(summarize_deploys(events, data[arch], detections[arch][0], arch)
+                     if arch in data else []),
         )
         for arch in names
     ]

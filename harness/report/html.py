@@ -121,11 +121,15 @@ def _slo_lines(fig: go.Figure, record: RunRecord, end_s: int) -> None:
         )
 
 
+#: event kinds marked on the events lane (alarm changes are added by _alarm_mark)
+_LANE_KINDS = ("orchestrator.", "fault.", "health.", "deploy.")
+
+
 def _events_lane(fig: go.Figure, record: RunRecord, events: Sequence[Mapping[str, Any]]) -> None:
     lanes = record.arch_names or sorted({str(e.get("arch", "")) for e in events})
     for i, arch in enumerate(lanes):
         mine = [e for e in events if e.get("arch", arch) == arch and "t_s" in e
-                and (str(e.get("kind", "")).startswith(("orchestrator.", "fault.", "health."))
+                and (str(e.get("kind", "")).startswith(_LANE_KINDS)
                      or _alarm_mark(e))
                 and e.get("kind") != "fault.summary"]
         if not mine:
@@ -161,6 +165,8 @@ def _symbol(kind: str) -> str:
         return "triangle-up"
     if kind.startswith("health."):
         return "circle"
+    if kind.startswith("deploy."):
+        return "square"
     return "diamond"
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.analysis.deploys import DeploySummary
 from harness.analysis.detection import FalseAlarm, FaultDetection
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import FaultRecovery, FaultWindow
@@ -160,6 +161,9 @@ class ArchRecord(_Model):
         default_factory=list, description="time to detect each fault: its first alarm, or none")
     false_alarms: list[FalseAlarm] = Field(
         default_factory=list, description="alarms that went to ALARM with no fault to explain it")
+    deploys: list[DeploySummary] = Field(
+        default_factory=list, description="per deploy: failed requests, time to rollback or to "
+        "its first alarm (harness.analysis.deploys)")
 
 
 class ScenarioRecord(_Model):

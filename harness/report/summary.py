@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.analysis.invariants import OUTCOMES
 from harness.analysis.recovery import FaultRecovery
+from harness.report.deploytable import deploys_md
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
 from harness.report.text import fmt, fmt_ratio, recovery_value
@@ -66,6 +67,7 @@ def summary_md(record: RunRecord) -> str:
              for arch, r in recs],
         )]
     lines += _detection_md(record)
+    lines += deploys_md(record)
     invs = [(a, i) for a in record.architectures for i in a.invariants]
     if invs:
         lines += ["## Invariants", "", *_table(

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.report.deploytable import deploys_line
 from harness.report.headline import data_line
 from harness.report.record import RunRecord
 from harness.report.results import REPORT
@@ -21,7 +22,7 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
     rows: dict[str, list[str]] = {k: [] for k in (
         "requests", "error rate", "p95", "p99", "achieved / offered",
         "SLOs met", "invariants", "recoveries", "at AWS timings (estimate)",
-        "detected by alarms", "false alarms", "valid",
+        "detected by alarms", "false alarms", "deploys", "valid",
     )}
     for a in archs:
         # without a single request there is no rate or percentile to show, not 0
@@ -45,10 +46,11 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         # alarm names carry [app-1]: not rich markup
         rows["detected by alarms"].append(escape(detected_line(a.detections, a.alarms)))
         rows["false alarms"].append(str(len(a.false_alarms)) if a.alarms else "no alarms")
+        rows["deploys"].append(escape(deploys_line(a.deploys)))
         rows["valid"].append("yes" if a.valid else "NO: " + "; ".join(a.invalid_reasons))
     for name, values in rows.items():
-        if name.startswith("at AWS") and all(v == "—" for v in values):
-            continue  # nothing recovered: no estimate to give
+        if name.startswith(("at AWS", "deploys")) and all(v == "—" for v in values):
+            continue  # nothing recovered (deployed): nothing to show
         table.add_row(name, *values)
     console.print(table)
     for a in archs:

@@ -12,6 +12,9 @@
         threshold: 80
         comparison: GreaterThanThreshold
 
+`minus: <metric>` makes an alarm metric math (`metric - minus`, both with its statistic),
+as the modern profile's running-task alarm follows the desired count.
+
 An entry names a profile alarm to change (only the keys given change) or a new alarm
 (then metric, statistic, period, evaluation_periods, threshold and comparison are
 needed). Without `architectures` it applies to every architecture the scenario runs;
@@ -48,6 +51,7 @@ class AlarmOverride(BaseModel):
     comparison: Comparison | None = None
     treat_missing_data: MissingData | None = None
     per_member: bool | None = None
+    minus: MetricName | None = None
 
     def applies_to(self, arch: str) -> bool:
         return self.architectures is None or arch in self.architectures

@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from harness.deploys.schedule import ShiftConfig
 from harness.errors import ScenarioError
 from harness.scenario.units import parse_duration
 
@@ -69,6 +70,8 @@ class Start:
 
 
 Stream = Literal["downstream", "upstream"]
+#: the sample service's releases (stacks/apps/README.md, APP_VERSION)
+Release = Literal["good", "bad-errors", "bad-latency"]
 AwsService = Literal["sqs", "s3"]
 
 
@@ -83,6 +86,8 @@ class _Fault(BaseModel):
 
     #: instantaneous faults (kill, failover) have no duration
     instant: ClassVar[bool] = False
+    #: actions that last until they are done (a deploy) take no duration either
+    until_done: ClassVar[bool] = False
     #: what a target may be: components, an edge, the load balancer, a zone
     target_kind: ClassVar[Literal["component", "edge", "lb", "zone", "db", "app"]] = "component"
     default_target: ClassVar[str | None] = None
@@ -113,6 +118,8 @@ class _Fault(BaseModel):
     def model_post_init(self, _context: Any) -> None:
         if self.instant and self.duration_s is not None:
             raise ValueError(f"duration: {self.type} is instantaneous; remove `duration`")
+        if self.until_done and self.duration_s is not None:
+            raise ValueError(f"duration: a {self.type} lasts until it is done; remove `duration`")
         if not self.target and self.default_target is None:
             raise ValueError(f"{self.type} needs a `target`")
 
@@ -281,6 +288,30 @@ class MemoryPressure(_Fault):
     memory_mb: int = Field(ge=1)
 
 
+class Deploy(_Fault):
+    """Ship a release: in place instance by instance (legacy), blue/green (modern).
+
+    Lasts until the deploy is done; at the end of the run an unfinished one is stopped
+    where it stands (harness.deploys).
+    """
+
+    type: Literal["deploy"]
+    until_done: ClassVar[bool] = True
+    target_kind: ClassVar[Literal["app"]] = "app"
+    default_target: ClassVar[str | None] = "app[*]"
+    version: Release
+    #: bad-errors: share of API requests (in %) the release answers with 500
+    error_percent: int = Field(default=50, ge=0, le=100)
+    #: bad-latency: added to every API request
+    latency_ms: int = Field(default=500, ge=0, le=60_000)
+    #: modern (CodeDeploy) traffic shifting; CodeDeployDefault.ECSAllAtOnce when not given.
+    #: Legacy deploys in place and has no traffic to shift.
+    config: ShiftConfig = "AllAtOnce"
+    #: modern: roll back automatically when this alarm goes to ALARM (an alarm of the
+    #: profile or the scenario's `alarms:`); legacy (OpsWorks) had no automatic rollback
+    rollback_alarm: str | None = None
+
+
 Fault = Annotated[
     Latency
     | Bandwidth
@@ -299,7 +330,8 @@ Fault = Annotated[
     | AwsThrottle
     | AwsErrors
     | CpuStress
-    | MemoryPressure,
+    | MemoryPressure
+    | Deploy,
     Field(discriminator="type"),
 ]
 FAULT_TYPES: dict[str, type[_Fault]] = {
@@ -323,6 +355,7 @@ FAULT_TYPES: dict[str, type[_Fault]] = {
         AwsErrors,
         CpuStress,
         MemoryPressure,
+        Deploy,
     )
 }
 _TIMELINE: TypeAdapter[list[Fault]] = TypeAdapter(list[Fault])

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness import yamlfile
+from harness.deploys.validation import check_deploys
 from harness.errors import ProfileError, ScenarioError
 from harness.scenario import alarms as scenario_alarms
 from harness.scenario import faults as fault_schema
@@ -167,7 +168,9 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
             )
     alarms = scenario_alarms.parse_alarms(header.alarms, source)
     for arch in header.architectures:
-        scenario_alarms.apply(_profile(arch), alarms, arch, source)
+        specs = scenario_alarms.apply(_profile(arch), alarms, arch, source)
+        check_deploys(faults, profile=_profile(arch), arch=arch, source=source,
+                      alarm_names=[a.name for a in specs])
         fault_schema.check_timeline(
             faults, source=source, topology=fault_schema.Topology.from_profile(_profile(arch)),
             phases=starts, run_s=workload.duration,
@@ -199,6 +202,9 @@ def on_architectures(scenario: Scenario, archs: list[str]) -> Scenario:
             topology=fault_schema.Topology.from_profile(_profile(arch)),
             phases=scenario.phase_starts, run_s=scenario.workload.duration,
         )
+        check_deploys(scenario.faults, profile=_profile(arch), arch=arch,
+                      source=str(scenario.path), alarm_names=[
+                          a.name for a in scenario.alarm_specs(_profile(arch), arch)])
     return dataclasses.replace(scenario, architectures=list(archs))
 
 

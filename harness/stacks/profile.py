@@ -226,6 +226,38 @@ class EcsSettings(_Strict):
 Orchestrator = Annotated[AsgSettings | EcsSettings, Field(discriminator="kind")]
 
 
+# -- deploys (harness.deploys) -------------------------------------------------------
+
+
+class OpsWorksDeploy(_Strict):
+    """An in-place rolling deploy as OpsWorks Stacks ran it: instance by instance."""
+
+    kind: Literal["opsworks"]
+    #: instances updated at once (1 = one by one)
+    batch_size: Cited[Annotated[int, Field(ge=1)]]
+    #: the Deploy recipes' work on an instance before its app server picks up the release
+    prepare_s: Timing
+    #: how the app server picks up the release: reload = php-fpm's SIGUSR2
+    php_fpm: Cited[Literal["reload"]]
+
+
+class CodeDeployEcs(_Strict):
+    """An ECS blue/green deploy as CodeDeploy runs it: green task set, shift, wait, stop."""
+
+    kind: Literal["codedeploy_ecs"]
+    #: from the green task set's creation to its tasks running
+    green_start_s: Timing
+    #: CodeDeployDefault.ECSCanary10Percent5Minutes: from 10 % to 100 %
+    canary_interval_s: Timing
+    #: CodeDeployDefault.ECSLinear10PercentEvery1Minutes: between +10 % steps
+    linear_interval_s: Timing
+    #: from all traffic on green to the blue task set's termination
+    termination_wait_s: Timing
+
+
+Deploy = Annotated[OpsWorksDeploy | CodeDeployEcs, Field(discriminator="kind")]
+
+
 # -- database ------------------------------------------------------------------------
 
 
@@ -321,6 +353,9 @@ class AlarmSpec(_Strict):
     treat_missing_data: MissingData = "missing"
     #: one alarm per instance/task (InstanceId dimension), else one over the group
     per_member: bool = False
+    #: metric math `metric - minus` (both with `statistic`), the threshold relative to
+    #: it: RunningTaskCount minus DesiredTaskCount below 0 follows the desired count
+    minus: MetricName | None = None
     #: why the era typically had this alarm, and where its settings come from
     source: str = Field(min_length=8)
 
@@ -343,6 +378,9 @@ class AlarmSpec(_Strict):
                              f"evaluation_periods {self.evaluation_periods} (M of N needs M <= N)")
         if self.per_member and not series_of(self.metric).per_member:
             raise ValueError(f"per_member: {self.metric} has one series for the whole group")
+        if self.minus is not None and self.per_member and not series_of(self.minus).per_member:
+            raise ValueError(f"minus: {self.minus} has one series for the whole group; "
+                             "a per-member alarm can only subtract a per-member metric")
         return self
 
     def scaled_threshold(self, time_scale: float) -> float:
@@ -362,6 +400,7 @@ class AlarmSpec(_Strict):
             threshold=self.scaled_threshold(time_scale), comparison=self.comparison,
             treat_missing_data=self.treat_missing_data, delay_s=delay.at(time_scale),
             every_s=every * time_scale,
+            minus_metric=series_of(self.minus).name if self.minus is not None else None,
         )
         if not self.per_member:
             return [base]
@@ -369,7 +408,8 @@ class AlarmSpec(_Strict):
 
     def modelled(self, time_scale: float) -> list[ModelledSetting]:
         at = f"alarms.{self.name}"
-        what = (f"{self.metric} {self.statistic} {self.comparison}, {self.datapoints_to_alarm} "
+        what = (f"{self.metric}" + (f" - {self.minus}" if self.minus else "")
+                + f" {self.statistic} {self.comparison}, {self.datapoints_to_alarm} "
                 f"of {self.evaluation_periods}, missing data {self.treat_missing_data}"
                 + (", per instance/task" if self.per_member else ""))
         used = self.scaled_threshold(time_scale)
@@ -397,6 +437,8 @@ class Profile(_Strict):
     metrics: MetricsSettings | None = None
     #: the CloudWatch alarms the era typically had (a scenario can override them)
     alarms: list[AlarmSpec] = Field(default_factory=list)
+    #: how the era shipped a release (`type: deploy` in a scenario's timeline)
+    deploy: Deploy | None = None
 
     @model_validator(mode="after")
     def _alarms_need_metrics(self) -> Profile:

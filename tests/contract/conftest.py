@@ -86,8 +86,30 @@ def start_app(backends: Backends) -> Iterator[Callable[[str, str | None], AppUnd
         backends.runtime.stop(app.name)
 
 
-def _start_app(b: Backends, kind: str, bug: str | None) -> AppUnderTest:
+@pytest.fixture(scope="session")
+def start_release(backends: Backends) -> Iterator[Callable[[str, dict[str, str]], AppUnderTest]]:
+    """Start (once per session) an app of a kind running a release (APP_VERSION and its
+    parameters, as a deploy sets them), named after the variables' values."""
+    started: dict[tuple[str, tuple[tuple[str, str], ...]], AppUnderTest] = {}
+
+    def start(kind: str, release: dict[str, str]) -> AppUnderTest:
+        key = (kind, tuple(sorted(release.items())))
+        if key not in started:
+            label = "-".join(v for _k, v in key[1])
+            started[key] = _start_app(backends, kind, None, release=release, label=label)
+        return started[key]
+
+    yield start
+    for app in started.values():
+        app.close()
+        backends.runtime.stop(app.name)
+
+
+def _start_app(b: Backends, kind: str, bug: str | None, *, release: dict[str, str] | None = None,
+               label: str | None = None) -> AppUnderTest:
     name = f"{kind}-{bug.replace('_', '-')}" if bug else kind
+    if label:
+        name = f"{name}-{label}"
     profile = load_profile(PROFILE_OF[kind])
     db_proxy, aws_proxy = f"db_{name.replace('-', '_')}", f"aws_{name.replace('-', '_')}"
     proxy_port, aws_port, app_port = b.ports.take(), b.ports.take(), b.ports.take()
@@ -112,6 +134,7 @@ def _start_app(b: Backends, kind: str, bug: str | None) -> AppUnderTest:
         env["SHUTDOWN_GRACE_MS"] = "1000"
     if bug:
         env["APP_BUG"] = bug
+    env.update(release or {})
     if kind == "php":
         spec = apps.php_instance(
             name, profile=profile, port=app_port, workdir=b.root / "work" / name,

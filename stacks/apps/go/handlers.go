@@ -41,10 +41,12 @@ func (s *server) routes() http.Handler {
 	// The mux's own 404 and 405 answers are text/plain; this keeps every
 	// answer JSON.
 	s.mux.Handle("/", s.instrument("other", http.HandlerFunc(s.unrouted)))
+	// the release wraps routing: an injected failure never reaches a handler (no side effects)
+	inner := s.cfg.Release.wrap(s.mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Set before routing, so even the mux's own redirects carry it.
 		w.Header().Set("X-Served-By", s.cfg.AppName)
-		s.mux.ServeHTTP(w, r)
+		inner.ServeHTTP(w, r)
 	})
 }
 

@@ -47,6 +47,7 @@ type config struct {
 
 	ShutdownGrace time.Duration
 	Bug           string
+	Release       release
 }
 
 // loadConfig reads the configuration through lookup (os.LookupEnv); it
@@ -119,6 +120,11 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	if c.DBReaderHost != "" && c.DBReaderPort == "" {
 		c.DBReaderPort = c.DBPort
 	}
+	rel, err := loadRelease(getenv, number)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Release = rel
 	switch c.Bug {
 	case "", bugAckBeforeCommit, bugSkipStockCheck:
 	default:
@@ -181,7 +187,7 @@ func run(cfg config) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Printf("listening on %s (bug=%q reader=%t s3=%t)", ln.Addr(), cfg.Bug, cfg.DBReaderHost != "", cfg.Bucket != "")
+	log.Printf("listening on %s (version=%s bug=%q reader=%t s3=%t)", ln.Addr(), cfg.Release.Version, cfg.Bug, cfg.DBReaderHost != "", cfg.Bucket != "")
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)

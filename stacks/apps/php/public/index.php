@@ -4,7 +4,7 @@
 
 declare(strict_types=1);
 
-foreach (['Config', 'Http', 'Db', 'Queue', 'Metrics', 'Shop', 'App'] as $file) {
+foreach (['Config', 'Http', 'Db', 'Queue', 'Metrics', 'Shop', 'Release', 'App'] as $file) {
     require_once __DIR__ . "/../src/$file.php";
 }
 

@@ -34,7 +34,9 @@ final class App
                 // Liveness and metrics must answer even when the configuration is broken.
                 'health' => Response::json(200, ['status' => 'ok']),
                 'metrics' => Metrics::render(Config::appName()),
-                default => (new Shop(Config::fromEnv()))->$handler(...$args),
+                'ready' => (new Shop(Config::fromEnv()))->ready(),
+                default => Release::fromEnv()->intercept()
+                    ?? (new Shop(Config::fromEnv()))->$handler(...$args),
             };
         } catch (HttpError $e) {
             $response = Response::error($e->status, $e->error, $e->getMessage());
@@ -55,7 +57,7 @@ final class App
             $response = Response::error(500, 'internal', get_class($e) . ': ' . $e->getMessage());
         }
 
-        $response->send(Config::appName());
+        $response->send(Config::appName(), ['X-App-Version' => getenv('APP_VERSION', true) ?: 'good']);
         // Counting after the response is flushed keeps it off the request's latency.
         if (function_exists('fastcgi_finish_request')) {
             fastcgi_finish_request();

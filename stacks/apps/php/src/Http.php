@@ -35,11 +35,15 @@ final class Response
         return self::json($status, ['error' => $error, 'message' => $message]);
     }
 
-    public function send(string $servedBy): void
+    /** @param array<string, string> $extra headers every answer carries (X-App-Version) */
+    public function send(string $servedBy, array $extra = []): void
     {
         http_response_code($this->status);
         header('Content-Type: ' . $this->contentType);
         header('X-Served-By: ' . $servedBy);
+        foreach ($extra as $name => $value) {
+            header("$name: $value");
+        }
         foreach ($this->headers as $name => $value) {
             header("$name: $value");
         }
