@@ -138,6 +138,8 @@ class Collector:
     def __enter__(self) -> Collector:
         assert self.stack.runtime is not None
         self._lb_log = LbLogTail(self.stack.runtime.log_path("lb"))
+        if self.stack.scaling is not None:
+            self.stack.scaling.watch(self.log)  # target tracking reads these samples
         self._thread.start()
         return self
 
@@ -176,7 +178,8 @@ class Collector:
         assert rt is not None
         size = profile.app.size
         running = 0
-        for app in profile.app_names:
+        # the members now: auto scaling adds and removes some during the run
+        for app in self.stack.info.apps():
             up = rt.is_running(app)
             running += up
             yield Sample(t_s, "StatusCheckFailed", 0.0 if up else 1.0, member=app)
@@ -194,7 +197,13 @@ class Collector:
             yield Sample(t_s, "MemoryUtilization",
                          round(100 * used / (size.memory_mb.value * 2**20), 3), member=app)
         yield Sample(t_s, "RunningTaskCount", float(running))
-        yield Sample(t_s, "DesiredTaskCount", float(len(profile.app_names)))
+        if self.stack.scaling is None:
+            yield Sample(t_s, "DesiredTaskCount", float(len(profile.app_names)))
+            return
+        desired, launching, in_service = self.stack.scaling.counts()
+        yield Sample(t_s, "DesiredTaskCount", float(desired))
+        yield Sample(t_s, "LaunchingCount", float(launching))
+        yield Sample(t_s, "InServiceCount", float(in_service))
 
     def _lb(self, t_s: float) -> Iterator[Sample]:
         assert self._lb_log is not None
