@@ -191,6 +191,9 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                                database=stack.database)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
             metrics = MetricsLog(results.path / METRICS_FILE, arch)
+            if stack.scaling is not None and scenario.scaling is not None:
+                stack.scaling.schedule(
+                    scenario.scaling.actions(profile_of(arch), scenario.phase_starts))
             # metrics and alarms run from before the load until the end of the drain
             with Collector(stack, metrics, events, alarms):
                 # DB-side connection counts once a second, from here (not from the generator)

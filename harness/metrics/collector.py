@@ -169,9 +169,20 @@ class Collector:
                     self.events.emit("metrics.source_failed", source=name,
                                      error=f"{type(exc).__name__}: {exc}")
         self.log.add(samples)
+        if self.stack.scaling is not None:
+            self._capacity(samples)
         for change in self.engine.advance(self.log.snapshot(), t_s):
             self.events.emit("alarm.state_change", alarm=change.alarm, old=change.old,
                              new=change.new, at_s=change.at_s, reason=change.reason)
+
+    def _capacity(self, samples: list[Sample]) -> None:
+        """The group's capacity this tick, as an event (harness.analysis.scaling reads it)."""
+        assert self.stack.scaling is not None
+        cpu = [s.value for s in samples if s.metric == "CPUUtilization" and s.value is not None]
+        desired, launching, in_service = self.stack.scaling.counts()
+        self.events.emit("scaling.capacity", desired=desired, launching=launching,
+                         in_service=in_service,
+                         cpu_sum_pct=round(sum(cpu), 3) if cpu else None)
 
     def _members(self, t_s: float) -> Iterator[Sample]:
         rt, profile = self.stack.runtime, self.stack.profile

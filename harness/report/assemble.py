@@ -37,6 +37,7 @@ from harness.report.record import (
     Totals,
 )
 from harness.report.results import JUNIT, REPORT, SUMMARY, ResultsDir
+from harness.report.scaling import scaling_record
 from harness.report.summary import summary_md
 from harness.scenario.slo import Objectives
 
@@ -145,6 +146,7 @@ def build_record(
             alarms=alarms.get(arch, []),
             detections=detections[arch][0] if arch in detections else [],
             false_alarms=detections[arch][1] if arch in detections else [],
+            scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data.get(arch)),
         )
         for arch in names
     ]
