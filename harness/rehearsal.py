@@ -162,6 +162,8 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
     profile = load_profile(profile_of(arch))
     # the profile's alarms with the scenario's changes: run.json and "modelled" show these
     profile = profile.model_copy(update={"alarms": scenario.alarm_specs(profile, arch)})
+    if scenario.scaling is not None:
+        profile = scenario.scaling.applied(profile, str(scenario.path))
     alarms = profile.alarm_definitions(scenario.time_scale)
     outcome.alarms = [a.to_json() for a in alarms]
     outcome.profile = profile.model_dump(mode="json")

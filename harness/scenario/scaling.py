@@ -1,6 +1,7 @@
 """A scenario's `scaling:` block: scheduled actions, the pre-scaling AWS advises before an event.
 
     scaling:
+      target_value: 20                 # optional: the policies' target, on every architecture
       schedule:
         - at: doors-open-10s           # an offset (30s) or a phase plus an offset
           min: {legacy: 4, modern: 6}  # per architecture, or one number for all
@@ -26,6 +27,7 @@ from harness.scaling.policy import ScheduledAction
 from harness.scaling.settings import MAX_MEMBERS
 from harness.scenario.faults import Start
 from harness.scenario.workload import format_validation_error
+from harness.stacks.cited import Cited
 from harness.stacks.profile import Profile
 
 Count = int | dict[str, int]
@@ -57,6 +59,22 @@ class ScenarioScaling(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schedule: list[ScheduleEntry] = Field(default_factory=list)
+    #: the target tracking policy's target value on every architecture (the same for all:
+    #: a team's own choice, e.g. a target a shared test machine can reach); None = profile's
+    target_value: float | None = Field(None, gt=0)
+
+    def applied(self, profile: Profile, source: str) -> Profile:
+        """The profile with this scenario's target value (unchanged without one)."""
+        scaling = profile.scaling
+        if self.target_value is None or scaling is None or scaling.target_tracking is None:
+            return profile
+        tt = scaling.target_tracking
+        target = Cited[float](value=self.target_value,
+                              source=f"scenario {source}: scaling.target_value (the profile "
+                              f"has {tt.target_value.value:g}: {tt.target_value.source})")
+        tracking = tt.model_copy(update={"target_value": target})
+        return profile.model_copy(update={
+            "scaling": scaling.model_copy(update={"target_tracking": tracking})})
 
     def actions(self, arch: str, phases: Mapping[str, float]) -> list[ScheduledAction]:
         """The scheduled actions for one architecture (a profile name), in run seconds."""

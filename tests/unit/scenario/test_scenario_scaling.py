@@ -58,3 +58,17 @@ def test_a_profile_without_scaling_cannot_be_scheduled() -> None:
     with pytest.raises(ScenarioError, match="has no scaling: section"):
         check_scaling(scaling, source="s.yaml", profiles={"legacy": fixed}, phases=PHASES,
                       run_s=100)
+
+
+def test_a_target_value_replaces_the_profiles_target_and_says_so() -> None:
+    scaling = parse_scaling({"target_value": 20}, "s.yaml")
+    assert scaling is not None
+    profile = scaling.applied(load_profile("modern"), "s.yaml")
+    assert profile.scaling is not None
+    assert profile.scaling.target_tracking is not None
+    target = profile.scaling.target_tracking.target_value
+    assert target.value == 20
+    assert target.source.startswith("scenario s.yaml: scaling.target_value (the profile has 50")
+    row = next(m for m in profile.modelled(0.1)
+               if m.setting == "scaling.target_tracking.target_value")
+    assert row.aws_value == 20
