@@ -110,13 +110,13 @@ def scaling_gap(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange
     needed = max([demand.desired, *asked])
     if needed <= demand.in_service:
         return Gap("not_measurable", reason=f"demand exceeded the {demand.in_service} members "
-                   f"in service at {demand.t_s:g} s, but no more were asked for",
+                   f"in service at {demand.t_s:.1f} s, but no more were asked for",
                    demand_s=demand.t_s, in_service_at_demand=demand.in_service)
     enough = next((p for p in points if p.t_s >= demand.t_s and p.in_service >= needed), None)
     if enough is None:
         last = points[-1].t_s
         return Gap("not_reached", gap_s=round(last - demand.t_s, 3), demand_s=demand.t_s,
                    needed=needed, in_service_at_demand=demand.in_service,
-                   reason=f"{needed} members were not in service by {last:g} s")
+                   reason=f"{needed} members were not in service by {last:.1f} s")
     return Gap("measured", gap_s=round(enough.t_s - demand.t_s, 3), demand_s=demand.t_s,
                enough_s=enough.t_s, needed=needed, in_service_at_demand=demand.in_service)
