@@ -12,8 +12,10 @@ capacity until enough capacity is in service:
 - demand exceeds capacity at the first second of `SUSTAIN_S` consecutive seconds in
   which `cpu_sum_pct > in_service * target` (the work done needs more members than are
   in service to stay at the policy's target utilization);
-- "enough" is the highest desired count asked for from before then until the first
-  scale-in after it (a scheduled pre-scaling counts: it was asked for in time);
+- "enough" is the desired count the group was already launching towards then (a
+  scheduled pre-scaling asked in time), else the new desired count of the first scale-out
+  after it: the capacity the policy judged enough (a later scale-out is a new episode,
+  listed among the desired-count changes, and does not stretch this gap);
 - the gap ends at the first second at or after the demand when the in-service count
   reaches that count.
 
@@ -105,9 +107,11 @@ def scaling_gap(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange
     if demand is None:
         return Gap("not_measurable", reason=f"demand never exceeded the in-service capacity "
                    f"at the {target_pct:g} % target for {SUSTAIN_S} s")
-    scale_in = next((c.t_s for c in changes if c.t_s > demand.t_s and c.new < c.old), None)
-    asked = [c.new for c in changes if c.new > c.old and (scale_in is None or c.t_s < scale_in)]
-    needed = max([demand.desired, *asked])
+    if demand.desired > demand.in_service:
+        needed = demand.desired  # asked for before the demand came (pre-scaling, a launch)
+    else:
+        first = next((c for c in changes if c.t_s >= demand.t_s), None)
+        needed = first.new if first is not None and first.new > first.old else demand.desired
     if needed <= demand.in_service:
         return Gap("not_measurable", reason=f"demand exceeded the {demand.in_service} members "
                    f"in service at {demand.t_s:.1f} s, but no more were asked for",

@@ -69,3 +69,14 @@ def test_points_and_changes_come_from_the_architectures_events() -> None:
     assert capacity_points(events, "modern") == [CapacityPoint(1.0, 3, 0, 3, 90.5)]
     assert capacity_points(events, "legacy")[0].cpu_sum_pct is None
     assert desired_changes(events, "modern") == [DesiredChange(2.0, 3, 5, "target_tracking")]
+
+
+def test_a_later_scale_out_does_not_stretch_the_gap() -> None:
+    # 2 -> 4 asked at 3 s and in service at 5 s; a marginal 4 -> 5 at 6 s is a new episode
+    in_service = [2, 2, 2, 3, 3, 4, 4, 4, 4, 5]
+    cpu = [150] * 10
+    desired = [2, 2, 2, 4, 4, 4, 5, 5, 5, 5]
+    changes = [DesiredChange(2.5, 2, 4, "target_tracking"),
+               DesiredChange(6.0, 4, 5, "target_tracking")]
+    gap = scaling_gap(series(in_service, cpu, desired), changes, 50.0)
+    assert (gap.status, gap.demand_s, gap.needed, gap.gap_s) == ("measured", 0.0, 4, 5.0)
