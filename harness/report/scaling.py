@@ -77,6 +77,16 @@ def chart(record: RunRecord, colors: Mapping[str, str]) -> str:
             fig.add_scatter(x=t, y=[getattr(p, key) for p in a.scaling.timeline],
                             name=f"{a.arch} {label}", legendgroup=a.arch,
                             line={"color": colors[a.arch], "dash": dash, "shape": "hv"})
+        # demand: the members' CPU over the in-service count, against the policy's target
+        fig.add_scatter(
+            x=t, y=[round(p.cpu_sum_pct / p.in_service, 1)
+                    if p.cpu_sum_pct is not None and p.in_service else None
+                    for p in a.scaling.timeline],
+            name=f"{a.arch} CPU per member in service (%)", legendgroup=a.arch, yaxis="y2",
+            line={"color": colors[a.arch], "width": 1}, opacity=0.5)
+        if a.scaling.target_pct is not None:
+            fig.add_hline(y=a.scaling.target_pct, yref="y2", line={"color": colors[a.arch],
+                          "width": 1, "dash": "dashdot"})
         gap = a.scaling.gap
         if gap.demand_s is not None and gap.gap_s is not None:
             fig.add_vrect(x0=gap.demand_s, x1=gap.demand_s + gap.gap_s,
@@ -84,9 +94,12 @@ def chart(record: RunRecord, colors: Mapping[str, str]) -> str:
     if not drawn:
         return ""
     fig.update_layout(
-        height=300, template="plotly_white", hovermode="x unified",
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        height=360, template="plotly_white", hovermode="x unified",
+        margin={"l": 60, "r": 60, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
         xaxis_title="seconds since the load started", yaxis_title="instances / tasks",
+        yaxis2={"title": "CPU % (target dash-dot)", "overlaying": "y", "side": "right",
+                "rangemode": "tozero", "showgrid": False},
     )
     fig.update_yaxes(rangemode="tozero")
     html: str = fig.to_html(full_html=False, include_plotlyjs=False,
