@@ -84,7 +84,8 @@ def event_text(event: dict[str, Any]) -> str | None:
     kind = str(event.get("kind", ""))
     who = str(event.get("component", ""))
     if kind.startswith("orchestrator."):
-        orch = {"ecs": "ECS", "asg": "ASG", "aurora": "Aurora"}.get(
+        orch = {"ecs": "ECS", "asg": "ASG", "aurora": "Aurora",
+                "autoscaling": "Auto Scaling"}.get(
             str(event.get("orchestrator", "")), str(event.get("orchestrator", "")))
         what = kind.removeprefix("orchestrator.")
         text = f"{what.replace('_', ' ')} {who}"
@@ -117,6 +118,12 @@ _PHRASES = {
     "reader_promoted": "promoted {who} to writer",
     "writer_down": "writer {who} is down",
     "writer_endpoint_moved": "writer endpoint now {who}",
+    "scaling.desired_changed": "desired {old} -> {new} ({cause})",
+    "scaling.launching": "launching {who} (desired {desired})",
+    "scaling.registered": "{who} registered with the load balancer",
+    "scaling.in_service": "{who} in service, {since_desired_s:.1f} s after it was asked for",
+    "scaling.terminating": "terminating {who} (desired {desired})",
+    "scaling.terminated": "{who} terminated",
 }
 
 

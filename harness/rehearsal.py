@@ -135,6 +135,8 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
     profile = load_profile(profile_of(arch))
     # the profile's alarms with the scenario's changes: run.json and "modelled" show these
     profile = profile.model_copy(update={"alarms": scenario.alarm_specs(profile, arch)})
+    if scenario.scaling is not None:
+        profile = scenario.scaling.applied(profile, str(scenario.path))
     alarms = profile.alarm_definitions(scenario.time_scale)
     outcome.alarms = [a.to_json() for a in alarms]
     outcome.profile = profile.model_dump(mode="json")
@@ -164,6 +166,9 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                                database=stack.database, stack=stack)
             planned = plan(scenario.faults, ctx, phases=scenario.phase_starts)
             metrics = MetricsLog(results.path / METRICS_FILE, arch)
+            if stack.scaling is not None and scenario.scaling is not None:
+                stack.scaling.schedule(
+                    scenario.scaling.actions(profile_of(arch), scenario.phase_starts))
             # metrics and alarms run from before the load until the end of the drain
             with Collector(stack, metrics, events, alarms):
                 # DB-side connection counts once a second, from here (not from the generator)

@@ -35,6 +35,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("RunningTaskCount", "Count", "gauge", False,
            "instances/tasks running (ASG GroupInServiceInstances, ECS RunningTaskCount)"),
     Metric("DesiredTaskCount", "Count", "gauge", False, "instances/tasks desired"),
+    Metric("InServiceCount", "Count", "gauge", False,
+           "instances/tasks the load balancer holds in service (passed its healthy threshold)"),
+    Metric("LaunchingCount", "Count", "gauge", False,
+           "instances/tasks auto scaling launched that are not in service yet"),
     Metric("HealthyHostCount", "Count", "gauge", False,
            "registered targets the load balancer's health check holds healthy"),
     Metric("UnHealthyHostCount", "Count", "gauge", False,
@@ -64,7 +68,8 @@ ALIASES: dict[str, str] = {
 #: every name an alarm may use
 MetricName = Literal[
     "CPUUtilization", "MemoryUtilization", "StatusCheckFailed", "RunningTaskCount",
-    "DesiredTaskCount", "HealthyHostCount", "UnHealthyHostCount", "RequestCount",
+    "DesiredTaskCount", "InServiceCount", "LaunchingCount", "HealthyHostCount",
+    "UnHealthyHostCount", "RequestCount",
     "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "TargetResponseTime", "ReplicaLag",
     "HTTPCode_Backend_5XX", "HTTPCode_ELB_5XX", "Latency", "GroupInServiceInstances",
     "AuroraReplicaLag",

@@ -138,6 +138,8 @@ class Collector:
     def __enter__(self) -> Collector:
         assert self.stack.runtime is not None
         self._lb_log = LbLogTail(self.stack.runtime.log_path("lb"))
+        if self.stack.scaling is not None:
+            self.stack.scaling.watch(self.log)  # target tracking reads these samples
         self._thread.start()
         return self
 
@@ -167,16 +169,28 @@ class Collector:
                     self.events.emit("metrics.source_failed", source=name,
                                      error=f"{type(exc).__name__}: {exc}")
         self.log.add(samples)
+        if self.stack.scaling is not None:
+            self._capacity(samples)
         for change in self.engine.advance(self.log.snapshot(), t_s):
             self.events.emit("alarm.state_change", alarm=change.alarm, old=change.old,
                              new=change.new, at_s=change.at_s, reason=change.reason)
+
+    def _capacity(self, samples: list[Sample]) -> None:
+        """The group's capacity this tick, as an event (harness.analysis.scaling reads it)."""
+        assert self.stack.scaling is not None
+        cpu = [s.value for s in samples if s.metric == "CPUUtilization" and s.value is not None]
+        desired, launching, in_service = self.stack.scaling.counts()
+        self.events.emit("scaling.capacity", desired=desired, launching=launching,
+                         in_service=in_service,
+                         cpu_sum_pct=round(sum(cpu), 3) if cpu else None)
 
     def _members(self, t_s: float) -> Iterator[Sample]:
         rt, profile = self.stack.runtime, self.stack.profile
         assert rt is not None
         size = profile.app.size
         running = 0
-        for app in profile.app_names:
+        # the members now: auto scaling adds and removes some during the run
+        for app in self.stack.info.apps():
             up = rt.is_running(app)
             running += up
             yield Sample(t_s, "StatusCheckFailed", 0.0 if up else 1.0, member=app)
@@ -194,7 +208,13 @@ class Collector:
             yield Sample(t_s, "MemoryUtilization",
                          round(100 * used / (size.memory_mb.value * 2**20), 3), member=app)
         yield Sample(t_s, "RunningTaskCount", float(running))
-        yield Sample(t_s, "DesiredTaskCount", float(len(profile.app_names)))
+        if self.stack.scaling is None:
+            yield Sample(t_s, "DesiredTaskCount", float(len(profile.app_names)))
+            return
+        desired, launching, in_service = self.stack.scaling.counts()
+        yield Sample(t_s, "DesiredTaskCount", float(desired))
+        yield Sample(t_s, "LaunchingCount", float(launching))
+        yield Sample(t_s, "InServiceCount", float(in_service))
 
     def _lb(self, t_s: float) -> Iterator[Sample]:
         assert self._lb_log is not None

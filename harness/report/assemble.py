@@ -38,6 +38,7 @@ from harness.report.record import (
     Totals,
 )
 from harness.report.results import JUNIT, REPORT, SUMMARY, ResultsDir
+from harness.report.scaling import scaling_record
 from harness.report.summary import summary_md
 from harness.scenario.slo import Objectives
 
@@ -148,6 +149,7 @@ def build_record(
             false_alarms=detections[arch][1] if arch in detections else [],
             deploys=(summarize_deploys(events, data[arch], detections[arch][0], arch)
                      if arch in data else []),
+            scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data.get(arch)),
         )
         for arch in names
     ]

@@ -8,6 +8,7 @@ from harness.analysis.invariants import KINDS
 from harness.analysis.recovery import FaultRecovery
 from harness.analysis.verdict import InvariantLike
 from harness.report.record import ArchRecord, RunRecord
+from harness.report.scaling import gap_text
 from harness.report.text import fmt_ratio, recovery_text, recovery_value
 
 #: recovery is detected on per-second series: a difference below a second is not one
@@ -89,6 +90,8 @@ def arch_line(a: ArchRecord) -> str:
     ]
     if peak is not None:
         parts.append(f"peak error rate during faults {fmt_ratio(peak)}")
+    if a.scaling is not None:
+        parts.append(gap_text(a.scaling))
     if a.error:
         parts.append(f"stopped early: {a.error}")
     return "; ".join(parts)

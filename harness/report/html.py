@@ -21,7 +21,7 @@ from harness.analysis.invariants import KINDS
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.load.classify import FAILURE_CLASSES
-from harness.report import connections
+from harness.report import connections, scaling
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
 from harness.report.text import fmt, fmt_ratio
@@ -238,6 +238,16 @@ had its full CPU limit.</strong>
 <ul>{% for w in r.generator_warnings() %}<li>{{ w }}</li>{% endfor %}</ul></div>{% endif %}
 <div id="charts">{{ chart | safe }}</div>
 
+{% if scaling_chart %}<h2>Capacity over time (auto scaling)</h2>
+<p class="muted">Desired, launching and in-service instances/tasks, once a second; the shaded
+band is the scaling gap: from demand exceeding the in-service capacity at the policy's CPU target
+until enough capacity was in service.</p>
+{{ scaling_chart | safe }}
+<table id="scaling-table"><tr><th></th><th>target</th><th>scaling gap</th>
+<th>desired count changes</th><th>most in service</th></tr>
+{% for row in scaling_rows %}<tr><th class="arch-{{ row[0] }}">{{ row[0] }}</th>
+{% for cell in row[1:] %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% endif %}
 {% if db_chart %}<h2>Database connections</h2>
 <p class="muted">Threads_connected on the writer and the reader (whichever instance holds the
 role at that second), sampled once a second by the harness; it includes the sampler's own
@@ -445,6 +455,8 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
     colors = {name: color(name, i) for i, name in enumerate(record.arch_names)}
     return _TEMPLATE.render(
         r=record, head=headline(record), chart=chart, faults=faults,
+        scaling_chart=scaling.chart(record, colors),
+        scaling_rows=scaling.summary_rows(record),
         db_chart=connections.chart(record, events, colors),
         db_rows=connections.table(record, events),
         detection=_detection, alarmed=[a for a in archs if a.alarms], fired=_fired,

@@ -17,6 +17,7 @@ from harness.analysis.deploys import DeploySummary
 from harness.analysis.detection import FalseAlarm, FaultDetection
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import FaultRecovery, FaultWindow
+from harness.analysis.scaling import CapacityPoint, DesiredChange, Gap
 from harness.analysis.series import PERCENTILE_KEYS, ArchData
 from harness.analysis.slo import SloResult
 from harness.analysis.verdict import Verdict
@@ -164,6 +165,25 @@ class ArchRecord(_Model):
     deploys: list[DeploySummary] = Field(
         default_factory=list, description="per deploy: failed requests, time to rollback or to "
         "its first alarm (harness.analysis.deploys)")
+    scaling: ScalingRecord | None = Field(
+        None, description="auto scaling: capacity over time and the scaling gap; null: a "
+        "fixed fleet")
+
+
+class ScalingRecord(_Model):
+    """Auto scaling of one architecture: capacity over time and the scaling gap."""
+
+    target_pct: float | None = Field(
+        description="the CPU target demand is judged against; null: no CPU target tracking")
+    timeline: list[CapacityPoint] = Field(
+        default_factory=list, description="once a second: desired, launching, in service, "
+        "and the sum of the running members' CPU (% of each member's size)")
+    desired_changes: list[DesiredChange] = Field(default_factory=list)
+    gap: Gap = Field(description="from demand exceeding the in-service capacity to enough "
+                     "capacity in service (harness.analysis.scaling)")
+    gap_error_rate: float | None = Field(
+        None, description="failures / attempts during the gap; null: no gap measured")
+    gap_p99_ms: float | None = Field(None, description="p99 during the gap; null: none")
 
 
 class ScenarioRecord(_Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.analysis.invariants import OUTCOMES
 from harness.analysis.recovery import FaultRecovery
+from harness.report import scaling
 from harness.report.deploytable import deploys_md
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
@@ -66,6 +67,11 @@ def summary_md(record: RunRecord) -> str:
               r.reason or ""]
              for arch, r in recs],
         )]
+    scaling_rows = scaling.summary_rows(record)
+    if scaling_rows:
+        lines += ["## Capacity over time (auto scaling)", "", *_table(
+            ["arch", "target", "scaling gap", "desired count changes", "most in service"],
+            scaling_rows)]
     lines += _detection_md(record)
     lines += deploys_md(record)
     invs = [(a, i) for a in record.architectures for i in a.invariants]

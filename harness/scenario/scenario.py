@@ -10,6 +10,7 @@
     faults: [...]             # harness/scenario/faults.py
     slos: [...]               # harness/scenario/slo.py
     recovery: {...}
+    scaling: {schedule: [...]}  # harness/scenario/scaling.py (scheduled scaling)
 
 Every problem is one line `file:line: field: what is wrong and what to do`, found
 before anything starts: a fault aimed at a component a stack does not have is
@@ -31,6 +32,7 @@ from harness.deploys.validation import check_deploys
 from harness.errors import ProfileError, ScenarioError
 from harness.scenario import alarms as scenario_alarms
 from harness.scenario import faults as fault_schema
+from harness.scenario.scaling import ScenarioScaling, check_scaling, parse_scaling
 from harness.scenario.slo import Objectives, check_phases, load_objectives
 from harness.scenario.workload import (
     Duration,
@@ -66,6 +68,7 @@ class _Header(BaseModel):
     slos: list[Any] = Field(default_factory=list)
     recovery: dict[str, Any] = Field(default_factory=dict)
     alarms: list[Any] = Field(default_factory=list)
+    scaling: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Scenario:
     definition: dict[str, Any]
     #: changes to the profiles' CloudWatch alarms (harness.scenario.alarms)
     alarms: list[scenario_alarms.AlarmOverride] = field(default_factory=list)
+    #: scheduled scaling actions (harness.scenario.scaling)
+    scaling: ScenarioScaling | None = None
 
     def alarm_specs(self, profile: Profile, arch: str) -> list[AlarmSpec]:
         """The profile's alarms with this scenario's changes for the architecture."""
@@ -175,12 +180,16 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
             faults, source=source, topology=fault_schema.Topology.from_profile(_profile(arch)),
             phases=starts, run_s=workload.duration,
         )
+    scaling = parse_scaling(header.scaling, source)
+    if scaling is not None:
+        check_scaling(scaling, source=source, phases=starts, run_s=workload.duration,
+                      profiles={a: _profile(a) for a in header.architectures})
     return Scenario(
         name=header.name, description=header.description, path=path,
         architectures=list(header.architectures), seed=header.seed,
         time_scale=header.time_scale, drain_s=header.drain, bug=header.bug,
         workload=workload, faults=faults, objectives=objectives, definition=raw,
-        alarms=alarms,
+        alarms=alarms, scaling=scaling,
     )
 
 

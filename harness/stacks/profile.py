@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -34,36 +33,10 @@ from harness.errors import ProfileError
 from harness.metrics.alarmdef import AlarmDef, Comparison, MissingData
 from harness.metrics.catalogue import MetricName, series_of
 from harness.metrics.periods import valid_statistic
-
-T = TypeVar("T")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Cited(_Strict, Generic[T]):
-    """A modelled behaviour with the document (or stated assumption) it comes from."""
-
-    value: T
-    #: where the figure comes from: an AWS document, or "assumption: ..." saying why
-    source: str = Field(min_length=8)
-
-
-class Timing(_Strict):
-    """An AWS timing in seconds, with its source; a run uses `value * time_scale`."""
-
-    value: float = Field(ge=0)
-    source: str = Field(min_length=8)
-    #: never below this many seconds at any time scale, with why: a timing that bounds the
-    #: request path (an idle timeout) must stay above the services' own timeouts, as on AWS
-    floor: Cited[Annotated[float, Field(ge=0)]] | None = None
-
-    def at(self, time_scale: float) -> float:
-        """Seconds at this run's time scale (not below the floor, if any)."""
-        scaled = self.value * time_scale
-        return max(scaled, self.floor.value) if self.floor is not None else scaled
-
+from harness.scaling.settings import ScalingSettings
+from harness.stacks.cited import Cited as Cited
+from harness.stacks.cited import Strict as _Strict
+from harness.stacks.cited import Timing as Timing
 
 # -- load balancer -------------------------------------------------------------------
 
@@ -439,6 +412,8 @@ class Profile(_Strict):
     alarms: list[AlarmSpec] = Field(default_factory=list)
     #: how the era shipped a release (`type: deploy` in a scenario's timeline)
     deploy: Deploy | None = None
+    #: auto scaling (harness.scaling); None = a fixed fleet of app.instances
+    scaling: ScalingSettings | None = None
 
     @model_validator(mode="after")
     def _alarms_need_metrics(self) -> Profile:
@@ -448,6 +423,12 @@ class Profile(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"alarms: the names {', '.join(dupes)} are used twice")
+        if self.scaling is not None and not (
+            self.scaling.min_capacity.value <= self.app.instances
+            <= self.scaling.max_capacity.value
+        ):
+            raise ValueError(f"app.instances {self.app.instances} (the initial desired count) "
+                             "is outside scaling.min_capacity..max_capacity")
         return self
 
     def alarm_definitions(self, time_scale: float) -> list[AlarmDef]:

@@ -39,7 +39,9 @@ from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 from harness.stacks.orchestrators.ecs import EcsService
 from harness.stacks.orchestrators.rds import RdsInstance
+from harness.stacks.orchestrators.scaling import ScalingGroup
 from harness.stacks.profile import EcsSettings, Profile, RdsSettings
+from harness.stacks.slots import member_slots
 from harness.stacks.topology import Component, Edge, StackInfo, proxy_name
 
 
@@ -86,6 +88,10 @@ class Stack:
         self.capacity: Capacity | None = None
         #: the RDS Proxy's admin endpoint, when the profile has a proxy
         self._proxy_admin: str | None = None
+        #: auto scaling (profile `scaling:`), started with the orchestrators
+        self.scaling: ScalingGroup | None = None
+        self._member_env: dict[str, str] = {}
+        self._toxi: toxiproxy.ToxiproxyClient | None = None
 
     @property
     def info(self) -> StackInfo:
@@ -160,6 +166,10 @@ class Stack:
             else AsgGroup(handles, scheduler)
         )
         self.orchestrators = [self.database, apps]
+        if self.profile.scaling is not None:
+            self.scaling = ScalingGroup(handles, self.profile.scaling, fleet=apps,
+                                        launch=self.launch_member)
+            self.orchestrators.append(self.scaling)
         for orchestrator in self.orchestrators:
             orchestrator.start()
 
@@ -244,31 +254,28 @@ class Stack:
         queue_url = localstack.create_resources(aws_direct, queue=p.aws.queue, bucket=p.aws.bucket)
         env = self._app_env(db_edge, reader_edge, aws_edge, queue_url)
 
+        self._member_env = env
         app_ports = {name: take() for name in p.app_names}
-        app_specs = []
-        for i, name in enumerate(p.app_names):
-            app_env = {**env, "APP_NAME": name}
-            if p.app.kind == "php":
-                app_specs.append(apps.php_instance(
-                    name, profile=p, port=app_ports[name], workdir=self.workdir / name,
-                    log_dir=self.log_dir, env=app_env, zone=p.zone_of(i),
-                    php_fpm=s.tool("php-fpm8.2"), nginx=s.tool("nginx"),
-                ))
-            else:
-                app_specs.append(apps.go_task(
-                    name, profile=p, port=app_ports[name], binary=s.go_app_binary,
-                    env=app_env, zone=p.zone_of(i),
-                ))
+        app_specs = [self._app_spec(name, app_ports[name]) for name in p.app_names]
         ready.update(rt.start_many(app_specs))
 
         backends = [(name, edge(f"lb->{name}", name, port).listen_port)
                     for name, port in app_ports.items()]
+        # auto scaling: an edge and a load balancer slot (in maintenance) for every member
+        # the group may grow to; a member launched later gets its own port behind it
+        spares = [(name, edge(f"lb->{name}", name, take()).listen_port)
+                  for name in member_slots(p)[len(p.app_names):]]
+        self._toxi = toxi
         lb_inner = take()
         cfg = self.workdir / "haproxy.cfg"
         cfg.write_text(haproxy.config(
             p, port=lb_inner, servers=backends, workdir=self.workdir, time_scale=s.time_scale,
+            spares=spares,
         ))
         ready["lb"] = rt.start(haproxy.spec(cfg_path=cfg, port=lb_inner, binary=s.tool("haproxy")))
+        admin = haproxy.HaproxyAdmin(self.workdir / "haproxy.sock")
+        for name, _ in spares:
+            admin.set_server_state(name, "maint")  # no member in the slot yet
 
         client = Edge("client->lb", proxy_name("client->lb"), lb_port, "lb", lb_inner)
         toxi.create(client.proxy, listen_port=lb_port, upstream_port=lb_inner)
@@ -312,6 +319,35 @@ class Stack:
         ))
         self._proxy_admin = f"http://{LOOPBACK}:{admin_port}"
         return Component(rdsproxy.NAME, "rdsproxy", port, None)
+
+    def _app_spec(self, name: str, port: int) -> ComponentSpec:
+        """One app instance/task in slot `name` (app-N), listening on port."""
+        p, s = self.profile, self.settings
+        app_env = {**self._member_env, "APP_NAME": name}
+        zone = p.zone_of(member_slots(p).index(name))
+        if p.app.kind == "php":
+            return apps.php_instance(
+                name, profile=p, port=port, workdir=self.workdir / name,
+                log_dir=self.log_dir, env=app_env, zone=zone,
+                php_fpm=s.tool("php-fpm8.2"), nginx=s.tool("nginx"),
+            )
+        return apps.go_task(
+            name, profile=p, port=port, binary=s.go_app_binary, env=app_env, zone=zone,
+        )
+
+    def launch_member(self, name: str) -> Component:
+        """Start a new instance/task in a spare slot, behind its edge; not yet registered.
+
+        It gets a fresh port; the slot's `lb->name` edge is pointed at it. The caller
+        registers it with the load balancer and adds it to `info.components`.
+        """
+        assert self.runtime is not None
+        assert self._toxi is not None
+        port = self._ports.take()
+        self._toxi.set_upstream(self.info.edges[f"lb->{name}"].proxy, port)
+        spec = self._app_spec(name, port)
+        self.runtime.launch(spec)
+        return Component(name, spec.kind, port, spec.zone)
 
     def runtime_log(self, name: str) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)

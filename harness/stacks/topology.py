@@ -71,4 +71,5 @@ class StackInfo:
         return cls.from_json(json.loads(path.read_text()))
 
     def apps(self) -> list[str]:
-        return [c.name for c in self.components.values() if c.name.startswith("app-")]
+        # a copy first: auto scaling adds and removes members while others iterate
+        return [c.name for c in list(self.components.values()) if c.name.startswith("app-")]

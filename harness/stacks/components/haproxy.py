@@ -32,9 +32,14 @@ FAIL_OPEN_SUFFIX = ".failopen"
 
 def config(
     profile: Profile, *, port: int, servers: list[tuple[str, int]], workdir: Path,
-    time_scale: float,
+    time_scale: float, spares: list[tuple[str, int]] | None = None,
 ) -> str:
     """The haproxy.cfg for this profile with AWS timings scaled by time_scale.
+
+    `spares` are server slots for members auto scaling may launch; the stack puts them in
+    maintenance (no traffic, no checks) through the runtime API as soon as HAProxy runs,
+    until a member is registered in one (`TargetGroup.register`). (A `disabled` keyword
+    would leave a configured-maintenance flag in `srv_admin_state` after registration.)
 
     Also writes the target group's settings next to the admin socket
     (`TargetGroup.of` reads them), for whoever takes targets out.
@@ -49,7 +54,7 @@ def config(
         admin_socket=str(workdir / "haproxy.sock"),
         run_dir=str(workdir),
         balance=_BALANCE[lb.routing.value],
-        servers=[{"name": name, "port": p} for name, p in servers],
+        servers=[{"name": name, "port": p} for name, p in [*servers, *(spares or [])]],
         hc={
             "path": hc.path,
             "interval_ms": _ms(hc.interval_s.at(time_scale)),

@@ -71,6 +71,16 @@ class AsgGroup(Orchestrator):
             if reason and now >= self._grace_until.get(app, 0.0):
                 self.react(app, functools.partial(self._replace, app, reason))
 
+    def adopt(self, name: str) -> None:
+        """A scaled-out instance: judged only after the grace period, as a replacement is."""
+        self._grace_until[name] = time.monotonic() + self._grace_s()
+
+    def _grace_s(self) -> float:
+        hc = self.h.profile.load_balancer.health_check
+        settle = (hc.healthy_threshold.value + hc.unhealthy_threshold.value) * self.h.scaled(
+            hc.interval_s)
+        return max(self.h.scaled(self.settings.health_check_grace_s), settle)
+
     def _replace(self, app: str, reason: str) -> None:
         started = time.monotonic()
         self._gone_since.pop(app, None)
@@ -86,11 +96,7 @@ class AsgGroup(Orchestrator):
         self.h.targets.register(app)
         # A new instance is judged only after the grace period, and never before the CLB
         # could have seen it healthy (rise checks), else a short grace would replace it again.
-        hc = self.h.profile.load_balancer.health_check
-        checks = hc.healthy_threshold.value + hc.unhealthy_threshold.value
-        settle = checks * self.h.scaled(hc.interval_s)
-        grace = max(self.h.scaled(self.settings.health_check_grace_s), settle)
-        self._grace_until[app] = time.monotonic() + grace
+        self._grace_until[app] = time.monotonic() + self._grace_s()
         self.emit(
             "instance_launched", component=app,
             since_terminated_s=round(time.monotonic() - started, 3),

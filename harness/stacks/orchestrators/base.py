@@ -134,6 +134,9 @@ class Orchestrator:
     def tick(self) -> None:
         raise NotImplementedError
 
+    def adopt(self, name: str) -> None:
+        """A member auto scaling just launched joins the fleet (a grace period starts)."""
+
 
 class DatabaseOrchestrator(Orchestrator):
     """What RDS and Aurora share: which instance writes now, and in-place reboots."""

@@ -63,6 +63,10 @@ class EcsService(Orchestrator):
         if self._checker.is_alive():
             self._checker.join(timeout_s)
 
+    def adopt(self, name: str) -> None:
+        """A scaled-out task: its grace period and the ALB's verdict count from now."""
+        self._started_at[name] = time.monotonic()
+
     def tick(self) -> None:
         try:
             states = self.h.haproxy.server_states()

@@ -1,0 +1,116 @@
+"""The report's capacity over time and scaling gap, from events (harness.analysis.scaling)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from harness.analysis.scaling import capacity_points, desired_changes, scaling_gap
+from harness.analysis.series import ArchData
+from harness.report.record import RunRecord, ScalingRecord
+from harness.report.text import fmt, fmt_ratio
+
+
+def cpu_target(profile: Mapping[str, Any]) -> float | None:
+    """The CPU target of the profile's target tracking policy (None: none, or not CPU)."""
+    policy = (profile.get("scaling") or {}).get("target_tracking") or {}
+    if (policy.get("metric") or {}).get("value") != "CPUUtilization":
+        return None
+    return float(policy["target_value"]["value"])
+
+
+def scaling_record(events: Sequence[Mapping[str, Any]], arch: str,
+                   profile: Mapping[str, Any], data: ArchData | None) -> ScalingRecord | None:
+    """The architecture's scaling record; None for a fixed fleet (no `scaling:` section)."""
+    if not profile.get("scaling"):
+        return None
+    points = capacity_points(events, arch)
+    changes = desired_changes(events, arch)
+    target = cpu_target(profile)
+    gap = scaling_gap(points, changes, target)
+    error_rate = p99 = None
+    if data is not None and gap.demand_s is not None and gap.gap_s is not None:
+        start = int(gap.demand_s)
+        stats = data.stats(start, max(start + 1, int(gap.demand_s + gap.gap_s) + 1))
+        if stats.attempts():
+            error_rate = round(stats.error_rate, 6)
+            p99 = stats.latency_ms.get("p99")
+    return ScalingRecord(target_pct=target, timeline=points, desired_changes=changes, gap=gap,
+                         gap_error_rate=error_rate, gap_p99_ms=p99)
+
+
+def gap_text(rec: ScalingRecord) -> str:
+    """`scaling gap 21 s (3 -> 5 in service; errors 4.1 %, p99 820 ms)`, or why there is none."""
+    gap = rec.gap
+    if gap.status == "not_measurable":
+        return f"scaling gap not measurable: {gap.reason}"
+    during = []
+    if rec.gap_error_rate is not None:
+        during.append(f"errors {fmt_ratio(rec.gap_error_rate)}")
+    if rec.gap_p99_ms is not None:
+        during.append(f"p99 {fmt(rec.gap_p99_ms, 'ms')}")
+    counts = f"{gap.in_service_at_demand} -> {gap.needed} in service"
+    figure = (f"{fmt(gap.gap_s, 's')}" if gap.status == "measured"
+              else f">= {fmt(gap.gap_s, 's')} (not reached: {gap.reason})")
+    return f"scaling gap {figure} ({counts}" + (f"; {', '.join(during)}" if during else "") + ")"
+
+
+def changes_text(rec: ScalingRecord) -> str:
+    return ", ".join(f"{fmt(c.t_s, 's')}: {c.old} -> {c.new} ({c.cause.replace('_', ' ')})"
+                     for c in rec.desired_changes) or "none"
+
+
+def chart(record: RunRecord, colors: Mapping[str, str]) -> str:
+    """Desired, launching and in-service count per architecture; "" without scaling."""
+    fig = go.Figure()
+    drawn = False
+    for a in record.architectures:
+        if a.scaling is None or not a.scaling.timeline:
+            continue
+        drawn = True
+        t = [p.t_s for p in a.scaling.timeline]
+        for key, label, dash in (("in_service", "in service", "solid"),
+                                 ("desired", "desired", "dash"),
+                                 ("launching", "launching", "dot")):
+            fig.add_scatter(x=t, y=[getattr(p, key) for p in a.scaling.timeline],
+                            name=f"{a.arch} {label}", legendgroup=a.arch,
+                            line={"color": colors[a.arch], "dash": dash, "shape": "hv"})
+        # demand: the members' CPU over the in-service count, against the policy's target
+        fig.add_scatter(
+            x=t, y=[round(p.cpu_sum_pct / p.in_service, 1)
+                    if p.cpu_sum_pct is not None and p.in_service else None
+                    for p in a.scaling.timeline],
+            name=f"{a.arch} CPU per member in service (%)", legendgroup=a.arch, yaxis="y2",
+            line={"color": colors[a.arch], "width": 1}, opacity=0.5)
+        if a.scaling.target_pct is not None:
+            fig.add_hline(y=a.scaling.target_pct, yref="y2", line={"color": colors[a.arch],
+                          "width": 1, "dash": "dashdot"})
+        gap = a.scaling.gap
+        if gap.demand_s is not None and gap.gap_s is not None:
+            fig.add_vrect(x0=gap.demand_s, x1=gap.demand_s + gap.gap_s,
+                          fillcolor=colors[a.arch], opacity=0.12, line_width=0)
+    if not drawn:
+        return ""
+    fig.update_layout(
+        height=360, template="plotly_white", hovermode="x unified",
+        margin={"l": 60, "r": 60, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+        xaxis_title="seconds since the load started", yaxis_title="instances / tasks",
+        yaxis2={"title": "CPU % (target dash-dot)", "overlaying": "y", "side": "right",
+                "rangemode": "tozero", "showgrid": False},
+    )
+    fig.update_yaxes(rangemode="tozero")
+    html: str = fig.to_html(full_html=False, include_plotlyjs=False,
+                            config={"displaylogo": False, "responsive": True},
+                            div_id="capacity-over-time")
+    return html
+
+
+def summary_rows(record: RunRecord) -> list[list[str]]:
+    """The summary's table: one row per architecture that scales."""
+    return [[a.arch, f"{a.scaling.target_pct:g} % CPU" if a.scaling.target_pct else "—",
+             gap_text(a.scaling), changes_text(a.scaling),
+             str(max((p.in_service for p in a.scaling.timeline), default=0))]
+            for a in record.architectures if a.scaling is not None]
