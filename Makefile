@@ -37,13 +37,13 @@ unit: setup
 integration: setup
 	.venv/bin/pytest tests/integration tests/contract $(PYTEST_ARGS)
 
-# Docker side (docker-compose.yml, tests/docker): docker.io, an engine of the project's own
+# Docker side (docker-compose.yml, tests/containers): docker.io, an engine of the project's own
 # if none runs, Compose v2 and the stack images, all without a container registry
 docker-setup: setup
 	@bash scripts/docker-setup.sh
 
 docker-test: docker-setup
-	HARNESS_REQUIRE_DOCKER=1 .venv/bin/pytest tests/docker $(PYTEST_ARGS)
+	HARNESS_REQUIRE_DOCKER=1 .venv/bin/pytest tests/containers $(PYTEST_ARGS)
 
 bench: setup
 	.venv/bin/python -m bench

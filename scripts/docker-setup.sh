@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up of the Docker side (docker-compose.yml, tests/docker) on a plain
+# Idempotent set-up of the Docker side (docker-compose.yml, tests/containers) on a plain
 # Debian machine that reaches the Debian, PyPI and Go module registries but no container
 # registry:
 #   - Debian's docker.io and debootstrap, when missing;

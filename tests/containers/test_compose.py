@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -17,7 +18,8 @@ from testcontainers.compose import DockerCompose
 
 from harness.runtime.ports import PortAllocator
 from harness.stacks.profile import load_profile
-from tests.docker.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(600)]
 
@@ -65,3 +67,17 @@ def test_compose_profile_comes_up_and_serves_through_the_lb(arch: str, compose_e
         edges = requests.get(f"{toxiproxy}/proxies", timeout=5).json()
         assert {"client_to_lb", "lb_to_app-1", "app_to_db", "app_to_aws"} <= set(edges)
     assert _project_containers(compose_env) == []
+
+
+def test_setup_names_an_unsupported_distribution_in_one_line(docker_engine: str) -> None:
+    # Debian trixie lacks php8.2-fpm: make setup must stop at once, exit 2, one line
+    result = subprocess.run(
+        ["docker", "run", "--rm", "-v", f"{ROOT / 'scripts'}:/repo/scripts:ro",
+         "debian:trixie-slim", "bash", "/repo/scripts/setup.sh"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "unsupported distribution: Debian GNU/Linux 13 (trixie)" in lines[0]
+    assert "bookworm" in lines[0]
