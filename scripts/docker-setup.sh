@@ -10,7 +10,7 @@
 #   - debian:bookworm-slim and debian:trixie-slim, pulled, or made with debootstrap and
 #     `docker import` when they cannot be pulled;
 #   - the stack's images (stacks/docker/*.Dockerfile).
-# The slow steps (Compose's build, debootstrap, the Go builds) run side by side. A second
+# The slow steps (Compose's build, debootstrap, the image builds) run side by side. A second
 # run on a ready machine takes seconds. Prints the DOCKER_HOST line to use; it is also in
 # .work/docker/env (sourced by `make` targets and .ci/run).
 set -euo pipefail
@@ -73,17 +73,27 @@ else
   compose_pid=""
 fi
 
-# --- static Go binaries for the images (the host's may link a newer glibc) ---------------------
+# --- the Go binaries for the images ------------------------------------------------------
+# The images are Debian bookworm (glibc 2.36): on a bookworm host the binaries `make setup`
+# built run in them as they are (no CPU spent beside Compose's build); on any other host
+# they are built static, so a newer host glibc cannot break them.
+host_glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
 go_static() {  # go_static <out> <dir> : rebuild when a source is newer than the binary
   local out=$1 dir=$2
   if [ ! -x "$out" ] || [ -n "$(find "$dir" -name '*.go' -newer "$out" -o -name go.mod -newer "$out")" ]; then
     (cd "$dir" && CGO_ENABLED=0 "$GO" build -trimpath -o "$ROOT/$out" .)
   fi
 }
+image_binary() {  # image_binary <out> <the host's binary> <source dir>
+  if [ "$host_glibc" = 2.36 ] && [ -x "$2" ]; then cp -u "$2" "$1"; else go_static "$1" "$3"; fi
+}
 {
-  go_static stacks/docker/bin/shop stacks/apps/go
-  go_static stacks/docker/bin/rdsproxy stacks/apps/rdsproxy
-  if [ "$(cat stacks/docker/bin/.toxiproxy-version 2>/dev/null)" != "$TOXIPROXY_VERSION" ]; then
+  image_binary stacks/docker/bin/shop stacks/apps/go/bin/shop stacks/apps/go
+  image_binary stacks/docker/bin/rdsproxy stacks/apps/rdsproxy/bin/rdsproxy stacks/apps/rdsproxy
+  if [ "$host_glibc" = 2.36 ] && [ "$(cat "$TOOLS/bin/.toxiproxy-version" 2>/dev/null)" = "$TOXIPROXY_VERSION" ]; then
+    cp -u "$TOOLS/bin/toxiproxy-server" stacks/docker/bin/toxiproxy-server
+    echo "$TOXIPROXY_VERSION" > stacks/docker/bin/.toxiproxy-version
+  elif [ "$(cat stacks/docker/bin/.toxiproxy-version 2>/dev/null)" != "$TOXIPROXY_VERSION" ]; then
     GOBIN=$WORK/gobin CGO_ENABLED=0 "$GO" install \
       "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
     mv "$WORK/gobin/server" stacks/docker/bin/toxiproxy-server
