@@ -115,8 +115,10 @@ else
     say "starting dockerd on $own_sock (data under .work/docker)"
     rm -f "$own_sock" "$WORK/dockerd.pid"
     # setsid: the engine outlives this script and the make that ran it
+    # --group: the socket belongs to the invoking user's group, so a non-root user (who
+    # started it through sudo) can use it without the docker group
     setsid $SUDO dockerd --host "$host" --data-root "$WORK/data" --exec-root "$WORK/exec" \
-      --pidfile "$WORK/dockerd.pid" >"$WORK/logs/dockerd.log" 2>&1 < /dev/null &
+      --pidfile "$WORK/dockerd.pid" --group "$(id -gn)" >"$WORK/logs/dockerd.log" 2>&1 < /dev/null &
     for _ in $(seq 1 60); do engine_ok "$host" && break; sleep 0.5; done
     engine_ok "$host" || { tail -n 20 "$WORK/logs/dockerd.log" >&2; die "dockerd did not start (log: $WORK/logs/dockerd.log)"; }
   fi
