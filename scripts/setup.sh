@@ -27,6 +27,18 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Debian 12 (bookworm) is the distribution whose archive has every one of them: PHP 8.2
+# is bookworm's (trixie has 8.4, Ubuntu 24.04 8.3). Elsewhere say so in one line, before
+# apt-get fails halfway; a machine that has the packages from elsewhere is fine.
+supported_distribution() {
+  [ -r /etc/os-release ] || return 1
+  # shellcheck disable=SC1091
+  (. /etc/os-release; [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ])
+}
+if ((${#missing[@]})) && ! supported_distribution; then
+  distro=$( (. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-an unknown distribution}") )
+  die "unsupported distribution: $distro; make setup supports Debian 12 (bookworm), whose archive has ${missing[*]}: use a debian:bookworm machine or container (see .github/workflows/rehearsal.yml)"
+fi
 if ((${#missing[@]})); then
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them by hand"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,0 +1,248 @@
+"""The Docker runtime: every component is one container, from the images stacks/docker/ builds.
+
+Not wired into `Stack` yet: which image a component runs (and with what command) is
+the runtime seam's to declare; here it is `images[spec.kind]`, with the spec's one
+process as the container's command (a spec of several processes, nginx + php-fpm,
+runs its image's own entrypoint). Containers share the host's network, so the
+127.0.0.1 ports a spec names and its wait strategy mean what they mean under the
+process runtime. CPU and memory limits are Docker's (cgroup v1 or v2 alike).
+
+Every container, network and volume carries `harness.run=<run id>` and its owner
+(PID and start time): `close()` removes a run's, and `cleanup_stale()` removes those
+of runs whose owner is gone, e.g. a `harness run` that was SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import docker
+import psutil
+from docker.errors import DockerException, NotFound
+from docker.models.containers import Container
+
+from harness.errors import EnvironmentProblem, StackError
+from harness.runtime.base import ComponentSpec
+from harness.runtime.wait import log_tail, wait_ready
+
+LABEL_RUN = "harness.run"
+LABEL_COMPONENT = "harness.component"
+LABEL_OWNER_PID = "harness.owner.pid"
+LABEL_OWNER_START = "harness.owner.start"
+
+
+def connect() -> docker.DockerClient:
+    """A client of the engine DOCKER_HOST (or the default socket) names."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as exc:
+        raise EnvironmentProblem(
+            f"no Docker engine answers ({exc}); run `make docker-setup` and export the "
+            "DOCKER_HOST it prints"
+        ) from None
+    return client
+
+
+def owner_labels() -> dict[str, str]:
+    """This process as the owner of what it creates (the start time tells a reused PID)."""
+    me = psutil.Process()
+    return {LABEL_OWNER_PID: str(me.pid), LABEL_OWNER_START: f"{me.create_time():.3f}"}
+
+
+def owner_alive(labels: Mapping[str, str]) -> bool:
+    """Is the process that created an object with these labels still running?"""
+    try:
+        pid, start = int(labels[LABEL_OWNER_PID]), float(labels[LABEL_OWNER_START])
+        proc = psutil.Process(pid)
+        return abs(proc.create_time() - start) < 0.05 and proc.status() != psutil.STATUS_ZOMBIE
+    except (KeyError, ValueError, psutil.Error):
+        return False
+
+
+def remove_run(client: docker.DockerClient, run_id: str) -> int:
+    """Remove every container, network and volume labelled with this run; return how many."""
+    flt = {"label": f"{LABEL_RUN}={run_id}"}
+    removed = 0
+    for container in client.containers.list(all=True, filters=flt):
+        with contextlib.suppress(NotFound):
+            container.remove(force=True, v=True)
+            removed += 1
+    for network in client.networks.list(filters=flt):
+        with contextlib.suppress(NotFound):
+            network.remove()
+            removed += 1
+    for volume in client.volumes.list(filters=flt):
+        with contextlib.suppress(NotFound):
+            volume.remove(force=True)
+            removed += 1
+    return removed
+
+
+def cleanup_stale(client: docker.DockerClient) -> list[str]:
+    """Remove what runs whose owner is gone left behind; return those runs' ids."""
+    flt = {"label": LABEL_RUN}
+    labelled: list[dict[str, str]] = [
+        *(c.labels for c in client.containers.list(all=True, filters=flt)),
+        *(n.attrs.get("Labels") or {} for n in client.networks.list(filters=flt)),
+        *(v.attrs.get("Labels") or {} for v in client.volumes.list(filters=flt)),
+    ]
+    runs: dict[str, bool] = {}
+    for labels in labelled:
+        run = labels[LABEL_RUN]
+        runs[run] = runs.get(run, False) or owner_alive(labels)
+    stale = sorted(run for run, alive in runs.items() if not alive)
+    for run in stale:
+        remove_run(client, run)
+    return stale
+
+
+class DockerRuntime:
+    """Runs components as containers of one run, all labelled with its id."""
+
+    name = "docker"
+
+    def __init__(
+        self, *, run_id: str, images: Mapping[str, str], log_dir: Path,
+        mounts: Sequence[Path] = (), client: docker.DockerClient | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.images = dict(images)
+        self.log_dir = log_dir
+        #: host paths (work dirs, configs) mounted at the same path in every container
+        self.mounts = tuple(mounts)
+        self.client = client or connect()
+        self._containers: dict[str, Container] = {}
+        self._specs: dict[str, ComponentSpec] = {}
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def _container_kwargs(self, spec: ComponentSpec) -> dict[str, Any]:
+        env: dict[str, str] = {}
+        for process in spec.processes:
+            env.update(process.env)
+        kwargs: dict[str, Any] = {
+            "name": f"harness-{self.run_id}-{spec.name}",
+            "labels": {LABEL_RUN: self.run_id, LABEL_COMPONENT: spec.name, **owner_labels()},
+            "environment": env,
+            "network_mode": "host",
+            "volumes": {str(p): {"bind": str(p), "mode": "rw"} for p in self.mounts},
+            "detach": True,
+        }
+        if len(spec.processes) == 1:
+            kwargs["command"] = list(spec.processes[0].argv)
+            # the image's entrypoint would prefix the command; the spec's argv is complete
+            kwargs["entrypoint"] = []
+            if spec.processes[0].cwd is not None:
+                kwargs["working_dir"] = str(spec.processes[0].cwd)
+        if spec.limits is not None:
+            if spec.limits.cpus is not None:
+                kwargs["nano_cpus"] = int(spec.limits.cpus * 1e9)
+            if spec.limits.memory_mb is not None:
+                # no swap on top, as a task's hard memory limit
+                kwargs["mem_limit"] = kwargs["memswap_limit"] = f"{spec.limits.memory_mb}m"
+        return kwargs
+
+    def launch(self, spec: ComponentSpec) -> None:
+        """Create and start the component's container; do not wait for readiness."""
+        image = self.images.get(spec.kind)
+        if image is None:
+            raise StackError(
+                f"docker runtime: no image for component kind {spec.kind!r} ({spec.name}); "
+                f"known kinds: {', '.join(sorted(self.images)) or 'none'}"
+            )
+        kwargs = self._container_kwargs(spec)
+        # a restart after a kill: the old container keeps the name until removed
+        with contextlib.suppress(NotFound):
+            self.client.containers.get(kwargs["name"]).remove(force=True)
+        try:
+            self._containers[spec.name] = self.client.containers.run(image, **kwargs)
+        except DockerException as exc:
+            raise StackError(
+                f"docker runtime: {spec.name} ({image}) did not start: {exc}"
+            ) from None
+        self._specs[spec.name] = spec
+
+    def wait(self, name: str) -> float:
+        spec = self._specs[name]
+        try:
+            return wait_ready(
+                name, spec.ready, timeout_s=spec.ready_timeout_s,
+                alive=lambda: self.is_running(name), log=self.log_dir / f"{name}.log",
+            )
+        except StackError as exc:
+            # the engine has the log: fetch it now, so the error carries its tail
+            raise StackError(str(exc), log_tail=log_tail(self.log_path(name))) from None
+
+    def start(self, spec: ComponentSpec) -> float:
+        self.launch(spec)
+        return self.wait(spec.name)
+
+    def start_many(self, specs: list[ComponentSpec]) -> dict[str, float]:
+        """Launch all, then wait for each: slow starters overlap the rest."""
+        for spec in specs:
+            self.launch(spec)
+        return {spec.name: self.wait(spec.name) for spec in specs}
+
+    def _container(self, name: str) -> Container:
+        try:
+            return self._containers[name]
+        except KeyError:
+            raise StackError(
+                f"docker runtime: no component {name!r} in run {self.run_id}"
+            ) from None
+
+    def stop(self, name: str) -> None:
+        container = self._container(name)
+        with contextlib.suppress(NotFound):
+            container.reload()
+            if container.status == "paused":
+                container.unpause()
+            container.stop(timeout=math.ceil(self._specs[name].stop_grace_s))
+            self.log_path(name)
+            container.remove(force=True)
+        del self._containers[name]
+
+    def kill(self, name: str) -> None:
+        """`docker kill` (SIGKILL); the container stays for its log until stopped or closed."""
+        self._container(name).kill()
+
+    def pause(self, name: str) -> None:
+        self._container(name).pause()
+
+    def resume(self, name: str) -> None:
+        self._container(name).unpause()
+
+    def is_running(self, name: str) -> bool:
+        """True while the container runs (a paused one is alive, as a SIGSTOPped process)."""
+        container = self._containers.get(name)
+        if container is None:
+            return False
+        try:
+            container.reload()
+        except NotFound:
+            return False
+        return container.status in ("running", "paused")
+
+    def log_path(self, name: str) -> Path:
+        """The component's log, refreshed from the engine while its container exists."""
+        path = self.log_dir / f"{name}.log"
+        container = self._containers.get(name)
+        if container is not None:
+            with contextlib.suppress(DockerException):
+                path.write_bytes(container.logs(stdout=True, stderr=True))
+        return path
+
+    def components(self) -> list[str]:
+        return [name for name in self._containers if self.is_running(name)]
+
+    def close(self) -> None:
+        """Stop every container and remove all the run's objects. Idempotent."""
+        for name in list(self._containers):
+            with contextlib.suppress(DockerException, StackError):
+                self.stop(name)
+        remove_run(self.client, self.run_id)
+        self._containers.clear()
