@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,19 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
 from harness.errors import EnvironmentProblem, StackError
-from harness.runtime.base import ComponentSpec
+from harness.runtime.base import ComponentSpec, InForce
 from harness.runtime.wait import log_tail, wait_ready
 
 LABEL_RUN = "harness.run"
 LABEL_COMPONENT = "harness.component"
 LABEL_OWNER_PID = "harness.owner.pid"
 LABEL_OWNER_START = "harness.owner.start"
+
+
+def default_images() -> dict[str, str]:
+    """Component kind -> image, as `make docker-setup` builds them (harness/<kind>:latest)."""
+    kinds = ("toxiproxy", "localstack", "mariadb", "rdsproxy", "haproxy", "php", "go")
+    return {kind: f"harness/{kind}:latest" for kind in kinds}
 
 
 def connect() -> docker.DockerClient:
@@ -148,7 +156,7 @@ class DockerRuntime:
 
     def launch(self, spec: ComponentSpec) -> None:
         """Create and start the component's container; do not wait for readiness."""
-        image = self.images.get(spec.kind)
+        image = spec.image or self.images.get(spec.kind)
         if image is None:
             raise StackError(
                 f"docker runtime: no image for component kind {spec.kind!r} ({spec.name}); "
@@ -207,8 +215,13 @@ class DockerRuntime:
         del self._containers[name]
 
     def kill(self, name: str) -> None:
-        """`docker kill` (SIGKILL); the container stays for its log until stopped or closed."""
-        self._container(name).kill()
+        """`docker kill` (SIGKILL), then forgotten as the process runtime forgets a killed
+        component; the container stays on the engine for its log until `close()`."""
+        container = self._container(name)
+        with contextlib.suppress(NotFound):
+            container.kill()
+        self.log_path(name)
+        del self._containers[name]
 
     def pause(self, name: str) -> None:
         self._container(name).pause()
@@ -239,6 +252,82 @@ class DockerRuntime:
     def components(self) -> list[str]:
         return [name for name in self._containers if self.is_running(name)]
 
+    def restart(self, name: str) -> float:
+        """A new container from the component's spec (an ECS task replacement); wait until ready."""
+        spec = self._specs.get(name)
+        if spec is None:
+            raise StackError(f"{name} was never started here; nothing to restart")
+        return self.start(spec)
+
+    def spec(self, name: str) -> ComponentSpec | None:
+        return self._specs.get(name)
+
+    def is_paused(self, name: str) -> bool:
+        container = self._containers.get(name)
+        if container is None:
+            return False
+        with contextlib.suppress(NotFound):
+            container.reload()
+            return bool(container.status == "paused")
+        return False
+
+    def exited(self) -> list[str]:
+        return [name for name in self._containers if not self.is_running(name)]
+
+    def pids(self, name: str) -> list[int]:
+        """The container's main process as the host sees it (the engine shares the host's PIDs)."""
+        container = self._containers.get(name)
+        if container is None:
+            return []
+        with contextlib.suppress(NotFound):
+            container.reload()
+            pid = int(container.attrs.get("State", {}).get("Pid") or 0)
+            return [pid] if pid > 0 else []
+        return []
+
+    def memory_usage_bytes(self, name: str) -> int | None:
+        container = self._containers.get(name)
+        if container is None:
+            return None
+        try:
+            stats = container.stats(stream=False)
+        except DockerException:
+            return None
+        usage = stats.get("memory_stats", {}).get("usage")
+        return int(usage) if usage is not None else None
+
+    def limits_enforcement(self) -> tuple[bool, str]:
+        return True, "docker (--cpus, --memory)"
+
+    def limits_in_force(self, name: str) -> InForce | None:
+        container = self._containers.get(name)
+        if container is None:
+            return None
+        with contextlib.suppress(NotFound):
+            container.reload()
+            host = container.attrs.get("HostConfig", {})
+            nano, memory = int(host.get("NanoCpus") or 0), int(host.get("Memory") or 0)
+            return InForce(
+                cpus=round(nano / 1e9, 4) if nano else None,
+                memory_mb=memory // 2**20 if memory else None,
+                cgroups=(str(container.id),),
+            )
+        return None
+
+    def run_inside(self, name: str, argv: list[str]) -> _ExecHelper:
+        """`docker exec` of the helper: it runs in the container's cgroup, inside its limits."""
+        spec = self._specs.get(name)
+        if spec is None or spec.limits is None:
+            raise StackError(f"{name} has no CPU or memory limits; give the profile's app.size")
+        container = self._container(name)
+        tag = f"harness-helper-{len(argv)}-{id(argv)}"
+        try:
+            # the tag in the environment lets stop() find the helper's processes
+            container.exec_run(argv, detach=True, environment={"HARNESS_HELPER": tag})
+        except DockerException as exc:
+            raise StackError(f"{name}: helper did not start: {exc}") from None
+        return _ExecHelper(container, tag)
+
     def close(self) -> None:
         """Stop every container and remove all the run's objects. Idempotent."""
         for name in list(self._containers):
@@ -246,3 +335,23 @@ class DockerRuntime:
                 self.stop(name)
         remove_run(self.client, self.run_id)
         self._containers.clear()
+
+
+class _ExecHelper:
+    """A helper started with `docker exec`; stopped by killing what carries its tag."""
+
+    def __init__(self, container: Container, tag: str) -> None:
+        self._container: Container | None = container
+        self._tag = tag
+
+    def stop(self) -> None:
+        container, self._container = self._container, None
+        if container is None:
+            return
+        with contextlib.suppress(DockerException):
+            for row in container.top(ps_args="-eo pid").get("Processes") or []:
+                pid = int(row[0])
+                with contextlib.suppress(OSError):
+                    environ = Path(f"/proc/{pid}/environ").read_bytes()
+                    if f"HARNESS_HELPER={self._tag}".encode() in environ.split(b"\0"):
+                        os.kill(pid, signal.SIGKILL)
