@@ -1,11 +1,13 @@
 """The Docker runtime: every component is one container, from the images stacks/docker/ builds.
 
-Not wired into `Stack` yet: which image a component runs (and with what command) is
-the runtime seam's to declare; here it is `images[spec.kind]`, with the spec's one
-process as the container's command (a spec of several processes, nginx + php-fpm,
-runs its image's own entrypoint). Containers share the host's network, so the
-127.0.0.1 ports a spec names and its wait strategy mean what they mean under the
-process runtime. CPU and memory limits are Docker's (cgroup v1 or v2 alike).
+A component runs `spec.image` or `images[spec.kind]`, with the spec's processes as the
+container's command: each program is the image's own (`PROGRAMS` by kind, else the
+host program's name on the image's PATH), with the spec's arguments, and writes to the
+component's log file as under the process runtime (several processes, nginx +
+php-fpm, run side by side under one shell). Containers share the host's network, so
+the 127.0.0.1 ports a spec names and its wait strategy mean what they mean under the
+process runtime, and the host paths a spec names (work dir, logs, the project's files)
+are mounted at the same path. CPU and memory limits are Docker's (cgroup v1 or v2).
 
 Every container, network and volume carries `harness.run=<run id>` and its owner
 (PID and start time): `close()` removes a run's, and `cleanup_stale()` removes those
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shlex
 import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,16 +40,57 @@ LABEL_OWNER_PID = "harness.owner.pid"
 LABEL_OWNER_START = "harness.owner.start"
 
 
+#: the project's checkout: mounted read-only in every container (the PHP app's code,
+#: the AWS fault point's module), at the same path
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: where `make docker-setup` writes the DOCKER_HOST of the engine it started
+ENV_FILE = PROJECT_ROOT / ".work" / "docker" / "env"
+
+#: the program a kind's first argument stands for inside its image (else its basename)
+PROGRAMS = {
+    "localstack": "/opt/localstack/bin/python",
+    # the AWS fault point runs on the standard library: LocalStack's image has a Python
+    "faultpoint": "/opt/localstack/bin/python",
+}
+
+
 def default_images() -> dict[str, str]:
     """Component kind -> image, as `make docker-setup` builds them (harness/<kind>:latest)."""
     kinds = ("toxiproxy", "localstack", "mariadb", "rdsproxy", "haproxy", "php", "go")
-    return {kind: f"harness/{kind}:latest" for kind in kinds}
+    return {**{kind: f"harness/{kind}:latest" for kind in kinds},
+            "faultpoint": "harness/localstack:latest"}
+
+
+def engine_host() -> str | None:
+    """DOCKER_HOST from the environment, else the one `make docker-setup` wrote, else None."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    with contextlib.suppress(OSError):
+        for line in ENV_FILE.read_text().splitlines():
+            if line.startswith("DOCKER_HOST="):
+                return line.partition("=")[2].strip() or None
+    return None
+
+
+def reachable() -> docker.DockerClient | None:
+    """A client when an engine answers at once, else None (no Docker here: nothing to do)."""
+    host = engine_host()
+    if host is None and not Path("/var/run/docker.sock").exists():
+        return None
+    try:
+        client = docker.DockerClient(base_url=host, timeout=5) if host else docker.from_env(
+            timeout=5)
+        client.ping()
+    except DockerException:
+        return None
+    return client
 
 
 def connect() -> docker.DockerClient:
-    """A client of the engine DOCKER_HOST (or the default socket) names."""
+    """A client of the engine DOCKER_HOST (or `make docker-setup`'s, or the default) names."""
     try:
-        client = docker.from_env()
+        host = engine_host()
+        client = docker.DockerClient(base_url=host) if host else docker.from_env()
         client.ping()
     except DockerException as exc:
         raise EnvironmentProblem(
@@ -128,24 +172,40 @@ class DockerRuntime:
         self._specs: dict[str, ComponentSpec] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
 
+    def _command(self, spec: ComponentSpec) -> list[str]:
+        """One shell running the spec's processes, each with the image's own program."""
+        log = shlex.quote(str(self.log_dir / f"{spec.name}.log"))
+        lines = []
+        for i, process in enumerate(spec.processes):
+            program = PROGRAMS.get(spec.kind) or Path(process.argv[0]).name
+            argv = " ".join(shlex.quote(a) for a in (program, *process.argv[1:]))
+            cd = f"cd {shlex.quote(str(process.cwd))} && " if process.cwd else ""
+            last = i == len(spec.processes) - 1
+            # the last process replaces the shell, so `docker kill`/`stop` signal it first
+            lines.append(f"{cd}exec {argv} >>{log} 2>&1" if last
+                         else f"( {cd}exec {argv} >>{log} 2>&1 ) &")
+        return ["/bin/sh", "-c", "\n".join(lines)]
+
     def _container_kwargs(self, spec: ComponentSpec) -> dict[str, Any]:
-        env: dict[str, str] = {}
+        env: dict[str, str] = {"HARNESS_STACK_ID": self.run_id}
         for process in spec.processes:
             env.update(process.env)
+        if spec.kind == "faultpoint":
+            env["PYTHONPATH"] = str(PROJECT_ROOT)
+        volumes = {str(PROJECT_ROOT): {"bind": str(PROJECT_ROOT), "mode": "ro"}}
+        for path in (*self.mounts, self.log_dir):
+            volumes[str(path)] = {"bind": str(path), "mode": "rw"}
         kwargs: dict[str, Any] = {
             "name": f"harness-{self.run_id}-{spec.name}",
             "labels": {LABEL_RUN: self.run_id, LABEL_COMPONENT: spec.name, **owner_labels()},
             "environment": env,
             "network_mode": "host",
-            "volumes": {str(p): {"bind": str(p), "mode": "rw"} for p in self.mounts},
+            "volumes": volumes,
             "detach": True,
+            # the image's entrypoint would prefix the command; the command is complete
+            "entrypoint": [],
+            "command": self._command(spec),
         }
-        if len(spec.processes) == 1:
-            kwargs["command"] = list(spec.processes[0].argv)
-            # the image's entrypoint would prefix the command; the spec's argv is complete
-            kwargs["entrypoint"] = []
-            if spec.processes[0].cwd is not None:
-                kwargs["working_dir"] = str(spec.processes[0].cwd)
         if spec.limits is not None:
             if spec.limits.cpus is not None:
                 kwargs["nano_cpus"] = int(spec.limits.cpus * 1e9)
@@ -182,7 +242,8 @@ class DockerRuntime:
                 alive=lambda: self.is_running(name), log=self.log_dir / f"{name}.log",
             )
         except StackError as exc:
-            # the engine has the log: fetch it now, so the error carries its tail
+            # what the engine has (a program not found) goes into the log and the error
+            self._engine_log(name)
             raise StackError(str(exc), log_tail=log_tail(self.log_path(name))) from None
 
     def start(self, spec: ComponentSpec) -> float:
@@ -210,7 +271,7 @@ class DockerRuntime:
             if container.status == "paused":
                 container.unpause()
             container.stop(timeout=math.ceil(self._specs[name].stop_grace_s))
-            self.log_path(name)
+            self._engine_log(name)
             container.remove(force=True)
         del self._containers[name]
 
@@ -220,7 +281,6 @@ class DockerRuntime:
         container = self._container(name)
         with contextlib.suppress(NotFound):
             container.kill()
-        self.log_path(name)
         del self._containers[name]
 
     def pause(self, name: str) -> None:
@@ -241,13 +301,19 @@ class DockerRuntime:
         return container.status in ("running", "paused")
 
     def log_path(self, name: str) -> Path:
-        """The component's log, refreshed from the engine while its container exists."""
-        path = self.log_dir / f"{name}.log"
+        """The component's log: its processes write it through the mounted log folder."""
+        return self.log_dir / f"{name}.log"
+
+    def _engine_log(self, name: str) -> None:
+        """Append what the engine kept (the shell's own errors) to the component's log."""
         container = self._containers.get(name)
-        if container is not None:
-            with contextlib.suppress(DockerException):
-                path.write_bytes(container.logs(stdout=True, stderr=True))
-        return path
+        if container is None:
+            return
+        with contextlib.suppress(DockerException):
+            text = container.logs(stdout=True, stderr=True)
+            if text:
+                with self.log_path(name).open("ab") as fh:
+                    fh.write(text)
 
     def components(self) -> list[str]:
         return [name for name in self._containers if self.is_running(name)]
@@ -286,15 +352,17 @@ class DockerRuntime:
         return []
 
     def memory_usage_bytes(self, name: str) -> int | None:
+        """Read from the container's memory cgroup (the engine's stats call takes a second)."""
         container = self._containers.get(name)
-        if container is None:
+        if container is None or container.id is None:
             return None
-        try:
-            stats = container.stats(stream=False)
-        except DockerException:
-            return None
-        usage = stats.get("memory_stats", {}).get("usage")
-        return int(usage) if usage is not None else None
+        root = Path("/sys/fs/cgroup")
+        for path in (root / "memory" / "docker" / container.id / "memory.usage_in_bytes",
+                     root / "docker" / container.id / "memory.current",
+                     root / "system.slice" / f"docker-{container.id}.scope" / "memory.current"):
+            with contextlib.suppress(OSError, ValueError):
+                return int(path.read_text())
+        return None
 
     def limits_enforcement(self) -> tuple[bool, str]:
         return True, "docker (--cpus, --memory)"

@@ -40,6 +40,7 @@ class CgroupHelper:
             stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_preexec(procs_files),
         )
+        self.pid = self._popen.pid
 
     def stop(self) -> None:
         popen, self._popen = self._popen, None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.errors import EnvironmentProblem
 from harness.runtime.base import Runtime
+from harness.runtime.registry import Registry
 
 RUNTIMES = ("process", "docker")
 
@@ -33,9 +34,29 @@ def make_runtime(
         from harness.runtime.docker import DockerRuntime, default_images
 
         workdir.mkdir(parents=True, exist_ok=True)
+        if owner is not None:
+            # `harness down` and `list` find a docker stack by its work dir's owner, too
+            Registry(workdir).claim(owner)
         return DockerRuntime(
             run_id=stack_id, images=default_images(), log_dir=log_dir, mounts=(workdir,),
         )
     raise EnvironmentProblem(
         f"--runtime {name!r}: unknown runtime; choose one of {', '.join(RUNTIMES)}"
     )
+
+
+def cleanup_docker_leftovers() -> list[str]:
+    """Remove the containers, networks and volumes of docker runs whose harness died.
+
+    Called at the start of every harness command and by `harness down`; does nothing
+    (and costs nothing) where no Docker engine is reachable. Returns the runs cleaned.
+    """
+    from harness.runtime import docker as docker_runtime
+
+    client = docker_runtime.reachable()
+    if client is None:
+        return []
+    try:
+        return docker_runtime.cleanup_stale(client)
+    finally:
+        client.close()
