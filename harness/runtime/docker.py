@@ -390,6 +390,11 @@ class DockerRuntime:
         container = self._container(name)
         tag = f"harness-helper-{len(argv)}-{id(argv)}"
         try:
+            # a detached exec of a missing program fails silently: a fault doing nothing
+            if container.exec_run(["test", "-x", argv[0]]).exit_code != 0:
+                raise StackError(f"{name}: {argv[0]} is not in its image "
+                                 f"({spec.image or self.images.get(spec.kind)}); "
+                                 "this helper cannot run inside the container")
             # the tag in the environment lets stop() find the helper's processes
             container.exec_run(argv, detach=True, environment={"HARNESS_HELPER": tag})
         except DockerException as exc:
