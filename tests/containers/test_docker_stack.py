@@ -144,6 +144,8 @@ def test_the_next_command_removes_what_a_killed_docker_run_made(
         if run.poll() is None:
             run.kill()
             run.wait()
+        if run.stdout is not None:
+            run.stdout.close()
     # the killed harness's containers outlive it: nothing of its teardown ran
     assert _objects(client, run.pid) != []
     listed = subprocess.run([HARNESS, "list"], env=env, text=True, capture_output=True,
