@@ -237,7 +237,7 @@ def faults() -> None:
             target += f" (default {cls.default_target})"
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         if name not in ready:
-            doc += " (not implemented on the process runtime yet)"
+            doc += " (no implementation yet)"
         when = "instant" if cls.instant else "until done" if cls.until_done else "optional"
         table.add_row(name, target, when, ", ".join(params), doc)
     out.print(table)
