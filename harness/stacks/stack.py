@@ -251,10 +251,8 @@ class Stack:
             log=rt.log_path("lb"),
         )
 
-        declared = [*backing.all(), *app_decls, lb]
+        declared = [*backing.all(), *app_decls, lb, *([proxy] if proxy is not None else [])]
         components = {d.name: d.component() for d in declared if d.listed}
-        if proxy is not None:
-            components[proxy.name] = proxy
         return StackInfo(
             stack_id=self.stack_id, arch=p.name, workdir=str(self.workdir),
             log_dir=str(self.log_dir), lb_url=lb_url, toxiproxy_api=toxi.api_url,
@@ -265,18 +263,19 @@ class Stack:
         )
 
     def _start_proxy(self, rt: Runtime, writer_port: int, ready: dict[str, float]
-                     ) -> Component:
+                     ) -> Declared:
         """RDS Proxy in front of the writer (its own direct port: no fault proxy between)."""
         settings = self.profile.proxy
         assert settings is not None
         port, admin_port = self._ports.take(), self._ports.take()
-        ready[rdsproxy.NAME] = rt.start(rdsproxy.spec(
+        proxy = Declared(rdsproxy.spec(
             port=port, admin_port=admin_port, target_port=writer_port, settings=settings,
             time_scale=self.settings.time_scale, binary=self.settings.rdsproxy_binary,
             user=mariadb.APP_USER, password=mariadb.APP_PASSWORD, database=mariadb.DATABASE,
-        ))
+        ), port)
+        ready[proxy.name] = rt.start(proxy.spec)
         self._proxy_admin = f"http://{LOOPBACK}:{admin_port}"
-        return Component(rdsproxy.NAME, "rdsproxy", port, None)
+        return proxy
 
     def _declare_app(self, name: str, port: int) -> Declared:
         """One app instance/task in slot `name` (app-N), listening on port."""
