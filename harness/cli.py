@@ -505,9 +505,12 @@ def main() -> None:
         sys.exit(2)
     except Exception as exc:  # click's usage errors
         import click
+        from typer.exceptions import TyperException
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        # typer >= 0.20 raises its own vendored click's exceptions (TyperException subclasses)
+        show = getattr(exc, "show", None)
+        if isinstance(exc, click.ClickException | TyperException) and callable(show):
+            show()
             sys.exit(2)
         raise
     sys.exit(code if isinstance(code, int) else 0)

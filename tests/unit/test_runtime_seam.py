@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +169,14 @@ def test_a_resource_fault_on_an_unlimited_component_names_why(tmp_path: Path) ->
                         "duration": "5s"}), "cpu", ctx)  # type: ignore[arg-type]
     with pytest.raises(FaultError, match="cpu_stress: app-1 has no CPU or memory limits"):
         cpu.apply()
+
+
+def test_an_unknown_runtime_on_the_command_line_is_exit_2_naming_the_choices() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "smoke", "--runtime", "vm", "--ci"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--runtime: 'vm': choose one of process, docker" in result.stderr
+    assert "Traceback" not in result.stderr
