@@ -21,6 +21,7 @@ import os
 import shlex
 import signal
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -344,10 +345,22 @@ class DockerRuntime:
         return _ExecHelper(container, tag)
 
     def close(self) -> None:
-        """Stop every container and remove all the run's objects. Idempotent."""
-        for name in list(self._containers):
+        """Stop every container and remove all the run's objects. Idempotent.
+
+        The last one started goes first (in a stack: the load balancer, so no client
+        request reaches a half-stopped stack), then the rest together: one after the
+        other, each engine stop and remove would add up to seconds per teardown.
+        """
+        names = list(self._containers)
+
+        def stop(name: str) -> None:
             with contextlib.suppress(DockerException, StackError):
                 self.stop(name)
+
+        if names:
+            stop(names[-1])
+            with ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-stop") as pool:
+                list(pool.map(stop, names[:-1]))
         remove_run(self.client, self.run_id)
         self._containers.clear()
 
