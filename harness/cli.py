@@ -26,7 +26,7 @@ from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
 from harness.report.commands import compare_command, report_command
 from harness.report.terminal import print_verdict
-from harness.runtime import cgroups, registry
+from harness.runtime import cgroups, registry, select
 from harness.scenario import scenario as scenario_mod
 from harness.scenario import starter
 from harness.settings import Settings
@@ -55,6 +55,23 @@ def _raise_interrupt(signum: int, _frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+RUNTIME_HELP = "how components run: process (local processes) or docker (containers)"
+
+
+@app.callback()
+def _every_command() -> None:
+    """Before any command: remove what docker runs whose harness died left behind."""
+    for run in select.cleanup_docker_leftovers():
+        err.print(f"removed the containers of {run} (its harness had died)",
+                  markup=False, highlight=False)
+
+
+def _check_runtime(runtime: str) -> None:
+    if runtime not in select.RUNTIMES:
+        raise typer.BadParameter(
+            f"{runtime!r}: choose one of {', '.join(select.RUNTIMES)}", param_hint="--runtime")
+
+
 def _settings(time_scale: float | None = None) -> Settings:
     return Settings.from_env(time_scale=time_scale)
 
@@ -70,8 +87,10 @@ def up(
     bug: Annotated[
         str | None, typer.Option(help="planted bug: ack_before_commit or skip_stock_check")
     ] = None,
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "process",
 ) -> None:
     """Start a stack, print its endpoints, keep it up until Ctrl-C or `harness down`."""
+    _check_runtime(runtime)
     if port is not None and not 1 <= port <= 65535:
         raise typer.BadParameter(f"{port} is not a TCP port (1-65535)", param_hint="--port")
     if bug not in (None, "ack_before_commit", "skip_stock_check"):
@@ -81,12 +100,13 @@ def up(
     settings = _settings(time_scale)
     profile = load_profile(arch)
     doctor_mod.require(settings, profile.name)
-    limits_ok, limits_how = cgroups.probe()
+    limits_ok, limits_how = cgroups.probe() if runtime == "process" else (True, "docker")
     if not limits_ok:
         err.print(f"warning: CPU and memory limits cannot be enforced here ({limits_how})",
                   markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    stack = Stack(profile, settings, seed_plan=SeedPlan(seed=seed), lb_port=port, app_bug=bug)
+    stack = Stack(profile, settings, seed_plan=SeedPlan(seed=seed), lb_port=port, app_bug=bug,
+                  runtime=runtime)
     started = time.monotonic()
     try:
         with err.status(f"starting the {profile.name} stack ..."):
@@ -151,6 +171,8 @@ def down(
         out.print(f"stopped {workdir.name}")
     for stale in registry.reap_stale(settings.state_dir):
         out.print(f"cleaned up {stale} (its harness had died)")
+    for run in select.cleanup_docker_leftovers():
+        out.print(f"removed the containers of {run} (its harness had died)")
     if not live:
         out.print("no stack was running")
 
@@ -215,7 +237,7 @@ def faults() -> None:
             target += f" (default {cls.default_target})"
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         if name not in ready:
-            doc += " (not implemented on the process runtime yet)"
+            doc += " (no implementation yet)"
         when = "instant" if cls.instant else "until done" if cls.until_done else "optional"
         table.add_row(name, target, when, ", ".join(params), doc)
     out.print(table)
@@ -320,7 +342,7 @@ def run(
                           "(modern,modern-no-proxy; modern,modern runs it twice); "
                           "default: the scenario's")
     ] = "scenario",
-    runtime: Annotated[str, typer.Option(help="how components run: process")] = "process",
+    runtime: Annotated[str, typer.Option(help=RUNTIME_HELP)] = "process",
     seed: Annotated[int | None, typer.Option(help="seed (default: the scenario's)")] = None,
     time_scale: Annotated[
         float | None, typer.Option(help="multiply every AWS timing (default: the scenario's)")
@@ -344,11 +366,7 @@ def run(
     archs = _pick_archs(arch, found.architectures)
     if archs != found.architectures:
         found = scenario_mod.on_architectures(found, archs)
-    if runtime != "process":
-        raise typer.BadParameter(
-            f"{runtime!r}: only the process runtime is built; use --runtime process",
-            param_hint="--runtime",
-        )
+    _check_runtime(runtime)
     if workers < 1:
         raise typer.BadParameter(f"{workers}: need at least 1 worker", param_hint="--workers")
     if repeat < 1:
@@ -357,7 +375,8 @@ def run(
         (lambda line: print(line, flush=True)) if ci
         else (lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
     )
-    capacity_gate(ci=ci, allow_unlimited=allow_unlimited, say=say)
+    if runtime == "process":  # the docker runtime's limits are Docker's, on cgroup v1 or v2
+        capacity_gate(ci=ci, allow_unlimited=allow_unlimited, say=say)
     settings = _settings()
     if time_scale is not None:
         found = dataclasses.replace(found, time_scale=time_scale)
@@ -367,7 +386,7 @@ def run(
     signal.signal(signal.SIGTERM, _raise_interrupt)
     options = RunOptions(
         architectures=archs, seed=found.seed if seed is None else seed, settings=settings,
-        out_root=out_dir or settings.results_dir, workers=workers,
+        out_root=out_dir or settings.results_dir, workers=workers, runtime=runtime,
     )
     if repeat > 1:
         raise typer.Exit(_run_repeated(found, options, say, repeat=repeat, live=not ci))
@@ -486,9 +505,12 @@ def main() -> None:
         sys.exit(2)
     except Exception as exc:  # click's usage errors
         import click
+        from typer.exceptions import TyperException
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        # typer >= 0.20 raises its own vendored click's exceptions (TyperException subclasses)
+        show = getattr(exc, "show", None)
+        if isinstance(exc, click.ClickException | TyperException) and callable(show):
+            show()
             sys.exit(2)
         raise
     sys.exit(code if isinstance(code, int) else 0)

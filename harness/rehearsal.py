@@ -86,6 +86,8 @@ class RunOptions:
     settings: Settings
     out_root: Path
     workers: int = 1
+    #: how components run: "process" or "docker" (harness.runtime.select)
+    runtime: str = "process"
     #: set when this run is one of a repeated rehearsal's; out_root is then the set's folder
     repeat: Repeat | None = None
 
@@ -146,6 +148,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
                            events=scenario.workload.data.events),
         log_dir=results.logs_dir / arch, app_bug=scenario.bug, events=events,
+        runtime=options.runtime,
     )
     load: LoadResult | None = None
     took = _Stages()

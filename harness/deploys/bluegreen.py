@@ -34,9 +34,9 @@ from typing import Any
 from harness.deploys.base import POLL_S, DeployRun, release_env
 from harness.deploys.schedule import AlarmWatch, shift_steps, weights
 from harness.errors import FaultError, StackError
+from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
-from harness.runtime.process import ProcessRuntime
 from harness.runtime.wait import HttpOk
 from harness.scenario.faults import Deploy
 from harness.stacks.components.haproxy import HaproxyAdmin
@@ -51,7 +51,7 @@ class BlueGreenDeploy(DeployRun):
     strategy = "codedeploy_blue_green"
 
     def __init__(self, spec: Deploy, name: str, *, settings: CodeDeployEcs, profile: Profile,
-                 runtime: ProcessRuntime, admin: HaproxyAdmin, blue: list[str],
+                 runtime: Runtime, admin: HaproxyAdmin, blue: list[str],
                  events: EventLog, time_scale: float) -> None:
         super().__init__(spec, name, events=events, time_scale=time_scale)
         self.settings = settings

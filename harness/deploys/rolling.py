@@ -24,9 +24,9 @@ import psutil
 
 from harness.deploys.base import DeployRun, release_env, serves_version
 from harness.errors import FaultError
+from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK
-from harness.runtime.process import ProcessRuntime
 from harness.scenario.faults import Deploy
 from harness.stacks.profile import OpsWorksDeploy
 from harness.stacks.topology import StackInfo
@@ -61,7 +61,7 @@ class RollingDeploy(DeployRun):
     strategy = "opsworks_rolling"
 
     def __init__(self, spec: Deploy, name: str, *, settings: OpsWorksDeploy,
-                 runtime: ProcessRuntime, info: StackInfo, instances: list[str],
+                 runtime: Runtime, info: StackInfo, instances: list[str],
                  events: EventLog, time_scale: float) -> None:
         super().__init__(spec, name, events=events, time_scale=time_scale)
         self.settings = settings

@@ -3,10 +3,9 @@
 A fault type is a small class with `apply()` and `revert()` registered under its
 `type` name; its typed parameters are the scenario model (`harness.scenario.faults`).
 Reverts are tolerant: they undo what apply did, also after a partial apply.
-Process faults go through `ProcessControl`, which the process runtime implements in
-the harness that owns a stack and `RecordedProcesses` implements from another
-harness (`harness inject`) through the stack's PID registry; a Docker runtime
-implements the same four calls.
+Process and resource faults go through `ProcessControl`: the stack's `Runtime`
+(process or docker) in the harness that owns the stack, `RecordedProcesses` from
+another harness (`harness inject`) through the stack's PID registry.
 """
 
 from __future__ import annotations
@@ -23,7 +22,9 @@ from typing import Any, ClassVar, Protocol
 import psutil
 
 from harness.errors import FaultError
+from harness.runtime.base import Helper
 from harness.runtime.events import EventLog
+from harness.runtime.helpers import run_in_cgroups
 from harness.runtime.registry import ProcessRecord, write_json_atomic
 from harness.scenario.faults import FaultSpec, Topology
 from harness.stacks.components.haproxy import HaproxyAdmin, fault_map_path
@@ -32,7 +33,7 @@ from harness.stacks.topology import StackInfo
 
 
 class ProcessControl(Protocol):
-    """The runtime calls process faults need."""
+    """The runtime calls process and resource faults need (a subset of `Runtime`)."""
 
     def kill(self, name: str) -> None: ...
 
@@ -41,6 +42,8 @@ class ProcessControl(Protocol):
     def resume(self, name: str) -> None: ...
 
     def is_running(self, name: str) -> bool: ...
+
+    def run_inside(self, name: str, argv: list[str]) -> Helper: ...
 
 
 class RecordedProcesses:
@@ -76,6 +79,10 @@ class RecordedProcesses:
 
     def is_running(self, name: str) -> bool:
         return bool(self._records(name))
+
+    def run_inside(self, name: str, argv: list[str]) -> Helper:
+        """A helper in the component's cgroups (the work dir is named after the stack)."""
+        return run_in_cgroups(self.workdir.name, name, argv)
 
     def resume_all(self) -> None:
         """SIGCONT every recorded process group (harmless on running ones)."""
@@ -155,8 +162,16 @@ REGISTRY: dict[str, type[FaultType]] = {}
 
 
 def register(cls: type[FaultType]) -> type[FaultType]:
-    """Class decorator: make the class the implementation of its `types`."""
+    """Class decorator: make the class the implementation of its `types`.
+
+    A fault type lives in one place: a second class claiming a type is an error.
+    """
     for name in cls.types:
+        other = REGISTRY.get(name)
+        if other is not None and other.__qualname__ != cls.__qualname__:
+            raise TypeError(f"fault type {name!r} is implemented twice: "
+                            f"{other.__module__}.{other.__qualname__} and "
+                            f"{cls.__module__}.{cls.__qualname__}")
         REGISTRY[name] = cls
     return cls
 
@@ -172,7 +187,7 @@ def build(spec: FaultSpec, name: str, ctx: FaultContext) -> FaultType:
     cls = REGISTRY.get(spec.type)
     if cls is None:
         raise FaultError(
-            f"fault {name}: type {spec.type!r} is not implemented on the process runtime yet"
+            f"fault {name}: type {spec.type!r} has no implementation in harness/faults"
         )
     try:
         targets = ctx.topology.resolve(spec)

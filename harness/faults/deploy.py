@@ -13,7 +13,6 @@ from harness.deploys.bluegreen import BlueGreenDeploy
 from harness.deploys.rolling import RollingDeploy
 from harness.errors import FaultError
 from harness.faults.base import FaultType, register
-from harness.runtime.process import ProcessRuntime
 from harness.scenario.faults import Deploy
 from harness.stacks.profile import CodeDeployEcs
 
@@ -28,7 +27,7 @@ class DeployFault(FaultType):
         spec = self.spec
         assert isinstance(spec, Deploy)
         stack = self.ctx.stack
-        if stack is None or not isinstance(stack.runtime, ProcessRuntime):
+        if stack is None or stack.runtime is None:
             raise FaultError("a deploy needs the stack this harness started (a scenario run); "
                              "`harness inject` cannot deploy")
         settings = stack.profile.deploy

@@ -21,9 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 
-from harness.runtime.base import ComponentSpec, ProcessSpec
+from harness.runtime.base import ComponentSpec, ProcessSpec, Runtime
 from harness.runtime.ports import LOOPBACK, PortAllocator
-from harness.runtime.process import ProcessRuntime
+from harness.runtime.select import make_runtime
 from harness.runtime.wait import PortOpen
 
 _NGINX_CONF = """\
@@ -62,7 +62,7 @@ class StaticNginx:
         self.access_log = access_log
         self.port = 0
         self.prefix = Path()
-        self._runtime: ProcessRuntime | None = None
+        self._runtime: Runtime | None = None
 
     @property
     def url(self) -> str:
@@ -90,8 +90,9 @@ class StaticNginx:
         )
         # the stacks' own process runtime: readiness with a timeout, log tail on failure,
         # the whole process group stopped at the end
-        self._runtime = ProcessRuntime(
-            stack_id=f"nginx-{self.port}", workdir=self.prefix / "run", log_dir=self.prefix
+        self._runtime = make_runtime(
+            "process", stack_id=f"nginx-{self.port}", workdir=self.prefix / "run",
+            log_dir=self.prefix,
         )
         error_log = str(self.prefix / "error.log")
         argv = (nginx, "-p", str(self.prefix), "-c", str(conf), "-e", error_log)

@@ -202,7 +202,7 @@ class Collector:
                 procs, t_s, size.cpus.value)
             if cpu is not None:
                 yield Sample(t_s, "CPUUtilization", round(cpu, 3), member=app)
-            used = rt.cgroups.memory_usage_bytes(app)
+            used = rt.memory_usage_bytes(app)
             if used is None:
                 used = sum(_rss(p) for p in procs)
             yield Sample(t_s, "MemoryUtilization",

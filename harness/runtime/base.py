@@ -1,8 +1,10 @@
 """The one runtime interface: how components are started, stopped and disrupted.
 
 A runtime never decides *when*: the stack starts things, the fault executor
-disrupts them. `process` (local processes) implements it now; a Docker runtime
-implements the same interface.
+disrupts them, the orchestrators replace what died. `process` (local processes,
+harness.runtime.process) and `docker` (containers, harness.runtime.docker) implement
+it; everything outside harness/runtime holds a `Runtime`, and only
+`harness.runtime.select` names the concrete classes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ class Limits:
 
     cpus: float | None = None
     memory_mb: int | None = None
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A component's limits as the runtime reads them back (None = no limit)."""
+
+    cpus: float | None
+    memory_mb: int | None
+    #: where they are held (cgroup directories, a container id)
+    cgroups: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,15 @@ class ComponentSpec:
     stop_grace_s: float = 5.0
     zone: str | None = None
     limits: Limits | None = None
+    #: the container image (docker runtime); None = the runtime's image for `kind`
+    image: str | None = None
+
+
+class Helper(Protocol):
+    """A helper process a runtime runs inside a component's limits (a stressor)."""
+
+    def stop(self) -> None:
+        """End it (SIGKILL); idempotent."""
 
 
 class Runtime(Protocol):
@@ -52,17 +73,29 @@ class Runtime(Protocol):
 
     name: str
 
+    def launch(self, spec: ComponentSpec) -> None:
+        """Start the component without waiting for readiness."""
+
+    def wait(self, name: str) -> float:
+        """Wait until a launched component is ready; return the seconds it took."""
+
     def start(self, spec: ComponentSpec) -> float:
         """Start the component and wait until ready; return seconds to ready."""
 
     def start_many(self, specs: list[ComponentSpec]) -> dict[str, float]:
         """Start several components at once; return each one's seconds to ready."""
 
+    def restart(self, name: str) -> float:
+        """Start a stopped, killed or crashed component again from its spec; wait until ready."""
+
+    def spec(self, name: str) -> ComponentSpec | None:
+        """The spec a component was started with (also after it was killed)."""
+
     def stop(self, name: str) -> None:
         """Stop gracefully (SIGTERM, then SIGKILL after the grace period)."""
 
     def kill(self, name: str) -> None:
-        """Kill at once (SIGKILL), as a crashed instance."""
+        """Kill at once (SIGKILL / docker kill), as a crashed instance."""
 
     def pause(self, name: str) -> None:
         """Freeze every process of the component (SIGSTOP / docker pause)."""
@@ -71,13 +104,37 @@ class Runtime(Protocol):
         """Undo `pause`."""
 
     def is_running(self, name: str) -> bool:
-        """True while every process of the component is alive."""
+        """True while every process of the component is alive (paused counts as alive)."""
 
-    def log_path(self, name: str) -> Path:
-        """The component's log file."""
+    def is_paused(self, name: str) -> bool:
+        """True while the component is paused."""
+
+    def exited(self) -> list[str]:
+        """Components that died on their own (crashed, or killed outside the runtime)."""
 
     def components(self) -> list[str]:
         """Names of the components this runtime has started and not stopped."""
+
+    def pids(self, name: str) -> list[int]:
+        """Host PIDs of the component's main processes (for CPU accounting)."""
+
+    def memory_usage_bytes(self, name: str) -> int | None:
+        """Memory the component's limit counts now, or None when it has no limit."""
+
+    def limits_enforcement(self) -> tuple[bool, str]:
+        """Can this runtime enforce limits? (available, how or why not)."""
+
+    def limits_in_force(self, name: str) -> InForce | None:
+        """The component's limits as held now; None when they cannot be read."""
+
+    def run_inside(self, name: str, argv: list[str]) -> Helper:
+        """Run a helper inside the component's CPU and memory limits (a stressor).
+
+        Raises StackError when the component has no limits to stay inside.
+        """
+
+    def log_path(self, name: str) -> Path:
+        """The component's log file."""
 
     def close(self) -> None:
         """Stop everything started, resume anything paused. Idempotent."""

@@ -23,28 +23,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from harness.errors import EnvironmentProblem
-from harness.runtime.base import Limits
+from harness.runtime.base import InForce, Limits
 
 ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000
 #: v1 reports "no memory limit" as a huge page-rounded number near 2**63
 _V1_UNLIMITED = 2**62
 _PARENT = "harness"
-
-
-@dataclass(frozen=True)
-class InForce:
-    """A component's limits as read back from its cgroup files (None = no limit)."""
-
-    cpus: float | None
-    memory_mb: int | None
-    #: the cgroup directories holding them
-    cgroups: tuple[str, ...]
 
 
 def detect(root: Path = ROOT) -> Literal[1, 2] | None:
@@ -199,6 +188,13 @@ class CgroupLimiter:
             memory_mb=None if memory_b is None else memory_b // 2**20,
             cgroups=dirs,
         )
+
+    def limits_enforcement(self) -> tuple[bool, str]:
+        """(available, how or why not), as a runtime reports it."""
+        return self.available, self.reason
+
+    def limits_in_force(self, component: str) -> InForce | None:
+        return self.in_force(component) if self.available else None
 
     def memory_usage_bytes(self, component: str) -> int | None:
         """What the component's memory cgroup holds now, or None without one."""

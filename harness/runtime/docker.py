@@ -1,22 +1,27 @@
 """The Docker runtime: every component is one container, from the images stacks/docker/ builds.
 
-Not wired into `Stack` yet: which image a component runs (and with what command) is
-the runtime seam's to declare; here it is `images[spec.kind]`, with the spec's one
-process as the container's command (a spec of several processes, nginx + php-fpm,
-runs its image's own entrypoint). Containers share the host's network, so the
-127.0.0.1 ports a spec names and its wait strategy mean what they mean under the
-process runtime. CPU and memory limits are Docker's (cgroup v1 or v2 alike).
+A component runs `spec.image` or `images[spec.kind]`, with the spec's processes as the
+container's command: each program is the image's own (`PROGRAMS` by kind, else the
+host program's name on the image's PATH), with the spec's arguments, and writes to the
+component's log file as under the process runtime (several processes, nginx +
+php-fpm, run side by side under one shell). Containers share the host's network, so
+the 127.0.0.1 ports a spec names and its wait strategy mean what they mean under the
+process runtime, and the host paths a spec names (work dir, logs, the project's files)
+are mounted at the same path. CPU and memory limits are Docker's (cgroup v1 or v2).
 
-Every container, network and volume carries `harness.run=<run id>` and its owner
-(PID and start time): `close()` removes a run's, and `cleanup_stale()` removes those
-of runs whose owner is gone, e.g. a `harness run` that was SIGKILLed.
+Every container carries the run's id and its owner (harness.runtime.docker_engine):
+`close()` removes a run's objects, `cleanup_stale()` those of runs whose owner is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
+import shlex
+import signal
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,80 +30,48 @@ import psutil
 from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
-from harness.errors import EnvironmentProblem, StackError
-from harness.runtime.base import ComponentSpec
+from harness.errors import StackError
+from harness.runtime.base import ComponentSpec, InForce
+from harness.runtime.docker_engine import (
+    ENV_FILE,
+    LABEL_COMPONENT,
+    LABEL_OWNER_PID,
+    LABEL_OWNER_START,
+    LABEL_RUN,
+    cleanup_stale,
+    connect,
+    engine_host,
+    owner_alive,
+    owner_labels,
+    reachable,
+    remove_run,
+)
 from harness.runtime.wait import log_tail, wait_ready
 
-LABEL_RUN = "harness.run"
-LABEL_COMPONENT = "harness.component"
-LABEL_OWNER_PID = "harness.owner.pid"
-LABEL_OWNER_START = "harness.owner.start"
+# the engine's helpers stay reachable here, where the runtime's users look for them
+__all__ = [
+    "ENV_FILE", "LABEL_COMPONENT", "LABEL_OWNER_PID", "LABEL_OWNER_START", "LABEL_RUN",
+    "PROGRAMS", "PROJECT_ROOT", "DockerRuntime", "cleanup_stale", "connect", "default_images",
+    "engine_host", "owner_alive", "owner_labels", "reachable", "remove_run",
+]
+
+#: the project's checkout: mounted read-only in every container (the PHP app's code,
+#: the AWS fault point's module), at the same path
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+#: the program a kind's first argument stands for inside its image (else its basename)
+PROGRAMS = {
+    "localstack": "/opt/localstack/bin/python",
+    # the AWS fault point runs on the standard library: LocalStack's image has a Python
+    "faultpoint": "/opt/localstack/bin/python",
+}
 
 
-def connect() -> docker.DockerClient:
-    """A client of the engine DOCKER_HOST (or the default socket) names."""
-    try:
-        client = docker.from_env()
-        client.ping()
-    except DockerException as exc:
-        raise EnvironmentProblem(
-            f"no Docker engine answers ({exc}); run `make docker-setup` and export the "
-            "DOCKER_HOST it prints"
-        ) from None
-    return client
-
-
-def owner_labels() -> dict[str, str]:
-    """This process as the owner of what it creates (the start time tells a reused PID)."""
-    me = psutil.Process()
-    return {LABEL_OWNER_PID: str(me.pid), LABEL_OWNER_START: f"{me.create_time():.3f}"}
-
-
-def owner_alive(labels: Mapping[str, str]) -> bool:
-    """Is the process that created an object with these labels still running?"""
-    try:
-        pid, start = int(labels[LABEL_OWNER_PID]), float(labels[LABEL_OWNER_START])
-        proc = psutil.Process(pid)
-        return abs(proc.create_time() - start) < 0.05 and proc.status() != psutil.STATUS_ZOMBIE
-    except (KeyError, ValueError, psutil.Error):
-        return False
-
-
-def remove_run(client: docker.DockerClient, run_id: str) -> int:
-    """Remove every container, network and volume labelled with this run; return how many."""
-    flt = {"label": f"{LABEL_RUN}={run_id}"}
-    removed = 0
-    for container in client.containers.list(all=True, filters=flt):
-        with contextlib.suppress(NotFound):
-            container.remove(force=True, v=True)
-            removed += 1
-    for network in client.networks.list(filters=flt):
-        with contextlib.suppress(NotFound):
-            network.remove()
-            removed += 1
-    for volume in client.volumes.list(filters=flt):
-        with contextlib.suppress(NotFound):
-            volume.remove(force=True)
-            removed += 1
-    return removed
-
-
-def cleanup_stale(client: docker.DockerClient) -> list[str]:
-    """Remove what runs whose owner is gone left behind; return those runs' ids."""
-    flt = {"label": LABEL_RUN}
-    labelled: list[dict[str, str]] = [
-        *(c.labels for c in client.containers.list(all=True, filters=flt)),
-        *(n.attrs.get("Labels") or {} for n in client.networks.list(filters=flt)),
-        *(v.attrs.get("Labels") or {} for v in client.volumes.list(filters=flt)),
-    ]
-    runs: dict[str, bool] = {}
-    for labels in labelled:
-        run = labels[LABEL_RUN]
-        runs[run] = runs.get(run, False) or owner_alive(labels)
-    stale = sorted(run for run, alive in runs.items() if not alive)
-    for run in stale:
-        remove_run(client, run)
-    return stale
+def default_images() -> dict[str, str]:
+    """Component kind -> image, as `make docker-setup` builds them (harness/<kind>:latest)."""
+    kinds = ("toxiproxy", "localstack", "mariadb", "rdsproxy", "haproxy", "php", "go")
+    return {**{kind: f"harness/{kind}:latest" for kind in kinds},
+            "faultpoint": "harness/localstack:latest"}
 
 
 class DockerRuntime:
@@ -118,26 +91,43 @@ class DockerRuntime:
         self.client = client or connect()
         self._containers: dict[str, Container] = {}
         self._specs: dict[str, ComponentSpec] = {}
+        self._main: dict[str, psutil.Process | None] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
 
+    def _command(self, spec: ComponentSpec) -> list[str]:
+        """One shell running the spec's processes, each with the image's own program."""
+        log = shlex.quote(str(self.log_dir / f"{spec.name}.log"))
+        lines = []
+        for i, process in enumerate(spec.processes):
+            program = PROGRAMS.get(spec.kind) or Path(process.argv[0]).name
+            argv = " ".join(shlex.quote(a) for a in (program, *process.argv[1:]))
+            cd = f"cd {shlex.quote(str(process.cwd))} && " if process.cwd else ""
+            last = i == len(spec.processes) - 1
+            # the last process replaces the shell, so `docker kill`/`stop` signal it first
+            lines.append(f"{cd}exec {argv} >>{log} 2>&1" if last
+                         else f"( {cd}exec {argv} >>{log} 2>&1 ) &")
+        return ["/bin/sh", "-c", "\n".join(lines)]
+
     def _container_kwargs(self, spec: ComponentSpec) -> dict[str, Any]:
-        env: dict[str, str] = {}
+        env: dict[str, str] = {"HARNESS_STACK_ID": self.run_id}
         for process in spec.processes:
             env.update(process.env)
+        if spec.kind == "faultpoint":
+            env["PYTHONPATH"] = str(PROJECT_ROOT)
+        volumes = {str(PROJECT_ROOT): {"bind": str(PROJECT_ROOT), "mode": "ro"}}
+        for path in (*self.mounts, self.log_dir):
+            volumes[str(path)] = {"bind": str(path), "mode": "rw"}
         kwargs: dict[str, Any] = {
             "name": f"harness-{self.run_id}-{spec.name}",
             "labels": {LABEL_RUN: self.run_id, LABEL_COMPONENT: spec.name, **owner_labels()},
             "environment": env,
             "network_mode": "host",
-            "volumes": {str(p): {"bind": str(p), "mode": "rw"} for p in self.mounts},
+            "volumes": volumes,
             "detach": True,
+            # the image's entrypoint would prefix the command; the command is complete
+            "entrypoint": [],
+            "command": self._command(spec),
         }
-        if len(spec.processes) == 1:
-            kwargs["command"] = list(spec.processes[0].argv)
-            # the image's entrypoint would prefix the command; the spec's argv is complete
-            kwargs["entrypoint"] = []
-            if spec.processes[0].cwd is not None:
-                kwargs["working_dir"] = str(spec.processes[0].cwd)
         if spec.limits is not None:
             if spec.limits.cpus is not None:
                 kwargs["nano_cpus"] = int(spec.limits.cpus * 1e9)
@@ -148,7 +138,7 @@ class DockerRuntime:
 
     def launch(self, spec: ComponentSpec) -> None:
         """Create and start the component's container; do not wait for readiness."""
-        image = self.images.get(spec.kind)
+        image = spec.image or self.images.get(spec.kind)
         if image is None:
             raise StackError(
                 f"docker runtime: no image for component kind {spec.kind!r} ({spec.name}); "
@@ -165,6 +155,7 @@ class DockerRuntime:
                 f"docker runtime: {spec.name} ({image}) did not start: {exc}"
             ) from None
         self._specs[spec.name] = spec
+        self._main[spec.name] = self._main_process(self._containers[spec.name])
 
     def wait(self, name: str) -> float:
         spec = self._specs[name]
@@ -174,7 +165,8 @@ class DockerRuntime:
                 alive=lambda: self.is_running(name), log=self.log_dir / f"{name}.log",
             )
         except StackError as exc:
-            # the engine has the log: fetch it now, so the error carries its tail
+            # what the engine has (a program not found) goes into the log and the error
+            self._engine_log(name)
             raise StackError(str(exc), log_tail=log_tail(self.log_path(name))) from None
 
     def start(self, spec: ComponentSpec) -> float:
@@ -202,13 +194,17 @@ class DockerRuntime:
             if container.status == "paused":
                 container.unpause()
             container.stop(timeout=math.ceil(self._specs[name].stop_grace_s))
-            self.log_path(name)
+            self._engine_log(name)
             container.remove(force=True)
         del self._containers[name]
 
     def kill(self, name: str) -> None:
-        """`docker kill` (SIGKILL); the container stays for its log until stopped or closed."""
-        self._container(name).kill()
+        """`docker kill` (SIGKILL), then forgotten as the process runtime forgets a killed
+        component; the container stays on the engine for its log until `close()`."""
+        container = self._container(name)
+        with contextlib.suppress(NotFound):
+            container.kill()
+        del self._containers[name]
 
     def pause(self, name: str) -> None:
         self._container(name).pause()
@@ -216,11 +212,31 @@ class DockerRuntime:
     def resume(self, name: str) -> None:
         self._container(name).unpause()
 
+    @staticmethod
+    def _main_process(container: Container) -> psutil.Process | None:
+        """The container's main process as this host sees it; None for a remote engine."""
+        with contextlib.suppress(DockerException, psutil.Error, ValueError):
+            container.reload()
+            pid = int(container.attrs.get("State", {}).get("Pid") or 0)
+            if pid > 0:
+                return psutil.Process(pid)
+        return None
+
     def is_running(self, name: str) -> bool:
-        """True while the container runs (a paused one is alive, as a SIGSTOPped process)."""
+        """True while the container runs (a paused one is alive, as a SIGSTOPped process).
+
+        Orchestrators ask this every 50 ms per component: on a local engine it is a look
+        at the container's main process, not an engine request each time.
+        """
         container = self._containers.get(name)
         if container is None:
             return False
+        main = self._main.get(name)
+        if main is not None:
+            try:
+                return main.is_running() and main.status() != psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                return False
         try:
             container.reload()
         except NotFound:
@@ -228,21 +244,142 @@ class DockerRuntime:
         return container.status in ("running", "paused")
 
     def log_path(self, name: str) -> Path:
-        """The component's log, refreshed from the engine while its container exists."""
-        path = self.log_dir / f"{name}.log"
+        """The component's log: its processes write it through the mounted log folder."""
+        return self.log_dir / f"{name}.log"
+
+    def _engine_log(self, name: str) -> None:
+        """Append what the engine kept (the shell's own errors) to the component's log."""
         container = self._containers.get(name)
-        if container is not None:
-            with contextlib.suppress(DockerException):
-                path.write_bytes(container.logs(stdout=True, stderr=True))
-        return path
+        if container is None:
+            return
+        with contextlib.suppress(DockerException):
+            text = container.logs(stdout=True, stderr=True)
+            if text:
+                with self.log_path(name).open("ab") as fh:
+                    fh.write(text)
 
     def components(self) -> list[str]:
         return [name for name in self._containers if self.is_running(name)]
 
+    def restart(self, name: str) -> float:
+        """A new container from the component's spec (an ECS task replacement); wait until ready."""
+        spec = self._specs.get(name)
+        if spec is None:
+            raise StackError(f"{name} was never started here; nothing to restart")
+        return self.start(spec)
+
+    def spec(self, name: str) -> ComponentSpec | None:
+        return self._specs.get(name)
+
+    def is_paused(self, name: str) -> bool:
+        container = self._containers.get(name)
+        if container is None:
+            return False
+        with contextlib.suppress(NotFound):
+            container.reload()
+            return bool(container.status == "paused")
+        return False
+
+    def exited(self) -> list[str]:
+        return [name for name in self._containers if not self.is_running(name)]
+
+    def pids(self, name: str) -> list[int]:
+        """The container's main process as the host sees it (the engine shares the host's PIDs)."""
+        container = self._containers.get(name)
+        if container is None:
+            return []
+        with contextlib.suppress(NotFound):
+            container.reload()
+            pid = int(container.attrs.get("State", {}).get("Pid") or 0)
+            return [pid] if pid > 0 else []
+        return []
+
+    def memory_usage_bytes(self, name: str) -> int | None:
+        """Read from the container's memory cgroup (the engine's stats call takes a second)."""
+        container = self._containers.get(name)
+        if container is None or container.id is None:
+            return None
+        root = Path("/sys/fs/cgroup")
+        for path in (root / "memory" / "docker" / container.id / "memory.usage_in_bytes",
+                     root / "docker" / container.id / "memory.current",
+                     root / "system.slice" / f"docker-{container.id}.scope" / "memory.current"):
+            with contextlib.suppress(OSError, ValueError):
+                return int(path.read_text())
+        return None
+
+    def limits_enforcement(self) -> tuple[bool, str]:
+        return True, "docker (--cpus, --memory)"
+
+    def limits_in_force(self, name: str) -> InForce | None:
+        container = self._containers.get(name)
+        if container is None:
+            return None
+        with contextlib.suppress(NotFound):
+            container.reload()
+            host = container.attrs.get("HostConfig", {})
+            nano, memory = int(host.get("NanoCpus") or 0), int(host.get("Memory") or 0)
+            return InForce(
+                cpus=round(nano / 1e9, 4) if nano else None,
+                memory_mb=memory // 2**20 if memory else None,
+                cgroups=(str(container.id),),
+            )
+        return None
+
+    def run_inside(self, name: str, argv: list[str]) -> _ExecHelper:
+        """`docker exec` of the helper: it runs in the container's cgroup, inside its limits."""
+        spec = self._specs.get(name)
+        if spec is None or spec.limits is None:
+            raise StackError(f"{name} has no CPU or memory limits; give the profile's app.size")
+        container = self._container(name)
+        tag = f"harness-helper-{len(argv)}-{id(argv)}"
+        try:
+            # a detached exec of a missing program fails silently: a fault doing nothing
+            if container.exec_run(["test", "-x", argv[0]]).exit_code != 0:
+                raise StackError(f"{name}: {argv[0]} is not in its image "
+                                 f"({spec.image or self.images.get(spec.kind)}); "
+                                 "this helper cannot run inside the container")
+            # the tag in the environment lets stop() find the helper's processes
+            container.exec_run(argv, detach=True, environment={"HARNESS_HELPER": tag})
+        except DockerException as exc:
+            raise StackError(f"{name}: helper did not start: {exc}") from None
+        return _ExecHelper(container, tag)
+
     def close(self) -> None:
-        """Stop every container and remove all the run's objects. Idempotent."""
-        for name in list(self._containers):
+        """Stop every container and remove all the run's objects. Idempotent.
+
+        The last one started goes first (in a stack: the load balancer, so no client
+        request reaches a half-stopped stack), then the rest together: one after the
+        other, each engine stop and remove would add up to seconds per teardown.
+        """
+        names = list(self._containers)
+
+        def stop(name: str) -> None:
             with contextlib.suppress(DockerException, StackError):
                 self.stop(name)
+
+        if names:
+            stop(names[-1])
+            with ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-stop") as pool:
+                list(pool.map(stop, names[:-1]))
         remove_run(self.client, self.run_id)
         self._containers.clear()
+
+
+class _ExecHelper:
+    """A helper started with `docker exec`; stopped by killing what carries its tag."""
+
+    def __init__(self, container: Container, tag: str) -> None:
+        self._container: Container | None = container
+        self._tag = tag
+
+    def stop(self) -> None:
+        container, self._container = self._container, None
+        if container is None:
+            return
+        with contextlib.suppress(DockerException):
+            for row in container.top(ps_args="-eo pid").get("Processes") or []:
+                pid = int(row[0])
+                with contextlib.suppress(OSError):
+                    environ = Path(f"/proc/{pid}/environ").read_bytes()
+                    if f"HARNESS_HELPER={self._tag}".encode() in environ.split(b"\0"):
+                        os.kill(pid, signal.SIGKILL)

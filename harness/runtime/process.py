@@ -21,7 +21,8 @@ import psutil
 
 from harness.errors import EnvironmentProblem, StackError
 from harness.runtime import cgroups
-from harness.runtime.base import ComponentSpec
+from harness.runtime.base import ComponentSpec, InForce
+from harness.runtime.helpers import CgroupHelper, run_in_cgroups
 from harness.runtime.registry import ProcessRecord, Registry
 from harness.runtime.wait import wait_ready
 
@@ -207,6 +208,23 @@ class ProcessRuntime:
         """PIDs of a component's processes (each leads its own process group)."""
         running = self._running.get(name)
         return [p.pid for p in running.popens] if running else []
+
+    def memory_usage_bytes(self, name: str) -> int | None:
+        return self.cgroups.memory_usage_bytes(name)
+
+    def limits_enforcement(self) -> tuple[bool, str]:
+        return self.cgroups.limits_enforcement()
+
+    def limits_in_force(self, name: str) -> InForce | None:
+        return self.cgroups.limits_in_force(name)
+
+    def run_inside(self, name: str, argv: list[str]) -> CgroupHelper:
+        """A helper process joining the component's cgroups (its CPU quota, its memory limit)."""
+        return run_in_cgroups(self.stack_id, name, argv)
+
+    def claim(self, owner: dict[str, object]) -> None:
+        """Mark this harness process as the owner of the stack's work dir."""
+        self.registry.claim(owner)
 
     def close(self) -> None:
         # Reverse start order: the load balancer goes before the apps, the apps

@@ -9,9 +9,9 @@ state what the kernel held, not what was asked, and say plainly when nothing was
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from harness.runtime.cgroups import CgroupLimiter
+from harness.runtime.base import InForce
 from harness.stacks.profile import Profile
 
 
@@ -65,12 +65,21 @@ class Capacity:
         }
 
 
-def read_capacity(profile: Profile, limiter: CgroupLimiter) -> Capacity:
-    """Each app component's limits as the kernel holds them now."""
+class LimitsView(Protocol):
+    """Where limits are read back from: a runtime (or the cgroup limiter under it)."""
+
+    def limits_enforcement(self) -> tuple[bool, str]: ...
+
+    def limits_in_force(self, name: str) -> InForce | None: ...
+
+
+def read_capacity(profile: Profile, limits: LimitsView) -> Capacity:
+    """Each app component's limits as the runtime holds them now."""
     size = profile.app.size
+    available, how = limits.limits_enforcement()
     components = []
     for name in profile.app_names:
-        in_force = limiter.in_force(name) if limiter.available else None
+        in_force = limits.limits_in_force(name) if available else None
         components.append(ComponentCapacity(
             component=name, requested_cpus=size.cpus.value,
             requested_memory_mb=size.memory_mb.value,
@@ -79,8 +88,8 @@ def read_capacity(profile: Profile, limiter: CgroupLimiter) -> Capacity:
             cgroups=list(in_force.cgroups) if in_force else [],
         ))
     reason: str | None = None
-    if not limiter.available:
-        reason = f"limits not enforced: {limiter.reason}"
+    if not available:
+        reason = f"limits not enforced: {how}"
     else:
         off = [
             f"{c.component} has {_fmt(c.cpus, 'vCPU')} / {_fmt(c.memory_mb, 'MiB')}, "
@@ -91,7 +100,7 @@ def read_capacity(profile: Profile, limiter: CgroupLimiter) -> Capacity:
             reason = "limits not as asked: " + "; ".join(off)
     return Capacity(
         aws_size=size.aws_size.value,
-        mechanism=limiter.reason if limiter.available else "none",
+        mechanism=how if available else "none",
         components=components, reason=reason,
     )
 

@@ -139,6 +139,12 @@ class App(_Strict):
     client: ClientSettings
     #: implementation settings that are no AWS behaviour (pool sizes, shutdown grace)
     env: dict[str, str] = Field(default_factory=dict)
+    #: a team's own service instead of the sample one: its command (`{port}`, `{host}`
+    #: are filled in; it also gets APP_LISTEN and PORT), its image under the docker
+    #: runtime, and the path the stack and the LB's health check call for readiness
+    command: list[str] | None = Field(default=None, min_length=1)
+    image: str | None = None
+    health_path: str = Field(default="/ready", pattern=r"^/")
 
     @field_validator("env")
     @classmethod

@@ -16,24 +16,17 @@ from urllib.parse import urlsplit, urlunsplit
 import pymysql
 
 from harness.errors import StackError
-from harness.runtime.base import ComponentSpec
+from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
-from harness.runtime.process import ProcessRuntime
 from harness.runtime.registry import reap_stale, write_json_atomic
+from harness.runtime.select import make_runtime
 from harness.runtime.wait import HttpOk, wait_ready
 from harness.settings import Settings
 from harness.stacks import seed as seeding
+from harness.stacks.assembly import AppSlot, Declared, declare_app, declare_backing
 from harness.stacks.capacity import Capacity, read_capacity
-from harness.stacks.components import (
-    apps,
-    awsfault,
-    haproxy,
-    localstack,
-    mariadb,
-    rdsproxy,
-    toxiproxy,
-)
+from harness.stacks.components import awsfault, haproxy, localstack, mariadb, rdsproxy, toxiproxy
 from harness.stacks.orchestrators.asg import AsgGroup
 from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
@@ -64,6 +57,7 @@ class Stack:
         stack_id: str | None = None,
         events: EventLog | None = None,
         orchestrate: bool = True,
+        runtime: str = "process",
     ) -> None:
         self.profile = profile
         self.settings = settings
@@ -75,7 +69,8 @@ class Stack:
         self.app_bug = app_bug
         self._lb_port = lb_port
         self._ports = PortAllocator()
-        self.runtime: ProcessRuntime | None = None
+        self.runtime_name = runtime
+        self.runtime: Runtime | None = None
         self._info: StackInfo | None = None
         self.seed_data: seeding.SeedData | None = None
         #: the run's event journal; orchestrator actions go here
@@ -129,10 +124,10 @@ class Stack:
         lb_port = (
             self._ports.claim(self._lb_port, "--port") if self._lb_port else self._ports.take()
         )
-        self.runtime = ProcessRuntime(
-            stack_id=self.stack_id, workdir=self.workdir, log_dir=self.log_dir
+        self.runtime = make_runtime(
+            self.runtime_name, stack_id=self.stack_id, workdir=self.workdir,
+            log_dir=self.log_dir, owner={"arch": self.profile.name, "stack_id": self.stack_id},
         )
-        self.runtime.registry.claim({"arch": self.profile.name, "stack_id": self.stack_id})
         try:
             self._info = self._start(self.runtime, lb_port)
         except pymysql.MySQLError as exc:
@@ -142,7 +137,7 @@ class Stack:
             self.stop()
             raise
         self._save_info()
-        self.capacity = read_capacity(self.profile, self.runtime.cgroups)
+        self.capacity = read_capacity(self.profile, self.runtime)
         if self.orchestrate:
             self._start_orchestrators(self.runtime, self._info)
         return self._info
@@ -151,7 +146,7 @@ class Stack:
         if self._info is not None:
             write_json_atomic(self.workdir / "stack.json", self._info.to_json())
 
-    def _start_orchestrators(self, rt: ProcessRuntime, info: StackInfo) -> None:
+    def _start_orchestrators(self, rt: Runtime, info: StackInfo) -> None:
         handles = StackHandles(
             runtime=rt, info=info, profile=self.profile, time_scale=self.settings.time_scale,
             events=self.events, on_change=self._save_info,
@@ -185,43 +180,14 @@ class Stack:
 
     # -- the steps of start ---------------------------------------------------
 
-    def _start(self, rt: ProcessRuntime, lb_port: int) -> StackInfo:
+    def _start(self, rt: Runtime, lb_port: int) -> StackInfo:
         p, s, take = self.profile, self.settings, self._ports.take
-        toxi_port, aws_port, aws_fault_port = take(), take(), take()
-        db_ports = {name: take() for name, _ in p.db_instances}
-        writer_port = db_ports["db-writer"]
-        reader_port, standby_port = db_ports.get("db-reader"), db_ports.get("db-standby")
-        replica_port = reader_port or standby_port
-
-        first: list[ComponentSpec] = [
-            toxiproxy.spec(
-                api_port=toxi_port, binary=s.tool("toxiproxy-server"), seed=self.seed_plan.seed
-            ),
-            localstack.spec(
-                port=aws_port, python=s.localstack_python, workdir=self.workdir / "localstack",
-                services=["sqs", "s3"],
-            ),
-        ]
-        # the AWS fault point sits behind the app->aws edge, in front of LocalStack
-        first.append(awsfault.spec(
-            port=aws_fault_port, upstream_port=aws_port, seed=self.seed_plan.seed
-        ))
-        dbs = [(name, db_ports[name], i + 1) for i, (name, _) in enumerate(p.db_instances)]
-        # an RDS Multi-AZ pair, or an Aurora writer and reader (standing for shared storage):
-        # both instances semi-synchronous, either can be the writer, so an acknowledged
-        # commit survives a failover on both architectures and costs each one round trip
-        ack_timeout_ms = (
-            p.database.standby_ack_timeout_ms.value if isinstance(p.database, RdsSettings)
-            else p.database.storage_ack_timeout_ms.value
-        )
-        semi_sync = mariadb.semi_sync_options(ack_timeout_ms) if replica_port else ()
-        for (name, port, server_id), (_, zone) in zip(dbs, p.db_instances, strict=True):
-            dbdir = self.workdir / name
-            mariadb.install_datadir(dbdir / "data", self.runtime_log(name))
-            first.append(mariadb.spec(
-                name, port=port, workdir=dbdir, server_id=server_id, zone=zone, extra=semi_sync,
-            ))
-        ready = rt.start_many(first)
+        backing = declare_backing(p, s, take=take, workdir=self.workdir, log_dir=self.log_dir,
+                                  seed=self.seed_plan.seed)
+        writer_port = backing.port("db-writer")
+        assert writer_port is not None  # every profile has a writer
+        reader_port, standby_port = backing.port("db-reader"), backing.port("db-standby")
+        ready = rt.start_many([d.spec for d in backing.all()])
 
         mariadb.bootstrap(writer_port)
         replicas = [port for port in (reader_port, standby_port) if port is not None]
@@ -233,7 +199,7 @@ class Stack:
         for port in replicas:
             mariadb.wait_caught_up(reader_port=port, writer_port=writer_port)
 
-        toxi = toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{toxi_port}")
+        toxi = toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{backing.toxiproxy.port}")
         edges: dict[str, Edge] = {}
 
         def edge(name: str, upstream: str, upstream_port: int) -> Edge:
@@ -247,20 +213,17 @@ class Stack:
         db_edge = (edge("app->db", rdsproxy.NAME, proxy.port) if proxy is not None
                    else edge("app->db", "db-writer", writer_port))
         reader_edge = edge("app->db-reader", "db-reader", reader_port) if reader_port else None
-        aws_edge = edge("app->aws", "aws", aws_fault_port)
-        (self.workdir / awsfault.PORT_FILE).write_text(str(aws_fault_port))
+        aws_edge = edge("app->aws", "aws", backing.aws_fault.port)
+        (self.workdir / awsfault.PORT_FILE).write_text(str(backing.aws_fault.port))
 
-        aws_direct = f"http://{LOOPBACK}:{aws_port}"
+        aws_direct = f"http://{LOOPBACK}:{backing.aws.port}"
         queue_url = localstack.create_resources(aws_direct, queue=p.aws.queue, bucket=p.aws.bucket)
-        env = self._app_env(db_edge, reader_edge, aws_edge, queue_url)
+        self._member_env = self._app_env(db_edge, reader_edge, aws_edge, queue_url)
+        app_decls = [self._declare_app(name, take()) for name in p.app_names]
+        ready.update(rt.start_many([d.spec for d in app_decls]))
 
-        self._member_env = env
-        app_ports = {name: take() for name in p.app_names}
-        app_specs = [self._app_spec(name, app_ports[name]) for name in p.app_names]
-        ready.update(rt.start_many(app_specs))
-
-        backends = [(name, edge(f"lb->{name}", name, port).listen_port)
-                    for name, port in app_ports.items()]
+        backends = [(d.name, edge(f"lb->{d.name}", d.name, d.port).listen_port)
+                    for d in app_decls]
         # auto scaling: an edge and a load balancer slot (in maintenance) for every member
         # the group may grow to; a member launched later gets its own port behind it
         spares = [(name, edge(f"lb->{name}", name, take()).listen_port)
@@ -272,7 +235,9 @@ class Stack:
             p, port=lb_inner, servers=backends, workdir=self.workdir, time_scale=s.time_scale,
             spares=spares,
         ))
-        ready["lb"] = rt.start(haproxy.spec(cfg_path=cfg, port=lb_inner, binary=s.tool("haproxy")))
+        lb = Declared(haproxy.spec(cfg_path=cfg, port=lb_inner, binary=s.tool("haproxy")),
+                      lb_inner)
+        ready[lb.name] = rt.start(lb.spec)
         admin = haproxy.HaproxyAdmin(self.workdir / "haproxy.sock")
         for name, _ in spares:
             admin.set_server_state(name, "maint")  # no member in the slot yet
@@ -286,17 +251,8 @@ class Stack:
             log=rt.log_path("lb"),
         )
 
-        components = {
-            spec.name: Component(spec.name, spec.kind, port, spec.zone)
-            for spec, port in [
-                (first[0], toxi_port), (first[1], aws_port),
-                *[(sp, prt) for sp, (_, prt, _) in zip(first[3:], dbs, strict=True)],
-                *[(sp, app_ports[sp.name]) for sp in app_specs],
-            ]
-        }
-        components["lb"] = Component("lb", "haproxy", lb_inner, None)
-        if proxy is not None:
-            components[proxy.name] = proxy
+        declared = [*backing.all(), *app_decls, lb, *([proxy] if proxy is not None else [])]
+        components = {d.name: d.component() for d in declared if d.listed}
         return StackInfo(
             stack_id=self.stack_id, arch=p.name, workdir=str(self.workdir),
             log_dir=str(self.log_dir), lb_url=lb_url, toxiproxy_api=toxi.api_url,
@@ -306,34 +262,28 @@ class Stack:
             db_proxy_admin=self._proxy_admin,
         )
 
-    def _start_proxy(self, rt: ProcessRuntime, writer_port: int, ready: dict[str, float]
-                     ) -> Component:
+    def _start_proxy(self, rt: Runtime, writer_port: int, ready: dict[str, float]
+                     ) -> Declared:
         """RDS Proxy in front of the writer (its own direct port: no fault proxy between)."""
         settings = self.profile.proxy
         assert settings is not None
         port, admin_port = self._ports.take(), self._ports.take()
-        ready[rdsproxy.NAME] = rt.start(rdsproxy.spec(
+        proxy = Declared(rdsproxy.spec(
             port=port, admin_port=admin_port, target_port=writer_port, settings=settings,
             time_scale=self.settings.time_scale, binary=self.settings.rdsproxy_binary,
             user=mariadb.APP_USER, password=mariadb.APP_PASSWORD, database=mariadb.DATABASE,
-        ))
+        ), port)
+        ready[proxy.name] = rt.start(proxy.spec)
         self._proxy_admin = f"http://{LOOPBACK}:{admin_port}"
-        return Component(rdsproxy.NAME, "rdsproxy", port, None)
+        return proxy
 
-    def _app_spec(self, name: str, port: int) -> ComponentSpec:
+    def _declare_app(self, name: str, port: int) -> Declared:
         """One app instance/task in slot `name` (app-N), listening on port."""
-        p, s = self.profile, self.settings
-        app_env = {**self._member_env, "APP_NAME": name}
-        zone = p.zone_of(member_slots(p).index(name))
-        if p.app.kind == "php":
-            return apps.php_instance(
-                name, profile=p, port=port, workdir=self.workdir / name,
-                log_dir=self.log_dir, env=app_env, zone=zone,
-                php_fpm=s.tool("php-fpm8.2"), nginx=s.tool("nginx"),
-            )
-        return apps.go_task(
-            name, profile=p, port=port, binary=s.go_app_binary, env=app_env, zone=zone,
-        )
+        p = self.profile
+        slot = AppSlot(name=name, port=port, env={**self._member_env, "APP_NAME": name},
+                       zone=p.zone_of(member_slots(p).index(name)), workdir=self.workdir,
+                       log_dir=self.log_dir)
+        return declare_app(p, self.settings, slot)
 
     def launch_member(self, name: str) -> Component:
         """Start a new instance/task in a spare slot, behind its edge; not yet registered.
@@ -345,13 +295,9 @@ class Stack:
         assert self._toxi is not None
         port = self._ports.take()
         self._toxi.set_upstream(self.info.edges[f"lb->{name}"].proxy, port)
-        spec = self._app_spec(name, port)
-        self.runtime.launch(spec)
-        return Component(name, spec.kind, port, spec.zone)
-
-    def runtime_log(self, name: str) -> Path:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        return self.log_dir / f"{name}.log"
+        member = self._declare_app(name, port)
+        self.runtime.launch(member.spec)
+        return member.component()
 
     def _app_env(
         self, db: Edge, reader: Edge | None, aws: Edge, queue_url: str

@@ -22,10 +22,10 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.runtime.base import ComponentSpec, ProcessSpec
-from harness.runtime.wait import PortOpen
+if TYPE_CHECKING:  # the server runs on the standard library alone (also in a container)
+    from harness.runtime.base import ComponentSpec
 
 CONTROL = "/__harness/faults"
 STATS = "/__harness/stats"
@@ -202,6 +202,9 @@ PORT_FILE = "aws-fault.port"
 
 def spec(*, port: int, upstream_port: int, seed: int) -> ComponentSpec:
     """The fault point as a component of the stack, in front of LocalStack."""
+    from harness.runtime.base import ComponentSpec, ProcessSpec
+    from harness.runtime.wait import PortOpen
+
     return ComponentSpec(
         name="aws-fault", kind="faultpoint",
         processes=(ProcessSpec(name="awsfault", argv=(

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import StackError
+from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
-from harness.runtime.process import ProcessRuntime
 from harness.stacks.components import mariadb
 from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
 from harness.stacks.components.targets import TargetGroup
@@ -30,7 +30,7 @@ from harness.stacks.topology import StackInfo
 class StackHandles:
     """What orchestrators act on: the runtime, the stack's endpoints, the journal."""
 
-    runtime: ProcessRuntime
+    runtime: Runtime
     info: StackInfo
     profile: Profile
     time_scale: float

@@ -180,8 +180,9 @@ def _direct_mean_ms(modern: Stack, app: str, for_s: float = 2.0) -> float:
 
 def test_cpu_stress_throttles_the_task_inside_its_quota(modern: Stack, ctx: FaultContext) -> None:
     assert modern.runtime is not None
-    if not modern.runtime.cgroups.available:
-        pytest.skip(modern.runtime.cgroups.reason)
+    available, why = modern.runtime.limits_enforcement()
+    if not available:
+        pytest.skip(why)
     before_ms = _direct_mean_ms(modern, "app-1")
     throttled_before = _throttled(modern, "app-1")
     fault = {"type": "cpu_stress", "at": "0s", "target": "app-1", "workers": 2}
@@ -201,9 +202,10 @@ def test_cpu_stress_throttles_the_task_inside_its_quota(modern: Stack, ctx: Faul
 
 def test_memory_pressure_counts_against_the_task_limit(modern: Stack, ctx: FaultContext) -> None:
     assert modern.runtime is not None
-    if not modern.runtime.cgroups.available:
-        pytest.skip(modern.runtime.cgroups.reason)
-    usage = modern.runtime.cgroups.memory_usage_bytes
+    available, why = modern.runtime.limits_enforcement()
+    if not available:
+        pytest.skip(why)
+    usage = modern.runtime.memory_usage_bytes
     before = usage("app-2") or 0
     fault = {"type": "memory_pressure", "at": "0s", "target": "app-2", "memory_mb": 150}
     with _executor(ctx, [fault]):

@@ -1,0 +1,172 @@
+"""`harness run --runtime docker`: the same rehearsal in containers, and no leftovers after a crash.
+
+The cross-check runs one cut-down smoke (modern only, 18 s of load) on both runtimes:
+the orchestrators must react step by step alike, the faults recover in the same order,
+and every invariant must hold on both.
+The crash test SIGKILLs a docker run once its containers are up: the next harness
+command must remove every container, network and volume that run had made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import yaml
+
+from harness.runtime import docker as dockerrt
+from harness.scenario.scenario import SCENARIOS_DIR
+
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(420)]
+
+HARNESS = str(Path(sys.executable).parent / "harness")
+STACK_IMAGES = ("harness/go", "harness/mariadb", "harness/localstack", "harness/haproxy",
+                "harness/toxiproxy", "harness/rdsproxy")
+
+
+@pytest.fixture
+def client(docker_engine: str) -> docker.DockerClient:
+    c = dockerrt.connect()
+    missing = [i for i in STACK_IMAGES if not c.images.list(name=i)]
+    if missing:
+        pytest.fail(f"images missing: {', '.join(missing)}; run `make docker-setup`")
+    return c
+
+
+@pytest.fixture
+def env(docker_engine: str) -> Iterator[dict[str, str]]:
+    # a short state dir: the stack's Unix sockets have a 107-byte limit (settings.py)
+    state = Path(tempfile.mkdtemp(prefix="hs-", dir="/tmp"))
+    yield {**os.environ, "HARNESS_STATE_DIR": str(state), "COLUMNS": "200"}
+    subprocess.run(["rm", "-rf", str(state)], check=False)
+
+
+def _scenario(tmp_path: Path) -> Path:
+    """smoke cut down to the modern stack and 18 s of load, its two faults kept."""
+    data = yaml.safe_load((SCENARIOS_DIR / "smoke.yaml").read_text())
+    data["architectures"] = ["modern"]
+    data["workload"]["phases"] = [
+        # 30/s, twice smoke's: enough requests meet the killed task before ECS deregisters
+        # it (a fraction of a second) for the kill to show in the error rate
+        {"name": "warm", "shape": "constant", "rate": "30/s", "duration": "4s"},
+        {"name": "steady", "shape": "constant", "rate": "30/s", "duration": "14s"},
+    ]
+    data["faults"] = [
+        {"name": "kill-app", "type": "kill", "target": "app-1", "at": "steady+2s"},
+        {"name": "slow-db", "type": "latency", "target": "app->db", "latency_ms": 150,
+         "at": "steady+9s", "duration": "2s"},
+    ]
+    path = tmp_path / "cross-check.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _rehearse(env: dict[str, str], scenario: Path, runtime: str, out: Path
+              ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The architecture's record, and its orchestrators' actions in order (kind, component)."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [HARNESS, "run", str(scenario), "--runtime", runtime, "--ci", "--out", str(out)],
+        env=env, text=True, capture_output=True, timeout=300, check=False,
+    )
+    print(f"{runtime}: {time.monotonic() - started:.1f} s wall")
+    assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    record: dict[str, Any] = json.loads((run / "run.json").read_text())
+    (arch,) = record["architectures"]
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    actions = [(e["kind"], str(e.get("component"))) for e in events
+               if e["kind"].startswith("orchestrator.")
+               and not e["kind"].startswith("orchestrator.scaling")]
+    return arch, actions
+
+
+def _recovered_in_order(arch: dict[str, Any], faults: set[str]) -> list[str]:
+    """Of these faults, the ones this run saw recover, in the order they were back."""
+    done = [r for r in arch["recoveries"]
+            if r["fault"] in faults and r.get("recovery_s") is not None]
+    return [r["fault"] for r in sorted(done, key=lambda r: r["apply_s"] + r["recovery_s"])]
+
+
+def test_both_runtimes_recover_in_the_same_order_with_no_invariant_violated(
+    env: dict[str, str], client: docker.DockerClient, tmp_path: Path,
+) -> None:
+    scenario = _scenario(tmp_path)
+    runs = {rt: _rehearse(env, scenario, rt, tmp_path / rt) for rt in ("process", "docker")}
+    archs = {rt: arch for rt, (arch, _) in runs.items()}
+    for runtime, arch in archs.items():
+        assert arch["valid"], (runtime, arch["invalid_reasons"])
+        assert arch["invariants"], f"{runtime}: invariants were not checked"
+        broken = [i["name"] for i in arch["invariants"] if not i["ok"]]
+        assert broken == [], (runtime, broken)
+        # never "not recovered"; whether the few requests the kill broke stand out of the
+        # baseline band ("recovered") or not ("no_impact") is noise on a shared machine
+        statuses = {r["fault"]: r["status"] for r in arch["recoveries"]}
+        assert statuses["kill-app"] in ("recovered", "no_impact"), (runtime, statuses)
+    # the orchestrators reacted the same way, step by step (ECS: exited, stopped, draining,
+    # deregistered, a new task registered, back in service)
+    assert runs["process"][1] == runs["docker"][1]
+    assert ("orchestrator.task_in_service", "app-1") in runs["docker"][1]
+    # and what recovered on both recovered in the same order (a busy 2-core machine can
+    # leave a fault "not measurable" on one run: only recovery times are noisy, not order)
+    recovered = [{r["fault"] for r in a["recoveries"] if r.get("recovery_s") is not None}
+                 for a in archs.values()]
+    both = recovered[0] & recovered[1]
+    assert _recovered_in_order(archs["process"], both) == _recovered_in_order(archs["docker"], both)
+    assert archs["docker"]["capacity"]["enforced"], archs["docker"]["capacity"]
+    left = client.containers.list(all=True, filters={"label": dockerrt.LABEL_RUN})
+    assert [c.name for c in left if not dockerrt.owner_alive(c.labels)] == []
+
+
+def _objects(client: docker.DockerClient, owner_pid: int) -> list[str]:
+    """Every container, network and volume a harness process (by PID) had made."""
+    flt = {"label": f"{dockerrt.LABEL_OWNER_PID}={owner_pid}"}
+    return [
+        *(f"container {c.name}" for c in client.containers.list(all=True, filters=flt)),
+        *(f"network {n.name}" for n in client.networks.list(filters=flt)),
+        *(f"volume {v.name}" for v in client.volumes.list(filters=flt)),
+    ]
+
+
+def test_the_next_command_removes_what_a_killed_docker_run_made(
+    env: dict[str, str], client: docker.DockerClient, tmp_path: Path,
+) -> None:
+    run = subprocess.Popen(
+        [HARNESS, "run", str(_scenario(tmp_path)), "--runtime", "docker", "--ci",
+         "--out", str(tmp_path / "out")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:  # mid-run: once the stack serves and the load began
+            if "stack ready" in line:
+                break
+        else:
+            pytest.fail(f"the docker run ended before its stack was ready (rc {run.wait()})")
+        made = _objects(client, run.pid)
+        assert len(made) >= 8, made  # toxiproxy, aws, fault point, 2 DBs, proxy, 3 tasks, lb
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if run.stdout is not None:
+            run.stdout.close()
+    # the killed harness's containers outlive it: nothing of its teardown ran
+    assert _objects(client, run.pid) != []
+    listed = subprocess.run([HARNESS, "list"], env=env, text=True, capture_output=True,
+                            timeout=120, check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert "removed the containers of" in listed.stderr
+    assert _objects(client, run.pid) == []
