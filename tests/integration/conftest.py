@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,12 @@ from harness.settings import Settings
 from harness.stacks.profile import Profile, load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
+
+# A shell starts a background job with SIGINT ignored, and an ignored signal stays ignored
+# across exec: the Ctrl-C tests' harness processes would never see the SIGINT they are
+# sent. Handled in this process, it is back to the default in every child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: AWS timings divided by ten: health checks every 3 s instead of 30 s
 TIME_SCALE = 0.1

@@ -39,11 +39,15 @@ def workload(rate: float, seconds: float, **extra: Any) -> Workload:
 
 
 def generator_children() -> list[psutil.Process]:
-    return [
-        p
-        for p in psutil.Process().children(recursive=True)
-        if "harness.load.worker" in " ".join(p.cmdline())
-    ]
+    """Live generator processes; a worker that died and is not reaped yet is not one."""
+    live = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "harness.load.worker" in " ".join(p.cmdline()):
+                live.append(p)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return live
 
 
 @pytest.fixture(scope="module")
