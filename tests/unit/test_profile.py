@@ -123,7 +123,7 @@ def test_every_cited_setting_is_modelled_and_timings_follow_the_time_scale(arch:
 def test_both_architectures_get_the_same_cpu_and_memory_budget() -> None:
     legacy, modern = load_profile("legacy"), load_profile("modern")
     assert legacy.app.instances != modern.app.instances  # 2 instances, 3 tasks
-    assert legacy.app.total_cpus == modern.app.total_cpus == pytest.approx(1.5)
+    assert legacy.app.total_cpus == modern.app.total_cpus == pytest.approx(0.45)
     assert legacy.app.total_memory_mb == modern.app.total_memory_mb == 3072
 
 
