@@ -127,6 +127,19 @@ def test_both_architectures_get_the_same_cpu_and_memory_budget() -> None:
     assert legacy.app.total_memory_mb == modern.app.total_memory_mb == 3072
 
 
+def test_both_maximum_fleets_get_the_same_cpu_and_fit_a_two_core_machine() -> None:
+    fleets = {}
+    for arch in ("legacy", "modern"):
+        profile = load_profile(arch)
+        assert profile.scaling is not None
+        fleets[arch] = round(profile.scaling.max_capacity.value * profile.app.size.cpus.value, 4)
+        # each size says which AWS size it stands for and how it was scaled
+        assert "x 0.3" in profile.app.size.aws_size.value
+        assert "x 0.3" in profile.app.size.cpus.source
+    # the base fleet (0.45 vCPU) can triple and leave 0.65 of 2 cores to the rest
+    assert fleets["legacy"] == fleets["modern"] == pytest.approx(1.35)
+
+
 def test_both_services_get_the_same_timeouts() -> None:
     legacy, modern = (load_profile(a).app.client for a in ("legacy", "modern"))
     for field in ("db_connect_timeout_s", "db_query_timeout_s", "aws_timeout_s"):
