@@ -38,7 +38,7 @@ def test_both_architectures_record_the_same_budget_in_force(tmp_path: Path) -> N
         record = capacity.to_json()
         assert len(record["components"]) == profile.app.instances
         totals[arch] = (record["total_cpus"], record["total_memory_mb"])
-    assert totals["legacy"] == totals["modern"] == (1.5, 3072)
+    assert totals["legacy"] == totals["modern"] == (0.45, 3072)
 
 
 def test_a_limit_the_kernel_did_not_take_is_reported_with_what_it_holds(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_a_limit_the_kernel_did_not_take_is_reported_with_what_it_holds(tmp_path
     capacity = read_capacity(profile, limiter)
     assert not capacity.enforced
     assert capacity.reason is not None
-    assert "app-2 has no limit / 1024 MiB, asked 0.5 vCPU / 1024 MiB" in capacity.reason
+    assert "app-2 has no limit / 1024 MiB, asked 0.15 vCPU / 1024 MiB" in capacity.reason
     assert capacity.to_json()["total_cpus"] is None
 
 
@@ -75,7 +75,7 @@ def test_run_json_report_and_summary_state_the_capacity(tmp_path: Path) -> None:
     record = build_record(header, demo_objectives(), data, demo_events())
     assert record.arch("modern").capacity is not None
     assert record.arch("modern").capacity.enforced
-    assert record.arch("modern").capacity.components[0].cpus == 0.5
+    assert record.arch("modern").capacity.components[0].cpus == 0.15
     legacy_cap = record.arch("legacy").capacity
     assert legacy_cap is not None
     assert not legacy_cap.enforced
@@ -86,11 +86,11 @@ def test_run_json_report_and_summary_state_the_capacity(tmp_path: Path) -> None:
     assert 'id="capacity-legacy"' in html
     assert 'id="capacity-modern"' in html
     assert "NOT ENFORCED" in html
-    assert "Fargate task 0.5 vCPU / 1 GB" in html
+    assert "Fargate task 0.5 vCPU / 1 GB, CPU x 0.3" in html
 
     summary = summary_md(record)
     assert "CPU and memory limits were not as the profiles ask" in summary
-    assert "| modern | Fargate task 0.5 vCPU / 1 GB | 1.5 vCPU / 3072 MiB | 1.5 vCPU / 3072 MiB" \
-        in summary
+    assert ("| modern | Fargate task 0.5 vCPU / 1 GB, CPU x 0.3 | 0.45 vCPU / 3072 MiB | "
+            "0.45 vCPU / 3072 MiB") in summary
     assert "| legacy |" in summary
     assert "**NOT ENFORCED**" in summary

@@ -1,0 +1,50 @@
+"""Pre-scaling ahead of a known event: each architecture's time to serve, from its cited
+timings, and the shipped pre-scaled scenario scheduling each one at least that early."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.scaling.lead import time_to_serve_s
+from harness.scenario.scenario import load_scenario
+from harness.stacks.profile import load_profile
+
+
+def test_time_to_serve_is_the_launch_plus_the_healthy_threshold_of_checks() -> None:
+    # legacy: EC2 launch 150 s + 10 CLB checks x 30 s; modern: task 30 s + 5 ALB checks x 30 s
+    assert time_to_serve_s(load_profile("legacy"), 1.0) == pytest.approx(450.0)
+    assert time_to_serve_s(load_profile("modern"), 1.0) == pytest.approx(180.0)
+    assert time_to_serve_s(load_profile("legacy"), 0.1) == pytest.approx(45.0)
+    assert time_to_serve_s(load_profile("modern"), 0.1) == pytest.approx(18.0)
+
+
+@pytest.mark.parametrize("arch", ["legacy", "modern"])
+def test_prescaled_surge_raises_each_minimum_early_enough_to_serve_the_surge(arch: str) -> None:
+    scenario = load_scenario("prescaled-surge")
+    assert scenario.scaling is not None
+    phases = scenario.phase_starts
+    profile = load_profile(arch)
+    base = profile.app.instances
+    raises = [a for a in scenario.scaling.actions(arch, phases)
+              if a.min_capacity is not None and a.min_capacity > base]
+    assert raises, f"no scheduled action raises the {arch} minimum above {base}"
+    lead = phases["surge"] - min(a.at_s for a in raises)
+    assert lead >= time_to_serve_s(profile, scenario.time_scale)
+
+
+def test_prescaled_surge_adds_the_same_vcpu_on_both_sides() -> None:
+    scenario = load_scenario("prescaled-surge")
+    assert scenario.scaling is not None
+    added = {}
+    for arch in ("legacy", "modern"):
+        profile = load_profile(arch)
+        top = max(a.min_capacity or 0 for a in scenario.scaling.actions(arch,
+                                                                        scenario.phase_starts))
+        added[arch] = round((top - profile.app.instances) * profile.app.size.cpus.value, 4)
+    assert added["legacy"] == added["modern"] > 0
+
+
+@pytest.mark.parametrize("name", ["surge", "prescaled-surge"])
+def test_the_surge_scenarios_track_the_profiles_cited_target(name: str) -> None:
+    scaling = load_scenario(name).scaling
+    assert scaling is None or scaling.target_value is None
