@@ -46,6 +46,12 @@ def spec(*, port: int, python: Path, workdir: Path, services: list[str]) -> Comp
 
 
 def client(service: str, endpoint: str) -> object:
+    """A boto3 client of this stack's LocalStack.
+
+    Plain boto3, not localstack-client: that one only builds the URL we already have, lets
+    a user's $AWS_ENDPOINT_URL override it (pointing the invariant checks at another
+    LocalStack) and turns TLS verification off.
+    """
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
 
 
