@@ -17,6 +17,7 @@ import argparse
 import http.client
 import json
 import random
+import socket
 import sys
 import threading
 import uuid
@@ -180,13 +181,22 @@ def make_handler(upstream_port: int, state: FaultState) -> type[BaseHTTPRequestH
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5. PHP opens a new connection for every AWS call,
+    # so at a few hundred publishes a second the backlog overflowed, SYNs were dropped and
+    # the SDK's calls timed out ("Max duration was reached") with every process idle: a
+    # limit of this emulation, not of SQS, and it hit the legacy stack alone (Go keeps its
+    # connections). The kernel caps this at net.core.somaxconn.
+    request_queue_size = socket.SOMAXCONN
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream-port", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    server = ThreadingHTTPServer(
+    server = _Server(
         ("127.0.0.1", args.port), make_handler(args.upstream_port, FaultState(args.seed))
     )
     server.daemon_threads = True
