@@ -29,6 +29,7 @@ from harness.report.terminal import print_verdict
 from harness.runtime import cgroups, registry, select
 from harness.scenario import scenario as scenario_mod
 from harness.scenario import starter
+from harness.scenario.labels import profile_of
 from harness.settings import Settings
 from harness.stacks.profile import available_profiles, is_profile_file, load_profile
 from harness.stacks.seed import SeedPlan
@@ -381,7 +382,7 @@ def run(
     if time_scale is not None:
         found = dataclasses.replace(found, time_scale=time_scale)
     Settings.from_env(time_scale=found.time_scale)  # the same range check as --time-scale
-    for name in dict.fromkeys(scenario_mod.profile_of(a) for a in archs):
+    for name in dict.fromkeys(profile_of(a) for a in archs):
         doctor_mod.require(settings, name)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     options = RunOptions(
@@ -453,7 +454,7 @@ def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:
         )
     labels: list[str] = []
     for name in wanted:
-        copies = sum(scenario_mod.profile_of(label) == name for label in labels)
+        copies = sum(profile_of(label) == name for label in labels)
         labels.append(name if copies == 0 else f"{name}#{copies + 1}")
     return labels
 

@@ -40,7 +40,8 @@ from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
 from harness.runtime.events import EventLog
-from harness.scenario.scenario import Scenario, profile_of
+from harness.scenario.labels import profile_of
+from harness.scenario.scenario import Scenario
 from harness.settings import Settings
 from harness.stacks.connections import ConnectionSampler
 from harness.stacks.profile import load_profile
@@ -171,7 +172,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             metrics = MetricsLog(results.path / METRICS_FILE, arch)
             if stack.scaling is not None and scenario.scaling is not None:
                 stack.scaling.schedule(
-                    scenario.scaling.actions(profile_of(arch), scenario.phase_starts))
+                    scenario.scaling.actions(arch, scenario.phase_starts))
             # metrics and alarms run from before the load until the end of the drain
             with Collector(stack, metrics, events, alarms):
                 # DB-side connection counts once a second, from here (not from the generator)

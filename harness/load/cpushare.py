@@ -22,7 +22,7 @@ What counts as "competed", per interval:
   took nothing the stack was entitled to even on a saturated machine (then
   others did: reported separately, as "machine saturated by other processes").
   Without a known limit (plain `harness load`, or limits not enforced) the room
-  is DEFAULT_HEADROOM_SHARE, the room the shipped profiles leave (1.5 of 2 cores).
+  is DEFAULT_HEADROOM_SHARE (see there).
 
 The run is flagged when such seconds are more than MAX_COMPETED_SHARE of the load
 (the self-check's tolerance for seconds behind), so one noisy second does not flag.
@@ -41,8 +41,9 @@ import psutil
 
 #: machine busy at or above this share of all cores: runnable threads wait for a core
 SATURATED_MACHINE = 0.90
-#: the generator's room when the stack's CPU limit is unknown: 0.5 of 2 cores, what
-#: the shipped profiles' 1.5 vCPU budget leaves on the 2-core machines this runs on
+#: the generator's room when the stack's CPU limit is unknown: 0.5 of 2 cores. The shipped
+#: profiles' fleets at their largest (6 x 0.225 = 9 x 0.15 = 1.35 vCPU) leave 0.65 of the
+#: 2-core machines this runs on; an unknown stack is assumed to take a little more (1.5)
 DEFAULT_HEADROOM_SHARE = 0.25
 #: share of load intervals allowed to be "competed" before the run is flagged
 MAX_COMPETED_SHARE = 0.05

@@ -8,6 +8,11 @@
         - at: cool-down
           min: {legacy: 2, modern: 3}
 
+A count keyed by an architecture's label (`legacy#prescaled`) applies to that run only,
+one keyed by a profile (`legacy`) to every run of it that has no label of its own in the
+entry; so `architectures: [legacy, legacy#prescaled]` with `min: {legacy#prescaled: 4}`
+shows what pre-scaling changes in one run, on the same machine.
+
 Each entry is a scheduled action (EC2 Auto Scaling PutScheduledUpdateGroupAction,
 Application Auto Scaling PutScheduledAction) with a new `min`, `max` and/or `desired`
 count; a desired count outside the new bounds moves inside them. Times are the run's
@@ -26,6 +31,7 @@ from harness.errors import ScenarioError
 from harness.scaling.policy import ScheduledAction
 from harness.scaling.settings import MAX_MEMBERS
 from harness.scenario.faults import Start
+from harness.scenario.labels import profile_of
 from harness.scenario.workload import format_validation_error
 from harness.stacks.cited import Cited
 from harness.stacks.profile import Profile
@@ -77,7 +83,7 @@ class ScenarioScaling(BaseModel):
             "scaling": scaling.model_copy(update={"target_tracking": tracking})})
 
     def actions(self, arch: str, phases: Mapping[str, float]) -> list[ScheduledAction]:
-        """The scheduled actions for one architecture (a profile name), in run seconds."""
+        """The scheduled actions for one architecture (its label), in run seconds."""
         out = []
         for entry in self.schedule:
             counts = [_for(entry.min, arch), _for(entry.max, arch), _for(entry.desired, arch)]
@@ -88,7 +94,9 @@ class ScenarioScaling(BaseModel):
 
 
 def _for(count: Count | None, arch: str) -> int | None:
-    return count.get(arch) if isinstance(count, dict) else count
+    if not isinstance(count, dict):
+        return count
+    return count.get(arch, count.get(profile_of(arch)))
 
 
 def parse_scaling(raw: dict[str, Any], source: str) -> ScenarioScaling | None:
@@ -116,7 +124,8 @@ def check_scaling(scaling: ScenarioScaling, *, source: str, profiles: Mapping[st
         for key in ("min", "max", "desired"):
             named = getattr(entry, key)
             if isinstance(named, dict):
-                unknown = sorted(set(named) - set(profiles))
+                known = set(profiles) | {profile_of(a) for a in profiles}
+                unknown = sorted(set(named) - known)
                 if unknown:
                     raise ScenarioError(f"{where}.{key}: {', '.join(unknown)} not among the "
                                         f"architectures ({', '.join(profiles)})")

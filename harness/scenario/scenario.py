@@ -32,6 +32,7 @@ from harness.deploys.validation import check_deploys
 from harness.errors import ProfileError, ScenarioError
 from harness.scenario import alarms as scenario_alarms
 from harness.scenario import faults as fault_schema
+from harness.scenario.labels import profile_of
 from harness.scenario.scaling import ScenarioScaling, check_scaling, parse_scaling
 from harness.scenario.slo import Objectives, check_phases, load_objectives
 from harness.scenario.workload import (
@@ -166,11 +167,14 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
     starts = {name: start for name, start, _end in workload.phase_windows()}
     known = available_profiles()
     for i, arch in enumerate(header.architectures):
-        if arch not in known:
+        if profile_of(arch) not in known:
             raise ScenarioError(
-                f"{source}: architectures[{i}]: no stack profile {arch!r}; "
-                f"choose from {', '.join(known)}"
+                f"{source}: architectures[{i}]: no stack profile {profile_of(arch)!r}; "
+                f"choose from {', '.join(known)} (a label may add a variant: legacy#prescaled)"
             )
+    if len(set(header.architectures)) < len(header.architectures):
+        raise ScenarioError(f"{source}: architectures: a label appears twice; give copies "
+                            "their own variant (modern, modern#2)")
     alarms = scenario_alarms.parse_alarms(header.alarms, source)
     for arch in header.architectures:
         specs = scenario_alarms.apply(_profile(arch), alarms, arch, source)
@@ -191,11 +195,6 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
         workload=workload, faults=faults, objectives=objectives, definition=raw,
         alarms=alarms, scaling=scaling,
     )
-
-
-def profile_of(label: str) -> str:
-    """The stack profile an architecture label runs: `modern#2` (a second copy) runs modern."""
-    return label.split("#", 1)[0]
 
 
 def on_architectures(scenario: Scenario, archs: list[str]) -> Scenario:
@@ -219,6 +218,6 @@ def on_architectures(scenario: Scenario, archs: list[str]) -> Scenario:
 
 def _profile(arch: str) -> Profile:
     try:
-        return load_profile(arch)
+        return load_profile(profile_of(arch))
     except ProfileError as exc:
         raise ScenarioError(f"architectures: {exc}") from None

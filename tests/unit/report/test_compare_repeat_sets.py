@@ -18,7 +18,7 @@ from harness.repeats import exit_code, order_of
 from harness.report.commands import compare_command, load, report_command
 from harness.report.record import SCHEMA_FILE
 from harness.report.results import read_record, repeat_runs
-from harness.scenario.scenario import profile_of
+from harness.scenario.labels import profile_of
 from tests.support.repeat_data import noisy_runs, write_repeat_set
 
 

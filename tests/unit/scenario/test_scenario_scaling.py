@@ -23,6 +23,24 @@ def test_actions_resolve_phase_times_and_per_architecture_counts() -> None:
     assert scaling.actions("modern", PHASES)[0] == ScheduledAction(10.0, min_capacity=6)
 
 
+def test_a_label_keyed_count_applies_to_that_run_only_and_a_profile_key_to_every_copy() -> None:
+    scaling = parse_scaling({"schedule": [
+        {"at": "surge-40s", "min": {"legacy#prescaled": 4}},
+        {"at": "surge", "min": {"modern": 5, "modern#prescaled": 6}},
+    ]}, "s.yaml")
+    assert scaling is not None
+    assert scaling.actions("legacy", PHASES) == []
+    assert scaling.actions("legacy#prescaled", PHASES) == [ScheduledAction(10.0, min_capacity=4)]
+    assert scaling.actions("modern#2", PHASES) == [ScheduledAction(50.0, min_capacity=5)]
+    assert scaling.actions("modern#prescaled", PHASES) == [ScheduledAction(50.0, min_capacity=6)]
+    labels = ("legacy", "legacy#prescaled", "modern", "modern#prescaled")
+    check_scaling(scaling, source="s.yaml", profiles={a: load_profile(a.split("#")[0])
+                                                      for a in labels}, phases=PHASES, run_s=100)
+    with pytest.raises(ScenarioError, match="legacy#prescaled not among the architectures"):
+        check_scaling(scaling, source="s.yaml", profiles={"legacy": load_profile("legacy"),
+                      "modern": load_profile("modern")}, phases=PHASES, run_s=100)
+
+
 def test_no_block_is_no_scaling() -> None:
     assert parse_scaling({}, "s.yaml") is None
 
