@@ -97,6 +97,8 @@ class Side:
     runs: Sequence[ArchData]
     #: per run: fault name -> recovery seconds (None: no figure, e.g. never recovered)
     recovery_s: Sequence[Mapping[str, float | None]] = field(default_factory=tuple)
+    #: per run: fault name -> why that run has no figure ("modern run 2: no impact")
+    no_figure: Sequence[Mapping[str, str]] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def judge(delta: float, low: float, high: float, baseline: float, *, higher_wors
 
 def _side(x: Side | ArchData, label: str | None) -> Side:
     if isinstance(x, Side):
-        return x if label is None else Side(label, x.runs, x.recovery_s)
+        return x if label is None else Side(label, x.runs, x.recovery_s, x.no_figure)
     return Side(label or x.arch, [x])
 
 
@@ -239,10 +241,11 @@ def _recovery_deltas(a: Side, b: Side, paired: bool, confidence: float) -> list[
         figures = [v for v in (*xs, *ys) if v is not None]
         if len(figures) < len(xs) + len(ys) or len(xs) < len(a.runs) or len(ys) < len(b.runs):
             total = len(a.runs) + len(b.runs)
+            whys = [w[fault] for w in (*a.no_figure, *b.no_figure) if fault in w]
             out.append(_not_measurable(
                 metric, "s", None, None,
                 f"no recovery figure in {total - len(figures)} of {total} runs "
-                "(never recovered, or not measurable)"))
+                f"({'; '.join(whys) or 'never recovered, or not measurable'})"))
             continue
         xf = [float(v) for v in xs if v is not None]
         yf = [float(v) for v in ys if v is not None]

@@ -71,15 +71,17 @@ class Loaded:
         return names
 
     def side(self, arch: str, label: str) -> Side:
-        runs, recoveries = [], []
-        for record, data in self.runs:
+        runs, recoveries, missing = [], [], []
+        for i, (record, data) in enumerate(self.runs, start=1):
             if arch not in data:
                 have = ", ".join(data) or "none"
                 raise ConfigError(f"{self.path}: no architecture {arch!r} in run "
                                   f"{record.run_id}; it has {have}")
             runs.append(data[arch])
             recoveries.append({r.fault: r.recovery_s for r in record.arch(arch).recoveries})
-        return Side(label, runs, recoveries)
+            missing.append({r.fault: f"{label} run {i}: {r.status.replace('_', ' ')}"
+                            for r in record.arch(arch).recoveries if r.recovery_s is None})
+        return Side(label, runs, recoveries, missing)
 
 
 def load(path: Path) -> Loaded:

@@ -86,6 +86,19 @@ def test_a_regression_over_repeats_exits_1(tmp_path: Path) -> None:
     assert "recovery kill-app" in buf.getvalue()
 
 
+def test_a_recovery_missing_from_one_repeat_names_the_run_and_its_status(tmp_path: Path) -> None:
+    set_dir = write_repeat_set(
+        tmp_path, {"legacy": noisy_runs("legacy", 3, seed=1),
+                   "modern": noisy_runs("modern", 3, seed=2)},
+        recoveries={"legacy": [3.0, 3.0, 3.0], "modern": [1.0, None, 1.0]},
+    )
+    console, buf = _console()
+    compare_command(set_dir, console=console)
+    out = " ".join(buf.getvalue().split())
+    assert "no recovery figure in 1 of 6 runs" in out
+    assert "modern run 2: not recovered" in out
+
+
 def test_unfinished_repeats_are_left_out_and_named(tmp_path: Path) -> None:
     set_dir = write_repeat_set(tmp_path, {"legacy": noisy_runs("legacy", 3, seed=1),
                                           "modern": noisy_runs("modern", 3, seed=2)},
