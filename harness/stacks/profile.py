@@ -621,7 +621,9 @@ def load_profile(name_or_path: str) -> Profile:
         line = yamlfile.line_of(node, field)
         where = f"{file}:{line}" if line is not None else str(file)
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ProfileError(f"{where}: {field}: {first['msg']}{more}") from None
+        message = ("unknown key; check the spelling against stacks/legacy or stacks/modern"
+                   if first["type"] == "extra_forbidden" else first["msg"])
+        raise ProfileError(f"{where}: {field}: {message}{more}") from None
 
 
 _UNION_TAGS = {"asg", "ecs", "rds_mysql", "aurora_mysql"}
