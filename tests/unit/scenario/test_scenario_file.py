@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from harness.cli import _pick_archs
 from harness.errors import ScenarioError
+from harness.scenario.labels import profile_of
 from harness.scenario.scenario import SCENARIOS_DIR, available, load_scenario, on_architectures
 
 SMOKE: dict[str, Any] = yaml.safe_load((SCENARIOS_DIR / "smoke.yaml").read_text())
@@ -29,7 +30,9 @@ def test_shipped_scenarios_are_valid_and_say_what_they_rehearse(name: str) -> No
     assert scenario.name == name
     assert scenario.description
     assert path.read_text().startswith(f"# {name}: ")  # the comment header
-    assert set(scenario.architectures) == {"legacy", "modern"}
+    # both eras, always; a variant (legacy#prescaled) only beside the plain run it varies
+    assert {profile_of(a) for a in scenario.architectures} == {"legacy", "modern"}
+    assert {"legacy", "modern"} <= set(scenario.architectures)
 
 
 def test_the_required_scenarios_ship() -> None:
