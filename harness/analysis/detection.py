@@ -4,12 +4,17 @@ A fault is detected by the first alarm that went to ALARM after the fault starte
 before the next fault started, as long as the fault could still explain it: until the
 fault ended or the service recovered (whichever is later; the end of the run if it never
 recovered), plus the alarm's own lag (its N periods, publication delay and one
-evaluation), since an alarm reports data that old. An alarm that went to ALARM outside
-every fault's reach is a false alarm: it would have paged someone for nothing.
+evaluation), since an alarm reports data that old. A fault also reaches as long as the
+orchestrators are still repairing what it broke (a replacement instance below its
+healthy threshold is an unhealthy host, whatever the traffic says): until the last
+repair of its targets is back in service, or the end of the run if one never was. An
+alarm that went to ALARM outside every fault's reach is a false alarm: it would have
+paged someone for nothing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -71,8 +76,42 @@ def changes_from_events(events: Iterable[Mapping[str, Any]], arch: str) -> list[
     )
 
 
+#: orchestrator events that end a repair: the member or replica serves again
+REPAIRED = frozenset({"orchestrator.instance_in_service", "orchestrator.task_in_service",
+                      "orchestrator.standby_rejoined", "orchestrator.reader_rejoined"})
+
+
+def repairs_from_events(events: Iterable[Mapping[str, Any]], arch: str, run_end_s: float
+                        ) -> dict[str, float]:
+    """Per fault, until when the orchestrators were repairing its targets.
+
+    A target's repair is every orchestrator event on it from the fault's apply until the
+    next fault on it; it ends at the last event if that one is a REPAIRED kind, else at
+    the end of the run (a replacement still launching or below its healthy threshold,
+    also when the next fault came first: that fault owns what follows anyway). A fault
+    reaches until its last target is repaired; faults whose targets saw no orchestrator
+    event are absent.
+    """
+    mine = sorted((e for e in events if e.get("arch", arch) == arch),
+                  key=lambda e: float(e.get("t_s", 0.0)))
+    applied = [(str(e["fault"]), float(e["t_s"]), set(e.get("targets") or [e.get("target")]))
+               for e in mine if e.get("kind") == "fault.applied"]
+    until: dict[str, float] = {}
+    for i, (name, start, targets) in enumerate(applied):
+        for target in targets:
+            nxt = min((s for _n, s, t in applied[i + 1:] if target in t), default=math.inf)
+            repair = [e for e in mine if str(e.get("kind", "")).startswith("orchestrator.")
+                      and e.get("component") == target and start <= float(e["t_s"]) < nxt]
+            if repair:
+                last = repair[-1]
+                done = float(last["t_s"]) if last["kind"] in REPAIRED else run_end_s
+                until[name] = max(until.get(name, 0.0), done)
+    return until
+
+
 def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
-           changes: Sequence[AlarmChange], alarms: Mapping[str, AlarmDef], run_end_s: float
+           changes: Sequence[AlarmChange], alarms: Mapping[str, AlarmDef], run_end_s: float,
+           repairs: Mapping[str, float] | None = None,
            ) -> tuple[list[FaultDetection], list[FalseAlarm]]:
     """Time to detect each fault, and the alarms that fired with no fault to explain them.
 
@@ -93,7 +132,8 @@ def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
             until = f.start_s + rec.recovery_s
         else:
             until = run_end_s
-        reach[f.name] = max(until, f.end_s if f.end_s is not None else f.start_s)
+        reach[f.name] = max(until, f.end_s if f.end_s is not None else f.start_s,
+                            (repairs or {}).get(f.name, f.start_s))
     firing: dict[str, list[tuple[str, float]]] = {f.name: [] for f in ordered}
     false_alarms: list[FalseAlarm] = []
     for c in changes:

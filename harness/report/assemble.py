@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.analysis.deploys import summarize as summarize_deploys
-from harness.analysis.detection import changes_from_events, detect
+from harness.analysis.detection import changes_from_events, detect, repairs_from_events
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import detect_all, faults_from_events, merge_events
 from harness.analysis.series import ArchData
@@ -112,7 +112,8 @@ def build_record(
         changes = changes_from_events(events, arch)
         end = max([float(data[arch].duration_s), *(c.at_s for c in changes)])
         detections[arch] = detect(faults[arch], recoveries[arch], changes,
-                                  {d.name: d for d in alarms.get(arch, [])}, end)
+                                  {d.name: d for d in alarms.get(arch, [])}, end,
+                                  repairs_from_events(events, arch, end))
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
     no_load = {a: _no_load_reason(a, data, errors) for a in names

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from harness.analysis.detection import AlarmChange, changes_from_events, detect
+from harness.analysis.detection import (
+    AlarmChange,
+    changes_from_events,
+    detect,
+    repairs_from_events,
+)
 from harness.analysis.recovery import FaultRecovery, FaultWindow
 from harness.metrics.alarmdef import AlarmDef
 
@@ -49,6 +54,46 @@ def test_an_alarm_before_any_fault_is_a_false_alarm() -> None:
     found, false = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(12.0)], ALARMS, 130)
     assert [f.at_s for f in false] == [12.0]
     assert found[0].detected is False
+
+
+def _event(t_s: float, kind: str, **fields: object) -> dict[str, object]:
+    return {"t_s": t_s, "kind": kind, "arch": "legacy", **fields}
+
+
+ZONE_B = [
+    _event(17.0, "fault.applied", fault="zone-b", target="zone:b", targets=["app-2", "db-s"]),
+    _event(23.1, "orchestrator.instance_launching", component="app-2"),
+    _event(29.4, "orchestrator.standby_rejoined", component="db-s"),
+    _event(38.1, "orchestrator.instance_launched", component="app-2"),
+]
+
+
+def test_a_repair_reaches_until_its_member_serves_again_or_the_run_ends() -> None:
+    assert repairs_from_events(ZONE_B, "legacy", 70.0) == {"zone-b": 70.0}
+    served = [*ZONE_B, _event(66.0, "orchestrator.instance_in_service", component="app-2")]
+    assert repairs_from_events(served, "legacy", 70.0) == {"zone-b": 66.0}
+    assert repairs_from_events(ZONE_B, "modern", 70.0) == {}  # another architecture's events
+
+
+def test_a_repair_ends_at_the_next_fault_on_the_same_target() -> None:
+    again = [*ZONE_B[:3], _event(30.0, "fault.applied", fault="kill", target="app-2", targets=None),
+             _event(31.0, "orchestrator.instance_in_service", component="app-2")]
+    # kill's repair ends in service at 31 s; zone-b's app-2 was still launching when the
+    # kill came, so zone-b reaches on (the kill, the later fault, owns what follows)
+    assert repairs_from_events(again, "legacy", 70.0) == {"zone-b": 70.0, "kill": 31.0}
+    served = [*ZONE_B, _event(66.0, "orchestrator.instance_in_service", component="app-2"),
+              _event(80.0, "fault.applied", fault="kill", target="app-2", targets=None),
+              _event(95.0, "orchestrator.instance_in_service", component="app-2")]
+    assert repairs_from_events(served, "legacy", 120.0) == {"zone-b": 66.0, "kill": 95.0}
+
+
+def test_an_alarm_during_the_repair_belongs_to_the_fault_not_to_nobody() -> None:
+    # recovered (traffic-wise) at 45 s, but the replacement served only at 90 s: the
+    # unhealthy-host alarm at 64 s is the fault's, not a false alarm
+    found, false = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(64.0)], ALARMS, 130,
+                          {"kill-app": 90.0})
+    assert false == []
+    assert found[0].alarm == "tasks-low"
 
 
 def test_an_alarm_long_after_recovery_is_a_false_alarm() -> None:
