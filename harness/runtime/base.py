@@ -68,6 +68,26 @@ class Helper(Protocol):
         """End it (SIGKILL); idempotent."""
 
 
+class StartsByLaunching:
+    """`start` and `start_many` of every runtime, from its own `launch` and `wait`."""
+
+    def launch(self, spec: ComponentSpec) -> None:
+        raise NotImplementedError
+
+    def wait(self, name: str) -> float:
+        raise NotImplementedError
+
+    def start(self, spec: ComponentSpec) -> float:
+        self.launch(spec)
+        return self.wait(spec.name)
+
+    def start_many(self, specs: list[ComponentSpec]) -> dict[str, float]:
+        """Launch all, then wait for each: slow starters (LocalStack) overlap the rest."""
+        for spec in specs:
+            self.launch(spec)
+        return {spec.name: self.wait(spec.name) for spec in specs}
+
+
 class Runtime(Protocol):
     """Start, stop, kill, pause and resume components; keep their logs."""
 

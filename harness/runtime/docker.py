@@ -31,7 +31,7 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
 from harness.errors import StackError
-from harness.runtime.base import ComponentSpec, InForce
+from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
 from harness.runtime.docker_engine import (
     ENV_FILE,
     LABEL_COMPONENT,
@@ -74,7 +74,7 @@ def default_images() -> dict[str, str]:
             "faultpoint": "harness/localstack:latest"}
 
 
-class DockerRuntime:
+class DockerRuntime(StartsByLaunching):
     """Runs components as containers of one run, all labelled with its id."""
 
     name = "docker"
@@ -168,16 +168,6 @@ class DockerRuntime:
             # what the engine has (a program not found) goes into the log and the error
             self._engine_log(name)
             raise StackError(str(exc), log_tail=log_tail(self.log_path(name))) from None
-
-    def start(self, spec: ComponentSpec) -> float:
-        self.launch(spec)
-        return self.wait(spec.name)
-
-    def start_many(self, specs: list[ComponentSpec]) -> dict[str, float]:
-        """Launch all, then wait for each: slow starters overlap the rest."""
-        for spec in specs:
-            self.launch(spec)
-        return {spec.name: self.wait(spec.name) for spec in specs}
 
     def _container(self, name: str) -> Container:
         try:

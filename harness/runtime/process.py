@@ -21,7 +21,7 @@ import psutil
 
 from harness.errors import EnvironmentProblem, StackError
 from harness.runtime import cgroups
-from harness.runtime.base import ComponentSpec, InForce
+from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
 from harness.runtime.helpers import CgroupHelper, run_in_cgroups
 from harness.runtime.registry import ProcessRecord, Registry
 from harness.runtime.wait import wait_ready
@@ -47,7 +47,7 @@ class _Running:
         self.paused = False
 
 
-class ProcessRuntime:
+class ProcessRuntime(StartsByLaunching):
     """Runs components as local processes under one stack work dir."""
 
     name = "process"
@@ -70,16 +70,6 @@ class ProcessRuntime:
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
-
-    def start(self, spec: ComponentSpec) -> float:
-        self.launch(spec)
-        return self.wait(spec.name)
-
-    def start_many(self, specs: list[ComponentSpec]) -> dict[str, float]:
-        """Launch all, then wait for each: slow starters (LocalStack) overlap the rest."""
-        for spec in specs:
-            self.launch(spec)
-        return {spec.name: self.wait(spec.name) for spec in specs}
 
     def launch(self, spec: ComponentSpec) -> None:
         """Spawn the component's processes without waiting for readiness."""
