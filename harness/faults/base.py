@@ -4,8 +4,9 @@ A fault type is a small class with `apply()` and `revert()` registered under its
 `type` name; its typed parameters are the scenario model (`harness.scenario.faults`).
 Reverts are tolerant: they undo what apply did, also after a partial apply.
 Process and resource faults go through `ProcessControl`: the stack's `Runtime`
-(process or docker) in the harness that owns the stack, `RecordedProcesses` from
-another harness (`harness inject`) through the stack's PID registry.
+(process or docker) in the harness that owns the stack; from another harness
+(`harness inject`), `RecordedProcesses` through the stack's PID registry, or the
+docker stack's containers found by its labels (`recorded_control`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from harness.runtime.base import Helper
 from harness.runtime.events import EventLog
 from harness.runtime.helpers import run_in_cgroups
 from harness.runtime.registry import ProcessRecord, write_json_atomic
+from harness.runtime.select import run_containers
 from harness.scenario.faults import FaultSpec, Topology
 from harness.stacks.components.haproxy import HaproxyAdmin, fault_map_path
 from harness.stacks.components.toxiproxy import ToxiproxyClient
@@ -95,6 +97,19 @@ class RecordedProcesses:
             if _alive(rec):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(rec.pid, signal.SIGCONT)
+
+
+class RecordedControl(ProcessControl, Protocol):
+    """ProcessControl of a stack another harness owns, which can also undo every pause."""
+
+    def resume_all(self) -> None: ...
+
+
+def recorded_control(info: StackInfo) -> RecordedControl:
+    """How to reach the components of a stack started by another harness (`harness up`)."""
+    if info.runtime == "docker":
+        return run_containers(info.stack_id)
+    return RecordedProcesses(Path(info.workdir))
 
 
 def _alive(rec: ProcessRecord) -> bool:
@@ -256,7 +271,7 @@ def revert_leftovers(ctx: FaultContext, note: Callable[[str], None] = lambda _m:
 def reset_all(ctx: FaultContext, workdir: Path) -> None:
     """Remove every toxic, enable every proxy, resume every process, clear LB faults."""
     ctx.toxiproxy.reset()
-    RecordedProcesses(workdir).resume_all()
+    recorded_control(ctx.info).resume_all()
     from harness.stacks.components.haproxy import ERROR_STATUSES
 
     admin = ctx.haproxy

@@ -1,8 +1,9 @@
 """Manual drills: one fault on a stack brought up by `harness up` (`harness inject`).
 
 The stack belongs to another harness process, so process faults go through its
-PID registry, and the active fault is journaled in the stack's work dir: if this
-harness dies mid-fault, the next `harness inject` (or `harness down`) undoes it.
+PID registry (a docker stack's: its containers, by label), and the active fault is
+journaled in the stack's work dir: if this harness dies mid-fault, the next
+`harness inject` (or `harness down`) undoes it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 
 from harness.errors import FaultError, ScenarioError
-from harness.faults.base import FaultContext, RecordedProcesses, revert_leftovers
+from harness.faults.base import FaultContext, recorded_control, revert_leftovers
 from harness.faults.executor import FaultExecutor, plan
 from harness.runtime import registry
 from harness.runtime.events import EventLog
@@ -85,7 +86,7 @@ def inject(
     """Apply the fault now; revert it after its duration or on Ctrl-C/SIGTERM; return a summary."""
     workdir = Path(info.workdir)
     events = EventLog(Path(info.log_dir) / "events.jsonl", echo=echo)
-    ctx = FaultContext(info, RecordedProcesses(workdir), events)
+    ctx = FaultContext(info, recorded_control(info), events)
     revert_leftovers(ctx, note)
     planned = plan([spec], ctx)
     executor = FaultExecutor(planned, ctx, journal_dir=workdir)

@@ -20,6 +20,8 @@ import math
 import os
 import shlex
 import signal
+import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -50,9 +52,10 @@ from harness.runtime.wait import log_tail, wait_ready
 
 # the engine's helpers stay reachable here, where the runtime's users look for them
 __all__ = [
-    "ENV_FILE", "LABEL_COMPONENT", "LABEL_OWNER_PID", "LABEL_OWNER_START", "LABEL_RUN",
-    "PROGRAMS", "PROJECT_ROOT", "DockerRuntime", "cleanup_stale", "connect", "default_images",
-    "engine_host", "owner_alive", "owner_labels", "reachable", "remove_run",
+    "ENV_FILE", "HELPER_ENV", "LABEL_COMPONENT", "LABEL_OWNER_PID", "LABEL_OWNER_START",
+    "LABEL_RUN", "PROGRAMS", "PROJECT_ROOT", "DockerRuntime", "RunContainers", "cleanup_stale",
+    "connect", "default_images", "engine_host", "exec_helper", "owner_alive", "owner_labels",
+    "reachable", "remove_run",
 ]
 
 #: the project's checkout: mounted read-only in every container (the PHP app's code,
@@ -65,6 +68,10 @@ PROGRAMS = {
     # the AWS fault point runs on the standard library: LocalStack's image has a Python
     "faultpoint": "/opt/localstack/bin/python",
 }
+
+
+#: set in a helper's environment (with a tag of its own), so it can be found and ended
+HELPER_ENV = "HARNESS_HELPER"
 
 
 def default_images() -> dict[str, str]:
@@ -317,22 +324,9 @@ class DockerRuntime(StartsByLaunching):
 
     def run_inside(self, name: str, argv: list[str]) -> _ExecHelper:
         """`docker exec` of the helper: it runs in the container's cgroup, inside its limits."""
-        spec = self._specs.get(name)
-        if spec is None or spec.limits is None:
-            raise StackError(f"{name} has no CPU or memory limits; give the profile's app.size")
-        container = self._container(name)
-        tag = f"harness-helper-{len(argv)}-{id(argv)}"
-        try:
-            # a detached exec of a missing program fails silently: a fault doing nothing
-            if container.exec_run(["test", "-x", argv[0]]).exit_code != 0:
-                raise StackError(f"{name}: {argv[0]} is not in its image "
-                                 f"({spec.image or self.images.get(spec.kind)}); "
-                                 "this helper cannot run inside the container")
-            # the tag in the environment lets stop() find the helper's processes
-            container.exec_run(argv, detach=True, environment={"HARNESS_HELPER": tag})
-        except DockerException as exc:
-            raise StackError(f"{name}: helper did not start: {exc}") from None
-        return _ExecHelper(container, tag)
+        if name not in self._specs:
+            raise StackError(f"docker runtime: no component {name!r} in run {self.run_id}")
+        return exec_helper(self._container(name), name, argv)
 
     def close(self) -> None:
         """Stop every container and remove all the run's objects. Idempotent.
@@ -355,6 +349,121 @@ class DockerRuntime(StartsByLaunching):
         self._containers.clear()
 
 
+class RunContainers:
+    """Process control of a docker stack that another harness owns (`harness inject`).
+
+    The owner's DockerRuntime holds the containers; this finds them by the run's labels,
+    so a kill, a pause or a stressor acts on the very containers the owner's
+    orchestrators watch (a killed task is replaced as if the owner had killed it).
+    """
+
+    def __init__(self, run_id: str, client: docker.DockerClient | None = None) -> None:
+        self.run_id = run_id
+        self._client = client
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    def _live(self, name: str | None = None) -> list[Container]:
+        labels = [f"{LABEL_RUN}={self.run_id}"]
+        if name is not None:
+            labels.append(f"{LABEL_COMPONENT}={name}")
+        found = self.client.containers.list(all=True, filters={"label": labels})
+        # a killed task's container stays (for its log) until the owner replaces it
+        return [c for c in found if c.status in ("running", "paused")]
+
+    def _container(self, name: str) -> Container:
+        live = self._live(name)
+        if not live:
+            raise StackError(f"{name} has no running container in docker run {self.run_id}")
+        return live[0]
+
+    def kill(self, name: str) -> None:
+        try:
+            self._container(name).kill()
+        except DockerException as exc:
+            raise StackError(f"could not kill {name}: {exc}") from None
+
+    def pause(self, name: str) -> None:
+        try:
+            self._container(name).pause()
+        except DockerException as exc:
+            raise StackError(f"could not pause {name}: {exc}") from None
+
+    def resume(self, name: str) -> None:
+        try:
+            self._container(name).unpause()
+        except DockerException as exc:
+            raise StackError(f"could not resume {name}: {exc}") from None
+
+    def is_running(self, name: str) -> bool:
+        return bool(self._live(name))
+
+    def run_inside(self, name: str, argv: list[str]) -> _ExecHelper:
+        return exec_helper(self._container(name), name, argv)
+
+    def resume_all(self) -> None:
+        """Unpause every container of the run and end every helper in it: an exec'd helper
+        does not die with the harness that started it, as a process runtime's does."""
+        for container in self._live():
+            with contextlib.suppress(DockerException):
+                if container.status == "paused":
+                    container.unpause()
+                for pid in _helper_pids(container, None):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+
+
+def _in_image(argv: list[str]) -> list[str]:
+    """The helper's command inside an image: the host's Python is not there, the image's is.
+
+    The resource faults' stressors are Python run by the harness's own interpreter; the app
+    images carry Debian's python3-minimal for them (stacks/docker/{go,php}.Dockerfile).
+    """
+    if argv and argv[0] == sys.executable:
+        return ["python3", *argv[1:]]
+    return argv
+
+
+def exec_helper(container: Container, name: str, argv: list[str]) -> _ExecHelper:
+    """Start a helper in the container with `docker exec`, so it shares the container's
+    cgroup (its CPU quota, its memory limit); refuse a container without limits."""
+    argv = _in_image(argv)
+    try:
+        container.reload()
+        host = container.attrs.get("HostConfig", {})
+        if not (host.get("NanoCpus") or host.get("Memory")):
+            raise StackError(f"{name} has no CPU or memory limits; give the profile's app.size")
+        # a detached exec of a missing program fails silently: a fault doing nothing
+        found = container.exec_run(["/bin/sh", "-c", 'command -v "$1"', "sh", argv[0]])
+        if found.exit_code != 0:
+            raise StackError(f"{name}: {argv[0]} is not in its image "
+                             f"({container.attrs.get('Config', {}).get('Image')}); "
+                             "this helper cannot run inside the container")
+        tag = f"harness-helper-{uuid.uuid4().hex[:12]}"
+        # the tag in the environment lets stop() find the helper's processes
+        container.exec_run(argv, detach=True, environment={HELPER_ENV: tag})
+    except DockerException as exc:
+        raise StackError(f"{name}: helper did not start: {exc}") from None
+    return _ExecHelper(container, tag)
+
+
+def _helper_pids(container: Container, tag: str | None) -> list[int]:
+    """Host PIDs of the container's helpers (those with `tag`, or every one when None)."""
+    pids = []
+    for row in container.top(ps_args="-eo pid").get("Processes") or []:
+        pid = int(row[0])
+        with contextlib.suppress(OSError):
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            if any(var.startswith(f"{HELPER_ENV}=".encode()) and (
+                    tag is None or var == f"{HELPER_ENV}={tag}".encode()) for var in environ):
+                pids.append(pid)
+    return pids
+
+
 class _ExecHelper:
     """A helper started with `docker exec`; stopped by killing what carries its tag."""
 
@@ -367,9 +476,6 @@ class _ExecHelper:
         if container is None:
             return
         with contextlib.suppress(DockerException):
-            for row in container.top(ps_args="-eo pid").get("Processes") or []:
-                pid = int(row[0])
+            for pid in _helper_pids(container, self._tag):
                 with contextlib.suppress(OSError):
-                    environ = Path(f"/proc/{pid}/environ").read_bytes()
-                    if f"HARNESS_HELPER={self._tag}".encode() in environ.split(b"\0"):
-                        os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)

@@ -6,10 +6,14 @@ Everything else holds the `Runtime` protocol; this module alone names the classe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import EnvironmentProblem
 from harness.runtime.base import Runtime
 from harness.runtime.registry import Registry
+
+if TYPE_CHECKING:
+    from harness.runtime.docker import RunContainers
 
 RUNTIMES = ("process", "docker")
 
@@ -43,6 +47,13 @@ def make_runtime(
     raise EnvironmentProblem(
         f"--runtime {name!r}: unknown runtime; choose one of {', '.join(RUNTIMES)}"
     )
+
+
+def run_containers(stack_id: str) -> RunContainers:
+    """The containers of a docker stack another harness owns, for `harness inject`."""
+    from harness.runtime.docker import RunContainers
+
+    return RunContainers(stack_id)
 
 
 def cleanup_docker_leftovers() -> list[str]:

@@ -259,7 +259,7 @@ class Stack:
             haproxy_socket=str(self.workdir / "haproxy.sock"), aws_endpoint=aws_direct,
             queue_url=queue_url, bucket=p.aws.bucket, db_writer_port=writer_port,
             db_reader_port=reader_port, components=components, edges=edges, ready_s=ready,
-            db_proxy_admin=self._proxy_admin,
+            db_proxy_admin=self._proxy_admin, runtime=self.runtime_name,
         )
 
     def _start_proxy(self, rt: Runtime, writer_port: int, ready: dict[str, float]

@@ -55,6 +55,9 @@ class StackInfo:
     ready_s: dict[str, float] = field(default_factory=dict)
     #: the RDS Proxy's admin URL (repoint, stats); None = no proxy, apps use the endpoint
     db_proxy_admin: str | None = None
+    #: the runtime the components run on (`process` or `docker`): how another harness
+    #: (`harness inject`) reaches them
+    runtime: str = "process"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,18 +1,22 @@
 """Fixtures of the contract suite: real MariaDB, LocalStack and Toxiproxy, both apps.
 
 The backing parts start once per session with the harness's own components
-(`harness.stacks.components.*` on a `ProcessRuntime`); every app instance talks
-to MariaDB through its own Toxiproxy proxy (so one test can cut one app off its
-database) and to LocalStack through its own proxy and the AWS fault point (so a test
-can throttle SQS), with its own queue (and, Go, bucket). Each app gets its
-architecture's client settings (timeouts, AWS attempts) from the stack profile.
-Tests create their own product and event rows, so they never depend on order.
+(`harness.stacks.components.*`) on the process runtime, or on the docker runtime with
+HARNESS_CONTRACT_RUNTIME=docker (tests/containers/test_contract_on_docker.py runs the
+suite so); the docker runtime uses the host's network, so every 127.0.0.1 port below
+means the same on both. Every app instance talks to MariaDB through its own Toxiproxy
+proxy (so one test can cut one app off its database) and to LocalStack through its own
+proxy and the AWS fault point (so a test can throttle SQS), with its own queue (and,
+Go, bucket). Each app gets its architecture's client settings (timeouts, AWS attempts)
+from the stack profile. Tests create their own product and event rows, so they never
+depend on order.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +26,7 @@ import pytest
 from contract_support import AppUnderTest, Backends
 
 from harness.runtime.ports import LOOPBACK, PortAllocator
-from harness.runtime.process import ProcessRuntime
+from harness.runtime.select import RUNTIMES, make_runtime
 from harness.settings import Settings
 from harness.stacks import seed as seeding
 from harness.stacks.components import apps, awsfault, localstack, mariadb, toxiproxy
@@ -31,15 +35,28 @@ from harness.stacks.profile import load_profile
 KINDS = ("php", "go")
 #: the architecture whose profile each kind of app comes from
 PROFILE_OF = {"php": "legacy", "go": "modern"}
+#: names the runtime the suite's parts run on (default: process)
+RUNTIME_ENV = "HARNESS_CONTRACT_RUNTIME"
 
 
 @pytest.fixture(scope="session")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
+def runtime_name() -> str:
+    """The runtime of this session, from HARNESS_CONTRACT_RUNTIME (process by default)."""
+    name = os.environ.get(RUNTIME_ENV) or "process"
+    if name not in RUNTIMES:
+        pytest.fail(f"{RUNTIME_ENV}={name!r}: choose one of {', '.join(RUNTIMES)}")
+    return name
+
+
+@pytest.fixture(scope="session")
+def backends(tmp_path_factory: pytest.TempPathFactory, runtime_name: str) -> Iterator[Backends]:
     """MariaDB (seeded), LocalStack (SQS + S3) and Toxiproxy, for the whole session."""
     settings = Settings.from_env()
     root = tmp_path_factory.mktemp("contract")
     stack_id = f"contract-{uuid.uuid4().hex[:8]}"
-    runtime = ProcessRuntime(stack_id=stack_id, workdir=root / "work", log_dir=root / "logs")
+    # the docker runtime mounts the work dir (data dirs, configs) at the same path
+    runtime = make_runtime(runtime_name, stack_id=stack_id, workdir=root / "work",
+                           log_dir=root / "logs")
     ports = PortAllocator()
     toxi_port, aws_port, db_port = ports.take(), ports.take(), ports.take()
     fault_port = ports.take()
@@ -59,7 +76,7 @@ def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
         mariadb.bootstrap(db_port)
         seeding.seed(db_port, seeding.SeedPlan(seed=1, products=20, events=3))
         backends = Backends(
-            runtime=runtime, ports=ports, settings=settings, root=root,
+            runtime=runtime, stack_id=stack_id, ports=ports, settings=settings, root=root,
             db_port=db_port, aws_port=aws_port, aws_endpoint=f"http://{LOOPBACK}:{aws_port}",
             toxi=toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{toxi_port}"),
             aws_fault_port=fault_port,

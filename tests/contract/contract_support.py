@@ -28,8 +28,8 @@ import jsonschema
 import requests
 import yaml
 
+from harness.runtime.base import Runtime
 from harness.runtime.ports import LOOPBACK, PortAllocator
-from harness.runtime.process import ProcessRuntime
 from harness.settings import PROJECT_ROOT, Settings
 from harness.stacks.components import localstack, mariadb
 from harness.stacks.components.toxiproxy import ToxiproxyClient
@@ -44,7 +44,9 @@ Json = Any
 class Backends:
     """The session's MariaDB, LocalStack and Toxiproxy."""
 
-    runtime: ProcessRuntime
+    runtime: Runtime
+    #: the runtime's id of this session (the docker runtime labels its containers with it)
+    stack_id: str
     ports: PortAllocator
     settings: Settings
     root: Path
