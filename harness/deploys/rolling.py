@@ -50,6 +50,27 @@ def with_release(conf: str, env: dict[str, str]) -> str:
     return "\n".join([*kept, "", _MARK, *(f"env[{k}] = {v}" for k, v in env.items())]) + "\n"
 
 
+def php_fpm_master(pids: list[int]) -> int | None:
+    """The php-fpm master among these processes and their descendants, as this host sees them.
+
+    The process runtime lists php-fpm's master itself; the docker runtime lists the
+    container's main process (the shell that runs nginx and php-fpm side by side), whose
+    children share this host's kernel, so the same search finds it on either runtime.
+    """
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                parent = proc.parent()
+                # the binary is php-fpm8.2 on Debian; workers are the master's children
+                if proc.name().startswith("php-fpm") and (
+                        parent is None or not parent.name().startswith("php-fpm")):
+                    return proc.pid
+        except psutil.Error:
+            continue
+    return None
+
+
 def _workers(master_pid: int) -> set[int]:
     try:
         return {p.pid for p in psutil.Process(master_pid).children()}
@@ -116,10 +137,9 @@ class RollingDeploy(DeployRun):
         fpm = spec.processes[names.index("php-fpm")]
         conf = Path(fpm.argv[fpm.argv.index("-y") + 1])
         conf.write_text(with_release(conf.read_text(), release_env(self.spec)))
-        pids = self.runtime.pids(app)
-        if len(pids) != len(names):
+        master = php_fpm_master(self.runtime.pids(app))
+        if master is None:
             raise FaultError(f"{app} is not running (being replaced?); deploy skipped it")
-        master = pids[names.index("php-fpm")]
         old_workers = _workers(master)
         reloaded = time.monotonic()
         self.emit("instance_reloading", component=app, signal="SIGUSR2")
