@@ -43,6 +43,7 @@ from harness.runtime.events import EventLog
 from harness.scenario.labels import profile_of
 from harness.scenario.scenario import Scenario
 from harness.settings import Settings
+from harness.stacks.capacity import largest_fleet_cpus
 from harness.stacks.connections import ConnectionSampler
 from harness.stacks.profile import load_profile
 from harness.stacks.seed import SeedPlan
@@ -185,7 +186,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                         info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
                         seed=options.seed, workers=options.workers, on_second=view.second,
                         start_at=start_at,
-                        stack_cpus=(stack.capacity.to_json()["total_cpus"]
+                        stack_cpus=(largest_fleet_cpus(stack.capacity, profile)
                                     if stack.capacity else None),
                     )
                     # a fault that did not apply makes the run fail: it did not rehearse

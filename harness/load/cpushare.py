@@ -17,8 +17,9 @@ What counts as "competed", per interval:
   the scheduler had an idle core for anyone who wanted one, so nobody waited for
   the generator; at or above it runnable threads queue for a core.
 - and the generator used more than the headroom the stack's limit leaves:
-  (cores - stack CPU limit) / cores of the machine. The stack can use at most its
-  limit; what is left is the generator's fair room. A generator within that room
+  (cores - stack CPU limit) / cores of the machine, the limit being the fleet's at its
+  largest (a fleet that scales, its maximum). The stack can use at most its limit;
+  what is left is the generator's fair room. A generator within that room
   took nothing the stack was entitled to even on a saturated machine (then
   others did: reported separately, as "machine saturated by other processes").
   Without a known limit (plain `harness load`, or limits not enforced) the room
@@ -42,8 +43,8 @@ import psutil
 #: machine busy at or above this share of all cores: runnable threads wait for a core
 SATURATED_MACHINE = 0.90
 #: the generator's room when the stack's CPU limit is unknown: 0.5 of 2 cores. The shipped
-#: profiles' fleets at their largest (6 x 0.225 = 9 x 0.15 = 1.35 vCPU) leave 0.65 of the
-#: 2-core machines this runs on; an unknown stack is assumed to take a little more (1.5)
+#: profiles' fleets at their largest (6 x 0.1125 = 9 x 0.075 = 0.675 vCPU) leave 1.3 of the
+#: 2-core machines this runs on; an unknown stack is assumed to take much more (1.5)
 DEFAULT_HEADROOM_SHARE = 0.25
 #: share of load intervals allowed to be "competed" before the run is flagged
 MAX_COMPETED_SHARE = 0.05
@@ -134,7 +135,7 @@ def judge(intervals: Sequence[Interval], *, cores: int, stack_cpus: float | None
 
 def _with_warnings(r: GeneratorCpu) -> GeneratorCpu:
     room = (
-        f"room left by the stack's {r.stack_cpus:g} vCPU limit {r.headroom_share:.0%}"
+        f"room left by the stack's {r.stack_cpus:g} vCPU at most {r.headroom_share:.0%}"
         if r.stack_cpus is not None else f"room {r.headroom_share:.0%}, the stack's limit unknown"
     )
     figures = (

@@ -34,6 +34,7 @@ from docker.models.containers import Container
 
 from harness.errors import StackError
 from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
+from harness.runtime.cgroups import CFS_PERIOD_US, quota_us
 from harness.runtime.docker_engine import (
     ENV_FILE,
     LABEL_COMPONENT,
@@ -137,7 +138,9 @@ class DockerRuntime(StartsByLaunching):
         }
         if spec.limits is not None:
             if spec.limits.cpus is not None:
-                kwargs["nano_cpus"] = int(spec.limits.cpus * 1e9)
+                # the shared period (cgroups.CFS_PERIOD_US), not docker's --cpus at 100 ms
+                kwargs["cpu_period"] = CFS_PERIOD_US
+                kwargs["cpu_quota"] = quota_us(spec.limits.cpus)
             if spec.limits.memory_mb is not None:
                 # no swap on top, as a task's hard memory limit
                 kwargs["mem_limit"] = kwargs["memswap_limit"] = f"{spec.limits.memory_mb}m"
@@ -305,7 +308,8 @@ class DockerRuntime(StartsByLaunching):
         return None
 
     def limits_enforcement(self) -> tuple[bool, str]:
-        return True, "docker (--cpus, --memory)"
+        return True, (f"docker (--cpu-period {CFS_PERIOD_US} --cpu-quota, --memory; "
+                      f"CPU period {CFS_PERIOD_US // 1000} ms)")
 
     def limits_in_force(self, name: str) -> InForce | None:
         container = self._containers.get(name)
@@ -314,9 +318,9 @@ class DockerRuntime(StartsByLaunching):
         with contextlib.suppress(NotFound):
             container.reload()
             host = container.attrs.get("HostConfig", {})
-            nano, memory = int(host.get("NanoCpus") or 0), int(host.get("Memory") or 0)
+            memory = int(host.get("Memory") or 0)
             return InForce(
-                cpus=round(nano / 1e9, 4) if nano else None,
+                cpus=_cpus(host),
                 memory_mb=memory // 2**20 if memory else None,
                 cgroups=(str(container.id),),
             )
@@ -428,6 +432,15 @@ def _in_image(argv: list[str]) -> list[str]:
     return argv
 
 
+def _cpus(host: Mapping[str, Any]) -> float | None:
+    """The CPU limit a container's HostConfig holds (a period and quota, or --cpus)."""
+    quota, period = int(host.get("CpuQuota") or 0), int(host.get("CpuPeriod") or 0)
+    if quota > 0 and period > 0:
+        return round(quota / period, 4)
+    nano = int(host.get("NanoCpus") or 0)
+    return round(nano / 1e9, 4) if nano else None
+
+
 def exec_helper(container: Container, name: str, argv: list[str]) -> _ExecHelper:
     """Start a helper in the container with `docker exec`, so it shares the container's
     cgroup (its CPU quota, its memory limit); refuse a container without limits."""
@@ -435,7 +448,7 @@ def exec_helper(container: Container, name: str, argv: list[str]) -> _ExecHelper
     try:
         container.reload()
         host = container.attrs.get("HostConfig", {})
-        if not (host.get("NanoCpus") or host.get("Memory")):
+        if not (_cpus(host) or host.get("Memory")):
             raise StackError(f"{name} has no CPU or memory limits; give the profile's app.size")
         # a detached exec of a missing program fails silently: a fault doing nothing
         found = container.exec_run(["/bin/sh", "-c", 'command -v "$1"', "sh", argv[0]])

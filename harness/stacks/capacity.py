@@ -50,8 +50,13 @@ class Capacity:
     def enforced(self) -> bool:
         return self.reason is None
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def total_cpus(self) -> float | None:
+        """The members' CPU limits in force, summed; None unless every member had one."""
         cpus = [c.cpus for c in self.components]
+        return None if None in cpus else round(sum(c or 0.0 for c in cpus), 4)
+
+    def to_json(self) -> dict[str, Any]:
         memory = [c.memory_mb for c in self.components]
         return {
             "enforced": self.enforced, "mechanism": self.mechanism, "reason": self.reason,
@@ -59,10 +64,25 @@ class Capacity:
             "requested_total_cpus": round(sum(c.requested_cpus for c in self.components), 4),
             "requested_total_memory_mb": sum(c.requested_memory_mb for c in self.components),
             # a total is only meaningful when every member had its limit
-            "total_cpus": None if None in cpus else round(sum(c or 0.0 for c in cpus), 4),
+            "total_cpus": self.total_cpus,
             "total_memory_mb": None if None in memory else sum(m or 0 for m in memory),
             "components": [asdict(c) for c in self.components],
         }
+
+
+def largest_fleet_cpus(capacity: Capacity, profile: Profile) -> float | None:
+    """The CPU the fleet can hold at its largest: the members in force at the start, or
+    the scaling maximum of members of the profile's size, whichever is more.
+
+    The generator-competition check (load/cpushare.py) takes its room from this: with
+    the base fleet it would overstate the room once the fleet scaled out; the maximum
+    may understate it, which can only flag more runs, never fewer.
+    """
+    base = capacity.total_cpus
+    if base is None or profile.scaling is None:
+        return base
+    most = profile.scaling.max_capacity.value * profile.app.size.cpus.value
+    return round(max(base, most), 4)
 
 
 class LimitsView(Protocol):

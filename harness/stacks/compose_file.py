@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from harness.runtime.cgroups import CFS_PERIOD_US, quota_us
 from harness.stacks import compose as c
 from harness.stacks.components import localstack, mariadb
 from harness.stacks.profile import Profile, RdsSettings, load_profile
@@ -133,8 +134,10 @@ def _arch_services(profile: Profile) -> dict[str, dict[str, Any]]:
         services[service] = {
             **_image(kind), "profiles": prof,
             "environment": _app_env(profile, name),
-            # the instance's/task's size, enforced by Docker (cgroup v1 or v2)
-            "cpus": size.cpus.value, "mem_limit": f"{size.memory_mb.value}m",
+            # the instance's/task's size, enforced by Docker (cgroup v1 or v2), with the
+            # CPU period both runtimes share (cgroups.CFS_PERIOD_US)
+            "cpu_period": CFS_PERIOD_US, "cpu_quota": quota_us(size.cpus.value),
+            "mem_limit": f"{size.memory_mb.value}m",
             "depends_on": {
                 **seeded, **_healthy(f"toxiproxy-{arch}"),
                 **(_healthy("db-proxy") if proxy is not None else {}),

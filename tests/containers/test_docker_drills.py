@@ -141,7 +141,8 @@ def _cpu(container: Container) -> tuple[float, int, int]:
 
 def test_cpu_stress_is_held_to_the_task_containers_cpu_quota(stack: DockerStack) -> None:
     app = stack.container("app-1")
-    quota = int(app.attrs["HostConfig"]["NanoCpus"]) / 1e9
+    host = app.attrs["HostConfig"]
+    quota = int(host["CpuQuota"]) / int(host["CpuPeriod"])
     assert 0 < quota < 1, quota  # the profile's task size; two busy workers could use 2
     drill = stack.inject("cpu_stress", "--target", "app-1", "--duration", "6s",
                          "-p", "workers=2")

@@ -75,7 +75,8 @@ def test_component_is_ready_on_loopback_with_docker_limits(
     assert runtime.is_running("toxi")
     assert runtime.components() == ["toxi"]
     attrs = client.containers.get(f"harness-{runtime.run_id}-toxi").attrs
-    assert attrs["HostConfig"]["NanoCpus"] == 500_000_000
+    # 0.5 vCPU at the period both runtimes share (cgroups.CFS_PERIOD_US)
+    assert (attrs["HostConfig"]["CpuPeriod"], attrs["HostConfig"]["CpuQuota"]) == (20_000, 10_000)
     assert attrs["HostConfig"]["Memory"] == 256 * 1024 * 1024
     assert attrs["Config"]["Labels"][dockerrt.LABEL_RUN] == runtime.run_id
     assert attrs["Config"]["Labels"][dockerrt.LABEL_OWNER_PID] == str(os.getpid())

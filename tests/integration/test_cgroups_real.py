@@ -55,7 +55,7 @@ def test_a_limited_component_runs_inside_a_cgroup_with_its_quota(tmp_path: Path)
                 assert str(pid) in Path(cgroup, "cgroup.procs").read_text().split()
         quota_file = ("cpu.max" if runtime.cgroups.version == 2 else "cpu.cfs_quota_us")
         quota = Path(in_force.cgroups[0], quota_file).read_text().split()[0]
-        assert int(quota) == 75_000
+        assert int(quota) == 15_000  # 0.75 of the 20 ms period (cgroups.CFS_PERIOD_US)
     finally:
         runtime.close()
     assert not CgroupLimiter(stack_id).in_force("app-1").cgroups, "cgroups left after close"

@@ -52,8 +52,9 @@ def test_v1_writes_quota_and_memory_limit_per_controller(tmp_path: Path) -> None
     cpu_dir = root / "cpu" / "harness" / "stack-1" / "app-1"
     mem_dir = root / "memory" / "harness" / "stack-1" / "app-1"
     assert procs == [cpu_dir / "cgroup.procs", mem_dir / "cgroup.procs"]
-    assert (cpu_dir / "cpu.cfs_quota_us").read_text() == "75000"
-    assert (cpu_dir / "cpu.cfs_period_us").read_text() == "100000"
+    # the shared 20 ms period (CFS_PERIOD_US), the quota in proportion
+    assert (cpu_dir / "cpu.cfs_period_us").read_text() == "20000"
+    assert (cpu_dir / "cpu.cfs_quota_us").read_text() == "15000"
     assert (mem_dir / "memory.limit_in_bytes").read_text() == str(1536 * 2**20)
 
 
@@ -64,7 +65,7 @@ def test_v1_in_force_reads_the_files_back(tmp_path: Path) -> None:
     # the kernel rounds the memory limit to pages and may hold another quota than asked
     mem = root / "memory" / "harness" / "stack-1" / "app-1" / "memory.limit_in_bytes"
     mem.write_text(f"{1000 * 2**20}\n")
-    (root / "cpu" / "harness" / "stack-1" / "app-1" / "cpu.cfs_quota_us").write_text("40000\n")
+    (root / "cpu" / "harness" / "stack-1" / "app-1" / "cpu.cfs_quota_us").write_text("8000\n")
     got = limiter.in_force("app-1")
     assert (got.cpus, got.memory_mb) == (0.4, 1000)
     assert len(got.cgroups) == 2
@@ -93,7 +94,7 @@ def test_v2_delegates_controllers_down_to_the_component(tmp_path: Path) -> None:
     # every ancestor hands cpu and memory down, or the child's cpu.max would not exist
     for ancestor in (root, root / "harness", root / "harness" / "stack-2"):
         assert (ancestor / "cgroup.subtree_control").read_text() == "+cpu +memory"
-    assert (cgroup / "cpu.max").read_text() == "50000 100000"
+    assert (cgroup / "cpu.max").read_text() == "10000 20000"
     assert (cgroup / "memory.max").read_text() == str(1024 * 2**20)
 
 

@@ -45,8 +45,8 @@ def test_several_processes_run_side_by_side_the_last_one_as_the_containers_main(
     ]
     assert kwargs["environment"] == {"HARNESS_STACK_ID": "run-1", "DB_PORT": "4000"}
     assert kwargs["network_mode"] == "host"
-    assert (kwargs["nano_cpus"], kwargs["mem_limit"], kwargs["memswap_limit"]) == (
-        500_000_000, "256m", "256m")
+    assert (kwargs["cpu_period"], kwargs["cpu_quota"]) == (20_000, 10_000)  # 0.5 vCPU
+    assert (kwargs["mem_limit"], kwargs["memswap_limit"]) == ("256m", "256m")
     assert kwargs["labels"][dockerrt.LABEL_RUN] == "run-1"
     assert kwargs["labels"][dockerrt.LABEL_COMPONENT] == "app-1"
 
@@ -68,5 +68,5 @@ def test_a_kind_whose_program_lives_elsewhere_in_its_image_gets_that_one(tmp_pat
     kwargs = _runtime(tmp_path)._container_kwargs(spec)
     assert kwargs["command"][2].startswith("exec /opt/localstack/bin/python -m x.y >>")
     assert kwargs["environment"]["PYTHONPATH"] == str(dockerrt.PROJECT_ROOT)
-    assert "nano_cpus" not in kwargs
+    assert "cpu_quota" not in kwargs
     assert dockerrt.default_images()["faultpoint"] == "harness/localstack:latest"

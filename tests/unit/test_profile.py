@@ -123,7 +123,7 @@ def test_every_cited_setting_is_modelled_and_timings_follow_the_time_scale(arch:
 def test_both_architectures_get_the_same_cpu_and_memory_budget() -> None:
     legacy, modern = load_profile("legacy"), load_profile("modern")
     assert legacy.app.instances != modern.app.instances  # 2 instances, 3 tasks
-    assert legacy.app.total_cpus == modern.app.total_cpus == pytest.approx(0.45)
+    assert legacy.app.total_cpus == modern.app.total_cpus == pytest.approx(0.225)
     assert legacy.app.total_memory_mb == modern.app.total_memory_mb == 3072
 
 
@@ -134,10 +134,10 @@ def test_both_maximum_fleets_get_the_same_cpu_and_fit_a_two_core_machine() -> No
         assert profile.scaling is not None
         fleets[arch] = round(profile.scaling.max_capacity.value * profile.app.size.cpus.value, 4)
         # each size says which AWS size it stands for and how it was scaled
-        assert "x 0.3" in profile.app.size.aws_size.value
-        assert "x 0.3" in profile.app.size.cpus.source
-    # the base fleet (0.45 vCPU) can triple and leave 0.65 of 2 cores to the rest
-    assert fleets["legacy"] == fleets["modern"] == pytest.approx(1.35)
+        assert "x 0.15" in profile.app.size.aws_size.value
+        assert "x 0.15" in profile.app.size.cpus.source
+    # the base fleet (0.225 vCPU) can triple and leave 1.3 of 2 cores to the rest
+    assert fleets["legacy"] == fleets["modern"] == pytest.approx(0.675)
 
 
 def test_both_services_get_the_same_timeouts() -> None:

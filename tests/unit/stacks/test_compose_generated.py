@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.runtime.cgroups import CFS_PERIOD_US
 from harness.stacks import compose, compose_file
 from harness.stacks.profile import load_profile
 
@@ -55,7 +56,9 @@ def test_apps_get_the_profiles_size(arch: str) -> None:
     assert len(apps) == profile.app.instances
     for service in apps.values():
         assert service["profiles"] == [arch]
-        assert service["cpus"] == profile.app.size.cpus.value
+        # the period both runtimes share, not docker's 100 ms default
+        assert service["cpu_period"] == CFS_PERIOD_US
+        assert service["cpu_quota"] / service["cpu_period"] == profile.app.size.cpus.value
         assert service["mem_limit"] == f"{profile.app.size.memory_mb.value}m"
 
 
