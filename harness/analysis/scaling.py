@@ -6,26 +6,38 @@ and `cpu_sum_pct`, the sum of every running member's CPU (each as % of its own s
 The auto scaling orchestrator records every desired-count change
 (`orchestrator.scaling.desired_changed`).
 
-The scaling gap of a run is the time from demand first exceeding the in-service
-capacity until enough capacity is in service:
+An overload episode starts at the first of `SUSTAIN_S` or more consecutive seconds in
+which `cpu_sum_pct > in_service * target` (the work done needs more members than are in
+service to stay at the policy's target utilization) and ends at the last of them, when
+that stops holding (`overload_windows`).
 
-- demand exceeds capacity at the first second of `SUSTAIN_S` consecutive seconds in
-  which `cpu_sum_pct > in_service * target` (the work done needs more members than are
-  in service to stay at the policy's target utilization);
-- "enough" is the desired count the group was already launching towards then (a
-  scheduled pre-scaling asked in time), else the new desired count of the first scale-out
-  after it: the capacity the policy judged enough (a later scale-out is a new episode,
-  listed among the desired-count changes, and does not stretch this gap);
-- the gap ends at the first second at or after the demand when the in-service count
-  reaches that count.
+The scaling gap of a run runs from the start of one episode, the demand, until enough
+capacity is in service. It is the first episode, in time order, that either
 
-Not measurable (with the reason) when the run has no capacity samples, demand never
-exceeded the in-service capacity, or no more capacity than was in service was ever
-asked for; `not_reached` (a lower bound) when the count was not in service by the end.
+- started while the group was already launching towards more members than it had in
+  service (a scheduled pre-scaling asked in time, a launch under way): "enough" is that
+  desired count; or
+- owns a scale-out, a desired-count increase beyond the members in service at the
+  episode's start: a scale-out belongs to the latest episode that started at or before
+  its decision, whether that episode was still going on or had ended (the policy's alarm
+  acts on datapoints minutes old). "Enough" is the new desired count of the episode's
+  first scale-out, the capacity the policy judged enough; a later scale-out is listed
+  among the desired-count changes and does not stretch this gap.
+
+So a start-up transient that ended before any scale-out was decided is passed over when
+the scale-out came during a later episode, and the gap is measured from that one. The
+gap ends at the first second at or after the demand when the in-service count reaches
+"enough".
+
+Not measurable (with the reason) when the run has no capacity samples, no overload
+episode, or episodes but no more capacity than was in service ever asked for during or
+after one (the reason names the first episode); `not_reached` (a lower bound) when the
+count was not in service by the end.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -91,6 +103,27 @@ def _over(p: CapacityPoint, target_pct: float) -> bool:
     return p.cpu_sum_pct is not None and p.cpu_sum_pct > p.in_service * target_pct
 
 
+def overload_windows(points: Sequence[CapacityPoint], target_pct: float
+                     ) -> list[tuple[float, float]]:
+    """Overload episodes as (start s, end s): see the module's docstring."""
+    return [(first.t_s, last.t_s) for first, last in _episodes(points, target_pct)]
+
+
+def _episodes(points: Sequence[CapacityPoint], target_pct: float
+              ) -> list[tuple[CapacityPoint, CapacityPoint]]:
+    """First and last sample of each run of at least SUSTAIN_S samples over the target."""
+    episodes = []
+    run: list[CapacityPoint] = []
+    for p in [*points, None]:  # None ends the last run
+        if p is not None and _over(p, target_pct):
+            run.append(p)
+            continue
+        if len(run) >= SUSTAIN_S:
+            episodes.append((run[0], run[-1]))
+        run = []
+    return episodes
+
+
 def scaling_gap(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange],
                 target_pct: float | None) -> Gap:
     """The run's scaling gap (see the module's docstring)."""
@@ -99,23 +132,27 @@ def scaling_gap(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange
                    "(no target utilization to judge demand against)")
     if not points:
         return Gap("not_measurable", reason="no capacity samples were recorded")
-    demand = None
-    for i in range(len(points) - SUSTAIN_S + 1):
-        if all(_over(p, target_pct) for p in points[i:i + SUSTAIN_S]):
-            demand = points[i]
-            break
-    if demand is None:
+    starts = [first for first, _last in _episodes(points, target_pct)]
+    if not starts:
         return Gap("not_measurable", reason=f"demand never exceeded the in-service capacity "
                    f"at the {target_pct:g} % target for {SUSTAIN_S} s")
-    if demand.desired > demand.in_service:
-        needed = demand.desired  # asked for before the demand came (pre-scaling, a launch)
-    else:
-        first = next((c for c in changes if c.t_s >= demand.t_s), None)
-        needed = first.new if first is not None and first.new > first.old else demand.desired
-    if needed <= demand.in_service:
-        return Gap("not_measurable", reason=f"demand exceeded the {demand.in_service} members "
-                   f"in service at {demand.t_s:.1f} s, but no more were asked for",
-                   demand_s=demand.t_s, in_service_at_demand=demand.in_service)
+    # a scale-out belongs to the latest episode that started at or before its decision
+    for demand, after in zip(starts, [*(d.t_s for d in starts[1:]), math.inf], strict=True):
+        if demand.desired > demand.in_service:
+            return _gap(points, demand, demand.desired)
+        # an increase still short of the members in service (after a scale-in) asks no more
+        owned = next((c for c in changes if demand.t_s <= c.t_s < after
+                      and c.new > max(c.old, demand.in_service)), None)
+        if owned is not None:
+            return _gap(points, demand, owned.new)
+    first = starts[0]
+    return Gap("not_measurable", reason=f"demand exceeded the {first.in_service} members "
+               f"in service at {first.t_s:.1f} s, but no more were asked for",
+               demand_s=first.t_s, in_service_at_demand=first.in_service)
+
+
+def _gap(points: Sequence[CapacityPoint], demand: CapacityPoint, needed: int) -> Gap:
+    """From the demand until `needed` members are in service."""
     enough = next((p for p in points if p.t_s >= demand.t_s and p.in_service >= needed), None)
     if enough is None:
         last = points[-1].t_s

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.analysis.scaling import (
     CapacityPoint,
     DesiredChange,
     capacity_points,
     desired_changes,
+    overload_windows,
     scaling_gap,
 )
 
 
-def series(in_service: list[int], cpu_sum: list[float], desired: list[int]) -> list[CapacityPoint]:
+def series(in_service: Sequence[int], cpu_sum: Sequence[float], desired: Sequence[int]
+           ) -> list[CapacityPoint]:
     return [CapacityPoint(float(t), d, max(0, d - s), s, c)
             for t, (s, c, d) in enumerate(zip(in_service, cpu_sum, desired, strict=True))]
 
@@ -80,3 +84,62 @@ def test_a_later_scale_out_does_not_stretch_the_gap() -> None:
                DesiredChange(6.0, 4, 5, "target_tracking")]
     gap = scaling_gap(series(in_service, cpu, desired), changes, 50.0)
     assert (gap.status, gap.demand_s, gap.needed, gap.gap_s) == ("measured", 0.0, 4, 5.0)
+
+
+def _warm_up_then_spike(decided_s: float) -> tuple[list[CapacityPoint], list[DesiredChange]]:
+    """2 in service at a 50 % target; a start-up transient at 6-9 s, the spike from 52 s.
+
+    The spike holds until 4 are in service at 117 s; 2 -> 4 is decided at `decided_s`.
+    """
+    points = []
+    for t in range(130):
+        in_service = 4 if t >= 117 else 3 if t >= 100 else 2
+        desired = 4 if t >= decided_s else 2
+        cpu = 140.0 if 6 <= t <= 9 else 160.0 if t >= 52 else 60.0
+        points.append(CapacityPoint(float(t), desired, desired - in_service, in_service, cpu))
+    return points, [DesiredChange(decided_s, 2, 4, "target_tracking")]
+
+
+def test_episodes_run_from_the_first_to_the_last_second_over_the_target() -> None:
+    points, _ = _warm_up_then_spike(72.0)
+    # 160 > 3 x 50 still at 100-116 s; with 4 in service (200) no longer
+    assert overload_windows(points, 50.0) == [(6.0, 9.0), (52.0, 116.0)]
+    # two seconds over, then a gap in the samples' CPU: no episode
+    short = series([2] * 5, [150, 150, 60, 150, 150], [2] * 5)
+    assert overload_windows(short, 50.0) == []
+    unsampled = [CapacityPoint(float(t), 2, 0, 2, None if t == 2 else 150.0) for t in range(6)]
+    assert overload_windows(unsampled, 50.0) == [(3.0, 5.0)]
+
+
+def test_a_warm_up_transient_is_not_the_demand_of_a_later_scale_out() -> None:
+    points, changes = _warm_up_then_spike(72.0)
+    gap = scaling_gap(points, changes, 50.0)
+    assert (gap.status, gap.demand_s, gap.enough_s, gap.gap_s) == ("measured", 52.0, 117.0, 65.0)
+    assert (gap.in_service_at_demand, gap.needed) == (2, 4)
+
+
+def test_a_scale_out_decided_between_episodes_belongs_to_the_one_before() -> None:
+    # decided at 30 s, before the spike: on the transient's (late acted on) datapoints
+    points, changes = _warm_up_then_spike(30.0)
+    gap = scaling_gap(points, changes, 50.0)
+    assert (gap.status, gap.demand_s, gap.gap_s) == ("measured", 6.0, 111.0)
+
+
+def test_a_pre_scaled_episode_needs_the_count_already_asked() -> None:
+    # 2 -> 4 asked at 0 s (scheduled); demand from 2 s with 2 in service; 4 at 5 s
+    in_service = [2, 2, 2, 2, 3, 4, 4]
+    cpu = [50, 50, 250, 250, 250, 250, 250]
+    changes = [DesiredChange(0.0, 2, 4, "scheduled_action")]
+    gap = scaling_gap(series(in_service, cpu, [4] * 7), changes, 50.0)
+    assert (gap.status, gap.demand_s, gap.needed, gap.gap_s) == ("measured", 2.0, 4, 3.0)
+
+
+def test_demand_no_scale_out_followed_is_not_measurable() -> None:
+    # overloaded twice, a scale-in in between, never a scale-out: the first episode is named
+    cpu = [150, 150, 150, 60, 60, 150, 150, 150]
+    changes = [DesiredChange(4.0, 2, 1, "target_tracking")]
+    gap = scaling_gap(series([2] * 8, cpu, [2] * 8), changes, 50.0)
+    assert gap.status == "not_measurable"
+    assert gap.reason == "demand exceeded the 2 members in service at 0.0 s, " \
+                         "but no more were asked for"
+    assert (gap.demand_s, gap.gap_s) == (0.0, None)
