@@ -1,4 +1,4 @@
-"""Time to detect per fault, and false alarms, from the run's alarm state changes.
+"""Time to detect per fault, and the alarms no fault explains, from alarm state changes.
 
 A fault is detected by the first alarm that went to ALARM after the fault started and
 before the next fault started, as long as the fault could still explain it: until the
@@ -7,9 +7,14 @@ recovered), plus the alarm's own lag (its N periods, publication delay and one
 evaluation), since an alarm reports data that old. A fault also reaches as long as the
 orchestrators are still repairing what it broke (a replacement instance below its
 healthy threshold is an unhealthy host, whatever the traffic says): until the last
-repair of its targets is back in service, or the end of the run if one never was. An
-alarm that went to ALARM outside every fault's reach is a false alarm: it would have
-paged someone for nothing.
+repair of its targets is back in service, or the end of the run if one never was.
+
+An alarm that went to ALARM outside every fault's reach is unexplained. When the data it
+evaluated (its N periods up to its evaluation time less the publication delay) overlaps
+an overload episode (demand above the in-service capacity at the scaling policy's
+target, harness.analysis.scaling.overload_windows), it is an alarm of that overload: it
+warned, rightly, of a fleet short of capacity. Otherwise it is a false alarm: it would
+have paged someone for nothing. A fixed fleet has no target, so no overload episodes.
 """
 
 from __future__ import annotations
@@ -45,13 +50,25 @@ class FaultDetection:
 
 
 @dataclass(frozen=True)
-class FalseAlarm:
+class UnexplainedAlarm:
+    """An alarm that went to ALARM with no fault to explain it."""
+
     alarm: str
     at_s: float
     reason: str
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class FalseAlarm(UnexplainedAlarm):
+    """An alarm with neither a fault nor an overload to explain it; `reason`: the alarm's."""
+
+
+@dataclass(frozen=True)
+class OverloadAlarm(UnexplainedAlarm):
+    """An alarm whose data saw an overload episode; `reason` names it, then the alarm's."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +129,11 @@ def repairs_from_events(events: Iterable[Mapping[str, Any]], arch: str, run_end_
 def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
            changes: Sequence[AlarmChange], alarms: Mapping[str, AlarmDef], run_end_s: float,
            repairs: Mapping[str, float] | None = None,
-           ) -> tuple[list[FaultDetection], list[FalseAlarm]]:
-    """Time to detect each fault, and the alarms that fired with no fault to explain them.
+           overloads: Sequence[tuple[float, float]] = (),
+           ) -> tuple[list[FaultDetection], list[FalseAlarm], list[OverloadAlarm]]:
+    """Time to detect each fault, then the false alarms and the alarms of an overload.
+
+    `overloads` are the overload episodes as (start s, end s) (overload_windows).
 
     A change is owned by the latest fault that started before the newest data the alarm
     saw (its evaluation time less the publication delay): an alarm cannot have seen a
@@ -136,6 +156,7 @@ def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
                             (repairs or {}).get(f.name, f.start_s))
     firing: dict[str, list[tuple[str, float]]] = {f.name: [] for f in ordered}
     false_alarms: list[FalseAlarm] = []
+    overload_alarms: list[OverloadAlarm] = []
     for c in changes:
         if c.new != "ALARM":
             continue
@@ -144,10 +165,18 @@ def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
         lag = alarm.lag_s if alarm else 0.0
         owner = next((f for f in reversed(ordered)
                       if f.start_s < seen_until and c.at_s <= reach[f.name] + lag), None)
-        if owner is None:
+        if owner is not None:
+            firing[owner.name].append((c.alarm, c.at_s))
+            continue
+        # the alarm evaluated its N periods up to its newest data
+        seen_from = seen_until - (alarm.period_s * alarm.evaluation_periods if alarm else 0.0)
+        episode = next(((lo, hi) for lo, hi in reversed(overloads)
+                        if lo <= seen_until and hi >= seen_from), None)
+        if episode is None:
             false_alarms.append(FalseAlarm(c.alarm, c.at_s, c.reason))
         else:
-            firing[owner.name].append((c.alarm, c.at_s))
+            overload_alarms.append(OverloadAlarm(c.alarm, c.at_s,
+                                                 _overload_reason(*episode, c.reason)))
     detections = []
     for f in ordered:
         hits = firing[f.name]
@@ -158,7 +187,13 @@ def detect(faults: Sequence[FaultWindow], recoveries: Sequence[FaultRecovery],
             already_alarming=_alarming_at(changes, f.start_s),
             alarms=list(dict.fromkeys(a for a, _ in hits)),
         ))
-    return detections, false_alarms
+    return detections, false_alarms, overload_alarms
+
+
+def _overload_reason(start_s: float, end_s: float, own: str) -> str:
+    episode = (f"demand above the in-service capacity at the scaling target from "
+               f"{start_s:.1f} s to {end_s:.1f} s")
+    return f"{episode}; {own}" if own else episode
 
 
 def _alarming_at(changes: Sequence[AlarmChange], t_s: float) -> list[str]:

@@ -38,7 +38,7 @@ from harness.report.record import (
     Totals,
 )
 from harness.report.results import JUNIT, REPORT, SUMMARY, ResultsDir
-from harness.report.scaling import scaling_record
+from harness.report.scaling import overload_episodes, scaling_record
 from harness.report.summary import summary_md
 from harness.scenario.slo import Objectives
 
@@ -113,7 +113,8 @@ def build_record(
         end = max([float(data[arch].duration_s), *(c.at_s for c in changes)])
         detections[arch] = detect(faults[arch], recoveries[arch], changes,
                                   {d.name: d for d in alarms.get(arch, [])}, end,
-                                  repairs_from_events(events, arch, end))
+                                  repairs_from_events(events, arch, end),
+                                  overload_episodes(events, arch, header.profiles.get(arch, {})))
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
     no_load = {a: _no_load_reason(a, data, errors) for a in names
@@ -148,6 +149,7 @@ def build_record(
             alarms=alarms.get(arch, []),
             detections=detections[arch][0] if arch in detections else [],
             false_alarms=detections[arch][1] if arch in detections else [],
+            overload_alarms=detections[arch][2] if arch in detections else [],
             deploys=(summarize_deploys(events, data[arch], detections[arch][0], arch)
                      if arch in data else []),
             scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data.get(arch)),

@@ -298,7 +298,8 @@ proxy, which holds its own pool to the writer. A gap: the instance did not answe
 <p class="muted">The CloudWatch alarms each profile declares (and the scenario changed), evaluated
 on the metrics the run recorded (metrics.jsonl) at its time scale. Stars on the timeline's
 events lane mark changes into and out of ALARM. A false alarm went to ALARM with no fault to
-explain it.</p>
+explain it; an alarm of an overload had no fault to explain it either, but its data saw demand
+above the in-service capacity at the scaling target: it warned rightly.</p>
 <table id="alarms"><tr><th>arch</th><th>alarm</th><th>definition</th><th>missing data</th>
 <th>went to ALARM for</th></tr>
 {% for a in alarmed %}{% for d in a.alarms %}<tr><td class="arch-{{ a.arch }}">{{ a.arch }}</td>
@@ -306,7 +307,10 @@ explain it.</p>
 <td>{{ d.treat_missing_data }}</td><td>{{ fired(a, d.name) }}</td></tr>{% endfor %}{% endfor %}
 </table>
 <p>False alarms: {% for a in alarmed %}<span class="arch-{{ a.arch }}">{{ a.arch }}</span>
-{{ a.false_alarms | length }}{% if not loop.last %}; {% endif %}{% endfor %}</p>{% endif %}
+{{ a.false_alarms | length }}{% if not loop.last %}; {% endif %}{% endfor %}<br>
+Alarms of an overload: {% for a in alarmed %}<span class="arch-{{ a.arch }}">{{ a.arch }}</span>
+{% set why = unjudged(a.scaling) %}{{ a.overload_alarms | length if why is none
+ else 'not counted (' ~ why ~ ')' }}{% if not loop.last %}; {% endif %}{% endfor %}</p>{% endif %}
 
 <h2>SLOs</h2>
 {% if slos %}<table id="slos"><tr><th>SLO</th><th>arch</th><th>scope</th><th>objective</th>
@@ -424,8 +428,11 @@ def _detection(arch: Any, fault: str) -> Any:
 def _fired(arch: Any, alarm: str) -> str:
     faults = [d.fault + (" (first)" if d.alarm == alarm else "") for d in arch.detections
               if alarm in d.alarms]
-    false = [f"false alarm at {x.at_s:.1f} s" for x in arch.false_alarms if x.alarm == alarm]
-    return ", ".join([*faults, *false]) or "never"
+    unexplained = sorted([*(("false alarm", x) for x in arch.false_alarms),
+                          *(("overload", x) for x in arch.overload_alarms)],
+                         key=lambda pair: pair[1].at_s)
+    return ", ".join([*faults, *(f"{kind} at {x.at_s:.1f} s" for kind, x in unexplained
+                                 if x.alarm == alarm)]) or "never"
 
 
 def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Mapping[str, Any]]
@@ -460,6 +467,7 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
         db_chart=connections.chart(record, events, colors),
         db_rows=connections.table(record, events),
         detection=_detection, alarmed=[a for a in archs if a.alarms], fired=_fired,
+        unjudged=scaling.overload_unjudged,
         slos=record.slo_results(), invariants=invariants,
         totals_rows=TOTALS_ROWS, total=_total, inv_verdict=invariant_verdict, kinds=KINDS,
         settings=json.dumps(record.settings, indent=2, sort_keys=True, default=str),

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.analysis.deploys import DeploySummary
-from harness.analysis.detection import FalseAlarm, FaultDetection
+from harness.analysis.detection import FalseAlarm, FaultDetection, OverloadAlarm
 from harness.analysis.invariants import Invariant
 from harness.analysis.recovery import FaultRecovery, FaultWindow
 from harness.analysis.scaling import CapacityPoint, DesiredChange, Gap
@@ -161,7 +161,12 @@ class ArchRecord(_Model):
     detections: list[FaultDetection] = Field(
         default_factory=list, description="time to detect each fault: its first alarm, or none")
     false_alarms: list[FalseAlarm] = Field(
-        default_factory=list, description="alarms that went to ALARM with no fault to explain it")
+        default_factory=list, description="alarms that went to ALARM with neither a fault nor "
+        "an overload to explain it")
+    overload_alarms: list[OverloadAlarm] = Field(
+        default_factory=list, description="alarms that went to ALARM with no fault to explain "
+        "it, on data that saw demand above the in-service capacity at the scaling target: "
+        "true alarms of an overload, not false ones")
     deploys: list[DeploySummary] = Field(
         default_factory=list, description="per deploy: failed requests, time to rollback or to "
         "its first alarm (harness.analysis.deploys)")

@@ -7,7 +7,12 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from harness.analysis.scaling import capacity_points, desired_changes, scaling_gap
+from harness.analysis.scaling import (
+    capacity_points,
+    desired_changes,
+    overload_windows,
+    scaling_gap,
+)
 from harness.analysis.series import ArchData
 from harness.report.record import RunRecord, ScalingRecord
 from harness.report.text import fmt, fmt_ratio
@@ -19,6 +24,13 @@ def cpu_target(profile: Mapping[str, Any]) -> float | None:
     if (policy.get("metric") or {}).get("value") != "CPUUtilization":
         return None
     return float(policy["target_value"]["value"])
+
+
+def overload_episodes(events: Sequence[Mapping[str, Any]], arch: str,
+                      profile: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """The architecture's overload episodes; none without a CPU target (a fixed fleet)."""
+    target = cpu_target(profile)
+    return [] if target is None else overload_windows(capacity_points(events, arch), target)
 
 
 def scaling_record(events: Sequence[Mapping[str, Any]], arch: str,
@@ -39,6 +51,15 @@ def scaling_record(events: Sequence[Mapping[str, Any]], arch: str,
             p99 = stats.latency_ms.get("p99")
     return ScalingRecord(target_pct=target, timeline=points, desired_changes=changes, gap=gap,
                          gap_error_rate=error_rate, gap_p99_ms=p99)
+
+
+def overload_unjudged(rec: ScalingRecord | None) -> str | None:
+    """Why no alarm could be put down to an overload; None when they could."""
+    if rec is None or rec.target_pct is None:
+        return "no CPU scaling target to judge an overload by"
+    if not rec.timeline:
+        return "no capacity samples were recorded"
+    return None
 
 
 def gap_text(rec: ScalingRecord) -> str:

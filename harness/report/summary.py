@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+from harness.analysis.detection import UnexplainedAlarm
 from harness.analysis.invariants import OUTCOMES
 from harness.analysis.recovery import FaultRecovery
 from harness.report import scaling
@@ -129,16 +132,27 @@ def _detection_md(record: RunRecord) -> list[str]:
           ", ".join(x for x in d.alarms[1:]) or "—"]
          for a in archs for d in a.detections],
     )]
-    lines += ["False alarms (ALARM with no fault to explain it): "
-              + "; ".join(f"{a.arch} {len(a.false_alarms)}"
-                          + (f" ({', '.join(sorted({f.alarm for f in a.false_alarms}))})"
-                             if a.false_alarms else "") for a in archs), ""]
+    lines += [_alarms_line("False alarms (ALARM with no fault or overload to explain it)",
+                           {a.arch: a.false_alarms for a in archs}), "",
+              _alarms_line("Alarms of an overload (ALARM on data that saw demand above the "
+                           "in-service capacity at the scaling target)",
+                           {a.arch: scaling.overload_unjudged(a.scaling) or a.overload_alarms
+                            for a in archs}), ""]
     lines += ["## Alarms evaluated", "", *_table(
         ["arch", "alarm", "definition (at this run's time scale)", "missing data"],
         [[a.arch, d.name, d.describe() + f", published {fmt(d.delay_s, 's')} late",
           d.treat_missing_data] for a in archs for d in a.alarms],
     )]
     return lines
+
+
+def _alarms_line(title: str, by_arch: Mapping[str, Sequence[UnexplainedAlarm] | str]) -> str:
+    """`title: legacy 2 (a, b); modern 0`; a text instead of alarms says why none were counted."""
+    return f"{title}: " + "; ".join(
+        f"{arch} not counted ({found})" if isinstance(found, str)
+        else f"{arch} {len(found)}" + (f" ({', '.join(sorted({x.alarm for x in found}))})"
+                                       if found else "")
+        for arch, found in by_arch.items())
 
 
 def _recovered(rec: FaultRecovery | None) -> str:

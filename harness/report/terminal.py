@@ -45,7 +45,9 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         ) or "—")
         # alarm names carry [app-1]: not rich markup
         rows["detected by alarms"].append(escape(detected_line(a.detections, a.alarms)))
-        rows["false alarms"].append(str(len(a.false_alarms)) if a.alarms else "no alarms")
+        rows["false alarms"].append(
+            "no alarms" if not a.alarms else f"{len(a.false_alarms)}"
+            + (f" (+{len(a.overload_alarms)} of an overload)" if a.overload_alarms else ""))
         rows["deploys"].append(escape(deploys_line(a.deploys)))
         rows["valid"].append("yes" if a.valid else "NO: " + "; ".join(a.invalid_reasons))
     for name, values in rows.items():

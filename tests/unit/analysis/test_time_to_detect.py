@@ -1,9 +1,10 @@
-"""Time to detect per fault and false alarms, from alarm state changes."""
+"""Time to detect per fault, false alarms and alarms of an overload, from alarm changes."""
 
 from __future__ import annotations
 
 from harness.analysis.detection import (
     AlarmChange,
+    FalseAlarm,
     changes_from_events,
     detect,
     repairs_from_events,
@@ -38,20 +39,20 @@ def to_alarm(at_s: float, alarm: str = "tasks-low") -> AlarmChange:
 
 def test_first_alarm_after_the_fault_detects_it() -> None:
     changes = [to_alarm(54.0), AlarmChange("tasks-low", 60.0, "ALARM", "OK")]
-    found, false = detect([KILL], [recovered(KILL, 5.0)], changes, ALARMS, 130)
+    found, false, _ = detect([KILL], [recovered(KILL, 5.0)], changes, ALARMS, 130)
     assert found[0].alarm == "tasks-low"
     assert found[0].detect_s == 14.0
     assert false == []
 
 
 def test_a_fault_no_alarm_saw_is_not_detected() -> None:
-    found, _ = detect([KILL], [recovered(KILL, 5.0)], [], ALARMS, 130)
+    found, _, _ = detect([KILL], [recovered(KILL, 5.0)], [], ALARMS, 130)
     assert found[0].detected is False
     assert found[0].alarm is None
 
 
 def test_an_alarm_before_any_fault_is_a_false_alarm() -> None:
-    found, false = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(12.0)], ALARMS, 130)
+    found, false, _ = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(12.0)], ALARMS, 130)
     assert [f.at_s for f in false] == [12.0]
     assert found[0].detected is False
 
@@ -90,7 +91,7 @@ def test_a_repair_ends_at_the_next_fault_on_the_same_target() -> None:
 def test_an_alarm_during_the_repair_belongs_to_the_fault_not_to_nobody() -> None:
     # recovered (traffic-wise) at 45 s, but the replacement served only at 90 s: the
     # unhealthy-host alarm at 64 s is the fault's, not a false alarm
-    found, false = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(64.0)], ALARMS, 130,
+    found, false, _ = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(64.0)], ALARMS, 130,
                           {"kill-app": 90.0})
     assert false == []
     assert found[0].alarm == "tasks-low"
@@ -98,27 +99,27 @@ def test_an_alarm_during_the_repair_belongs_to_the_fault_not_to_nobody() -> None
 
 def test_an_alarm_long_after_recovery_is_a_false_alarm() -> None:
     # recovered at 45 s; the alarm's data could show it until 45 + 18 = 63 s
-    found, false = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(64.0)], ALARMS, 130)
+    found, false, _ = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(64.0)], ALARMS, 130)
     assert [f.alarm for f in false] == ["tasks-low"]
     assert found[0].detected is False
 
 
 def test_an_alarm_on_data_from_before_the_next_fault_belongs_to_the_earlier_one() -> None:
     # at 66 s the alarm's newest data ends at 66 - 6 = 60 s: before the failover (65 s)
-    found, false = detect([KILL, FAILOVER], [recovered(KILL, 20.0), recovered(FAILOVER, 5.0)],
+    found, false, _ = detect([KILL, FAILOVER], [recovered(KILL, 20.0), recovered(FAILOVER, 5.0)],
                           [to_alarm(66.0)], ALARMS, 130)
     assert [(d.fault, d.detect_s) for d in found] == [("kill-app", 26.0), ("db-failover", None)]
     assert false == []
 
 
 def test_a_fault_that_never_recovered_can_be_detected_until_the_end() -> None:
-    found, _ = detect([KILL], [recovered(KILL, None)], [to_alarm(120.0)], ALARMS, 130)
+    found, _, _ = detect([KILL], [recovered(KILL, None)], [to_alarm(120.0)], ALARMS, 130)
     assert found[0].detect_s == 80.0
 
 
 def test_an_alarm_already_firing_is_named_but_does_not_detect() -> None:
     changes = [to_alarm(44.0)]
-    found, _ = detect([KILL, FAILOVER], [recovered(KILL, None), recovered(FAILOVER, None)],
+    found, _, _ = detect([KILL, FAILOVER], [recovered(KILL, None), recovered(FAILOVER, None)],
                       changes, ALARMS, 130)
     assert found[1].already_alarming == ["tasks-low"]
     assert found[1].detected is False
@@ -133,3 +134,44 @@ def test_changes_are_read_from_events_at_their_evaluation_time() -> None:
         {"kind": "fault.applied", "arch": "modern", "t_s": 1.0},
     ]
     assert changes_from_events(events, "modern") == [AlarmChange("a", 12.0, "OK", "ALARM")]
+
+
+CPU = AlarmDef(name="cpu-high", metric="CPUUtilization", statistic="Average", period_s=6,
+               evaluation_periods=2, datapoints_to_alarm=2, threshold=70,
+               comparison="GreaterThanThreshold", treat_missing_data="missing", delay_s=6,
+               every_s=6)  # evaluates data from at_s - 6 - 12 to at_s - 6
+WITH_CPU = {**ALARMS, CPU.name: CPU}
+#: demand above the in-service capacity from 90 to 110 s
+OVERLOAD = [(90.0, 110.0)]
+
+
+def test_an_alarm_on_data_during_an_overload_is_of_the_overload_not_false() -> None:
+    # at 100 s the alarm saw 82-94 s: the overload began at 90 s
+    _, false, overload = detect([KILL], [recovered(KILL, 5.0)],
+                                [to_alarm(100.0, "cpu-high")], WITH_CPU, 130, None, OVERLOAD)
+    assert false == []
+    assert [(a.alarm, a.at_s) for a in overload] == [("cpu-high", 100.0)]
+    assert "from 90.0 s to 110.0 s" in overload[0].reason
+    assert not isinstance(overload[0], FalseAlarm)
+
+
+def test_an_alarm_whose_data_overlaps_the_end_of_an_overload_is_of_it() -> None:
+    # at 125 s the alarm saw 107-119 s, the last 3 s of the overload
+    _, false, overload = detect([], [], [to_alarm(125.0, "cpu-high")], WITH_CPU, 130, None,
+                                OVERLOAD)
+    assert (false, [a.at_s for a in overload]) == ([], [125.0])
+
+
+def test_an_alarm_on_data_from_before_or_after_an_overload_stays_false() -> None:
+    # at 95 s the alarm saw 77-89 s; at 130 s, 112-124 s
+    changes = [to_alarm(95.0, "cpu-high"), to_alarm(130.0, "cpu-high")]
+    _, false, overload = detect([], [], changes, WITH_CPU, 140, None, OVERLOAD)
+    assert [a.at_s for a in false] == [95.0, 130.0]
+    assert overload == []
+
+
+def test_an_alarm_a_fault_explains_is_the_faults_even_during_an_overload() -> None:
+    found, false, overload = detect([KILL], [recovered(KILL, 5.0)], [to_alarm(54.0)], ALARMS,
+                                    130, None, [(40.0, 60.0)])
+    assert found[0].detect_s == 14.0
+    assert (false, overload) == ([], [])
