@@ -118,7 +118,9 @@ class GeneratorCpuRecord(_Model):
     generator_share: float = Field(description="generator CPU / (cores x wall)")
     machine_share: float = Field(description="machine busy / (cores x wall)")
     generator_peak_share: float = Field(description="the busiest second's generator share")
-    stack_cpus: float | None = Field(description="the stack's CPU limit in force; null unknown")
+    stack_cpus: float | None = Field(
+        description="the most CPU the stack could hold: its members' limits in force, or the "
+        "scaling maximum of members of that size when more; null unknown")
     headroom_share: float = Field(description="room the stack's limit leaves the generator")
     intervals: int
     saturated_intervals: int = Field(description="seconds with the machine >= 90 % busy")
