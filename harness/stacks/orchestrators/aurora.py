@@ -10,7 +10,9 @@ restarted and rejoins as the reader, as Aurora does.
 When the reader dies (an AZ outage, a crash), the reader endpoint points at the
 writer until Aurora has restarted the replica (`replica_restart_s`).
 A planned failover (switchover) makes the writer read-only, waits for the
-reader to catch up, then promotes it, so no acknowledged write is lost.
+reader to catch up, then promotes it, so no acknowledged write is lost; if the
+reader does not catch up, it is called off and the writer takes writes again.
+One asked for while a failed instance rejoins waits until it has rejoined.
 """
 
 from __future__ import annotations
@@ -76,11 +78,16 @@ class AuroraCluster(DatabaseOrchestrator):
             return
         if not self.sleep(self.h.scaled(self.settings.failover_s)):
             return
+        # The rejoin keeps the lock from the promotion on: a switchover between the two
+        # would wait for a reader that is still restarting, and MariaDB holds back the
+        # rejoin's `SET GLOBAL gtid_slave_pos` while that MASTER_GTID_WAIT is pending.
+        # Aurora refuses a failover while the failed instance recovers; here a planned
+        # one waits for the rejoin instead.
         with self._switching:
             self._promote(self.reader)
             self._move_endpoint(down_at)
             self.writer, self.reader = self.reader, failed
-        self._rejoin(failed)
+            self._rejoin(failed)
 
     def _restart_in_place(self, name: str, down_at: float) -> None:
         # no replica to promote: Aurora restarts the writer where it was
@@ -116,7 +123,10 @@ class AuroraCluster(DatabaseOrchestrator):
         )
 
     def _rejoin(self, name: str) -> None:
-        """Restart the failed instance as a read-only replica of the new writer."""
+        """Restart the failed instance as a read-only replica of the new writer.
+
+        The caller holds `_switching`, so no switchover runs against a half-rejoined reader.
+        """
         if self.stopping:
             return
         try:
@@ -144,9 +154,16 @@ class AuroraCluster(DatabaseOrchestrator):
             old, new = self.writer, self.reader
             started = time.monotonic()
             self.emit("switchover_started", component=old)
-            with mariadb.admin(self._port(old)) as conn, conn.cursor() as cur:
-                cur.execute("SET GLOBAL read_only = 1")
-            mariadb.wait_caught_up(reader_port=self._port(new), writer_port=self._port(old))
+            self._set_read_only(old, True)
+            try:
+                mariadb.wait_caught_up(reader_port=self._port(new), writer_port=self._port(old))
+            except Exception as exc:
+                # called off: nothing was promoted, so the old writer is still the only one
+                # and must take writes again, or the cluster is left without a writer
+                self._set_read_only(old, False)
+                self.emit("switchover_called_off", component=old,
+                          error=f"{type(exc).__name__}: {exc}")
+                raise
             self._promote(new)
             self._move_endpoint(started)
             self.writer, self.reader = new, old
@@ -160,6 +177,10 @@ class AuroraCluster(DatabaseOrchestrator):
             self.h.info.db_reader_port = self._port(old)
             self.h.on_change()
             self.emit("reader_rejoined", component=old)
+
+    def _set_read_only(self, name: str, read_only: bool) -> None:
+        with mariadb.admin(self._port(name)) as conn, conn.cursor() as cur:
+            cur.execute(f"SET GLOBAL read_only = {int(read_only)}")
 
     def current_writer(self) -> str:
         return self.writer

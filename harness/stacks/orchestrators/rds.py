@@ -80,8 +80,14 @@ class RdsInstance(DatabaseOrchestrator):
             self._restart_in_place(failed, down_at)
             return
         # a rebooted primary is back at once; a crashed one when RDS has restarted it
-        if planned or self.sleep(self.h.scaled(self.settings.restart_s)):
-            self._rejoin(failed)
+        if not planned and not self.sleep(self.h.scaled(self.settings.restart_s)):
+            return
+        # RDS refuses a failover while the failed instance recovers; here a planned one
+        # waits until the rejoin is done, instead of shutting the new primary down under
+        # a standby that is still catching up
+        with self._switching:
+            if self.standby == failed and not self.h.runtime.is_running(failed):
+                self._rejoin(failed)
 
     def _restart_in_place(self, name: str, down_at: float) -> None:
         if not self.sleep(self.h.scaled(self.settings.restart_s)):
@@ -116,7 +122,10 @@ class RdsInstance(DatabaseOrchestrator):
                 self._rejoin(lost, down_at)
 
     def _rejoin(self, name: str, since: float | None = None) -> None:
-        """Restart an instance and make it the standby of the primary (semi-sync again)."""
+        """Restart an instance and make it the standby of the primary (semi-sync again).
+
+        The caller holds `_switching`: no planned failover runs until it has caught up.
+        """
         if self.stopping:
             return
         started = time.monotonic()
@@ -147,9 +156,13 @@ class RdsInstance(DatabaseOrchestrator):
                 "a planned db_failover needs a Multi-AZ standby; this RDS instance is single-AZ "
                 "(database.multi_az in the profile)"
             )
-        if not self.h.runtime.is_running(self.standby):
-            raise FaultError(f"a planned db_failover needs the standby; {self.standby} is down")
         with self._switching:
+            # checked under the lock: a failover that just ended may have made the
+            # standby the instance that has not rejoined yet
+            if not self.h.runtime.is_running(self.standby):
+                raise FaultError(
+                    f"a planned db_failover needs the standby; {self.standby} is down"
+                )
             self._planned = True
             self.emit("switchover_started", component=self.primary)
             # the watch loop sees the primary gone and fails over as it would after a crash
