@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import signal
+import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,18 +45,36 @@ def _same_process(pid: int, create_time: float) -> bool:
 
 
 def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON so that a reader never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    """Write JSON so that a reader never sees half a file.
+
+    Each write has a temporary file of its own: with one shared name, two writers
+    renamed each other's file and the second rename found none.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True))
+        # mkstemp makes the file private; keep it readable, as a plain write left it
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class Registry:
-    """The on-disk record of one stack's processes."""
+    """The on-disk record of one stack's processes.
+
+    Only the harness that owns the stack writes `pids.json` (others read it), but it
+    does so from several threads: ECS replaces killed tasks in parallel. A thread lock
+    is enough; it also keeps the file in step with the list, so a slower writer never
+    replaces the file with a list that misses a later launch.
+    """
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self._records: list[ProcessRecord] = []
+        self._lock = threading.Lock()
 
     @property
     def pids_file(self) -> Path:
@@ -73,12 +93,14 @@ class Registry:
         )
 
     def add(self, record: ProcessRecord) -> None:
-        self._records.append(record)
-        self._save()
+        with self._lock:
+            self._records.append(record)
+            self._save()
 
     def remove(self, component: str) -> None:
-        self._records = [r for r in self._records if r.component != component]
-        self._save()
+        with self._lock:
+            self._records = [r for r in self._records if r.component != component]
+            self._save()
 
     def _save(self) -> None:
         write_json_atomic(self.pids_file, [asdict(r) for r in self._records])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,3 +73,35 @@ def test_a_recycled_pid_is_not_killed(tmp_path: Path) -> None:
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_parallel_launches_and_stops_all_end_up_in_pids_json(tmp_path: Path) -> None:
+    """ECS replaces killed tasks in parallel: each launch and each stop writes pids.json."""
+    reg = registry.Registry(tmp_path)
+    threads_n, rounds = 8, 25
+    for t in range(threads_n):
+        reg.add(registry.ProcessRecord(f"old-{t}", "app", 1000 + t, 1.0))
+    start = threading.Barrier(threads_n)
+    errors: list[BaseException] = []
+
+    def launch(t: int) -> None:
+        try:
+            start.wait()
+            for i in range(rounds):
+                reg.add(registry.ProcessRecord(f"app-{t}", "app", t * 100 + i, 1.0))
+            reg.remove(f"old-{t}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=launch, args=(t,)) for t in range(threads_n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+    assert errors == []
+    rows = json.loads(reg.pids_file.read_text())
+    assert sorted(r["pid"] for r in rows) == sorted(
+        t * 100 + i for t in range(threads_n) for i in range(rounds)
+    )
+    assert list(tmp_path.iterdir()) == [reg.pids_file]  # no temporary file left behind
