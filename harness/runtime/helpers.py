@@ -22,8 +22,11 @@ from harness.runtime import cgroups
 _PR_SET_PDEATHSIG = 1
 
 
-def _preexec(procs: list[Path]) -> Callable[[], None]:
+def child_setup(procs: list[Path]) -> Callable[[], None]:
+    """A preexec_fn: the child joins these cgroups and dies with the harness."""
     def setup() -> None:
+        # If the harness is SIGKILLed, take the child down with it; the registry
+        # reaper covers what this misses (grandchildren).
         with contextlib.suppress(Exception):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         cgroups.join(procs)
@@ -38,7 +41,7 @@ class CgroupHelper:
         self._popen: subprocess.Popen[bytes] | None = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=_preexec(procs_files),
+            preexec_fn=child_setup(procs_files),
         )
         self.pid = self._popen.pid
 

@@ -8,12 +8,10 @@ stack's registry, and, as a last resort, dies with the harness (PDEATHSIG).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,22 +20,9 @@ import psutil
 from harness.errors import EnvironmentProblem, StackError
 from harness.runtime import cgroups
 from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
-from harness.runtime.helpers import CgroupHelper, run_in_cgroups
+from harness.runtime.helpers import CgroupHelper, child_setup, run_in_cgroups
 from harness.runtime.registry import ProcessRecord, Registry
 from harness.runtime.wait import wait_ready
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _child_setup(procs_files: list[Path]) -> Callable[[], None]:
-    def setup() -> None:
-        # If the harness is SIGKILLed, take the component down with it; the
-        # registry reaper covers what this misses (grandchildren).
-        with contextlib.suppress(Exception):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        cgroups.join(procs_files)
-
-    return setup
 
 
 class _Running:
@@ -95,7 +80,7 @@ class ProcessRuntime(StartsByLaunching):
                         env=env,
                         cwd=proc.cwd,
                         start_new_session=True,
-                        preexec_fn=_child_setup(procs_files),
+                        preexec_fn=child_setup(procs_files),
                     ).result()
             except FileNotFoundError:
                 raise EnvironmentProblem(
