@@ -22,7 +22,7 @@ import shlex
 import signal
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -286,13 +286,8 @@ class DockerRuntime(StartsByLaunching):
     def pids(self, name: str) -> list[int]:
         """The container's main process as the host sees it (the engine shares the host's PIDs)."""
         container = self._containers.get(name)
-        if container is None:
-            return []
-        with contextlib.suppress(NotFound):
-            container.reload()
-            pid = int(container.attrs.get("State", {}).get("Pid") or 0)
-            return [pid] if pid > 0 else []
-        return []
+        main = None if container is None else self._main_process(container)
+        return [] if main is None else [main.pid]
 
     def memory_usage_bytes(self, name: str) -> int | None:
         """Read from the container's memory cgroup (the engine's stats call takes a second)."""
@@ -385,23 +380,20 @@ class RunContainers:
             raise StackError(f"{name} has no running container in docker run {self.run_id}")
         return live[0]
 
-    def kill(self, name: str) -> None:
+    def _act(self, name: str, verb: str, act: Callable[[Container], object]) -> None:
         try:
-            self._container(name).kill()
+            act(self._container(name))
         except DockerException as exc:
-            raise StackError(f"could not kill {name}: {exc}") from None
+            raise StackError(f"could not {verb} {name}: {exc}") from None
+
+    def kill(self, name: str) -> None:
+        self._act(name, "kill", lambda c: c.kill())
 
     def pause(self, name: str) -> None:
-        try:
-            self._container(name).pause()
-        except DockerException as exc:
-            raise StackError(f"could not pause {name}: {exc}") from None
+        self._act(name, "pause", lambda c: c.pause())
 
     def resume(self, name: str) -> None:
-        try:
-            self._container(name).unpause()
-        except DockerException as exc:
-            raise StackError(f"could not resume {name}: {exc}") from None
+        self._act(name, "resume", lambda c: c.unpause())
 
     def is_running(self, name: str) -> bool:
         return bool(self._live(name))
