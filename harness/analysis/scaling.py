@@ -18,14 +18,16 @@ capacity is in service. It is the first episode, in time order, that either
   service (a scheduled pre-scaling asked in time, a launch under way): "enough" is that
   desired count; or
 - owns a scale-out, a desired-count increase beyond the members in service at the
-  episode's start: a scale-out belongs to the latest episode that started at or before
-  its decision, whether that episode was still going on or had ended (the policy's alarm
-  acts on datapoints minutes old). "Enough" is the new desired count of the episode's
-  first scale-out, the capacity the policy judged enough; a later scale-out is listed
-  among the desired-count changes and does not stretch this gap.
+  episode's start. A scale-out belongs to the earliest episode inside the data its
+  decision acted on (the policy's datapoints, their period and the publication delay:
+  `lookback_s`), so a spike and the peak after it, parted by a short dip, are one demand;
+  when no episode reaches into that data, to the latest episode that started before the
+  decision (the alarm acts on datapoints minutes old). "Enough" is the new desired count
+  of the episode's first scale-out, the capacity the policy judged enough; a later
+  scale-out is listed among the desired-count changes and does not stretch this gap.
 
-So a start-up transient that ended before any scale-out was decided is passed over when
-the scale-out came during a later episode, and the gap is measured from that one. The
+So a start-up transient that ended before the data of any scale-out decision is passed
+over, and the gap is measured from the demand the policy acted on. The
 gap ends at the first second at or after the demand when the in-service count reaches
 "enough".
 
@@ -37,7 +39,6 @@ count was not in service by the end.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -125,30 +126,46 @@ def _episodes(points: Sequence[CapacityPoint], target_pct: float
 
 
 def scaling_gap(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange],
-                target_pct: float | None) -> Gap:
-    """The run's scaling gap (see the module's docstring)."""
+                target_pct: float | None, lookback_s: float | None = None) -> Gap:
+    """The run's scaling gap (see the module's docstring).
+
+    lookback_s: how far back the data a scale-out decision acted on reaches (the policy's
+    datapoints, their period and the publication delay); None: only the latest episode.
+    """
     if target_pct is None:
         return Gap("not_measurable", reason="the profile has no target tracking policy "
                    "(no target utilization to judge demand against)")
     if not points:
         return Gap("not_measurable", reason="no capacity samples were recorded")
-    starts = [first for first, _last in _episodes(points, target_pct)]
-    if not starts:
+    episodes = _episodes(points, target_pct)
+    if not episodes:
         return Gap("not_measurable", reason=f"demand never exceeded the in-service capacity "
                    f"at the {target_pct:g} % target for {SUSTAIN_S} s")
-    # a scale-out belongs to the latest episode that started at or before its decision
-    for demand, after in zip(starts, [*(d.t_s for d in starts[1:]), math.inf], strict=True):
+    for i, (demand, _last) in enumerate(episodes):
         if demand.desired > demand.in_service:
             return _gap(points, demand, demand.desired)
         # an increase still short of the members in service (after a scale-in) asks no more
-        owned = next((c for c in changes if demand.t_s <= c.t_s < after
-                      and c.new > max(c.old, demand.in_service)), None)
+        owned = next((c for c in changes if c.new > max(c.old, demand.in_service)
+                      and _owner(episodes, c.t_s, lookback_s) == i), None)
         if owned is not None:
             return _gap(points, demand, owned.new)
-    first = starts[0]
+    first = episodes[0][0]
     return Gap("not_measurable", reason=f"demand exceeded the {first.in_service} members "
                f"in service at {first.t_s:.1f} s, but no more were asked for",
                demand_s=first.t_s, in_service_at_demand=first.in_service)
+
+
+def _owner(episodes: Sequence[tuple[CapacityPoint, CapacityPoint]], decided_s: float,
+           lookback_s: float | None) -> int | None:
+    """The episode a decision at `decided_s` belongs to (an index), or None (before any)."""
+    started = [i for i, (first, _last) in enumerate(episodes) if first.t_s <= decided_s]
+    if not started:
+        return None
+    if lookback_s is not None:
+        seen = [i for i in started if episodes[i][1].t_s >= decided_s - lookback_s]
+        if seen:
+            return seen[0]
+    return started[-1]
 
 
 def _gap(points: Sequence[CapacityPoint], demand: CapacityPoint, needed: int) -> Gap:

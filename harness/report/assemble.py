@@ -152,7 +152,8 @@ def build_record(
             overload_alarms=detections[arch][2] if arch in detections else [],
             deploys=(summarize_deploys(events, data[arch], detections[arch][0], arch)
                      if arch in data else []),
-            scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data.get(arch)),
+            scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data.get(arch),
+                                   time_scale),
         )
         for arch in names
     ]

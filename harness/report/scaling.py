@@ -26,6 +26,22 @@ def cpu_target(profile: Mapping[str, Any]) -> float | None:
     return float(policy["target_value"]["value"])
 
 
+def decision_lookback_s(profile: Mapping[str, Any], time_scale: float) -> float | None:
+    """How far back the data of a scale-out decision reaches, in run seconds.
+
+    The high alarm acts on its newest `scale_out_datapoints` published datapoints: the
+    newest ended at least the publication delay ago, and periods are aligned, so the
+    oldest began less than (datapoints + 1) periods before that.
+    """
+    policy = (profile.get("scaling") or {}).get("target_tracking") or {}
+    delay = ((profile.get("metrics") or {}).get("publication_delay_s") or {}).get("value")
+    try:
+        periods = int(policy["scale_out_datapoints"]["value"]) + 1
+        return (periods * float(policy["period_s"]["value"]) + float(delay or 0)) * time_scale
+    except (KeyError, TypeError):
+        return None
+
+
 def overload_episodes(events: Sequence[Mapping[str, Any]], arch: str,
                       profile: Mapping[str, Any]) -> list[tuple[float, float]]:
     """The architecture's overload episodes; none without a CPU target (a fixed fleet)."""
@@ -34,14 +50,15 @@ def overload_episodes(events: Sequence[Mapping[str, Any]], arch: str,
 
 
 def scaling_record(events: Sequence[Mapping[str, Any]], arch: str,
-                   profile: Mapping[str, Any], data: ArchData | None) -> ScalingRecord | None:
+                   profile: Mapping[str, Any], data: ArchData | None,
+                   time_scale: float = 1.0) -> ScalingRecord | None:
     """The architecture's scaling record; None for a fixed fleet (no `scaling:` section)."""
     if not profile.get("scaling"):
         return None
     points = capacity_points(events, arch)
     changes = desired_changes(events, arch)
     target = cpu_target(profile)
-    gap = scaling_gap(points, changes, target)
+    gap = scaling_gap(points, changes, target, decision_lookback_s(profile, time_scale))
     error_rate = p99 = None
     if data is not None and gap.demand_s is not None and gap.gap_s is not None:
         start = int(gap.demand_s)

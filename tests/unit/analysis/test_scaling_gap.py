@@ -143,3 +143,27 @@ def test_demand_no_scale_out_followed_is_not_measurable() -> None:
     assert gap.reason == "demand exceeded the 2 members in service at 0.0 s, " \
                          "but no more were asked for"
     assert (gap.demand_s, gap.gap_s) == (0.0, None)
+
+
+def test_a_spike_and_the_peak_after_a_short_dip_are_one_demand() -> None:
+    # seen in a blackfriday run: the doors-open spike overloads 52-62 s, a 3 s dip, then
+    # the peak from 66 s; the scale-out decided at 78 s acted on data from ~48 s on, the
+    # spike's too, so the gap runs from 52 s, not from the peak's 66 s
+    points = []
+    for t in range(130):
+        in_service = 4 if t >= 97 else 3
+        desired = 4 if t >= 78 else 3
+        cpu = 200.0 if 52 <= t <= 62 or t >= 66 else 60.0
+        points.append(CapacityPoint(float(t), desired, desired - in_service, in_service, cpu))
+    changes = [DesiredChange(78.0, 3, 4, "target_tracking")]
+    assert overload_windows(points, 50.0) == [(52.0, 62.0), (66.0, 96.0)]
+    gap = scaling_gap(points, changes, 50.0, lookback_s=30.0)
+    assert (gap.status, gap.demand_s, gap.gap_s) == ("measured", 52.0, 45.0)
+    # without the decision's look-back only the latest episode owns it: a shorter gap
+    assert scaling_gap(points, changes, 50.0).demand_s == 66.0
+
+
+def test_a_transient_outside_the_decisions_data_is_still_passed_over() -> None:
+    points, changes = _warm_up_then_spike(72.0)
+    gap = scaling_gap(points, changes, 50.0, lookback_s=30.0)
+    assert (gap.demand_s, gap.gap_s) == (52.0, 65.0)

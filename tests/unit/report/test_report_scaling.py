@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.report.scaling import cpu_target, gap_text, scaling_record
+import pytest
+
+from harness.report.scaling import cpu_target, decision_lookback_s, gap_text, scaling_record
 from harness.stacks.profile import load_profile
 
 
@@ -38,3 +40,10 @@ def test_the_cpu_target_is_the_profiles() -> None:
     assert cpu_target(load_profile("modern").model_dump(mode="json")) == 50
     assert cpu_target({"scaling": {"target_tracking": {
         "metric": {"value": "RequestCountPerTarget"}, "target_value": {"value": 100}}}}) is None
+
+
+def test_a_decisions_data_reaches_back_its_datapoints_and_the_publication_delay() -> None:
+    # modern: 3 one-minute datapoints, 60 s publication delay; x 0.1 run seconds
+    profile = load_profile("modern").model_dump(mode="json")
+    assert decision_lookback_s(profile, 0.1) == pytest.approx((4 * 60 + 60) * 0.1)
+    assert decision_lookback_s({}, 0.1) is None
