@@ -14,9 +14,10 @@ that stops holding (`overload_windows`).
 The scaling gap of a run runs from the start of one episode, the demand, until enough
 capacity is in service. It is the first episode, in time order, that either
 
-- started while the group was already launching towards more members than it had in
-  service (a scheduled pre-scaling asked in time, a launch under way): "enough" is that
-  desired count; or
+- started while the group was still launching towards more members than it had in
+  service (a scheduled pre-scaling or a scale-out asked before, whose count had not yet
+  been in service; a member lost to a fault and being replaced is not this): "enough"
+  is that desired count; or
 - owns a scale-out, a desired-count increase beyond the members in service at the
   episode's start. A scale-out belongs to the earliest episode inside the data its
   decision acted on (the policy's datapoints, their period and the publication delay:
@@ -142,7 +143,7 @@ def scaling_gap(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange
         return Gap("not_measurable", reason=f"demand never exceeded the in-service capacity "
                    f"at the {target_pct:g} % target for {SUSTAIN_S} s")
     for i, (demand, _last) in enumerate(episodes):
-        if demand.desired > demand.in_service:
+        if demand.desired > demand.in_service and _still_launching(points, changes, demand):
             return _gap(points, demand, demand.desired)
         # an increase still short of the members in service (after a scale-in) asks no more
         owned = next((c for c in changes if c.new > max(c.old, demand.in_service)
@@ -153,6 +154,22 @@ def scaling_gap(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange
     return Gap("not_measurable", reason=f"demand exceeded the {first.in_service} members "
                f"in service at {first.t_s:.1f} s, but no more were asked for",
                demand_s=first.t_s, in_service_at_demand=first.in_service)
+
+
+def _still_launching(points: Sequence[CapacityPoint], changes: Sequence[DesiredChange],
+                     demand: CapacityPoint) -> bool:
+    """Was the group still launching towards the last increase asked before the demand?
+
+    Not when that count had been in service since: fewer in service now means members
+    were lost (a fault, a failed health check) and are being replaced, which is a
+    fault's recovery, not capacity asked for in time.
+    """
+    asked = [c for c in changes if c.t_s <= demand.t_s and c.new > c.old]
+    if not asked:
+        return False
+    last = asked[-1]
+    return not any(last.t_s <= p.t_s < demand.t_s and p.in_service >= last.new
+                   for p in points)
 
 
 def _owner(episodes: Sequence[tuple[CapacityPoint, CapacityPoint]], decided_s: float,

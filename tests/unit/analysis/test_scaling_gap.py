@@ -167,3 +167,15 @@ def test_a_transient_outside_the_decisions_data_is_still_passed_over() -> None:
     points, changes = _warm_up_then_spike(72.0)
     gap = scaling_gap(points, changes, 50.0, lookback_s=30.0)
     assert (gap.demand_s, gap.gap_s) == (52.0, 65.0)
+
+
+def test_a_killed_member_being_replaced_is_no_scaling_gap() -> None:
+    # pre-scaled to 6 (in service from 3 s), which hold the load (280 < 6 x 50); a kill at
+    # 10 s leaves 5 (280 > 5 x 50) until the replacement serves at 16 s: the fault's
+    # recovery, not capacity that scaling asked for late
+    in_service = [2, 4, 5, 6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 6, 6]
+    changes = [DesiredChange(0.0, 2, 6, "scheduled_action")]
+    gap = scaling_gap(series(in_service, [50] * 3 + [280] * 15, [6] * 18), changes, 50.0)
+    assert gap.status == "not_measurable"
+    assert gap.reason == "demand exceeded the 5 members in service at 10.0 s, " \
+                         "but no more were asked for"
