@@ -91,7 +91,7 @@ def _rehearse(env: dict[str, str], scenario: Path, runtime: str, out: Path
     return arch, actions
 
 
-def test_both_runtimes_recover_in_the_same_order_with_no_invariant_violated(
+def test_both_runtimes_react_alike_and_violate_no_invariant(
     env: dict[str, str], client: docker.DockerClient, tmp_path: Path,
 ) -> None:
     scenario = _scenario(tmp_path)
