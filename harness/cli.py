@@ -25,6 +25,7 @@ from harness.rehearsal import RunOptions, rehearse
 from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
 from harness.report.commands import compare_command, report_command
+from harness.report.compare_options import parse_rule
 from harness.report.terminal import print_verdict
 from harness.runtime import cgroups, registry, select
 from harness.scenario import scenario as scenario_mod
@@ -313,6 +314,10 @@ def validate(
         f"{len(found.objectives.slos)} SLOs, on {' and '.join(found.architectures)}",
         soft_wrap=True,
     )
+    for label, variant in found.variants.items():
+        picked = "runs" if label in found.architectures else f"pick with --arch {label}"
+        out.print(f"variant {variant.summary()}; {picked}", soft_wrap=True, highlight=False,
+                  markup=False)
     if found.workload.locustfile is not None:
         out.print(f"locustfile: {found.workload.locustfile.path}: runs {', '.join(users)}",
                   soft_wrap=True, highlight=False)
@@ -354,7 +359,8 @@ def run(
     workers: Annotated[int, typer.Option(help="load generator worker processes")] = 1,
     ci: Annotated[bool, typer.Option("--ci", help="no live display; exit 0/1/2/3")] = False,
     repeat: Annotated[
-        int, typer.Option(help="run each architecture N times, interleaved; compare with intervals")
+        int, typer.Option(help="run each architecture N times, interleaved; compare with "
+                               "intervals (verdicts from 3 repeats)")
     ] = 1,
     allow_unlimited: Annotated[bool, typer.Option(
         "--allow-unlimited",
@@ -364,7 +370,7 @@ def run(
     """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
     found = scenario_mod.load_scenario(scenario)
     locustcheck.check_workload(found.workload, str(found.path))  # before any stack starts
-    archs = _pick_archs(arch, found.architectures)
+    archs = _pick_archs(arch, found.architectures, list(found.variants))
     if archs != found.architectures:
         found = scenario_mod.on_architectures(found, archs)
     _check_runtime(runtime)
@@ -435,10 +441,12 @@ def capacity_gate(*, ci: bool, allow_unlimited: bool, say: Callable[[str], None]
     say(f"warning: {problem}; run.json and the report say so")
 
 
-def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:
+def _pick_archs(arch: str, in_scenario: list[str], variants: list[str] | None = None
+                ) -> list[str]:
     """`--arch`: the scenario's own, `both` (legacy and modern) or a comma list of profiles.
 
     A profile named twice runs twice, labelled `modern` and `modern#2` (an A/A check).
+    A label the scenario knows (one of its architectures or `variants:`) is taken as it is.
     """
     if arch == "scenario":
         return in_scenario
@@ -446,16 +454,22 @@ def _pick_archs(arch: str, in_scenario: list[str]) -> list[str]:
         a.strip() for a in arch.split(",") if a.strip()
     ]
     known = available_profiles()
-    unknown = [a for a in wanted if a not in known]
+    labelled = [a for a in [*in_scenario, *(variants or [])] if "#" in a]
+    unknown = [a for a in wanted if a not in known and a not in labelled]
     if unknown or not wanted:
         raise typer.BadParameter(
             f"{arch!r}: name stack profiles, comma-separated, from "
-            f"{', '.join(known)} (or 'both')", param_hint="--arch",
+            f"{', '.join(known)} (or 'both')"
+            + (f", or the scenario's labels {', '.join(labelled)}" if labelled else ""),
+            param_hint="--arch",
         )
     labels: list[str] = []
     for name in wanted:
-        copies = sum(profile_of(label) == name for label in labels)
-        labels.append(name if copies == 0 else f"{name}#{copies + 1}")
+        label, copy = name, 1
+        while label in labels:
+            copy += 1
+            label = f"{name}#{copy}"
+        labels.append(label)
     return labels
 
 
@@ -478,12 +492,21 @@ def compare(
     baseline_arch: Annotated[str | None, typer.Option(help="default legacy")] = None,
     candidate_arch: Annotated[str | None, typer.Option(help="default modern")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where compare.md/.html go")] = None,
+    min_effect: Annotated[list[str] | None, typer.Option(
+        help="METRIC=VALUE, repeatable: the smallest change worth a verdict, e.g. p99=10ms, "
+             "p99=5% (relative), error_rate=0.5% (absolute), recovery=2s")] = None,
+    min_repeats: Annotated[int, typer.Option(
+        help="runs a side before any verdict; fewer read 'too few repeats'")] = 3,
+    family_alpha: Annotated[str, typer.Option(
+        help="chance of any false verdict in one comparison (Holm-Bonferroni)")] = "5%",
 ) -> None:
     """Run-level deltas with confidence intervals (t over repeats, else a bootstrap); exit 1
-    on a significant regression."""
+    on a significant regression (Holm-corrected, at least --min-repeats runs a side)."""
+    rule = parse_rule(min_effect=min_effect or [], min_repeats=min_repeats,
+                      family_alpha=family_alpha)
     raise typer.Exit(compare_command(
         baseline, candidate, baseline_arch=baseline_arch, candidate_arch=candidate_arch,
-        out_dir=out_dir, console=out,
+        out_dir=out_dir, rule=rule, console=out,
     ))
 
 
@@ -494,7 +517,9 @@ def main() -> None:
         code = app(standalone_mode=False)
     except HarnessError as exc:
         # soft_wrap: the error stays one line whatever the terminal width, for logs and CI
-        err.print(f"harness: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        # emoji=False: rich would show `profile.yaml:100:` as `profile.yaml💯`
+        err.print(f"harness: error: {exc}", markup=False, highlight=False, soft_wrap=True,
+                  emoji=False)
         if isinstance(exc, StackError) and exc.log_tail:
             err.print(exc.log_tail, style="dim", markup=False, highlight=False)
         sys.exit(exc.exit_code)

@@ -17,10 +17,22 @@ The interval of each difference (candidate - baseline) depends on what there is:
   back to back, as `--repeat` interleaves them, else Welch's. Three repeats give
   wide intervals (t = 4.30 at 95 %): that is the honest width of three samples.
 
-A delta whose interval includes zero is "no significant difference". One whose
-interval excludes zero is a regression (or improvement) only when it is also
-bigger than the metric's minimum effect, so a real but negligible change does
-not fail a pipeline; it then reads "below minimum effect".
+Verdicts (`decide`, the one place that gives them) are corrected for the
+number of deltas judged at once: every delta with an interval (p50, p95, p99,
+error rate, achieved/offered, each fault's recovery) gets a p-value (from its
+t statistic, or two-sided from the bootstrap resamples), and Holm-Bonferroni
+over that family keeps the chance of any false regression or improvement in
+one comparison at most 1 - confidence (5 %). The intervals shown are each
+metric's own, unadjusted; the verdict is the Holm-adjusted one, so an interval
+just clear of zero can still read "no significant difference".
+
+A significant delta is a regression (or improvement) only when it is also
+bigger than the metric's minimum effect (`METRICS`, `RECOVERY_EFFECT`, or the
+user's `Rule.min_effects`), so a real but negligible change does not fail a
+pipeline; it then reads "below minimum effect". And no verdict is given on
+fewer than `Rule.min_repeats` runs a side (default 3): the interval is shown,
+the verdict reads "too few repeats". Two repeats (df 1) or one run (a bootstrap
+that sees no run-to-run variation) gave false alarms on identical stacks.
 """
 
 from __future__ import annotations
@@ -37,8 +49,10 @@ from harness.analysis.series import ALL, ArchData
 from harness.analysis.stats import (
     block_weights,
     blocks_needed,
-    paired_t_interval,
-    welch_t_interval,
+    bootstrap_p_value,
+    holm,
+    paired_t_test,
+    welch_t_test,
 )
 
 #: (metric, unit, higher is worse, minimum absolute effect, minimum relative effect)
@@ -51,12 +65,96 @@ METRICS: tuple[tuple[str, str, bool, float, float], ...] = (
 )
 #: recovery time per fault: higher is worse; a second and 10 % at least
 RECOVERY_EFFECT = (1.0, 0.10)
+#: a recovery delta's metric name is this prefix and the fault's name
+RECOVERY = "recovery"
+#: runs a side below which no verdict is given (see the module docstring)
+DEFAULT_MIN_REPEATS = 3
 BLOCK_S = 5
 
 Verdict = Literal[
     "regression", "improvement", "no significant difference", "below minimum effect",
-    "no interval", "not measurable",
+    "too few repeats", "no interval", "not measurable",
 ]
+
+
+@dataclass(frozen=True)
+class MinEffect:
+    """The smallest change worth a verdict: |delta| >= absolute and |relative| >= relative."""
+
+    #: in the metric's unit (ms, s, or a ratio: 0.001 = 0.1 percentage points)
+    absolute: float
+    #: a share of the baseline (0.05 = 5 %); 0 = no relative bound
+    relative: float = 0.0
+
+    def describe(self, unit: str) -> str:
+        """`5 ms and 5 %`, `0.1 pp`: absolute in the unit (ratios in points), relative in %."""
+        absolute = (f"{self.absolute * 100:g} pp" if unit == "ratio"
+                    else f"{self.absolute:g} {unit}")
+        parts = [absolute] if self.absolute or not self.relative else []
+        if self.relative:
+            parts.append(f"{self.relative * 100:g} %")
+        return " and ".join(parts)
+
+
+_DEFAULT_EFFECTS = {m: MinEffect(ma, mr) for m, _, _, ma, mr in METRICS}
+_UNITS = {m: unit for m, unit, *_ in METRICS}
+
+
+def metric_unit(metric: str) -> str:
+    """ms, ratio or s (recoveries); KeyError for a name compare does not judge."""
+    return "s" if metric == RECOVERY or metric.startswith(f"{RECOVERY} ") else _UNITS[metric]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How deltas are judged: the family-wise level, the repeats needed, the minimum effects."""
+
+    #: of each interval; 1 - confidence is the family-wise level of the verdicts
+    confidence: float = 0.95
+    #: runs a side for a verdict; fewer read "too few repeats"
+    min_repeats: int = DEFAULT_MIN_REPEATS
+    #: overrides by metric: "p99", "error_rate", ..., "recovery" (every fault) or
+    #: "recovery <fault>" (one); the rest keep METRICS' and RECOVERY_EFFECT
+    min_effects: Mapping[str, MinEffect] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError(f"confidence {self.confidence}: must be from 0.5 to below 1")
+        if self.min_repeats < 1:
+            raise ValueError(f"min_repeats {self.min_repeats}: must be at least 1")
+        for metric, effect in self.min_effects.items():
+            if metric not in _UNITS and metric.split(" ")[0] != RECOVERY:
+                raise ValueError(f"minimum effect of {metric!r}: not a metric compare judges")
+            if effect.absolute < 0 or effect.relative < 0:
+                raise ValueError(f"minimum effect of {metric}: cannot be negative")
+
+    @property
+    def family_alpha(self) -> float:
+        return 1.0 - self.confidence
+
+    def effect(self, metric: str) -> MinEffect:
+        if metric in self.min_effects:
+            return self.min_effects[metric]
+        if metric.startswith(f"{RECOVERY} "):
+            return self.min_effects.get(RECOVERY, MinEffect(*RECOVERY_EFFECT))
+        return _DEFAULT_EFFECTS[metric]
+
+    def describe(self, judged: int) -> str:
+        """The verdict rule in words, for the note under every table."""
+        effects = [f"{m} {self.effect(m).describe(u)}" for m, u, *_ in METRICS]
+        effects += [f"{m} {e.describe('s')}" for m, e in self.min_effects.items()
+                    if m.startswith(f"{RECOVERY} ")]
+        recovery = self.min_effects.get(RECOVERY, MinEffect(*RECOVERY_EFFECT))
+        effects.append(f"recovery {recovery.describe('s')}")
+        return (
+            f"verdicts Holm-Bonferroni-corrected over the {judged} "
+            f"delta{'s' if judged != 1 else ''} with an interval, "
+            f"family-wise level {self.family_alpha:.0%} (each interval shown is the "
+            f"metric's own, unadjusted {self.confidence:.0%}; 'Holm p' is the adjusted "
+            f"p-value); a verdict needs at least {self.min_repeats} "
+            f"run{'s' if self.min_repeats > 1 else ''} a side; minimum effects: "
+            + ", ".join(effects)
+        )
 
 
 @dataclass(frozen=True)
@@ -76,6 +174,10 @@ class MetricDelta:
     verdict: Verdict
     #: why there is no figure or no interval
     note: str = ""
+    #: two-sided p-value of "no difference", unadjusted
+    p_value: float | None = None
+    #: the Holm-adjusted p-value over the comparison's deltas; significant when <= 1 - confidence
+    p_holm: float | None = None
 
     @property
     def regression(self) -> bool:
@@ -87,6 +189,21 @@ class MetricDelta:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One metric's difference before judging: the point, the interval and the p-value."""
+
+    metric: str
+    unit: str
+    baseline: float
+    candidate: float
+    delta: float
+    low: float
+    high: float
+    p_value: float
+    higher_worse: bool
 
 
 @dataclass(frozen=True)
@@ -106,33 +223,80 @@ class Comparison:
     baseline: str
     candidate: str
     confidence: float
-    #: how the intervals were computed, in words (printed under every table)
+    #: how the intervals were computed and the verdicts given, in words (under every table)
     method: str
     #: runs on each side
     runs: tuple[int, int]
     #: seconds of data on each side (of the first run)
     seconds: tuple[int, int]
     deltas: list[MetricDelta]
+    #: runs a side needed for a verdict
+    min_repeats: int = DEFAULT_MIN_REPEATS
 
     @property
     def regressions(self) -> list[MetricDelta]:
         return [d for d in self.deltas if d.regression]
 
+    @property
+    def too_few_repeats(self) -> bool:
+        """No verdicts: fewer runs a side than the rule asks."""
+        return min(self.runs) < self.min_repeats
+
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "deltas": [d.to_json() for d in self.deltas]}
 
 
-def judge(delta: float, low: float, high: float, baseline: float, *, higher_worse: bool,
-          min_abs: float, min_rel: float) -> tuple[Verdict, float | None]:
-    """The verdict of one delta with its interval, and its relative change."""
+def judge(delta: float, baseline: float, *, significant: bool, higher_worse: bool,
+          effect: MinEffect) -> Verdict:
+    """The verdict of one delta, once (Holm-)significance is known."""
+    if not significant:
+        return "no significant difference"
     relative = delta / baseline if baseline else None
-    if low <= 0.0 <= high:
-        return "no significant difference", relative
-    big = abs(delta) >= min_abs and (relative is None or abs(relative) >= min_rel)
+    big = abs(delta) >= effect.absolute and (relative is None or abs(relative) >= effect.relative)
     if not big:
-        return "below minimum effect", relative
+        return "below minimum effect"
     worse = delta > 0 if higher_worse else delta < 0
-    return ("regression" if worse else "improvement"), relative
+    return "regression" if worse else "improvement"
+
+
+def decide(items: Sequence[Estimate | MetricDelta], *, runs: int, rule: Rule
+           ) -> list[MetricDelta]:
+    """Every estimate judged as one family (Holm); ready deltas (no interval) pass through.
+
+    `runs` is the smaller side's number of runs; below `rule.min_repeats` every
+    estimate reads "too few repeats", with its interval and p-values still shown.
+    """
+    adjusted = iter(holm([x.p_value for x in items if isinstance(x, Estimate)]))
+    out = []
+    for x in items:
+        if isinstance(x, MetricDelta):
+            out.append(x)
+            continue
+        p_holm = next(adjusted)
+        verdict: Verdict = "too few repeats"
+        if runs >= rule.min_repeats:
+            verdict = judge(x.delta, x.baseline, significant=p_holm <= rule.family_alpha,
+                            higher_worse=x.higher_worse, effect=rule.effect(x.metric))
+        out.append(MetricDelta(
+            x.metric, x.unit, x.baseline, x.candidate, x.delta, x.low, x.high,
+            x.delta / x.baseline if x.baseline else None, verdict,
+            p_value=x.p_value, p_holm=p_holm))
+    return out
+
+
+def judge_runs(baseline: Mapping[str, Sequence[float]], candidate: Mapping[str, Sequence[float]],
+               *, paired: bool = True, rule: Rule | None = None) -> list[MetricDelta]:
+    """Deltas and verdicts from per-run values alone, as `compare` gives them over repeats.
+
+    Keys are METRICS' names or "recovery <fault>"; values one figure per run
+    (NaN: none). The same estimate and `decide` as `compare`, without the data
+    behind the figures: what a simulation of many comparisons needs.
+    """
+    rule = rule or Rule()
+    items = [repeat_estimate(m, baseline[m], candidate[m], paired=paired,
+                             confidence=rule.confidence) for m in baseline]
+    runs = min(len(v) for v in (*baseline.values(), *candidate.values()))
+    return decide(items, runs=runs, rule=rule)
 
 
 def _side(x: Side | ArchData, label: str | None) -> Side:
@@ -152,12 +316,16 @@ def compare(
     resamples: int = 2000,
     confidence: float = 0.95,
     paired: bool = True,
+    min_repeats: int = DEFAULT_MIN_REPEATS,
+    min_effects: Mapping[str, MinEffect] | None = None,
 ) -> Comparison:
     """Per-metric deltas of `candidate` against `baseline`, each with its interval and verdict.
 
     Both sides have one run (bootstrap of the seconds) or both at least two (t
     interval over the runs; `paired` when run i of each side belong together).
+    `min_repeats` and `min_effects` as in `Rule`.
     """
+    rule = Rule(confidence, min_repeats, dict(min_effects or {}))
     a, b = _side(baseline, baseline_label), _side(candidate, candidate_label)
     na, nb = len(a.runs), len(b.runs)
     if na == 0 or nb == 0 or (min(na, nb) == 1 and max(na, nb) > 1):
@@ -168,37 +336,45 @@ def compare(
     tables_a = [SecondTable.of(r, endpoint) for r in a.runs]
     tables_b = [SecondTable.of(r, endpoint) for r in b.runs]
     pairs = paired and na == nb
+    items: list[Estimate | MetricDelta]
     if na == 1:
-        deltas = _bootstrap_deltas(tables_a[0], tables_b[0], seed, resamples, confidence)
+        items = _bootstrap_estimates(tables_a[0], tables_b[0], seed, resamples, confidence)
         method = (f"paired moving-block bootstrap of the seconds ({resamples} resamples, "
                   f"{BLOCK_S} s blocks, seed {seed}); one run per side, so it shows the "
                   "variation within a run, not between runs (use --repeat)")
     else:
-        deltas = [
-            _repeat_delta(metric, unit, [t.metric(metric)[0] for t in tables_a],
-                          [t.metric(metric)[0] for t in tables_b], pairs, confidence,
-                          higher_worse=hw, min_abs=ma, min_rel=mr)
-            for metric, unit, hw, ma, mr in METRICS
+        items = [
+            repeat_estimate(metric, [t.metric(metric)[0] for t in tables_a],
+                            [t.metric(metric)[0] for t in tables_b], paired=pairs,
+                            confidence=confidence)
+            for metric, *_ in METRICS
         ]
         method = (f"paired t-interval over {na} interleaved repeats (df {na - 1})" if pairs
                   else f"Welch t-interval over {na} and {nb} runs")
         method += "; each run's value from its merged histograms"
-    deltas += _recovery_deltas(a, b, pairs, confidence)
+    items += _recovery_items(a, b, pairs, confidence)
+    judged = sum(isinstance(x, Estimate) for x in items)
     return Comparison(
-        baseline=a.label, candidate=b.label, confidence=confidence, method=method,
-        runs=(na, nb), seconds=(tables_a[0].seconds, tables_b[0].seconds), deltas=deltas,
+        baseline=a.label, candidate=b.label, confidence=confidence,
+        method=f"{method}; {rule.describe(judged)}", runs=(na, nb),
+        seconds=(tables_a[0].seconds, tables_b[0].seconds),
+        deltas=decide(items, runs=min(na, nb), rule=rule), min_repeats=min_repeats,
     )
 
 
-def _bootstrap_deltas(a: SecondTable, b: SecondTable, seed: int, resamples: int,
-                      confidence: float) -> list[MetricDelta]:
+def _higher_worse(metric: str) -> bool:
+    return next((hw for m, _, hw, *_ in METRICS if m == metric), True)
+
+
+def _bootstrap_estimates(a: SecondTable, b: SecondTable, seed: int, resamples: int,
+                         confidence: float) -> list[Estimate | MetricDelta]:
     rng = np.random.default_rng(seed)
     uniform = rng.random((resamples, blocks_needed(max(a.seconds, b.seconds), BLOCK_S)))
     wa = block_weights(uniform, a.seconds, BLOCK_S)
     wb = block_weights(uniform, b.seconds, BLOCK_S)
     tail = (1 - confidence) / 2 * 100
-    out = []
-    for metric, unit, higher_worse, min_abs, min_rel in METRICS:
+    out: list[Estimate | MetricDelta] = []
+    for metric, unit, higher_worse, *_ in METRICS:
         base, cand = float(a.metric(metric)[0]), float(b.metric(metric)[0])
         if math.isnan(base) or math.isnan(cand):
             out.append(_not_measurable(metric, unit, base, cand, "no data on one side"))
@@ -206,36 +382,34 @@ def _bootstrap_deltas(a: SecondTable, b: SecondTable, seed: int, resamples: int,
         diffs = b.metric(metric, wb) - a.metric(metric, wa)
         diffs = diffs[~np.isnan(diffs)]
         low, high = (float(v) for v in np.percentile(diffs, [tail, 100 - tail]))
-        delta = cand - base
-        verdict, relative = judge(delta, low, high, base, higher_worse=higher_worse,
-                                  min_abs=min_abs, min_rel=min_rel)
-        out.append(MetricDelta(metric, unit, base, cand, delta, low, high, relative, verdict))
+        out.append(Estimate(metric, unit, base, cand, cand - base, low, high,
+                            bootstrap_p_value(diffs), higher_worse))
     return out
 
 
-def _repeat_delta(metric: str, unit: str, a: Sequence[float], b: Sequence[float], paired: bool,
-                  confidence: float, *, higher_worse: bool, min_abs: float, min_rel: float,
-                  ) -> MetricDelta:
+def repeat_estimate(metric: str, a: Sequence[float], b: Sequence[float], *, paired: bool,
+                    confidence: float) -> Estimate | MetricDelta:
+    """The t interval and p-value of one metric over repeats; not measurable when a run has none."""
+    unit = metric_unit(metric)
     missing = sum(math.isnan(v) for v in (*a, *b))
     if missing:
         return _not_measurable(metric, unit, None, None,
                                f"no figure in {missing} of {len(a) + len(b)} runs")
-    base, cand = float(np.mean(a)), float(np.mean(b))
+    base, cand = math.fsum(a) / len(a), math.fsum(b) / len(b)
     if paired:
-        delta, low, high = paired_t_interval([y - x for x, y in zip(a, b, strict=True)],
-                                             confidence)
+        test = paired_t_test([y - x for x, y in zip(a, b, strict=True)], confidence)
     else:
-        delta, low, high = welch_t_interval(a, b, confidence)
-    verdict, relative = judge(delta, low, high, base, higher_worse=higher_worse,
-                              min_abs=min_abs, min_rel=min_rel)
-    return MetricDelta(metric, unit, base, cand, delta, low, high, relative, verdict)
+        test = welch_t_test(a, b, confidence)
+    return Estimate(metric, unit, base, cand, test.delta, test.low, test.high, test.p_value,
+                    _higher_worse(metric))
 
 
-def _recovery_deltas(a: Side, b: Side, paired: bool, confidence: float) -> list[MetricDelta]:
+def _recovery_items(a: Side, b: Side, paired: bool, confidence: float
+                    ) -> list[Estimate | MetricDelta]:
     faults = list(dict.fromkeys(f for r in (*a.recovery_s, *b.recovery_s) for f in r))
-    out = []
+    out: list[Estimate | MetricDelta] = []
     for fault in faults:
-        metric = f"recovery {fault}"
+        metric = f"{RECOVERY} {fault}"
         xs = [r.get(fault) for r in a.recovery_s]
         ys = [r.get(fault) for r in b.recovery_s]
         figures = [v for v in (*xs, *ys) if v is not None]
@@ -256,9 +430,7 @@ def _recovery_deltas(a: Side, b: Side, paired: bool, confidence: float) -> list[
                 cand / base - 1 if base else None, "no interval",
                 "one run per side: a recovery time is one figure per run; run with --repeat"))
             continue
-        min_abs, min_rel = RECOVERY_EFFECT
-        out.append(_repeat_delta(metric, "s", xf, yf, paired, confidence, higher_worse=True,
-                                 min_abs=min_abs, min_rel=min_rel))
+        out.append(repeat_estimate(metric, xf, yf, paired=paired, confidence=confidence))
     return out
 
 

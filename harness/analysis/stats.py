@@ -1,14 +1,18 @@
-"""Small statistics for `harness compare`: Student t intervals and block-bootstrap weights.
+"""Small statistics for `harness compare`: Student t tests, Holm's correction, bootstrap weights.
 
-No SciPy in the project, and only two things are needed: the t quantile (from
-the regularised incomplete beta function, Numerical Recipes' continued
-fraction, then bisection) and the moving-block bootstrap's resample weights.
+No SciPy in the project, and only a few things are needed: the t distribution
+(the regularised incomplete beta function by Numerical Recipes' continued
+fraction; its quantile by bisection), Holm's step-down adjustment and the
+moving-block bootstrap's resample weights. Each is a few lines checked against
+published tables in the tests, which costs less than a 40 MB dependency.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +57,13 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t >= 0 else tail
 
 
+def t_p_value(t: float, df: float) -> float:
+    """Two-sided p-value of a t statistic: P(|T| >= |t|) under Student's t(df)."""
+    return min(1.0, incomplete_beta(df / 2.0, 0.5, df / (df + t * t)))
+
+
+# cached: compare asks for the same (q, df) for every metric of every comparison
+@lru_cache(maxsize=512)
 def t_quantile(q: float, df: float) -> float:
     """The t value below which a share `q` (0.5 < q < 1) of Student's t(df) lies."""
     if not 0.5 < q < 1.0 or df <= 0:
@@ -71,34 +82,93 @@ def t_quantile(q: float, df: float) -> float:
     return (lo + hi) / 2
 
 
+class TTest(NamedTuple):
+    """A t interval with its test of zero difference."""
+
+    delta: float
+    low: float
+    high: float
+    #: two-sided p-value of "no difference"
+    p_value: float
+
+
+def _t_test(delta: float, se: float, df: float, confidence: float) -> TTest:
+    if se == 0.0:  # every pair differs by the same amount: no spread to test against
+        return TTest(delta, delta, delta, 1.0 if delta == 0.0 else 0.0)
+    half = t_quantile(0.5 + confidence / 2, df) * se
+    return TTest(delta, delta - half, delta + half, t_p_value(delta / se, df))
+
+
+def paired_t_test(differences: Sequence[float], confidence: float) -> TTest:
+    """The mean of paired differences (n >= 2, df = n - 1): interval and p-value."""
+    n = len(differences)
+    if n < 2:
+        raise ValueError("a t interval needs at least 2 pairs")
+    # plain floats, not numpy: compare's calibration simulation calls this tens of
+    # thousands of times on 3 to 5 values, where numpy's per-call overhead dominates
+    mean = math.fsum(differences) / n
+    sd = math.sqrt(math.fsum((d - mean) ** 2 for d in differences) / (n - 1))
+    return _t_test(mean, sd / math.sqrt(n), n - 1, confidence)
+
+
+def welch_t_test(baseline: Sequence[float], candidate: Sequence[float], confidence: float
+                 ) -> TTest:
+    """mean(candidate) - mean(baseline), Welch-Satterthwaite df, n >= 2 each: interval, p."""
+    na, nb = len(baseline), len(candidate)
+    if na < 2 or nb < 2:
+        raise ValueError("a Welch t interval needs at least 2 runs on each side")
+    ma, mb = math.fsum(baseline) / na, math.fsum(candidate) / nb
+    va = math.fsum((x - ma) ** 2 for x in baseline) / (na - 1) / na
+    vb = math.fsum((x - mb) ** 2 for x in candidate) / (nb - 1) / nb
+    if va + vb == 0.0:
+        return _t_test(mb - ma, 0.0, 1.0, confidence)
+    df = (va + vb) ** 2 / ((va * va / (na - 1) if va else 0.0)
+                           + (vb * vb / (nb - 1) if vb else 0.0))
+    return _t_test(mb - ma, math.sqrt(va + vb), df, confidence)
+
+
 def paired_t_interval(differences: Sequence[float], confidence: float
                       ) -> tuple[float, float, float]:
     """(mean, low, high) of the mean of paired differences (n >= 2, df = n - 1)."""
-    d = np.asarray(differences, dtype=np.float64)
-    n = len(d)
-    if n < 2:
-        raise ValueError("a t interval needs at least 2 pairs")
-    mean = float(d.mean())
-    half = t_quantile(0.5 + confidence / 2, n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
-    return mean, mean - half, mean + half
+    return paired_t_test(differences, confidence)[:3]
 
 
 def welch_t_interval(baseline: Sequence[float], candidate: Sequence[float], confidence: float
                      ) -> tuple[float, float, float]:
     """(mean(candidate) - mean(baseline), low, high); Welch-Satterthwaite df, n >= 2 each."""
-    a = np.asarray(baseline, dtype=np.float64)
-    b = np.asarray(candidate, dtype=np.float64)
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError("a Welch t interval needs at least 2 runs on each side")
-    va, vb = float(a.var(ddof=1)) / len(a), float(b.var(ddof=1)) / len(b)
-    delta = float(b.mean() - a.mean())
-    se = math.sqrt(va + vb)
-    if se == 0.0:
-        return delta, delta, delta
-    df = (va + vb) ** 2 / ((va * va / (len(a) - 1) if va else 0.0)
-                           + (vb * vb / (len(b) - 1) if vb else 0.0))
-    half = t_quantile(0.5 + confidence / 2, df) * se
-    return delta, delta - half, delta + half
+    return welch_t_test(baseline, candidate, confidence)[:3]
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the given order.
+
+    Reject hypothesis i at family-wise level alpha when its adjusted p <= alpha:
+    the step-down rule (smallest p against alpha/m, the next against alpha/(m-1),
+    ... stopping at the first that fails), which keeps the chance of any false
+    rejection at most alpha whatever the dependence between the tests.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def bootstrap_p_value(diffs: npt.NDArray[np.float64]) -> float:
+    """Two-sided p-value of zero difference from resampled differences.
+
+    2 x the smaller share of resamples on either side of zero (the inversion of
+    the percentile interval), floored at 1/resamples: the resamples cannot tell
+    anything smaller.
+    """
+    n = len(diffs)
+    if n == 0:
+        return 1.0
+    below, above = float(np.mean(diffs <= 0)), float(np.mean(diffs >= 0))
+    return min(1.0, max(2 * min(below, above), 1.0 / n))
 
 
 def block_weights(uniform: npt.NDArray[np.float64], n: int, block: int

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.analysis.compare import Comparison, Side, compare
+from harness.analysis.compare import Comparison, Rule, Side, compare
 from harness.analysis.series import ArchData
 from harness.errors import ConfigError
 from harness.report.assemble import write_reports
@@ -117,6 +117,7 @@ def comparisons(
     baseline_arch: str | None = None,
     candidate_arch: str | None = None,
     seed: int = 0,
+    rule: Rule | None = None,
 ) -> list[Comparison]:
     """What `compare_command` prints: one comparison per architecture pair.
 
@@ -124,13 +125,20 @@ def comparisons(
     candidate; else the first two in the order given to `harness run`); a repeat
     set's repeats are paired (repeat i of both ran back to back). Two folders:
     each architecture they share (or the ones named), baseline folder first, unpaired.
+    `rule`: the verdict rule (default: 95 %, Holm, 3 repeats, the metrics' own effects).
     """
     return _comparisons(load(baseline_dir), None if candidate_dir is None else load(candidate_dir),
-                        baseline_arch=baseline_arch, candidate_arch=candidate_arch, seed=seed)
+                        baseline_arch=baseline_arch, candidate_arch=candidate_arch, seed=seed,
+                        rule=rule or Rule())
+
+
+def _compare(a: Side, b: Side, *, seed: int, paired: bool, rule: Rule) -> Comparison:
+    return compare(a, b, seed=seed, paired=paired, confidence=rule.confidence,
+                   min_repeats=rule.min_repeats, min_effects=rule.min_effects)
 
 
 def _comparisons(base: Loaded, cand: Loaded | None, *, baseline_arch: str | None,
-                 candidate_arch: str | None, seed: int) -> list[Comparison]:
+                 candidate_arch: str | None, seed: int, rule: Rule) -> list[Comparison]:
     if cand is None:
         names = base.order
         a = baseline_arch or ("legacy" if "legacy" in names else names[0])
@@ -139,7 +147,7 @@ def _comparisons(base: Loaded, cand: Loaded | None, *, baseline_arch: str | None
         if not b:
             raise ConfigError(f"{base.path}: only {a} ran; give a second run to compare with")
         _check_sizes(base, base)
-        return [compare(base.side(a, a), base.side(b, b), seed=seed, paired=True)]
+        return [_compare(base.side(a, a), base.side(b, b), seed=seed, paired=True, rule=rule)]
     _check_sizes(base, cand)
     if baseline_arch or candidate_arch:
         x = baseline_arch or candidate_arch or ""
@@ -153,8 +161,8 @@ def _comparisons(base: Loaded, cand: Loaded | None, *, baseline_arch: str | None
                 "--baseline-arch and --candidate-arch"
             )
     return [
-        compare(base.side(x, f"{base.path.name}:{x}"), cand.side(y, f"{cand.path.name}:{y}"),
-                seed=seed, paired=False)
+        _compare(base.side(x, f"{base.path.name}:{x}"), cand.side(y, f"{cand.path.name}:{y}"),
+                 seed=seed, paired=False, rule=rule)
         for x, y in archs
     ]
 
@@ -167,12 +175,14 @@ def compare_command(
     candidate_arch: str | None = None,
     out_dir: Path | None = None,
     seed: int = 0,
+    rule: Rule | None = None,
     console: Console | None = None,
 ) -> int:
     """Print per-metric deltas with confidence intervals; write compare.md and compare.html.
 
     The files go to `out_dir` (default: the candidate's results folder). Exit code 1
-    when any metric is flagged as a regression, else 0.
+    when any metric is flagged as a regression, else 0 (also when there were too few
+    repeats for any verdict: that is no regression found, and it is said).
     """
     console = console or Console()
     base = load(baseline_dir)
@@ -182,9 +192,13 @@ def compare_command(
             console.print(f"[yellow]{folder.path}: left out unfinished repeats: "
                           f"{', '.join(folder.skipped)}[/]")
     found = _comparisons(base, cand, baseline_arch=baseline_arch,
-                         candidate_arch=candidate_arch, seed=seed)
+                         candidate_arch=candidate_arch, seed=seed, rule=rule or Rule())
     for c in found:
         console.print(rich_table(c))
+        if c.too_few_repeats:
+            console.print(f"[yellow]{c.candidate} vs {c.baseline}: no verdicts, {min(c.runs)} "
+                          f"run{'s' if min(c.runs) > 1 else ''} a side and {c.min_repeats} "
+                          "needed (harness run --repeat; harness compare --min-repeats)[/]")
     out = out_dir or candidate_dir or baseline_dir
     out.mkdir(parents=True, exist_ok=True)
     results = ResultsDir(out)

@@ -38,19 +38,27 @@ def _cells(d: MetricDelta) -> list[str]:
     delta = "—" if d.delta is None else fmt_delta(d.delta, d.unit) + pct
     return [
         LABELS.get(d.metric, d.metric), fmt(d.baseline, d.unit), fmt(d.candidate, d.unit),
-        delta, interval(d), _flag(d),
+        delta, interval(d), _p(d.p_holm), _flag(d),
     ]
 
 
+def _p(p: float | None) -> str:
+    """An adjusted p-value: 0.003, 0.41, 1, or `< 0.001`."""
+    if p is None:
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.2g}"
+
+
 def _header(c: Comparison) -> list[str]:
-    return ["metric", c.baseline, c.candidate, "delta", f"{c.confidence:.0%} CI", "verdict"]
+    return ["metric", c.baseline, c.candidate, "delta", f"{c.confidence:.0%} CI", "Holm p",
+            "verdict"]
 
 
 def rich_table(c: Comparison) -> Table:
     table = Table(title=f"{c.candidate} vs {c.baseline}", title_justify="left", caption=_note(c),
                   caption_justify="left")
     for i, h in enumerate(_header(c)):
-        table.add_column(h, justify="right" if 0 < i < 5 else "left")
+        table.add_column(h, justify="right" if 0 < i < 6 else "left")
     for d in c.deltas:
         style = "bold red" if d.regression else ("green" if d.improvement else "")
         table.add_row(*_cells(d), style=style)
@@ -75,10 +83,12 @@ def markdown(comparisons: Sequence[Comparison]) -> str:
 def _note(c: Comparison) -> str:
     runs = (f"{c.runs[0]} run{'s' if c.runs[0] > 1 else ''} of {c.baseline}, "
             f"{c.runs[1]} of {c.candidate}")
+    few = (f" Too few repeats for a verdict: {min(c.runs)} run{'s' if min(c.runs) > 1 else ''}"
+           f" a side, {c.min_repeats} needed (harness compare --min-repeats)."
+           if c.too_few_repeats else "")
     return (
         f"Run-level percentiles and error rates from merged histograms ({runs}); "
-        f"deltas are {c.candidate} - {c.baseline}; intervals: {c.method}. "
-        "An interval that includes zero is no significant difference."
+        f"deltas are {c.candidate} - {c.baseline}; intervals: {c.method}.{few}"
     )
 
 

@@ -7,10 +7,28 @@ import math
 import numpy as np
 import pytest
 
-from harness.analysis.compare import Comparison, Side, compare, judge
+from harness.analysis.compare import (
+    Comparison,
+    Estimate,
+    MinEffect,
+    Rule,
+    Side,
+    compare,
+    decide,
+    judge,
+    judge_runs,
+)
 from harness.analysis.runlevel import SecondTable
 from harness.analysis.series import ArchData
-from harness.analysis.stats import paired_t_interval, t_quantile, welch_t_interval
+from harness.analysis.stats import (
+    bootstrap_p_value,
+    holm,
+    paired_t_interval,
+    paired_t_test,
+    t_p_value,
+    t_quantile,
+    welch_t_interval,
+)
 from harness.load.recorder import new_histogram, percentiles_ms
 from harness.repeats import order_of
 from tests.support.repeat_data import noisy_runs
@@ -91,14 +109,43 @@ def test_welch_interval_mirrors_when_the_sides_swap() -> None:
 # -- decisions --
 
 
-def test_an_interval_spanning_zero_is_no_significant_difference() -> None:
-    assert judge(30.0, -1.0, 61.0, 20.0, higher_worse=True, min_abs=5, min_rel=0.05)[0] == (
-        "no significant difference")
+@pytest.mark.parametrize(("t", "df", "p"), [(12.7062, 1, 0.05), (4.3027, 2, 0.05),
+                                             (2.7764, 4, 0.05), (4.6041, 4, 0.01),
+                                             (0.0, 3, 1.0), (-2.5706, 5, 0.05)])
+def test_t_p_value_matches_the_table(t: float, df: int, p: float) -> None:
+    assert t_p_value(t, df) == pytest.approx(p, abs=1e-4)
+
+
+def test_the_t_test_p_value_and_interval_agree_on_zero() -> None:
+    for diffs in ([1.0, 2.0, 3.0], [0.5, -0.1, 0.9, 0.2], [-3.0, -2.5, -4.0]):
+        test = paired_t_test(diffs, 0.95)
+        assert (test.p_value < 0.05) == (test.low > 0 or test.high < 0), diffs
+
+
+def test_holm_adjusts_step_down_and_keeps_the_order() -> None:
+    # sorted: 0.01 x 4 = 0.04, 0.02 x 3 = 0.06, 0.04 x 2 = 0.08, 0.5 x 1 = 0.5
+    assert holm([0.04, 0.5, 0.01, 0.02]) == pytest.approx([0.08, 0.5, 0.04, 0.06])
+    assert holm([0.3, 0.3]) == pytest.approx([0.6, 0.6])
+    assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # capped, and never decreasing
+    assert holm([]) == []
+
+
+def test_bootstrap_p_value_is_two_sided_and_floored() -> None:
+    diffs = np.array([-1.0] * 10 + [1.0] * 90)
+    assert bootstrap_p_value(diffs) == pytest.approx(0.2)
+    assert bootstrap_p_value(-diffs) == pytest.approx(0.2)
+    assert bootstrap_p_value(np.ones(2000)) == pytest.approx(1 / 2000)
+    assert bootstrap_p_value(np.zeros(50)) == 1.0
+
+
+def test_a_delta_not_significant_is_no_significant_difference() -> None:
+    assert judge(30.0, 20.0, significant=False, higher_worse=True,
+                 effect=MinEffect(5, 0.05)) == "no significant difference"
 
 
 def test_a_significant_but_tiny_change_is_below_minimum_effect() -> None:
-    assert judge(0.5, 0.2, 0.8, 20.0, higher_worse=True, min_abs=5, min_rel=0.05)[0] == (
-        "below minimum effect")
+    assert judge(0.5, 20.0, significant=True, higher_worse=True,
+                 effect=MinEffect(5, 0.05)) == "below minimum effect"
 
 
 @pytest.mark.parametrize(("higher_worse", "delta", "expected"), [
@@ -107,9 +154,58 @@ def test_a_significant_but_tiny_change_is_below_minimum_effect() -> None:
 ])
 def test_direction_decides_regression_or_improvement(higher_worse: bool, delta: float,
                                                      expected: str) -> None:
-    low, high = sorted((delta * 0.5, delta * 1.5))
-    assert judge(delta, low, high, 1.0, higher_worse=higher_worse, min_abs=0.01,
-                 min_rel=0.0)[0] == expected
+    assert judge(delta, 1.0, significant=True, higher_worse=higher_worse,
+                 effect=MinEffect(0.01)) == expected
+
+
+def _estimate(metric: str, p: float, delta: float = 10.0) -> Estimate:
+    return Estimate(metric, "ms", 100.0, 100.0 + delta, delta, delta / 2, delta * 2, p, True)
+
+
+def test_holm_decides_over_the_whole_family_not_each_interval() -> None:
+    """p = 0.03 clears 5 % alone, not as one of three deltas (0.03 x 3 > 0.05)."""
+    rule = Rule(min_repeats=1)
+    alone = decide([_estimate("p99", 0.03)], runs=3, rule=rule)
+    assert alone[0].verdict == "regression"
+    three = decide([_estimate("p50", 0.5), _estimate("p95", 0.4), _estimate("p99", 0.03)],
+                   runs=3, rule=rule)
+    assert [d.verdict for d in three] == ["no significant difference"] * 3
+    assert three[2].p_value == 0.03
+    assert three[2].p_holm == pytest.approx(0.09)
+    clear = decide([_estimate("p50", 0.5), _estimate("p95", 0.4), _estimate("p99", 0.001)],
+                   runs=3, rule=rule)
+    assert clear[2].regression
+
+
+def test_fewer_runs_than_min_repeats_read_too_few_repeats_with_the_interval_shown() -> None:
+    items = [_estimate("p99", 1e-6)]
+    (few,) = decide(items, runs=2, rule=Rule())
+    assert few.verdict == "too few repeats"
+    assert not few.regression
+    assert (few.ci_low, few.ci_high) == (5.0, 20.0)
+    (enough,) = decide(items, runs=2, rule=Rule(min_repeats=2))
+    assert enough.regression
+
+
+def test_a_user_minimum_effect_replaces_the_metrics_own() -> None:
+    a = {"p99": [200.0, 210.0, 190.0], "recovery kill": [5.0, 5.2, 4.9]}
+    b = {"p99": [218.0, 228.0, 209.0], "recovery kill": [6.5, 6.6, 6.4]}
+    default = {d.metric: d.verdict for d in judge_runs(a, b)}
+    assert default == {"p99": "regression", "recovery kill": "regression"}
+    rule = Rule(min_effects={"p99": MinEffect(20.0), "recovery": MinEffect(0.0, 0.5)})
+    assert {d.metric: d.verdict for d in judge_runs(a, b, rule=rule)} == {
+        "p99": "below minimum effect", "recovery kill": "below minimum effect"}
+    one_fault = Rule(min_effects={"recovery other": MinEffect(10.0)})
+    assert judge_runs(a, b, rule=one_fault)[1].regression
+
+
+def test_a_rule_refuses_what_it_cannot_apply() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Rule(min_repeats=0)
+    with pytest.raises(ValueError, match="not a metric"):
+        Rule(min_effects={"p90": MinEffect(1.0)})
+    with pytest.raises(ValueError, match="negative"):
+        Rule(min_effects={"p99": MinEffect(-1.0)})
 
 
 # -- repeats --
@@ -145,14 +241,15 @@ def test_swapping_the_sides_mirrors_every_interval_and_verdict() -> None:
     rep_a, rep_b = noisy_runs("a", 4, seed=5), noisy_runs("b", 4, seed=6, latency_ms=26.0)
     mirror = {"regression": "improvement", "improvement": "regression"}
     for a, b, paired in ((one_a, one_b, True), (rep_a, rep_b, True), (rep_a, rep_b, False)):
-        ab = compare(Side("a", a), Side("b", b), paired=paired, seed=9)
-        ba = compare(Side("b", b), Side("a", a), paired=paired, seed=9)
+        ab = compare(Side("a", a), Side("b", b), paired=paired, seed=9, min_repeats=1)
+        ba = compare(Side("b", b), Side("a", a), paired=paired, seed=9, min_repeats=1)
         for x, y in zip(ab.deltas, ba.deltas, strict=True):
             assert x.delta is not None
             assert y.delta is not None
             assert y.delta == pytest.approx(-x.delta)
             assert (y.ci_low, y.ci_high) == pytest.approx((-x.ci_high, -x.ci_low)), x.metric
             assert y.verdict == mirror.get(x.verdict, x.verdict), x.metric
+            assert y.p_holm == pytest.approx(x.p_holm), x.metric
 
 
 def test_interleaving_cancels_an_effect_of_going_second() -> None:
@@ -199,6 +296,20 @@ def test_a_repeat_without_a_recovery_figure_makes_the_delta_not_measurable() -> 
     assert rec.verdict == "not measurable"
     assert rec.delta is None
     assert "1 of 6 runs" in rec.note
+
+
+def test_two_repeats_show_intervals_but_no_verdict() -> None:
+    a = Side("a", noisy_runs("a", 2, seed=1, between_runs=0.01))
+    b = Side("b", noisy_runs("b", 2, seed=2, between_runs=0.01, latency_ms=40.0))
+    c = compare(a, b)
+    assert c.too_few_repeats
+    assert {d.verdict for d in c.deltas} <= {"too few repeats", "not measurable"}
+    p50 = next(d for d in c.deltas if d.metric == "p50")
+    assert p50.verdict == "too few repeats"
+    assert p50.ci_low is not None
+    assert p50.ci_low > 0
+    assert "df 1" in c.method
+    assert compare(a, b, min_repeats=2).regressions  # asked for, df 1 still judges
 
 
 def test_one_run_against_repeats_is_refused() -> None:

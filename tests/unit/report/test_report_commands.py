@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from harness.analysis.compare import Rule
 from harness.errors import ConfigError
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.commands import compare_command, report_command
@@ -51,13 +52,21 @@ def test_compare_two_runs_flags_a_slower_candidate(tmp_path: Path) -> None:
     before = _run(tmp_path, "a", 20.0)
     after = _run(tmp_path, "b", 60.0)
     console, buf = _console()
-    assert compare_command(before, after, console=console, out_dir=tmp_path / "cmp") == 1
+    one_run = Rule(min_repeats=1)  # one run a side: verdicts only when asked for
+    assert compare_command(before, after, console=console, out_dir=tmp_path / "cmp",
+                           rule=one_run) == 1
     assert "REGRESSION" in buf.getvalue()
     assert "**REGRESSION**" in (tmp_path / "cmp" / "compare.md").read_text()
     assert "REGRESSION" in (tmp_path / "cmp" / "compare.html").read_text()
     console, buf = _console()
-    assert compare_command(after, before, console=console, out_dir=tmp_path / "cmp") == 0
+    assert compare_command(after, before, console=console, out_dir=tmp_path / "cmp",
+                           rule=one_run) == 0
     assert "improvement" in buf.getvalue()
+    console, buf = _console()
+    assert compare_command(before, after, console=console, out_dir=tmp_path / "cmp") == 0
+    assert "too few repeats" in buf.getvalue()
+    assert "REGRESSION" not in buf.getvalue()
+    assert "no verdicts, 1 run a side and 3 needed" in buf.getvalue()
 
 
 def test_compare_architectures_of_one_run(demo_dir: Path, tmp_path: Path) -> None:
@@ -66,7 +75,7 @@ def test_compare_architectures_of_one_run(demo_dir: Path, tmp_path: Path) -> Non
     assert "modern vs legacy" in buf.getvalue()
     console, buf = _console()
     code = compare_command(demo_dir, baseline_arch="modern", candidate_arch="legacy",
-                           console=console, out_dir=tmp_path)
+                           console=console, out_dir=tmp_path, rule=Rule(min_repeats=1))
     assert code == 1
     assert "legacy vs modern" in buf.getvalue()
 
