@@ -7,7 +7,8 @@ Amazon ECS deployment"), with every timing a profile setting (scaled):
    process on its own port running the release, `deploy.green_start_s` after the
    deploy began;
 2. its tasks join the load balancer as extra targets with weight 0 (the replacement
-   target group) and must pass the ALB's health check `healthy_threshold` times;
+   target group) and must pass the ALB's health check `initial_healthy_threshold`
+   times (one: a newly registered target), `healthy_threshold` if they failed first;
 3. traffic shifts by weights per the configuration (harness.deploys.schedule):
    all at once, canary 10 % then 100 % after `canary_interval_s`, or +10 % every
    `linear_interval_s`;
@@ -39,7 +40,8 @@ from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.runtime.wait import HttpOk
 from harness.scenario.faults import Deploy
-from harness.stacks.components.haproxy import HaproxyAdmin
+from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
+from harness.stacks.components.targets import passed_first_checks
 from harness.stacks.profile import CodeDeployEcs, Profile
 
 _BACKEND = "app"
@@ -130,8 +132,8 @@ class BlueGreenDeploy(DeployRun):
                 spec, name=green, processes=procs,
                 ready=HttpOk(f"http://{LOOPBACK}:{port}/ready")))
             # the replacement target group: weight 0 until traffic shifts, and DOWN until
-            # the ALB's checks pass `rise` times, as a new target is (harness.stacks.
-            # components.targets.TargetGroup.register)
+            # the ALB's checks pass, as a new target is (harness.stacks.components.
+            # targets.TargetGroup.register; `_green_healthy` admits it)
             server = f"{_BACKEND}/{green}"
             self.admin.command(f"add server {server} {LOOPBACK}:{port} weight 0 {check}")
             self._added.append(green)
@@ -142,9 +144,12 @@ class BlueGreenDeploy(DeployRun):
 
     def _green_healthy(self) -> bool:
         hc = self.profile.load_balancer.health_check
+        started = time.monotonic()
+        # a green task that failed its first checks needs the full healthy threshold
         limit = (hc.healthy_threshold.value + 1) * hc.interval_s.at(self.time_scale)
-        deadline = time.monotonic() + limit + _HEALTH_MARGIN_S
-        while not all(self.admin.server_up(g) for g in self.green):
+        deadline = started + limit + _HEALTH_MARGIN_S
+        group = TargetGroupSettings.of(self.profile, self.time_scale)
+        while not self._admitted(group, started):
             if time.monotonic() > deadline:
                 self.rollback("the green task set did not pass the ALB's health checks", None)
                 return False
@@ -152,6 +157,20 @@ class BlueGreenDeploy(DeployRun):
                 return False
         self.emit("green_healthy", components=self.green)
         return True
+
+    def _admitted(self, group: TargetGroupSettings, started: float) -> bool:
+        """Is every green task in service? Admits those past their initial checks."""
+        states = self.admin.server_states(_BACKEND)
+        early = (group.initial_checks is not None
+                 and time.monotonic() - started <= group.initial_window_s)
+        up = 0
+        for green in self.green:
+            row = states.get(green, {})
+            if early and group.initial_checks and passed_first_checks(row, group.initial_checks):
+                self.admin.admit(green, _BACKEND)
+                row = {**row, "srv_op_state": "2"}
+            up += row.get("srv_op_state") == "2" and row.get("srv_admin_state") == "0"
+        return up == len(self.green)
 
     def _shift(self, percent: int) -> None:
         blue_w, green_w = weights(percent, len(self.blue), len(self.green))

@@ -5,8 +5,9 @@ take to be provisioned (EC2 Auto Scaling API, PredictiveScalingConfiguration
 SchedulingBufferTime: "The intention is to give resources time to be provisioned. It can
 take a few minutes to launch an EC2 instance"). A scheduled action is the same promise
 made by hand: a member it adds serves only after the orchestrator's launch time (an EC2
-instance's `launch_s`, a task's `task_replacement_s`) and the load balancer's healthy
-threshold of health checks. The lead is the profile's own figures at the run's time
+instance's `launch_s`, a task's `task_replacement_s`) and the checks the load balancer
+wants from a newly registered target (`initial_healthy_threshold`: the CLB's 10, the
+ALB's one). The lead is the profile's own figures at the run's time
 scale, so a scenario can be checked against each architecture's cited timings.
 """
 
@@ -20,5 +21,4 @@ def time_to_serve_s(profile: Profile, time_scale: float) -> float:
     orchestrator = profile.orchestrator
     launch = (orchestrator.launch_s if isinstance(orchestrator, AsgSettings)
               else orchestrator.task_replacement_s)
-    check = profile.load_balancer.health_check
-    return launch.at(time_scale) + check.healthy_threshold.value * check.interval_s.at(time_scale)
+    return launch.at(time_scale) + profile.load_balancer.health_check.admission_s(time_scale)

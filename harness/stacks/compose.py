@@ -69,7 +69,6 @@ def edges(profile: Profile) -> list[dict[str, object]]:
 def haproxy_cfg(profile: Profile) -> str:
     """The LB's config: the profile's routing and health checks, targets through their edges."""
     lb = profile.load_balancer
-    hc = lb.health_check
     scaled = haproxy.TargetGroupSettings.of(profile, TIME_SCALE)
     return render(
         profile.name, "haproxy.cfg.j2",
@@ -80,13 +79,7 @@ def haproxy_cfg(profile: Profile) -> str:
             {"name": name, "host": "toxiproxy", "port": APP_EDGE_BASE_PORT + i}
             for i, name in enumerate(profile.app_names, start=1)
         ],
-        hc={
-            "path": hc.path,
-            "interval_ms": haproxy._ms(hc.interval_s.at(TIME_SCALE)),
-            "timeout_ms": haproxy._ms(hc.timeout_s.at(TIME_SCALE)),
-            "rise": hc.healthy_threshold.value,
-            "fall": hc.unhealthy_threshold.value,
-        },
+        hc=haproxy.health_check_vars(profile, TIME_SCALE),
         idle_timeout_ms=haproxy._ms(lb.idle_timeout_s.at(TIME_SCALE)),
         style=lb.style, fail_open=scaled.fail_open, fail_open_suffix=haproxy.FAIL_OPEN_SUFFIX,
         fault_map=f"{HAPROXY_RUN}/http-errors.map", error_statuses=haproxy.ERROR_STATUSES,

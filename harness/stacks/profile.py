@@ -41,14 +41,64 @@ from harness.stacks.cited import Timing as Timing
 # -- load balancer -------------------------------------------------------------------
 
 
+#: what a passing check proves: `shallow` the process answers; `deep` it reaches its
+#: dependencies (the database), so a shared dependency's failure fails every target at
+#: once; `static` a file the web server serves without the app (legacy nginx only)
+Depth = Literal["shallow", "deep", "static"]
+
+#: each sample service's health check paths and their depth (stacks/apps/README.md)
+HEALTH_PATHS: dict[str, dict[str, Depth]] = {
+    "php": {"/health": "shallow", "/ready": "deep", "/index.html": "static"},
+    "go": {"/health": "shallow", "/ready": "deep"},
+}
+
+
 class HealthCheck(_Strict):
     """Load balancer target health check (AWS field names)."""
 
-    path: str = "/ready"
+    #: HTTP: a GET of `path` must answer 200; TCP: the target must accept a connection
+    protocol: Cited[Literal["HTTP", "TCP"]]
+    #: the path an HTTP check requests (a TCP check has none)
+    path: Cited[Annotated[str, Field(pattern=r"^/")]] | None = None
+    #: what a passing check proves (the team's choice, not an AWS default); checked
+    #: against the app's paths (HEALTH_PATHS)
+    depth: Cited[Depth]
     interval_s: Timing
     timeout_s: Timing
     healthy_threshold: Cited[Annotated[int, Field(ge=1)]]
     unhealthy_threshold: Cited[Annotated[int, Field(ge=1)]]
+    #: passing checks a newly registered target (a replacement, a scale-out, a green task)
+    #: needs before it gets traffic: the ALB's 1; a target that went unhealthy needs
+    #: `healthy_threshold` again
+    initial_healthy_threshold: Cited[Annotated[int, Field(ge=1)]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HealthCheck:
+        if self.protocol.value == "TCP":
+            if self.path is not None:
+                raise ValueError("path: a TCP check only opens a connection; remove path "
+                                 "(or use protocol HTTP)")
+            if self.depth.value != "shallow":
+                raise ValueError(f"depth: a TCP check only sees the listener accept a "
+                                 f"connection (nginx on a PHP instance), so it is shallow, "
+                                 f"not {self.depth.value}")
+        elif self.path is None:
+            raise ValueError("path: an HTTP check needs the path it requests")
+        if self.initial_healthy_threshold.value > self.healthy_threshold.value:
+            raise ValueError(
+                f"initial_healthy_threshold {self.initial_healthy_threshold.value} is more "
+                f"than healthy_threshold {self.healthy_threshold.value}: a new target is "
+                "admitted after at most as many checks as one that went unhealthy")
+        return self
+
+    def admission_s(self, time_scale: float, *, new: bool = True) -> float:
+        """Run seconds from registration to traffic when every check passes.
+
+        A new target needs `initial_healthy_threshold` checks, one that went unhealthy
+        `healthy_threshold`; the first comes within an interval of registering.
+        """
+        checks = self.initial_healthy_threshold if new else self.healthy_threshold
+        return checks.value * self.interval_s.at(time_scale)
 
 
 class LoadBalancer(_Strict):
@@ -65,6 +115,14 @@ class LoadBalancer(_Strict):
     #: what the LB does when no target is healthy: `reject` answers 503 (CLB);
     #: `fail_open` routes to every registered target anyway (ALB)
     when_all_unhealthy: Cited[Literal["reject", "fail_open"]]
+
+    @model_validator(mode="after")
+    def _alb_checks_http(self) -> LoadBalancer:
+        if self.style == "alb" and self.health_check.protocol.value == "TCP":
+            # ELB Application guide, Health checks for your target groups, HealthCheckProtocol
+            raise ValueError("health_check.protocol: an ALB's HTTP target group checks over "
+                             "HTTP or HTTPS; TCP checks are for Network Load Balancers")
+        return self
 
 
 # -- app -----------------------------------------------------------------------------
@@ -141,7 +199,8 @@ class App(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     #: a team's own service instead of the sample one: its command (`{port}`, `{host}`
     #: are filled in; it also gets APP_LISTEN and PORT), its image under the docker
-    #: runtime, and the path the stack and the LB's health check call for readiness
+    #: runtime, and the path the stack calls for readiness (the LB's check calls
+    #: load_balancer.health_check.path)
     command: list[str] | None = Field(default=None, min_length=1)
     image: str | None = None
     health_path: str = Field(default="/ready", pattern=r"^/")
@@ -437,6 +496,27 @@ class Profile(_Strict):
                              "is outside scaling.min_capacity..max_capacity")
         return self
 
+    @model_validator(mode="after")
+    def _health_check_fits_the_app(self) -> Profile:
+        hc, app = self.load_balancer.health_check, self.app
+        at = "load_balancer.health_check"
+        served = HEALTH_PATHS[app.kind]
+        paths = ", ".join(f"{p} {d}" for p, d in served.items())
+        if hc.depth.value == "static" and (app.kind != "php" or app.command):
+            raise ValueError(f"{at}.depth: static needs a page nginx serves without the app; "
+                             f"only the sample PHP instance has one (this app's paths: {paths})")
+        if hc.path is None or app.command:
+            return self  # a TCP check; a team's own service, whose paths are its own
+        path, depth = hc.path.value, hc.depth.value
+        if path not in served:
+            raise ValueError(f"{at}.path: the {app.kind} app does not serve {path}; "
+                             f"its check paths: {paths}")
+        if served[path] != depth:
+            right = next(p for p, d in served.items() if d == depth)
+            raise ValueError(f"{at}.depth: {path} on the {app.kind} app is a {served[path]} "
+                             f"check, not {depth} (a {depth} check requests {right})")
+        return self
+
     def alarm_definitions(self, time_scale: float) -> list[AlarmDef]:
         """Every alarm the run evaluates (per-member alarms expanded over app_names)."""
         if self.metrics is None:
@@ -582,16 +662,29 @@ def _has(raw: Any, loc: list[str]) -> bool:
     return True
 
 
-def load_profile(name_or_path: str) -> Profile:
-    """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad.
+@dataclass(frozen=True)
+class _Source:
+    """One YAML document that sets a profile's keys, for the line of an error."""
 
-    A profile may say `extends: <architecture>`: it is then that profile with this
-    file's keys on top (mappings merged key by key), so a variant such as
-    `modern-no-proxy` stays identical to its base except where it says otherwise.
-    """
+    file: str
+    raw: dict[str, Any]
+    node: yaml.Node | None
+    #: where the profile sits inside the document: "" for a profile file,
+    #: `variants.legacy#x.profile` for a scenario's variant
+    at: str = ""
+
+    def shown(self, field: str) -> str:
+        """The field's path as this document spells it."""
+        if not self.at:
+            return field
+        return self.at if field == "<top>" else f"{self.at}.{field}"
+
+
+def _raw_profile(name_or_path: str) -> tuple[dict[str, Any], list[_Source]]:
+    """A profile file's keys with its `extends:` base merged under them, and their sources."""
     path = profile_path(name_or_path)
     raw, root = _read(path)
-    sources = [(path, raw, root)]
+    sources = [_Source(str(path), raw, root)]
     base_name = raw.pop("extends", None)
     if base_name is not None:
         if not isinstance(base_name, str) or Path(base_name).suffix:
@@ -606,8 +699,59 @@ def load_profile(name_or_path: str) -> Profile:
                 f"{path}: extends: {base_name} extends another profile itself; "
                 "extend a profile that stands alone"
             )
-        sources.append((base_path, base, base_root))
+        _check_cited(raw, sources[0])
+        sources.append(_Source(str(base_path), base, base_root))
         raw = _merge(base, raw)
+    return raw, sources
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad.
+
+    A profile may say `extends: <architecture>`: it is then that profile with this
+    file's keys on top (mappings merged key by key), so a variant such as
+    `modern-no-proxy` stays identical to its base except where it says otherwise.
+    """
+    raw, sources = _raw_profile(name_or_path)
+    return _validated(raw, sources)
+
+
+def profile_with(base: str, overrides: dict[str, Any], *, file: str, node: yaml.Node | None,
+                 at: str) -> Profile:
+    """The profile `base` with `overrides` (already read from another YAML file) on top.
+
+    Merged key by key as `extends:` does, validated as a profile file is; an error names
+    `file:line` through `node` (the file's node tree) and the field as `at.<path>`, e.g.
+    `scenario.yaml:14: variants.legacy#x.profile.load_balancer.routing: ...`.
+    """
+    raw, sources = _raw_profile(base)
+    own = _Source(file, overrides, node, at)
+    _check_cited(overrides, own)
+    return _validated(_merge(raw, overrides), [own, *sources])
+
+
+def _check_cited(over: dict[str, Any], source: _Source, prefix: str = "") -> None:
+    """A new `value` of a cited setting comes with its own source.
+
+    Merged key by key, `{value: 3}` would keep the base's source, which cites the old figure.
+    """
+    for key, value in over.items():
+        if not isinstance(value, dict):
+            continue
+        field = f"{prefix}{key}"
+        if "value" in value and "source" not in value:
+            shown = source.shown(field)
+            line = yamlfile.line_of(source.node, shown)
+            where = f"{source.file}:{line}" if line is not None else source.file
+            raise ProfileError(
+                f"{where}: {shown}: a new value needs its own source "
+                '({value: ..., source: "where the figure comes from"}); '
+                "the base profile's source cites its old value"
+            )
+        _check_cited(value, source, f"{field}.")
+
+
+def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:
@@ -616,14 +760,15 @@ def load_profile(name_or_path: str) -> Profile:
         # the discriminated unions add the chosen member's tag to the path: drop it
         loc = [str(p) for p in first["loc"] if p not in _UNION_TAGS]
         field = ".".join(loc) or "<top>"
-        # the file that sets the field (the variant's own keys first, then its base)
-        file, _, node = next(((f, r, n) for f, r, n in sources if _has(r, loc)), sources[0])
-        line = yamlfile.line_of(node, field)
-        where = f"{file}:{line}" if line is not None else str(file)
+        # the document that sets the field (the variant's own keys first, then its base)
+        source = next((s for s in sources if _has(s.raw, loc)), sources[0])
+        shown = source.shown(field)
+        line = yamlfile.line_of(source.node, shown)
+        where = f"{source.file}:{line}" if line is not None else source.file
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         message = ("unknown key; check the spelling against stacks/legacy or stacks/modern"
                    if first["type"] == "extra_forbidden" else first["msg"])
-        raise ProfileError(f"{where}: {field}: {message}{more}") from None
+        raise ProfileError(f"{where}: {shown}: {message}{more}") from None
 
 
 _UNION_TAGS = {"asg", "ecs", "rds_mysql", "aurora_mysql"}

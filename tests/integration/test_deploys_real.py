@@ -125,6 +125,12 @@ def test_blue_green_canary_shifts_then_the_target_5xx_alarm_rolls_it_back(short_
                          if stack.runtime.is_running(g)]
 
     assert canary["percent"] == 10
+    # green tasks are new targets: one passing check each (ELB Application guide), not 5
+    hc = load_profile("modern").load_balancer.health_check
+    started = events.of_kind("deploy.green_started")[0]
+    healthy = events.of_kind("deploy.green_healthy")[0]
+    assert float(healthy["t_s"]) - float(started["t_s"]) < (
+        (hc.initial_healthy_threshold.value + 1) * hc.interval_s.at(TIME_SCALE) + 0.5)
     rollback = events.of_kind("deploy.rollback")[0]
     assert rollback["alarm"] == "alb-target-5xx"
     assert done["outcome"] == "rolled_back"

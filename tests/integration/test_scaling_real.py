@@ -16,7 +16,7 @@ from tests.integration.conftest import running_stack
 
 pytestmark = pytest.mark.integration
 
-#: task start 30 s -> 1.5 s, ALB healthy threshold 5 x 30 s -> 7.5 s
+#: task start 30 s -> 1.5 s, the one ALB check a new target needs 30 s -> 1.5 s
 TIME_SCALE = 0.05
 
 

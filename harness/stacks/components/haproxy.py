@@ -45,7 +45,6 @@ def config(
     (`TargetGroup.of` reads them), for whoever takes targets out.
     """
     lb = profile.load_balancer
-    hc = lb.health_check
     target_group = TargetGroupSettings.of(profile, time_scale)
     target_group.write(workdir)
     return render(
@@ -55,18 +54,29 @@ def config(
         run_dir=str(workdir),
         balance=_BALANCE[lb.routing.value],
         servers=[{"name": name, "port": p} for name, p in [*servers, *(spares or [])]],
-        hc={
-            "path": hc.path,
-            "interval_ms": _ms(hc.interval_s.at(time_scale)),
-            "timeout_ms": _ms(hc.timeout_s.at(time_scale)),
-            "rise": hc.healthy_threshold.value,
-            "fall": hc.unhealthy_threshold.value,
-        },
+        hc=health_check_vars(profile, time_scale),
         idle_timeout_ms=_ms(lb.idle_timeout_s.at(time_scale)),
         style=lb.style, fail_open=target_group.fail_open, fail_open_suffix=FAIL_OPEN_SUFFIX,
         fault_map=str(write_fault_map(workdir)),
         error_statuses=ERROR_STATUSES,
     )
+
+
+def health_check_vars(profile: Profile, time_scale: float) -> dict[str, object]:
+    """The template's `hc`: the profile's health check at the run's time scale.
+
+    `rise` is the healthy threshold of a target that went unhealthy; a newly registered
+    one is admitted sooner when the profile says so (`TargetGroup.register`).
+    """
+    hc = profile.load_balancer.health_check
+    return {
+        "protocol": hc.protocol.value,
+        "path": hc.path.value if hc.path is not None else None,
+        "interval_ms": _ms(hc.interval_s.at(time_scale)),
+        "timeout_ms": _ms(hc.timeout_s.at(time_scale)),
+        "rise": hc.healthy_threshold.value,
+        "fall": hc.unhealthy_threshold.value,
+    }
 
 
 def spec(*, cfg_path: Path, port: int, binary: str = "haproxy") -> ComponentSpec:
@@ -84,15 +94,28 @@ class TargetGroupSettings:
     deregistration_delay_s: float
     #: targets have fail-open backup copies that follow their state
     fail_open: bool
+    #: passing checks that admit a newly registered target when fewer than HAProxy's
+    #: `rise` (the ALB's one); None: a new target waits for `rise` checks (the CLB)
+    initial_checks: int | None = None
+    #: how long after registering a target's first checks can admit it (its passes must
+    #: come before it failed `unhealthy_threshold` checks), in run seconds
+    initial_window_s: float = 0.0
 
     FILE = "target-group.json"
 
     @classmethod
     def of(cls, profile: Profile, time_scale: float) -> TargetGroupSettings:
         lb = profile.load_balancer
+        hc = lb.health_check
+        initial = hc.initial_healthy_threshold.value
+        early = initial < hc.healthy_threshold.value
         return cls(
             deregistration_delay_s=lb.deregistration_delay_s.at(time_scale),
             fail_open=lb.when_all_unhealthy.value == "fail_open",
+            initial_checks=initial if early else None,
+            initial_window_s=(
+                (hc.unhealthy_threshold.value + initial) * hc.interval_s.at(time_scale)
+                + hc.timeout_s.at(time_scale)) if early else 0.0,
         )
 
     def write(self, workdir: Path) -> None:
@@ -104,7 +127,10 @@ class TargetGroupSettings:
         path = workdir / cls.FILE
         try:
             data = json.loads(path.read_text())
-            return cls(float(data["deregistration_delay_s"]), bool(data["fail_open"]))
+            initial = data["initial_checks"]
+            return cls(float(data["deregistration_delay_s"]), bool(data["fail_open"]),
+                       None if initial is None else int(initial),
+                       float(data["initial_window_s"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise FaultError(
                 f"{path}: target group settings unreadable ({exc}); is the stack up?"
@@ -190,6 +216,10 @@ class HaproxyAdmin:
             if "srv_name" in row:
                 result[row["srv_name"]] = row
         return result
+
+    def admit(self, server: str, backend: str = "app") -> None:
+        """Put a target in service now, as if it had passed `rise` checks."""
+        self.command(f"set server {backend}/{server} health up")
 
     def server_up(self, server: str, backend: str = "app") -> bool:
         """True when the server is in service (operational state 2, not in maintenance)."""

@@ -8,15 +8,24 @@ left or the delay is over, whichever comes first (ELB Application guide,
 "Deregistration delay"; ELB Classic guide, "Configure connection draining").
 
 Registering is a new registration: the target gets traffic only after passing the
-health check `healthy_threshold` times (HAProxy `rise`), never at once.
+health check `initial_healthy_threshold` times, never at once. HAProxy's `rise` is the
+`healthy_threshold` (what a target that went unhealthy needs) and cannot change per
+server at run time; when a new target needs fewer checks (the ALB: one, "After your
+target is registered, it must pass one health check to be considered healthy"), a
+watcher reads HAProxy's health counter, which counts the consecutive passing checks of
+a DOWN server from 0 (`set server ... health down`) and drops back to 0 on a failure,
+and puts the target in service once it reached the threshold, provided that came
+before the target could have failed `unhealthy_threshold` checks.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from harness.errors import FaultError
 from harness.stacks.components.haproxy import FAIL_OPEN_SUFFIX, HaproxyAdmin, TargetGroupSettings
 
 #: how often draining looks at the in-flight count
@@ -24,6 +33,17 @@ _POLL_S = 0.05
 
 #: `srv_check_result` of `show servers state` when the last health check failed
 CHECK_FAILED = "2"
+
+
+def passed_first_checks(row: Mapping[str, str], checks: int) -> bool:
+    """Has a registered target that is still DOWN passed its last `checks` checks?
+
+    `row` is the server's line of `show servers state`: `srv_check_health` counts the
+    passing checks in a row of a server below `rise` (HAProxy's check.c), from 0 after
+    `set server ... health down`.
+    """
+    return (row.get("srv_admin_state") == "0" and row.get("srv_op_state") == "0"
+            and int(row.get("srv_check_health") or 0) >= checks)
 
 
 def _sleep(seconds: float) -> bool:
@@ -79,6 +99,34 @@ class TargetGroup:
         )
         if self.settings.fail_open:
             self.admin.command(f"set server {server}{FAIL_OPEN_SUFFIX} state ready")
+        if self.settings.initial_checks is not None:
+            threading.Thread(target=self.admit_new, args=(target,), name=f"admit:{target}",
+                             daemon=True).start()
+
+    def admit_new(self, target: str, wait: Callable[[float], bool] = _sleep) -> bool:
+        """Watch a just registered target; admit it after its initial checks passed.
+
+        True when it was admitted early; False when it was deregistered again, came up
+        through `rise`, or did not pass in time (it then needs `rise` checks, as a
+        target that went unhealthy does) or the stack is gone.
+        """
+        checks = self.settings.initial_checks
+        if checks is None:
+            return False
+        deadline = time.monotonic() + self.settings.initial_window_s
+        try:
+            while time.monotonic() < deadline:
+                row = self.admin.server_states().get(target, {})
+                if row.get("srv_admin_state") != "0" or row.get("srv_op_state") == "2":
+                    return False
+                if passed_first_checks(row, checks):
+                    self.admin.admit(target)
+                    return True
+                if not wait(_POLL_S):
+                    return False
+        except FaultError:  # the stack stopped
+            return False
+        return False
 
     def healthy(self, target: str) -> bool:
         """Is the target in service (passed its healthy threshold, not deregistered)?"""

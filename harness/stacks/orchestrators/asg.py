@@ -14,7 +14,7 @@ Termination waits for the CLB's connection draining (EC2 Auto Scaling guide,
 in-flight requests to complete, or for the timeout, before terminating): the
 instance is deregistered, drains up to `deregistration_delay_s`, then stops. The
 replacement registers with the CLB and is back in service when the CLB's checks
-pass `healthy_threshold` times, as on AWS.
+pass `initial_healthy_threshold` times (the CLB's healthy threshold), as on AWS.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ class AsgGroup(Orchestrator):
 
     def _grace_s(self) -> float:
         hc = self.h.profile.load_balancer.health_check
-        settle = (hc.healthy_threshold.value + hc.unhealthy_threshold.value) * self.h.scaled(
-            hc.interval_s)
+        settle = (hc.admission_s(self.h.time_scale)
+                  + hc.unhealthy_threshold.value * self.h.scaled(hc.interval_s))
         return max(self.h.scaled(self.settings.health_check_grace_s), settle)
 
     def _replace(self, app: str, reason: str) -> None:
@@ -95,7 +95,8 @@ class AsgGroup(Orchestrator):
         self.relaunch(app)
         self.h.targets.register(app)
         # A new instance is judged only after the grace period, and never before the CLB
-        # could have seen it healthy (rise checks), else a short grace would replace it again.
+        # could have seen it healthy (its initial checks), else a short grace would replace
+        # it again.
         self._grace_until[app] = time.monotonic() + self._grace_s()
         self.emit(
             "instance_launched", component=app,

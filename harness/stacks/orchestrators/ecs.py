@@ -14,7 +14,8 @@ As ECS documents it, with every timing from the profile (scaled):
   does with ELB health checks;
 - the replacement runs `task_replacement_s` after the request, registers with
   the target group and gets traffic only once the ALB's checks passed
-  `healthy_threshold` times.
+  `initial_healthy_threshold` times (one: "After your target is registered, it
+  must pass one health check to be considered healthy").
 
 One deviation: a replacement reuses its predecessor's slot (name and port), so it
 cannot start before the old task has drained; with a dead task that is at once.

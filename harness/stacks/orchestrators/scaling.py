@@ -7,7 +7,8 @@ EC2 Auto Scaling and ECS do, with the profile's timings (scaled):
 - a new member takes the orchestrator's launch time (`launch_s` for an instance,
   `task_replacement_s` for a task), then starts in a spare slot on a fresh port, is
   registered with the load balancer and serves only once its health check passed
-  `healthy_threshold` times: launching, registered, in service are events;
+  `initial_healthy_threshold` times (the CLB's 10, the ALB's one): launching,
+  registered, in service are events;
 - scale-in terminates the newest members (assumption: AWS balances zones first and
   then, for an ASG, picks the oldest launch template; every member here has the same
   one): each is taken out of the orchestrator's watch, deregistered with the load

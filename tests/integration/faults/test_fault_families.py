@@ -97,7 +97,8 @@ def test_drain_takes_an_instance_out_and_puts_it_back(modern: Stack, ctx: FaultC
         during = served_by(60)
     assert "app-1" not in during, during
     assert sum(during.values()) == 60, during
-    # back once its health checks pass again (rise 5 x 3 s at time scale 0.1, at most)
+    # back once it passed one health check as a newly registered ALB target (3 s at time
+    # scale 0.1; the healthy threshold, 5 x 3 s, at most)
     poll(lambda: "app-1" in served_by(12), 40, "app-1 serves again")
 
 

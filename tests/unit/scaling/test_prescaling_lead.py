@@ -10,12 +10,21 @@ from harness.scenario.scenario import load_scenario
 from harness.stacks.profile import load_profile
 
 
-def test_time_to_serve_is_the_launch_plus_the_healthy_threshold_of_checks() -> None:
-    # legacy: EC2 launch 150 s + 10 CLB checks x 30 s; modern: task 30 s + 5 ALB checks x 30 s
+def test_time_to_serve_is_the_launch_plus_the_checks_a_new_target_needs() -> None:
+    # legacy: EC2 launch 150 s + 10 CLB checks x 30 s; modern: task 30 s + the one check a
+    # newly registered ALB target needs (not the healthy threshold's 5)
     assert time_to_serve_s(load_profile("legacy"), 1.0) == pytest.approx(450.0)
-    assert time_to_serve_s(load_profile("modern"), 1.0) == pytest.approx(180.0)
+    assert time_to_serve_s(load_profile("modern"), 1.0) == pytest.approx(60.0)
     assert time_to_serve_s(load_profile("legacy"), 0.1) == pytest.approx(45.0)
-    assert time_to_serve_s(load_profile("modern"), 0.1) == pytest.approx(18.0)
+    assert time_to_serve_s(load_profile("modern"), 0.1) == pytest.approx(6.0)
+
+
+def test_a_target_that_went_unhealthy_needs_the_full_healthy_threshold() -> None:
+    check = load_profile("modern").load_balancer.health_check
+    assert check.admission_s(1.0) == pytest.approx(30.0)
+    assert check.admission_s(1.0, new=False) == pytest.approx(150.0)
+    legacy = load_profile("legacy").load_balancer.health_check
+    assert legacy.admission_s(0.1) == legacy.admission_s(0.1, new=False) == pytest.approx(30.0)
 
 
 @pytest.mark.parametrize("arch", ["legacy", "modern"])

@@ -52,10 +52,16 @@ def test_the_deregistration_delay_is_scaled_for_whoever_takes_a_target_out(
     tmp_path: Path,
 ) -> None:
     _config("modern", tmp_path, 0.05)
+    # a new ALB target is admitted after one check if it passes before it could have failed
+    # the unhealthy threshold: (2 + 1) checks of 1.5 s and the 2 s timeout floor
     assert json.loads((tmp_path / TargetGroupSettings.FILE).read_text()) == {
         "deregistration_delay_s": pytest.approx(15.0), "fail_open": True,
+        "initial_checks": 1, "initial_window_s": pytest.approx(6.5),
     }
-    assert TargetGroupSettings.read(tmp_path) == TargetGroupSettings(15.0, True)
+    assert TargetGroupSettings.read(tmp_path) == TargetGroupSettings(15.0, True, 1, 6.5)
+    _config("legacy", tmp_path, 0.05)
+    # the CLB has no shorter rule for a new instance: HAProxy's rise alone
+    assert TargetGroupSettings.read(tmp_path).initial_checks is None
 
 
 class FakeAdmin:
