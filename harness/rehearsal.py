@@ -40,12 +40,11 @@ from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
 from harness.runtime.events import EventLog
-from harness.scenario.labels import profile_of
 from harness.scenario.scenario import Scenario
+from harness.scenario.variants import modelled_rows
 from harness.settings import Settings
 from harness.stacks.capacity import largest_fleet_cpus
 from harness.stacks.connections import ConnectionSampler
-from harness.stacks.profile import load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 
@@ -70,6 +69,8 @@ class ArchOutcome:
     profile: dict[str, Any] = field(default_factory=dict)
     #: its cited settings at the run's time scale ("what this run modelled")
     modelled: list[dict[str, Any]] = field(default_factory=list)
+    #: the scenario's what-if variant it ran (Variant.to_json); None = the profile as it is
+    variant: dict[str, Any] | None = None
     #: the apps' CPU and memory limits as read back from the kernel (Capacity.to_json)
     capacity: dict[str, Any] | None = None
     #: the CloudWatch alarms evaluated during the run (AlarmDef.to_json)
@@ -136,7 +137,10 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
     arch = outcome.arch
     say = view.say
     events = EventLog(results.path / f"events-{arch}.jsonl", echo=view.event)
-    profile = load_profile(profile_of(arch))
+    # the scenario's variant of the profile when the label names one (legacy#tcp-check)
+    profile = scenario.profile(arch)
+    variant = scenario.variant(arch)
+    outcome.variant = variant.to_json() if variant is not None else None
     # the profile's alarms with the scenario's changes: run.json and "modelled" show these
     profile = profile.model_copy(update={"alarms": scenario.alarm_specs(profile, arch)})
     if scenario.scaling is not None:
@@ -144,7 +148,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
     alarms = profile.alarm_definitions(scenario.time_scale)
     outcome.alarms = [a.to_json() for a in alarms]
     outcome.profile = profile.model_dump(mode="json")
-    outcome.modelled = [m.to_json() for m in profile.modelled(scenario.time_scale)]
+    outcome.modelled = modelled_rows(profile, variant, scenario.time_scale)
     stack = Stack(
         profile, replace(options.settings, time_scale=scenario.time_scale),
         seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
@@ -267,6 +271,7 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         versions={"harness": __version__, "python": platform.python_version()},
         profiles={a: o.profile for a, o in outcomes.items()},
         modelled={a: o.modelled for a, o in outcomes.items()},
+        variants={a: o.variant for a, o in outcomes.items() if o.variant is not None},
         repeat=repeat.model_dump() if repeat else None,
         capacity={a: o.capacity for a, o in outcomes.items() if o.capacity is not None},
         alarms={a: o.alarms for a, o in outcomes.items()},

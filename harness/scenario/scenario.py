@@ -11,6 +11,7 @@
     slos: [...]               # harness/scenario/slo.py
     recovery: {...}
     scaling: {schedule: [...]}  # harness/scenario/scaling.py (scheduled scaling)
+    variants: {legacy#x: {description: ..., profile: {...}}}  # harness/scenario/variants.py
 
 Every problem is one line `file:line: field: what is wrong and what to do`, found
 before anything starts: a fault aimed at a component a stack does not have is
@@ -35,6 +36,7 @@ from harness.scenario import faults as fault_schema
 from harness.scenario.labels import profile_of
 from harness.scenario.scaling import ScenarioScaling, check_scaling, parse_scaling
 from harness.scenario.slo import Objectives, check_phases, load_objectives
+from harness.scenario.variants import Variant, parse_variants
 from harness.scenario.workload import (
     Duration,
     Workload,
@@ -70,6 +72,8 @@ class _Header(BaseModel):
     recovery: dict[str, Any] = Field(default_factory=dict)
     alarms: list[Any] = Field(default_factory=list)
     scaling: dict[str, Any] = Field(default_factory=dict)
+    #: what-if copies of a profile, keyed by label (harness.scenario.variants)
+    variants: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,19 @@ class Scenario:
     alarms: list[scenario_alarms.AlarmOverride] = field(default_factory=list)
     #: scheduled scaling actions (harness.scenario.scaling)
     scaling: ScenarioScaling | None = None
+    #: what-if copies of a profile by label (harness.scenario.variants)
+    variants: dict[str, Variant] = field(default_factory=dict)
+
+    def profile(self, label: str) -> Profile:
+        """The stack profile an architecture label runs: its variant's, else its profile's.
+
+        Every caller that needs a label's profile (the run, validation, the CLI) asks here.
+        """
+        return _profile(label, self.variants)
+
+    def variant(self, label: str) -> Variant | None:
+        """The scenario's variant this label runs (`legacy#x`, or a copy `legacy#x#2`)."""
+        return _variant(label, self.variants)
 
     def alarm_specs(self, profile: Profile, arch: str) -> list[AlarmSpec]:
         """The profile's alarms with this scenario's changes for the architecture."""
@@ -133,12 +150,12 @@ def load_scenario(name_or_path: str) -> Scenario:
     source = str(path)
     raw, root = yamlfile.read(path, "scenario", ScenarioError)
     try:
-        return _validate(raw, path, source)
+        return _validate(raw, path, source, root)
     except ScenarioError as exc:
         raise ScenarioError(yamlfile.add_lines(str(exc), source, root)) from None
 
 
-def _validate(raw: Any, path: Path, source: str) -> Scenario:
+def _validate(raw: Any, path: Path, source: str, root: yaml.Node | None = None) -> Scenario:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{source}: <top>: a scenario is a mapping (name:, workload:, ...)")
     try:
@@ -176,47 +193,61 @@ def _validate(raw: Any, path: Path, source: str) -> Scenario:
         raise ScenarioError(f"{source}: architectures: a label appears twice; give copies "
                             "their own variant (modern, modern#2)")
     alarms = scenario_alarms.parse_alarms(header.alarms, source)
+    variants = parse_variants(header.variants, source=source, root=root)
     for arch in header.architectures:
-        specs = scenario_alarms.apply(_profile(arch), alarms, arch, source)
-        check_deploys(faults, profile=_profile(arch), arch=arch, source=source,
+        profile = _profile(arch, variants)
+        specs = scenario_alarms.apply(profile, alarms, arch, source)
+        check_deploys(faults, profile=profile, arch=arch, source=source,
                       alarm_names=[a.name for a in specs])
         fault_schema.check_timeline(
-            faults, source=source, topology=fault_schema.Topology.from_profile(_profile(arch)),
+            faults, source=source, topology=fault_schema.Topology.from_profile(profile),
             phases=starts, run_s=workload.duration,
         )
     scaling = parse_scaling(header.scaling, source)
     if scaling is not None:
         check_scaling(scaling, source=source, phases=starts, run_s=workload.duration,
-                      profiles={a: _profile(a) for a in header.architectures})
+                      profiles={a: _profile(a, variants) for a in header.architectures})
     return Scenario(
         name=header.name, description=header.description, path=path,
         architectures=list(header.architectures), seed=header.seed,
         time_scale=header.time_scale, drain_s=header.drain, bug=header.bug,
         workload=workload, faults=faults, objectives=objectives, definition=raw,
-        alarms=alarms, scaling=scaling,
+        alarms=alarms, scaling=scaling, variants=variants,
     )
 
 
 def on_architectures(scenario: Scenario, archs: list[str]) -> Scenario:
     """The scenario run on other stack profiles (`--arch`), its fault timeline checked on each."""
     known = available_profiles()
-    for arch in dict.fromkeys(profile_of(a) for a in archs):
-        if arch not in known:
+    for arch in dict.fromkeys(archs):
+        if profile_of(arch) not in known:
             raise ScenarioError(
-                f"--arch: no stack profile {arch!r}; choose from {', '.join(known)}"
+                f"--arch: no stack profile {profile_of(arch)!r}; choose from {', '.join(known)}"
             )
+        # a variant is checked on its own topology, alarms and deploy
+        profile = scenario.profile(arch)
         fault_schema.check_timeline(
             scenario.faults, source=str(scenario.path),
-            topology=fault_schema.Topology.from_profile(_profile(arch)),
+            topology=fault_schema.Topology.from_profile(profile),
             phases=scenario.phase_starts, run_s=scenario.workload.duration,
         )
-        check_deploys(scenario.faults, profile=_profile(arch), arch=arch,
+        check_deploys(scenario.faults, profile=profile, arch=arch,
                       source=str(scenario.path), alarm_names=[
-                          a.name for a in scenario.alarm_specs(_profile(arch), arch)])
+                          a.name for a in scenario.alarm_specs(profile, arch)])
     return dataclasses.replace(scenario, architectures=list(archs))
 
 
-def _profile(arch: str) -> Profile:
+def _variant(label: str, variants: dict[str, Variant]) -> Variant | None:
+    # a copy of a variant (`legacy#x#2`, as `--arch legacy#x,legacy#x` labels it) runs it too
+    while label not in variants and label.count("#") > 1:
+        label = label.rsplit("#", 1)[0]
+    return variants.get(label)
+
+
+def _profile(arch: str, variants: dict[str, Variant]) -> Profile:
+    variant = _variant(arch, variants)
+    if variant is not None:
+        return variant.profile
     try:
         return load_profile(profile_of(arch))
     except ProfileError as exc:
