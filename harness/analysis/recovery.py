@@ -86,6 +86,9 @@ class FaultRecovery:
     #: recovery_s / time_scale: an estimate of the same recovery at AWS's own timings
     recovery_aws_s: float | None
     time_scale: float = 1.0
+    #: why there is no AWS estimate although it recovered: an ordering of timings the
+    #: recovery hangs on is inverted at this time scale (harness.analysis.orderings)
+    aws_estimate_withheld: str | None = None
 
     @property
     def recovered(self) -> bool:

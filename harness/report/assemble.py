@@ -20,6 +20,8 @@ from typing import Any
 from harness.analysis.deploys import summarize as summarize_deploys
 from harness.analysis.detection import changes_from_events, detect, repairs_from_events
 from harness.analysis.invariants import Invariant
+from harness.analysis.orderings import from_record as clock_orderings
+from harness.analysis.orderings import withhold_estimates
 from harness.analysis.recovery import detect_all, faults_from_events, merge_events
 from harness.analysis.series import ArchData
 from harness.analysis.slo import evaluate
@@ -36,6 +38,7 @@ from harness.report.record import (
     RunRecord,
     ScenarioRecord,
     Totals,
+    VariantRecord,
 )
 from harness.report.results import JUNIT, REPORT, SUMMARY, ResultsDir
 from harness.report.scaling import overload_episodes, scaling_record
@@ -64,6 +67,8 @@ class RunHeader:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: each architecture's cited settings as the run used them (Profile.modelled)
     modelled: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the scenario's variant each label ran, if any: record.VariantRecord's fields
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: this run's place in a repeated rehearsal: record.Repeat's fields
     repeat: dict[str, Any] | None = None
     #: each architecture's app limits in force (Capacity.to_json), when its stack started
@@ -106,6 +111,14 @@ def build_record(
         arch: detect_all(d, faults[arch], objectives.recovery, time_scale=time_scale)
         for arch, d in data.items()
     }
+    # orderings of timings the compressed clock may invert; a recovery that hangs on an
+    # inverted one gets no AWS estimate
+    clock = {
+        arch: clock_orderings(header.profiles.get(arch, {}), header.definition, time_scale,
+                              recoveries[arch], d)
+        for arch, d in data.items()
+    }
+    recoveries = {arch: withhold_estimates(r, clock[arch][0]) for arch, r in recoveries.items()}
     alarms = {a: [AlarmDef.from_json(d) for d in defs] for a, defs in header.alarms.items()}
     detections = {}
     for arch in data:
@@ -126,6 +139,8 @@ def build_record(
         ArchRecord(
             arch=arch, profile=header.profiles.get(arch, {}),
             modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
+            variant=(VariantRecord.model_validate(header.variants[arch])
+                     if arch in header.variants else None),
             capacity=(
                 CapacityRecord.model_validate(header.capacity[arch])
                 if arch in header.capacity else None
@@ -140,6 +155,8 @@ def build_record(
             error=errors.get(arch),
             totals=Totals.of(data[arch]) if arch in data else None,
             faults=faults.get(arch, []), recoveries=recoveries.get(arch, []),
+            clock_orderings=clock[arch][0] if arch in clock else [],
+            clock_unjudged=clock[arch][1] if arch in clock else None,
             slos=[s for s in slos if s.arch == arch],
             invariants=list(invariants.get(arch, [])),
             writes_checked=(

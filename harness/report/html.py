@@ -18,13 +18,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from harness.analysis.invariants import KINDS
+from harness.analysis.orderings import Figure
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.load.classify import FAILURE_CLASSES
 from harness.report import connections, scaling
+from harness.report.clock import MARK_NOTE, clock_view
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
-from harness.report.text import fmt, fmt_ratio
+from harness.report.text import INVERTED_MARK, fmt, fmt_ratio
 
 ARCH_COLORS = {"legacy": "#e66100", "modern": "#1a5fb4"}
 OTHER_COLORS = ("#2ca02c", "#9467bd", "#8c564b")
@@ -222,6 +224,7 @@ _TEMPLATE = _ENV.from_string("""<!doctype html>
  .noimpact { color: #176; font-style: italic } .unknown { color: #a60; font-style: italic }
  .muted { color: #777 } pre { background: #f7f7f7; padding: .6em; overflow-x: auto }
  .arch-legacy { color: #e66100; font-weight: 600 } .arch-modern { color: #1a5fb4; font-weight: 600 }
+ tr.overridden td { background: #fff6d5 }
 </style></head><body>
 <h1>{{ r.scenario.name }} — run {{ r.run_id }}</h1>
 <div class="muted">status {{ r.status }}; started {{ r.started_at }}{% if r.finished_at %},
@@ -236,6 +239,12 @@ profiles ask: the architectures did not run on equal, known capacity.</strong>
  style="border-left-color: #c93"><strong>The load generator's CPU: the stack may not have
 had its full CPU limit.</strong>
 <ul>{% for w in r.generator_warnings() %}<li>{{ w }}</li>{% endfor %}</ul></div>{% endif %}
+{% for a in r.architectures if a.variant %}<div class="headline variant"
+ id="variant-{{ a.arch }}" style="border-left-color: #c93"><strong>Overrides in this variant:
+{{ a.arch }}</strong> — {{ a.variant.description }}
+<ul>{% for o in a.variant.overrides %}<li><code>{{ o.setting }}</code>: {{ o.base_value }} →
+<b>{{ o.value }}</b>{% if o.source %} <small class="muted">({{ o.source }})</small>{% endif %}
+</li>{% endfor %}</ul></div>{% endfor %}
 <div id="charts">{{ chart | safe }}</div>
 
 {% if scaling_chart %}<h2>Capacity over time (auto scaling)</h2>
@@ -273,26 +282,41 @@ proxy, which holds its own pool to the writer. A gap: the instance did not answe
 {% for a in r.architectures %}<th class="arch-{{ a.arch }}">{{ a.arch }}</th>{% endfor %}</tr>
 {% for name, at, per_arch in faults %}<tr><td>{{ name }}</td>
 <td class="num">{{ at | fmt('s') }}</td>
-{% for rec in per_arch %}<td>{% if rec %}
- {% if rec.status == 'recovered' %}recovered after <b>{{ rec.recovery_s | fmt('s') }}</b>
- {% if rec.time_scale != 1 and rec.recovery_aws_s is not none %}<br><span class="muted">≈ {{
+{% for rec in per_arch %}<td>{% if rec %}{% set arch = r.architectures[loop.index0] %}
+ {% if rec.status == 'recovered' %}recovered after <b>{{ rec.recovery_s | fmt('s') }}</b>{{
+   mark(arch, name, 'recovery') }}
+ {% if rec.aws_estimate_withheld %}<br><span class="unknown">not estimated: {{
+   rec.aws_estimate_withheld }}</span>
+ {% elif rec.time_scale != 1 and rec.recovery_aws_s is not none %}<br><span class="muted">≈ {{
    rec.recovery_aws_s | fmt('s') }} at AWS timings (estimate)</span>{% endif %}
  {% elif rec.status == 'no_impact' %}<b class="noimpact">no impact</b>
  {% elif rec.status == 'not_recovered' %}<b class="fail">NOT recovered</b>
  {% else %}<b class="unknown">not measurable</b>{% endif %}
  {% if rec.reason %}<br><small class="reason">{{ rec.reason }}</small>{% endif %}<br>
  {% if rec.impact_s is not none %}impact after {{ rec.impact_s | fmt('s') }}<br>{% endif %}
- peak error rate {{ rec.peak_error_rate | ratio }};
- {{ rec.errors }} errors of {{ rec.requests }}<br>
- added p95 {{ rec.added_p95_ms | fmt('ms') }}
+ peak error rate {{ rec.peak_error_rate | ratio }}{{ mark(arch, name, 'errors') }};
+ {{ rec.errors }} errors of {{ rec.requests }}{{ mark(arch, name, 'errors') }}<br>
+ added p95 {{ rec.added_p95_ms | fmt('ms') }}{{ mark(arch, name, 'latency') }}
  {% if rec.apply_s is not none %}<br><span class="muted">apply took {{
    rec.apply_s | fmt('s') }}</span>{% endif %}
  {% set d = detection(r.architectures[loop.index0], name) %}{% if d is not none %}<br>
  detected <b class="{{ '' if d.detect_s is not none else 'fail' }}">{{
-   (d.detect_s | fmt('s')) ~ ' by ' ~ d.alarm if d.detect_s is not none else 'by no alarm' }}</b>
+   (d.detect_s | fmt('s')) ~ ' by ' ~ d.alarm if d.detect_s is not none else 'by no alarm' }}</b>{{
+   mark(arch, name, 'detection') if d.detect_s is not none else '' }}
  {% endif %}
 {% else %}<span class="muted">not run</span>{% endif %}</td>{% endfor %}</tr>{% endfor %}
-</table>{% else %}<p class="muted">No faults in this run.</p>{% endif %}
+</table>{% if marked_any %}<p class="muted">{{ mark_note }}</p>{% endif %}
+{% else %}<p class="muted">No faults in this run.</p>{% endif %}
+{% if clock %}<h2 id="compressed-clock">The compressed clock (time scale {{
+ clock.time_scale }})</h2>
+<p>{{ clock.lead }}</p>
+{% if clock.inverted %}<table id="clock-orderings"><tr><th>fault</th><th>arch</th><th>at AWS</th>
+<th>in this run</th><th>what the order decides</th></tr>
+{% for fault, arch, aws, run, decides in clock.inverted %}<tr><td>{{ fault }}</td>
+<td class="arch-{{ arch }}">{{ arch }}</td><td>{{ aws }}</td><td class="fail">{{ run }}</td>
+<td><small>{{ decides }}</small></td></tr>{% endfor %}</table>{% endif %}
+{% if clock.unjudged %}<p class="muted">Not judged:</p><ul class="muted">
+{% for line in clock.unjudged %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}{% endif %}
 
 {% if alarmed %}<h2>Alarms</h2>
 <p class="muted">The CloudWatch alarms each profile declares (and the scenario changed), evaluated
@@ -377,14 +401,17 @@ them (read back from its cgroup once the stack was up).</p>
 
 <h2>What this run modelled</h2>
 <p class="muted">Every behaviour the stack profiles cite, the AWS value, and the value used at
-this run's time scale (timings only; client timeouts and counts are not scaled).</p>
+this run's time scale (timings only; client timeouts and counts are not scaled). Highlighted
+rows, marked (variant), are the settings a scenario's variant overrides.</p>
 {% for a in r.architectures if a.modelled %}
 <table class="modelled" id="modelled-{{ a.arch }}">
 <tr><th class="arch-{{ a.arch }}">{{ a.arch }}</th>
 <th>AWS value</th><th>used</th><th>source</th></tr>
-{% for m in a.modelled %}<tr><td>{{ m.setting }}</td><td class="num">{{ m.aws_value }}</td>
+{% for m in a.modelled %}<tr{% if m.overridden %} class="overridden"{% endif %}>
+<td>{{ m.setting }}</td><td class="num">{{ m.aws_value }}</td>
 <td class="num">{{ m.used_value }}
-{%- if m.scaled %} <span class="muted">(scaled)</span>{% endif %}</td>
+{%- if m.scaled %} <span class="muted">(scaled)</span>{% endif %}
+{%- if m.overridden %} <b>(variant)</b>{% endif %}</td>
 <td><small>{{ m.source }}</small></td></tr>{% endfor %}</table>
 {% endfor %}
 
@@ -417,6 +444,11 @@ def _total(a: Any, key: str, unit: str) -> str:
     t = a.totals
     value = t.latency_ms[key] if unit == "ms" else getattr(t, key)
     return fmt(value, unit) if unit else f"{value:,}"
+
+
+def _mark(arch: Any, fault: str, figure: Figure) -> str:
+    """` ⚠` beside a figure that an inverted ordering decides."""
+    return f" {INVERTED_MARK}" if arch.inverted(fault, figure) else ""
 
 
 def _detection(arch: Any, fault: str) -> Any:
@@ -467,6 +499,8 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
         db_chart=connections.chart(record, events, colors),
         db_rows=connections.table(record, events),
         detection=_detection, alarmed=[a for a in archs if a.alarms], fired=_fired,
+        mark=_mark, mark_note=MARK_NOTE, clock=clock_view(record),
+        marked_any=any(a.inverted(rec.fault) for a in archs for rec in a.recoveries),
         unjudged=scaling.overload_unjudged,
         slos=record.slo_results(), invariants=invariants,
         totals_rows=TOTALS_ROWS, total=_total, inv_verdict=invariant_verdict, kinds=KINDS,

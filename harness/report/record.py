@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.analysis.deploys import DeploySummary
 from harness.analysis.detection import FalseAlarm, FaultDetection, OverloadAlarm
 from harness.analysis.invariants import Invariant
+from harness.analysis.orderings import ClockOrdering, Figure
 from harness.analysis.recovery import FaultRecovery, FaultWindow
 from harness.analysis.scaling import CapacityPoint, DesiredChange, Gap
 from harness.analysis.series import PERCENTILE_KEYS, ArchData
@@ -81,6 +82,25 @@ class ModelledRow(_Model):
     used_value: float | int | bool | str
     scaled: bool = Field(description="the AWS value multiplied by the run's time scale")
     source: str
+    overridden: bool = Field(
+        False, description="changed by the scenario's variant of the profile (see variant)")
+
+
+class OverrideRow(_Model):
+    """One profile setting a scenario's variant changes."""
+
+    setting: str = Field(description="dotted path into the profile, e.g. app.instances")
+    base_value: Any = Field(description="the base profile's value; null: it has none")
+    value: Any = Field(description="the value this variant ran with")
+    source: str | None = Field(
+        None, description="the override's own source (a cited setting); null: a plain setting")
+
+
+class VariantRecord(_Model):
+    """A scenario's what-if copy of a stack profile (`variants:` in the scenario)."""
+
+    description: str
+    overrides: list[OverrideRow] = Field(default_factory=list)
 
 
 class ComponentLimits(_Model):
@@ -138,6 +158,9 @@ class ArchRecord(_Model):
     modelled: list[ModelledRow] = Field(
         default_factory=list, description="what this run modelled: every cited profile setting"
     )
+    variant: VariantRecord | None = Field(
+        None, description="the scenario's variant this label ran: its description and every "
+        "setting it overrides; null: the profile as it is")
     capacity: CapacityRecord | None = Field(
         None, description="the apps' CPU and memory limits in force; null: the stack never ran"
     )
@@ -149,11 +172,24 @@ class ArchRecord(_Model):
     totals: Totals | None = None
     faults: list[FaultWindow] = Field(default_factory=list)
     recoveries: list[FaultRecovery] = Field(default_factory=list)
+    clock_orderings: list[ClockOrdering] = Field(
+        default_factory=list, description="per fault, the pairs of timings that decide its "
+        "outcome, at AWS's timings and at the run's time scale, and whether their order held "
+        "(harness.analysis.orderings)")
+    clock_unjudged: str | None = Field(
+        None, description="why the orderings were not judged; null: they were")
     slos: list[SloResult] = Field(default_factory=list)
     invariants: list[Invariant] = Field(default_factory=list)
     writes_checked: dict[str, dict[str, int]] | None = Field(
         None, description="kind (order, reservation) -> outcome (acknowledged, failed, "
         "indeterminate) -> writes the invariants checked; null = not checked")
+
+    def inverted(self, fault: str | None = None, figure: Figure | None = None
+                 ) -> list[ClockOrdering]:
+        """Orderings inverted at the run's time scale: of one fault, touching one figure."""
+        return [o for o in self.clock_orderings if o.inverted
+                and (fault is None or o.fault == fault)
+                and (figure is None or figure in o.touches)]
 
     def acknowledged(self, kind: str) -> int:
         """Acknowledged writes of `kind` the invariants checked (0 when not checked)."""

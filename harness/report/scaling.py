@@ -15,7 +15,7 @@ from harness.analysis.scaling import (
 )
 from harness.analysis.series import ArchData
 from harness.report.record import RunRecord, ScalingRecord
-from harness.report.text import fmt, fmt_ratio
+from harness.report.text import fmt, fmt_ratio, marked
 
 
 def cpu_target(profile: Mapping[str, Any]) -> float | None:
@@ -149,6 +149,7 @@ def chart(record: RunRecord, colors: Mapping[str, str]) -> str:
 def summary_rows(record: RunRecord) -> list[list[str]]:
     """The summary's table: one row per architecture that scales."""
     return [[a.arch, f"{a.scaling.target_pct:g} % CPU" if a.scaling.target_pct else "—",
-             gap_text(a.scaling), changes_text(a.scaling),
+             marked(gap_text(a.scaling), bool(a.inverted(None, "scaling"))),
+             changes_text(a.scaling),
              str(max((p.in_service for p in a.scaling.timeline), default=0))]
             for a in record.architectures if a.scaling is not None]

@@ -8,10 +8,11 @@ from harness.analysis.detection import UnexplainedAlarm
 from harness.analysis.invariants import OUTCOMES
 from harness.analysis.recovery import FaultRecovery
 from harness.report import scaling
+from harness.report.clock import MARK_NOTE, clock_view
 from harness.report.deploytable import deploys_md
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
-from harness.report.text import fmt, fmt_ratio, recovery_value
+from harness.report.text import aws_estimate_cell, fmt, fmt_ratio, marked, recovery_value
 
 
 def _row(cells: list[str]) -> str:
@@ -45,6 +46,7 @@ def summary_md(record: RunRecord) -> str:
     if competed:
         lines += ["**The load generator's CPU: the stack may not have had its full CPU limit.**",
                   "", *(f"- {w}" for w in competed), ""]
+    lines += _variants_md(record)
     if v is not None and v.reasons:
         lines += ["## Why it failed", "", *(f"- {r}" for r in v.reasons), ""]
     slos = record.slo_results()
@@ -57,19 +59,24 @@ def summary_md(record: RunRecord) -> str:
               fmt(s.measured, s.unit) if s.measured is not None else "—",
               "pass" if s.passed else "**FAIL**"] for s in slos],
         )]
-    recs = [(a.arch, r) for a in record.architectures for r in a.recoveries]
+    recs = [(a, r) for a in record.architectures for r in a.recoveries]
     if recs:
         lines += ["## Recovery per fault", "", *_table(
             ["fault", "arch", "at", "apply took", "status", "impact after", "peak error rate",
              "errors", "added p95", "recovered after", "AWS-equivalent (estimate)", "why"],
-            [[r.fault, arch, fmt(r.start_s, "s"), fmt(r.apply_s, "s"),
+            [[r.fault, a.arch, fmt(r.start_s, "s"), fmt(r.apply_s, "s"),
               _STATUS.get(r.status, r.status), fmt(r.impact_s, "s"),
-              fmt_ratio(r.peak_error_rate), str(r.errors), fmt(r.added_p95_ms, "ms"),
-              recovery_value(r) if r.status == "recovered" else "—",
-              f"≈ {fmt(r.recovery_aws_s, 's')}" if r.recovery_aws_s is not None else "—",
-              r.reason or ""]
-             for arch, r in recs],
+              marked(fmt_ratio(r.peak_error_rate), bool(a.inverted(r.fault, "errors"))),
+              marked(str(r.errors), bool(a.inverted(r.fault, "errors"))),
+              marked(fmt(r.added_p95_ms, "ms"), bool(a.inverted(r.fault, "latency"))),
+              marked(recovery_value(r), bool(a.inverted(r.fault, "recovery")))
+              if r.status == "recovered" else "—",
+              aws_estimate_cell(r) or "—", r.reason or ""]
+             for a, r in recs],
         )]
+        if any(a.inverted(r.fault) for a, r in recs):
+            lines += [MARK_NOTE, ""]
+    lines += _clock_md(record)
     scaling_rows = scaling.summary_rows(record)
     if scaling_rows:
         lines += ["## Capacity over time (auto scaling)", "", *_table(
@@ -107,10 +114,38 @@ def summary_md(record: RunRecord) -> str:
             lines += [f"## What {a.arch} modelled", "", *_table(
                 ["setting", "AWS value", "used", "source"],
                 [[m.setting, str(m.aws_value),
-                  f"{m.used_value}" + (" (scaled)" if m.scaled else ""), m.source]
+                  f"{m.used_value}" + (" (scaled)" if m.scaled else "")
+                  + (" **(variant)**" if m.overridden else ""), m.source]
                  for m in a.modelled],
             ), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _variants_md(record: RunRecord) -> list[str]:
+    """Per variant run: what it is and every setting it changes, base value beside new."""
+    lines: list[str] = []
+    for a in record.architectures:
+        if a.variant is None:
+            continue
+        lines += [f"## Overrides in this variant: {a.arch}", "", a.variant.description, "",
+                  *(f"- `{o.setting}`: {o.base_value} → **{o.value}**"
+                    + (f" (source: {o.source})" if o.source else "")
+                    for o in a.variant.overrides), ""]
+    return lines
+
+
+def _clock_md(record: RunRecord) -> list[str]:
+    """The pairs of timings the compressed clock inverted, per fault; nothing at time scale 1."""
+    view = clock_view(record)
+    if view is None:
+        return []
+    lines = [f"## The compressed clock (time scale {view.time_scale:g})", "", view.lead, ""]
+    if view.inverted:
+        lines += _table(["fault", "arch", "at AWS", "in this run", "what the order decides"],
+                        [list(row) for row in view.inverted])
+    if view.unjudged:
+        lines += ["Not judged:", "", *(f"- {line}" for line in view.unjudged), ""]
+    return lines
 
 
 def _or_none(value: float | None) -> str:
@@ -127,7 +162,8 @@ def _detection_md(record: RunRecord) -> list[str]:
         ["fault", "arch", "at", "first alarm", "detected after", "recovered after",
          "other alarms"],
         [[d.fault, a.arch, fmt(d.start_s, "s"), d.alarm or "—",
-          fmt(d.detect_s, "s") if d.detect_s is not None else "**not detected**",
+          marked(fmt(d.detect_s, "s"), bool(a.inverted(d.fault, "detection")))
+          if d.detect_s is not None else "**not detected**",
           _recovered(recovery.get((a.arch, d.fault))),
           ", ".join(x for x in d.alarms[1:]) or "—"]
          for a in archs for d in a.detections],

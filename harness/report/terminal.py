@@ -11,8 +11,8 @@ from rich.table import Table
 from harness.report.deploytable import deploys_line
 from harness.report.headline import data_line
 from harness.report.record import RunRecord
-from harness.report.results import REPORT
-from harness.report.text import detected_line, fmt, fmt_ratio, recovery_value
+from harness.report.results import REPORT, SUMMARY
+from harness.report.text import detected_line, fmt, fmt_ratio, marked, recovery_value
 
 
 def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
@@ -37,11 +37,13 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
                                 f"{met}/{len(a.slos)}" if a.slos else "none in the scenario")
         rows["invariants"].append(data_line(a))
         rows["recoveries"].append(", ".join(
-            f"{r.fault} {recovery_value(r)}" for r in a.recoveries
+            f"{r.fault} {marked(recovery_value(r), bool(a.inverted(r.fault, 'recovery')))}"
+            for r in a.recoveries
         ) or "—")
         rows["at AWS timings (estimate)"].append(", ".join(
-            f"{r.fault} ≈ {fmt(r.recovery_aws_s, 's')}" for r in a.recoveries
-            if r.recovery_aws_s is not None
+            f"{r.fault} not estimated (ordering inverted)" if r.aws_estimate_withheld
+            else f"{r.fault} ≈ {fmt(r.recovery_aws_s, 's')}" for r in a.recoveries
+            if r.recovery_aws_s is not None or r.aws_estimate_withheld
         ) or "—")
         # alarm names carry [app-1]: not rich markup
         rows["detected by alarms"].append(escape(detected_line(a.detections, a.alarms)))
@@ -62,6 +64,12 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
             if r.status == "not_measurable":
                 console.print(f"  {a.arch}: {r.fault} recovery not measurable: {r.reason}",
                               markup=False)
+    inverted = sum(len(a.inverted()) for a in archs)
+    if inverted:
+        scale = float(record.settings.get("time_scale", 1.0))
+        console.print(f"[yellow]{inverted} ordering{'s' if inverted > 1 else ''} inverted[/yellow] "
+                      f"at time scale {scale:g}: AWS timings scaled, request-path timeouts not "
+                      f"(see {where / SUMMARY})", highlight=False)
     for warning in record.generator_warnings():
         console.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     verdict = record.verdict

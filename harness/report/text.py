@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from harness.analysis.orderings import ClockOrdering
 from harness.analysis.recovery import FaultRecovery
+
+#: beside a figure that an ordering inverted at the run's time scale decides
+INVERTED_MARK = "⚠"
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -47,10 +51,20 @@ def recovery_value(r: FaultRecovery) -> str:
 
 
 def aws_estimate(r: FaultRecovery) -> str | None:
-    """The recovery at AWS's own timings (run seconds / time_scale), labelled as an estimate."""
+    """The recovery at AWS's own timings (run seconds / time_scale), labelled as an estimate;
+    or why there is none: an ordering it hangs on is inverted (harness.analysis.orderings)."""
+    if r.aws_estimate_withheld:
+        return f"not estimated: {r.aws_estimate_withheld}"
     if r.recovery_aws_s is None or r.time_scale == 1.0:
         return None
     return f"≈ {fmt(r.recovery_aws_s, 's')} at AWS timings, an estimate"
+
+
+def aws_estimate_cell(r: FaultRecovery) -> str | None:
+    """A table's "AWS-equivalent (estimate)" cell: `≈ 40 s`, `not estimated: ...` or None."""
+    if r.aws_estimate_withheld:
+        return f"not estimated: {r.aws_estimate_withheld}"
+    return None if r.recovery_aws_s is None else f"≈ {fmt(r.recovery_aws_s, 's')}"
 
 
 def recovery_text(r: FaultRecovery) -> str:
@@ -74,3 +88,32 @@ def detected_line(detections: Sequence[Any], alarms: Sequence[Any]) -> str:
     if not alarms:
         return "no alarms"
     return ", ".join(f"{d.fault} {fmt_detect(d.detect_s, d.alarm)}" for d in detections) or "—"
+
+
+def marked(text: str, inverted: bool) -> str:
+    """`text ⚠` when an inverted ordering decides the figure."""
+    return f"{text} {INVERTED_MARK}" if inverted else text
+
+
+def _seconds(value: float | None) -> str:
+    return "?" if value is None else f"{value:g} s"
+
+
+def ordering_text(o: ClockOrdering) -> tuple[str, str]:
+    """(at AWS, in this run): `database.failover_s 30 s > app.client.db_query_timeout_s 3 s`,
+    `3 s = 3 s`."""
+    aws = f"{o.pair[0]} {_seconds(o.aws_s[0])} {o.aws or '?'} {o.pair[1]} {_seconds(o.aws_s[1])}"
+    run = f"{_seconds(o.run_s[0])} {o.run or '?'} {_seconds(o.run_s[1])}"
+    return aws, run
+
+
+def inverted_consequence(o: ClockOrdering) -> str:
+    """`inverted: the fault's errors and recovery are not what AWS would show`."""
+    names = [_FIGURES.get(f, f) for f in o.touches]
+    figures = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    whose = "the run's" if o.fault is None else "the fault's"
+    verb = "is" if len(names) == 1 else "are"
+    return f"inverted: {whose} {figures} {verb} not what AWS would show"
+
+
+_FIGURES = {"detection": "time to detect", "scaling": "scaling gap"}
