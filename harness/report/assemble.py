@@ -137,7 +137,8 @@ def build_record(
             if s.arch not in no_load]
     archs = [
         ArchRecord(
-            arch=arch, profile=header.profiles.get(arch, {}),
+            arch=arch, position=_position(header.settings, arch),
+            profile=header.profiles.get(arch, {}),
             modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
             variant=(VariantRecord.model_validate(header.variants[arch])
                      if arch in header.variants else None),
@@ -195,6 +196,12 @@ def build_record(
         "architectures": archs, "settings": header.settings, "versions": header.versions,
         "verdict": judged, "repeat": header.repeat,
     })
+
+
+def _position(settings: Mapping[str, Any], arch: str) -> int | None:
+    """1-based place of the architecture in the order the run went through them."""
+    order = list(settings.get("architectures") or [])
+    return order.index(arch) + 1 if arch in order else None
 
 
 def _no_load_reason(arch: str, data: Mapping[str, ArchData], errors: Mapping[str, str]) -> str:

@@ -154,6 +154,10 @@ class ArchRecord(_Model):
     """Everything measured and judged for one architecture."""
 
     arch: str
+    position: int | None = Field(
+        None, ge=1, description="1-based place in the order the run went through its "
+        "architectures (a single run goes in the listed order; --repeat alternates it): "
+        "whatever running second costs lands on the architecture in place 2")
     profile: dict[str, Any] = Field(default_factory=dict, description="the stack profile used")
     modelled: list[ModelledRow] = Field(
         default_factory=list, description="what this run modelled: every cited profile setting"
