@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import doctor as doctor_mod
+from harness.analysis.compare import Rule
 from harness.capacity.command import capacity as capacity_command
 from harness.errors import EnvironmentProblem, HarnessError, StackError
 from harness.load import locustcheck
@@ -340,6 +341,16 @@ def init(
               highlight=False, soft_wrap=True)
 
 
+#: the comparison's rule, the same flags on `run --repeat` and `compare`
+MinEffectOption = Annotated[list[str] | None, typer.Option(
+    help="METRIC=VALUE, repeatable: the smallest change worth a verdict, e.g. p99=10ms, "
+         "p99=5% (relative), error_rate=0.5% (absolute), recovery=2s")]
+MinRepeatsOption = Annotated[int, typer.Option(
+    help="runs a side before any verdict; fewer read 'too few repeats'")]
+FamilyAlphaOption = Annotated[str, typer.Option(
+    help="chance of any false verdict in one comparison (Holm-Bonferroni)")]
+
+
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="scenario name (blackfriday) or a .yaml path")],
@@ -366,8 +377,18 @@ def run(
         "--allow-unlimited",
         help="run even where CPU and memory limits cannot be enforced (the report says so)",
     )] = False,
+    min_effect: MinEffectOption = None,
+    min_repeats: MinRepeatsOption = 3,
+    family_alpha: FamilyAlphaOption = "5%",
 ) -> None:
-    """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict."""
+    """Rehearse a scenario on each architecture; write results/<run-id>/; exit with the verdict.
+
+    With --repeat, the comparison at the end judges by --min-effect, --min-repeats and
+    --family-alpha, as `harness compare` does.
+    """
+    # a bad comparison flag is an input error before any stack starts
+    rule = parse_rule(min_effect=min_effect or [], min_repeats=min_repeats,
+                      family_alpha=family_alpha)
     found = scenario_mod.load_scenario(scenario)
     locustcheck.check_workload(found.workload, str(found.path))  # before any stack starts
     archs = _pick_archs(arch, found.architectures, list(found.variants))
@@ -396,7 +417,8 @@ def run(
         out_root=out_dir or settings.results_dir, workers=workers, runtime=runtime,
     )
     if repeat > 1:
-        raise typer.Exit(_run_repeated(found, options, say, repeat=repeat, live=not ci))
+        raise typer.Exit(_run_repeated(found, options, say, repeat=repeat, live=not ci,
+                                       rule=rule))
     record, where = rehearse(found, options, say, live=not ci)
     print_verdict(record, where, out)
     if record.status == "interrupted":
@@ -405,7 +427,7 @@ def run(
 
 
 def _run_repeated(found: scenario_mod.Scenario, options: RunOptions, say: Callable[[str], None],
-                  *, repeat: int, live: bool) -> int:
+                  *, repeat: int, live: bool, rule: Rule) -> int:
     """`run --repeat N`: every repeat's table, then the comparison with intervals.
 
     The exit code is the worst verdict over the repeats (SLOs and invariants), as
@@ -419,7 +441,7 @@ def _run_repeated(found: scenario_mod.Scenario, options: RunOptions, say: Callab
         raise Interrupted(f"interrupted; what was measured is in {root} (marked incomplete)")
     if len(dict.fromkeys(options.architectures)) > 1:
         try:
-            compare_command(root, console=out)
+            compare_command(root, rule=rule, console=out)
         except HarnessError as exc:  # e.g. fewer than two repeats finished
             err.print(f"compare: {exc}", markup=False, highlight=False, soft_wrap=True)
     return repeats_exit_code([r for r, _ in done])
@@ -492,13 +514,9 @@ def compare(
     baseline_arch: Annotated[str | None, typer.Option(help="default legacy")] = None,
     candidate_arch: Annotated[str | None, typer.Option(help="default modern")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="where compare.md/.html go")] = None,
-    min_effect: Annotated[list[str] | None, typer.Option(
-        help="METRIC=VALUE, repeatable: the smallest change worth a verdict, e.g. p99=10ms, "
-             "p99=5% (relative), error_rate=0.5% (absolute), recovery=2s")] = None,
-    min_repeats: Annotated[int, typer.Option(
-        help="runs a side before any verdict; fewer read 'too few repeats'")] = 3,
-    family_alpha: Annotated[str, typer.Option(
-        help="chance of any false verdict in one comparison (Holm-Bonferroni)")] = "5%",
+    min_effect: MinEffectOption = None,
+    min_repeats: MinRepeatsOption = 3,
+    family_alpha: FamilyAlphaOption = "5%",
 ) -> None:
     """Run-level deltas with confidence intervals (t over repeats, else a bootstrap); exit 1
     on a significant regression (Holm-corrected, at least --min-repeats runs a side)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from harness import cli
-from harness.analysis.compare import MinEffect
+from harness.analysis.compare import MinEffect, Rule
 from harness.errors import ConfigError
 from harness.report.compare_options import parse_min_effect, parse_rule
 from tests.support.repeat_data import noisy_runs, write_repeat_set
@@ -108,3 +109,40 @@ def test_the_output_states_the_rule(monkeypatch: pytest.MonkeyPatch,
                  "p99 10 ms", "p50 1 ms and 5 %", "error_rate 0.1 pp and 10 %", "90% CI"):
         assert said in md, said
     assert "too few repeats" not in " ".join(out.split())
+
+
+@pytest.mark.parametrize("args", [["--min-effect", "p99=fast"], ["--min-repeats", "0"]])
+def test_run_repeat_refuses_a_bad_comparison_flag_before_any_stack_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str],
+) -> None:
+    def no_stack(*_a: object, **_k: object) -> None:
+        raise AssertionError("a stack was started")
+
+    monkeypatch.setattr(cli, "rehearse_repeated", no_stack)
+    monkeypatch.setattr(sys, "argv", ["harness", "run", "smoke", "--repeat", "3", "--ci", *args])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("harness: error: ")
+
+
+def test_run_repeat_compares_with_the_rule_it_was_given(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    used: list[Rule] = []
+
+    def compare_command(_root: Path, *, rule: Rule, console: object) -> int:
+        used.append(rule)
+        return 0
+
+    monkeypatch.setattr(cli, "compare_command", compare_command)
+    monkeypatch.setattr(cli, "rehearse_repeated", lambda *_a, **_k: (
+        [(SimpleNamespace(status="complete"), tmp_path)], tmp_path))
+    monkeypatch.setattr(cli, "repeats_exit_code", lambda _records: 0)
+    options = SimpleNamespace(architectures=["legacy", "modern"])
+    rule = parse_rule(min_effect=["p99=10ms"], min_repeats=4, family_alpha="10%")
+    code = cli._run_repeated(None, options, print, repeat=4, live=False,  # type: ignore[arg-type]
+                             rule=rule)
+    assert code == 0
+    assert used == [rule]
