@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,22 +45,51 @@ def reachable() -> docker.DockerClient | None:
     host = engine_host()
     if host is None and not Path("/var/run/docker.sock").exists():
         return None
+    if not _socket_answers(host or "unix:///var/run/docker.sock"):
+        return None
     try:
         client = docker.DockerClient(base_url=host, timeout=5) if host else docker.from_env(
             timeout=5)
+    except DockerException:
+        return None
+    try:
         client.ping()
     except DockerException:
+        # an engine socket with no engine behind it (dockerd stopped): the client's
+        # connection pool must not outlive the answer
+        client.close()
         return None
     return client
 
 
+def _socket_answers(host: str) -> bool:
+    """Does something accept connections on a unix:// engine socket (other schemes: assume so)?
+
+    Asked first because docker-py's client asks the engine's version in its constructor
+    and, when that fails, leaves the socket it opened unclosed: a stale socket file of a
+    stopped dockerd would leak one on every command.
+    """
+    if not host.startswith("unix://"):
+        return True
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2)
+        try:
+            sock.connect(host.removeprefix("unix://"))
+        except OSError:
+            return False
+    return True
+
+
 def connect() -> docker.DockerClient:
     """A client of the engine DOCKER_HOST (or `make docker-setup`'s, or the default) names."""
+    client: docker.DockerClient | None = None
     try:
         host = engine_host()
         client = docker.DockerClient(base_url=host) if host else docker.from_env()
         client.ping()
     except DockerException as exc:
+        if client is not None:
+            client.close()
         raise EnvironmentProblem(
             f"no Docker engine answers ({exc}); run `make docker-setup` and export the "
             "DOCKER_HOST it prints"
