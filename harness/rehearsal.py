@@ -18,19 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pymysql
-
 from harness import __version__
-from harness.analysis.invariants import (
-    DatabaseState,
-    Invariant,
-    count_writes,
-    drain_queue,
-    evaluate,
-    read_database,
-)
+from harness.analysis.invariants import Invariant, count_writes, evaluate
 from harness.analysis.series import ArchData
-from harness.errors import HarnessError, StackError
+from harness.errors import HarnessError
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
 from harness.interrupts import interrupts
@@ -39,6 +30,7 @@ from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
 from harness.metrics.collector import Collector
 from harness.metrics.samples import METRICS_FILE, MetricsLog
+from harness.readback import database_settle_s, drain_queue, read_writer
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
@@ -47,9 +39,7 @@ from harness.scenario.scenario import Scenario
 from harness.scenario.variants import modelled_rows
 from harness.settings import Settings
 from harness.stacks.capacity import largest_fleet_cpus
-from harness.stacks.cited import Timing
 from harness.stacks.connections import ConnectionSampler
-from harness.stacks.profile import Profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 
@@ -211,7 +201,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                 took.mark("drain")
             view.stage("checking invariants")
             outcome.invariants, outcome.writes_checked = _invariants(
-                stack, load, settle_s=_database_settle_s(profile, scenario.time_scale))
+                stack, load, settle_s=database_settle_s(profile, scenario.time_scale))
             outcome.complete = load.complete
             took.mark("invariants")
             view.stage("tearing down")
@@ -247,43 +237,6 @@ class _Stages:
         return ", ".join(f"{stage} {s:.1f} s" for stage, s in self._took)
 
 
-def _database_settle_s(profile: Profile, time_scale: float) -> float:
-    """How long the database may still be failing over or restarting after the drain.
-
-    Every timing of the database section at the run's scale, added up (failover, DNS,
-    restart): a bound, not an estimate, plus a margin for promotion's own work.
-    """
-    timings = (getattr(profile.database, name) for name in type(profile.database).model_fields)
-    return sum(t.at(time_scale) for t in timings if isinstance(t, Timing)) + _SETTLE_MARGIN_S
-
-
-#: on top of the database's own timings: promotion, replication catch-up, a slow machine
-_SETTLE_MARGIN_S = 15.0
-
-
-def _read_writer(stack: Stack, settle_s: float) -> DatabaseState:
-    """The writer's tables, waiting out a failover or restart the load ended in.
-
-    A run at AWS's own timings can end while the writer is still down (RDS Multi-AZ
-    takes 60-120 s): the invariants are read once the orchestrator has a writer
-    again, within `settle_s`; after that the run says why they were not checked.
-    """
-    deadline = time.monotonic() + settle_s
-    while True:
-        # after a failover the orchestrator has repointed db_writer_port at the new writer
-        port = stack.info.db_writer_port
-        try:
-            return read_database(port)
-        except pymysql.err.OperationalError as exc:
-            if time.monotonic() >= deadline:
-                raise StackError(
-                    f"invariants not checked: the database writer (127.0.0.1:{port}) did not "
-                    f"answer within {settle_s:.0f} s after the drain (a failover or restart "
-                    f"still under way?): {exc.args[-1] if exc.args else exc}"
-                ) from None
-            time.sleep(1.0)
-
-
 def _invariants(stack: Stack, load: LoadResult, *, settle_s: float
                 ) -> tuple[list[Invariant], dict[str, dict[str, int]]]:
     info = stack.info
@@ -291,7 +244,7 @@ def _invariants(stack: Stack, load: LoadResult, *, settle_s: float
     initial = {p[0]: p[3] for p in stack.seed_data.products}
     writes = list(read_writes(load.out_dir / "writes.jsonl"))
     checks = evaluate(
-        writes, _read_writer(stack, settle_s), initial_stock=initial,
+        writes, read_writer(stack.info, settle_s), initial_stock=initial,
         queued_order_ids=drain_queue(info.aws_endpoint, info.queue_url),
     )
     return checks, count_writes(writes)

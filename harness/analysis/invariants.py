@@ -11,20 +11,16 @@ happened). After the run the final state is read back and compared:
 - plus the shop's own rules: no stock below zero, no event oversold, stock and
   seats conserved (initial - sold = left), one row per idempotency key.
 
-`evaluate` is pure, so it is tested with hand-made states; `read_database` and
-`drain_queue` read the real ones.
+`evaluate` is pure, so it is tested with hand-made states; `harness.readback` reads
+the real ones from the database and the queue after the drain.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-
-from harness.stacks.components.mariadb import DATABASE, admin
 
 Kind = Literal["order", "reservation"]
 KINDS: tuple[Kind, ...] = ("order", "reservation")
@@ -195,46 +191,3 @@ def _set_checks(kind: Kind, writes: list[Write], rows: list[Row]) -> list[Invari
                [f"{kind} key {k}" for k in sorted(indeterminate & present.keys())],
                informational=True),
     ]
-
-
-def read_database(port: int) -> DatabaseState:
-    """The shop's tables on the writer at `port` (127.0.0.1)."""
-    state = DatabaseState()
-    with admin(port, DATABASE) as conn, conn.cursor() as cur:
-        cur.execute("SELECT id, idempotency_key, product_id, quantity FROM orders")
-        state.orders = [Row(int(a), str(b), int(c), int(d)) for a, b, c, d in cur.fetchall()]
-        cur.execute("SELECT id, idempotency_key, event_id, seats FROM reservations")
-        state.reservations = [
-            Row(int(a), str(b), int(c), int(d)) for a, b, c, d in cur.fetchall()
-        ]
-        cur.execute("SELECT id, stock FROM products")
-        state.stock = {int(i): int(s) for i, s in cur.fetchall()}
-        cur.execute("SELECT id, seats_left, seats_total FROM events")
-        for i, left, total in cur.fetchall():
-            state.seats_left[int(i)] = int(left)
-            state.seats_total[int(i)] = int(total)
-    return state
-
-
-def drain_queue(endpoint: str, queue_url: str, *, quiet_s: float = 1.0,
-                timeout_s: float = 60.0) -> set[int]:
-    """Every order id published to the queue (replays publish again: ids are de-duplicated)."""
-    import boto3  # boto3 takes ~0.3 s to import; only the invariant step needs it
-
-    sqs = boto3.client(
-        "sqs", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test",
-    )
-    ids: set[int] = set()
-    deadline = time.monotonic() + timeout_s
-    quiet_until = time.monotonic() + quiet_s
-    while time.monotonic() < min(deadline, quiet_until):
-        got = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-            VisibilityTimeout=int(timeout_s) + 30,
-        ).get("Messages", [])
-        if got:
-            quiet_until = time.monotonic() + quiet_s
-        for message in got:
-            ids.add(int(json.loads(message["Body"])["order_id"]))
-    return ids

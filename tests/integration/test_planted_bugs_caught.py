@@ -11,8 +11,9 @@ import pytest
 import requests
 from conftest import running_stack
 
-from harness.analysis.invariants import Invariant, drain_queue, evaluate, read_database
+from harness.analysis.invariants import Invariant, evaluate
 from harness.load.writes import Write, outcome_of
+from harness.readback import drain_queue, read_database
 from harness.stacks.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from typing import Any
 import pymysql
 import pytest
 
-from harness import rehearsal
+from harness import readback
 from harness.analysis.invariants import DatabaseState
 from harness.errors import StackError
 from harness.stacks.profile import load_profile
@@ -25,10 +25,10 @@ def test_the_settle_bound_adds_every_database_timing_at_the_run_scale() -> None:
     legacy = load_profile("legacy")
     db: Any = legacy.database
     at_aws = db.multi_az_failover_s.value + db.restart_s.value + db.dns_ttl_s.value
-    assert rehearsal._database_settle_s(legacy, 1.0) == pytest.approx(
-        at_aws + rehearsal._SETTLE_MARGIN_S)
-    assert rehearsal._database_settle_s(legacy, 0.1) == pytest.approx(
-        at_aws * 0.1 + rehearsal._SETTLE_MARGIN_S)
+    assert readback.database_settle_s(legacy, 1.0) == pytest.approx(
+        at_aws + readback.SETTLE_MARGIN_S)
+    assert readback.database_settle_s(legacy, 0.1) == pytest.approx(
+        at_aws * 0.1 + readback.SETTLE_MARGIN_S)
 
 
 def test_the_writer_is_read_on_its_new_port_once_the_failover_is_done(
@@ -45,9 +45,9 @@ def test_the_writer_is_read_on_its_new_port_once_the_failover_is_done(
             raise pymysql.err.OperationalError(2003, "Can't connect to MySQL server")
         return DatabaseState(stock={1: 5})
 
-    monkeypatch.setattr(rehearsal, "read_database", read)
-    monkeypatch.setattr(rehearsal.time, "sleep", lambda _s: None)
-    state = rehearsal._read_writer(stack, settle_s=60.0)  # type: ignore[arg-type]
+    monkeypatch.setattr(readback, "read_database", read)
+    monkeypatch.setattr(readback.time, "sleep", lambda _s: None)
+    state = readback.read_writer(stack.info, settle_s=60.0)  # type: ignore[arg-type]
     assert state.stock == {1: 5}
     assert tried == [1001, 1001, 1002]
 
@@ -60,9 +60,9 @@ def test_a_writer_that_never_answers_is_a_clear_error_not_a_traceback(
     def read(_port: int) -> DatabaseState:
         raise pymysql.err.OperationalError(2003, "Can't connect to MySQL server")
 
-    monkeypatch.setattr(rehearsal, "read_database", read)
-    monkeypatch.setattr(rehearsal.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(rehearsal.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(readback, "read_database", read)
+    monkeypatch.setattr(readback.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(readback.time, "monotonic", lambda: float(next(clock)))
     with pytest.raises(StackError, match=r"invariants not checked: the database writer "
                        r"\(127\.0\.0\.1:1001\) did not answer within 30 s"):
-        rehearsal._read_writer(_Stack(), settle_s=30.0)  # type: ignore[arg-type]
+        readback.read_writer(_Stack().info, settle_s=30.0)  # type: ignore[arg-type]
