@@ -47,6 +47,11 @@ class Term:
         return Term(f"{self.name} + {other.name}", self.aws_s + other.aws_s,
                     self.run_s + other.run_s)
 
+    def less(self, other: Term) -> Term:
+        """The part of this term before `other` (never below 0): `a - b`."""
+        return Term(f"{self.name} - {other.name}", max(0.0, self.aws_s - other.aws_s),
+                    max(0.0, self.run_s - other.run_s))
+
     def times(self, n: int) -> Term:
         return Term(f"{n} x {self.name}", n * self.aws_s, n * self.run_s)
 
@@ -115,27 +120,37 @@ class Clock:
 # -- the rules, one per kind of damage --------------------------------------------------
 
 
+def _failover(failover: Term, dns: Term, *, proxy: bool) -> Term:
+    """A failover's outage: AWS's figure runs to the endpoint working again, its DNS change
+    included, so the TTL is its last part (counted once, as the orchestrators do: the promotion
+    at `failover - dns`, DNS clients at `failover`); RDS Proxy waits for no DNS record."""
+    promoted = failover.less(dns)
+    if proxy:
+        return promoted
+    # `failover` itself, unless a floor on the TTL outlasts it in the run
+    return Term(failover.name, promoted.aws_s + dns.aws_s, promoted.run_s + dns.run_s)
+
+
 def _db_outage(clock: Clock, *, planned: bool, target_down: bool) -> Term | None:
     """How long clients cannot reach the writer when it fails (None: no profile timing says).
 
     `target_down`: the instance it would fail over to is down too (restart in place).
     """
     db = clock.profile.database
+    dns = clock.timing("database.dns_ttl_s", db.dns_ttl_s)
     if isinstance(db, AuroraSettings):
         if not db.reader.value or target_down:
             return None if planned else clock.timing("database.replica_restart_s",
                                                      db.replica_restart_s)
         # with RDS Proxy the clients keep their endpoint: no DNS record to wait for
-        dns = (None if clock.profile.proxy is not None
-               else clock.timing("database.dns_ttl_s", db.dns_ttl_s))
+        proxy = clock.profile.proxy is not None
         if planned:
-            return dns
-        failover = clock.timing("database.failover_s", db.failover_s)
-        return failover if dns is None else failover + dns
+            return None if proxy else dns
+        return _failover(clock.timing("database.failover_s", db.failover_s), dns, proxy=proxy)
     if not db.multi_az.value or target_down:
         return None if planned else clock.timing("database.restart_s", db.restart_s)
-    return (clock.timing("database.multi_az_failover_s", db.multi_az_failover_s)
-            + clock.timing("database.dns_ttl_s", db.dns_ttl_s))
+    return _failover(clock.timing("database.multi_az_failover_s", db.multi_az_failover_s),
+                     dns, proxy=False)
 
 
 def _db_pairs(clock: Clock, outage: Term, *, writer: bool = True, proxy: bool = True

@@ -22,11 +22,17 @@ class Metric:
     #: one series per instance/task (dimension InstanceId / TaskId) or one for the group
     per_member: bool
     description: str
+    #: published at the era's monitoring resolution (profile `metrics.resolution_s`: EC2
+    #: basic monitoring every 5 minutes, detailed every minute; ECS every minute); every
+    #: other metric here is published every minute whatever the monitoring (ELB, EC2 status
+    #: checks, Auto Scaling group and Aurora metrics)
+    follows_monitoring: bool = False
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("CPUUtilization", "Percent", "gauge", True,
-           "CPU used by the instance's/task's processes, % of its vCPU size"),
+           "CPU used by the instance's/task's processes, % of its vCPU size",
+           follows_monitoring=True),
     Metric("MemoryUtilization", "Percent", "gauge", True,
            "memory used by the instance/task, % of its memory size"),
     Metric("StatusCheckFailed", "Count", "gauge", True,
@@ -79,3 +85,13 @@ MetricName = Literal[
 def series_of(name: str) -> Metric:
     """The recorded series behind a CloudWatch metric name (KeyError if unknown)."""
     return METRICS[ALIASES.get(name, name)]
+
+
+def follows_monitoring(name: str) -> bool:
+    """Is a CloudWatch metric published at the era's monitoring resolution?
+
+    A name outside the catalogue (a policy's RequestCountPerTarget, from the load balancer)
+    is published every minute.
+    """
+    metric = METRICS.get(ALIASES.get(name, name))
+    return metric is not None and metric.follows_monitoring

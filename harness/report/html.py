@@ -261,10 +261,17 @@ until enough capacity was in service.</p>
 <p class="muted">Threads_connected on the writer and the reader (whichever instance holds the
 role at that second), sampled once a second by the harness; it includes the sampler's own
 connection and, on the writer, the replica's. With RDS Proxy the apps' connections end at the
-proxy, which holds its own pool to the writer. A gap: the instance did not answer.</p>
+proxy, which holds its own pool to the writer. A gap: the instance did not answer. The dashed
+line is the database's max_connections (the instance class's, at the run's scale): a client
+past it gets "Too many connections" (MySQL error 1040), which the services answer 503; the
+sampler's own connection then takes root's one extra slot, so "at the limit" is a reading
+above max_connections (or a sampler refused too). Refused: connections the instances turned
+away after login; with RDS Proxy these include the proxy's own tries past the writer's free slots
+(it then waits for one of its connections, and its clients see no refusal).</p>
 {{ db_chart | safe }}
 <table id="db-connections-table"><tr><th></th><th>writer before the first fault (median)</th>
 <th>writer min / max</th><th>writer at the end</th><th>seconds unanswered</th>
+<th>max_connections</th><th>seconds at the limit</th><th>refused connections</th>
 <th>proxy clients (max)</th><th>proxy DB connections (max)</th><th>pinned sessions (max)</th>
 <th>borrow timeouts</th></tr>
 {% for c in db_rows %}<tr><th class="arch-{{ c.arch }}">{{ c.arch }}</th>
@@ -273,6 +280,8 @@ proxy, which holds its own pool to the writer. A gap: the instance did not answe
  {{ c.writer_max if c.writer_max is not none else '—' }}</td>
 <td class="num">{{ c.writer_end if c.writer_end is not none else 'no answer' }}</td>
 <td class="num">{{ c.unanswered_s }}</td>
+{% for v in (c.limit, c.at_limit_s, c.refused) %}
+<td class="num">{{ v if v is not none else '— (not recorded)' }}</td>{% endfor %}
 {% for v in (c.proxy_clients_max, c.proxy_backends_max, c.pinned_max, c.borrow_timeouts) %}
 <td class="num">{{ v if v is not none else '— (no proxy)' }}</td>{% endfor %}</tr>
 {% endfor %}</table>{% endif %}

@@ -7,7 +7,7 @@
         architectures: [modern]
         metric: CPUUtilization
         statistic: Average
-        period: 60s            # AWS seconds; the run scales it by time_scale
+        period: 60s            # AWS seconds, scaled by time_scale; default metrics.resolution_s
         evaluation_periods: 3
         threshold: 80
         comparison: GreaterThanThreshold
@@ -16,8 +16,9 @@
 as the modern profile's running-task alarm follows the desired count.
 
 An entry names a profile alarm to change (only the keys given change) or a new alarm
-(then metric, statistic, period, evaluation_periods, threshold and comparison are
-needed). Without `architectures` it applies to every architecture the scenario runs;
+(then metric, statistic, evaluation_periods, threshold and comparison are needed; the
+period defaults to the era's `metrics.resolution_s`, and none may be finer than its metric
+is published at). Without `architectures` it applies to every architecture the scenario runs;
 a change to an alarm an architecture does not have is an error for that architecture.
 """
 
@@ -33,7 +34,7 @@ from harness.metrics.catalogue import MetricName
 from harness.scenario.workload import Duration, format_validation_error
 from harness.stacks.profile import AlarmSpec, Profile
 
-_NEW_NEEDS = ("metric", "statistic", "period", "evaluation_periods", "threshold", "comparison")
+_NEW_NEEDS = ("metric", "statistic", "evaluation_periods", "threshold", "comparison")
 
 
 class AlarmOverride(BaseModel):
@@ -100,13 +101,22 @@ def apply(profile: Profile, overrides: list[AlarmOverride], arch: str, source: s
             # PutMetricAlarm: DatapointsToAlarm defaults to EvaluationPeriods (N of N)
             fields = {"name": o.name, "datapoints_to_alarm": o.evaluation_periods, **given,
                       "source": f"scenario {where}: added"}
+            if "period_s" not in fields and profile.metrics is not None:
+                era = profile.metrics.resolution_s
+                fields["period_s"] = {"value": era.value,
+                                      "source": f"metrics.resolution_s: {era.source}"}
         else:
             changed = ", ".join(sorted(k.removesuffix("_s") for k in given))
             fields = {**base.model_dump(), **given,
                       "source": f"scenario {where} changed {changed}; profile: {base.source}"}
         try:
-            alarms[o.name] = AlarmSpec.model_validate(fields)
+            alarm = AlarmSpec.model_validate(fields)
         except ValidationError as exc:
             raise ScenarioError(format_validation_error(source, exc, prefix=f"alarms[{i}]")
                                 ) from None
+        problem = (profile.metrics.too_fine(alarm.metric, alarm.period_s.value)
+                   if profile.metrics is not None else None)
+        if problem is not None:
+            raise ScenarioError(f"{where}.period: {arch}: {problem}")
+        alarms[o.name] = alarm
     return list(alarms.values())

@@ -79,6 +79,8 @@ def declare_backing(
     ack_timeout_ms = (db.standby_ack_timeout_ms.value if isinstance(db, RdsSettings)
                       else db.storage_ack_timeout_ms.value)
     semi_sync = mariadb.semi_sync_options(ack_timeout_ms) if len(profile.db_instances) > 1 else ()
+    # every instance of the database has the class's limit (a reader or standby as well)
+    max_connections = db.connection_limit().used
     databases = []
     for server_id, (name, zone) in enumerate(profile.db_instances, start=1):
         port, dbdir = take(), workdir / name
@@ -86,6 +88,7 @@ def declare_backing(
         mariadb.install_datadir(dbdir / "data", log_dir / f"{name}.log")
         databases.append(Declared(mariadb.spec(
             name, port=port, workdir=dbdir, server_id=server_id, zone=zone, extra=semi_sync,
+            max_connections=max_connections,
         ), port))
     return Backing(toxi, aws, fault, tuple(databases))
 

@@ -89,11 +89,12 @@ def haproxy_cfg(profile: Profile) -> str:
 def php_configs(profile: Profile) -> dict[str, str]:
     """nginx.conf and php-fpm.conf of one legacy instance in the php image."""
     php = profile.app.php
+    assert php is not None  # a PHP app has its pool (Profile validates it)
     variables = {
         "port": APP_PORT, "listen_host": "0.0.0.0",
         "run_dir": "/run/harness/app", "log_dir": "/var/log/harness", "app_root": "/app",
         "fpm_socket": "/run/harness/app/php-fpm.sock",
-        "max_children": php.max_children, "nginx_workers": php.nginx_workers,
+        "max_children": php.max_children.value, "nginx_workers": php.nginx_workers,
         "request_timeout_s": int(php.request_timeout_s),
         # the instance's name comes from APP_NAME at run time; nginx's own error pages say
         # "app" (the template's default)

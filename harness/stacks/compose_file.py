@@ -51,14 +51,16 @@ def _aliases(*names: str) -> dict[str, Any]:
     return {"networks": {"default": {"aliases": list(names)}}}
 
 
-def _db(arch: str | None, server_id: int, profile: Profile) -> dict[str, Any]:
+def _db(arch: str, server_id: int, profile: Profile) -> dict[str, Any]:
     db = profile.database
     ack_ms = (db.standby_ack_timeout_ms.value if isinstance(db, RdsSettings)
               else db.storage_ack_timeout_ms.value)
     service: dict[str, Any] = {
         **_image("mariadb"),
-        "profiles": [arch] if arch else list(c.ARCHITECTURES),
-        "command": [f"--server-id={server_id}", *mariadb.semi_sync_options(ack_ms)],
+        "profiles": [arch],
+        "command": [f"--server-id={server_id}",
+                    f"--max-connections={db.connection_limit().used}",
+                    *mariadb.semi_sync_options(ack_ms)],
     }
     return service
 
@@ -74,6 +76,7 @@ def _app_env(profile: Profile, name: str) -> dict[str, str]:
         # SQS_ENDPOINT_STRATEGY=path: LocalStack's queue URLs are <endpoint>/<account>/<name>
         "SQS_QUEUE_URL": f"{aws}/000000000000/{profile.aws.queue}",
         **profile.app.client.env(),
+        **(profile.app.db_pool.env() if profile.app.db_pool else {}),
         **profile.app.env,
     }
     if profile.has_reader:
@@ -88,6 +91,9 @@ def _arch_services(profile: Profile) -> dict[str, dict[str, Any]]:
     prof = [arch]
     services: dict[str, dict[str, Any]] = {}
     replicas = [n for n, _ in profile.db_instances if n != "db-writer"]
+    # each architecture's own writer (the instance class decides max_connections), known
+    # on the network as db-writer: one compose profile runs at a time
+    services[f"db-writer-{arch}"] = {**_db(arch, 1, profile), **_aliases("db-writer")}
     for i, name in enumerate(replicas, start=2):
         services[name] = _db(arch, i, profile)
     services[f"toxiproxy-{arch}"] = {
@@ -106,7 +112,7 @@ def _arch_services(profile: Profile) -> dict[str, dict[str, Any]]:
             "REPLICAS": " ".join(replicas), "QUEUE": profile.aws.queue,
             "BUCKET": profile.aws.bucket or "",
         },
-        "depends_on": _healthy("db-writer", *replicas, "aws"),
+        "depends_on": _healthy(f"db-writer-{arch}", *replicas, "aws"),
         "restart": "no",
     }
     seeded = {f"seed-{arch}": {"condition": "service_completed_successfully"}}
@@ -160,18 +166,12 @@ def _arch_services(profile: Profile) -> dict[str, dict[str, Any]]:
 def document() -> dict[str, Any]:
     """The compose file as data: shared services first, then each architecture's."""
     profiles = {arch: load_profile(arch) for arch in c.ARCHITECTURES}
-    # one db-writer service serves both compose profiles: it must be the same server
-    writers = {str(_db(None, 1, p)["command"]) for p in profiles.values()}
-    if len(writers) != 1:
-        raise ValueError("the profiles' writers differ (semi-sync ack timeout): the compose "
-                         "file needs one db-writer service per architecture")
     services: dict[str, dict[str, Any]] = {
         "aws": {
             **_image("localstack"), "profiles": list(c.ARCHITECTURES),
             # the queue URLs LocalStack returns name the app->aws edge
             "environment": {"LOCALSTACK_HOST": f"toxiproxy:{c.AWS_EDGE_PORT}"},
         },
-        "db-writer": _db(None, 1, profiles["modern"]),
     }
     for profile in profiles.values():
         services.update(_arch_services(profile))

@@ -31,9 +31,10 @@ from pydantic import (
 from harness import yamlfile
 from harness.errors import ProfileError
 from harness.metrics.alarmdef import AlarmDef, Comparison, MissingData
-from harness.metrics.catalogue import MetricName, series_of
+from harness.metrics.catalogue import MetricName, follows_monitoring, series_of
 from harness.metrics.periods import valid_statistic
 from harness.scaling.settings import ScalingSettings
+from harness.stacks import dbclass
 from harness.stacks.cited import Cited as Cited
 from harness.stacks.cited import Strict as _Strict
 from harness.stacks.cited import Timing as Timing
@@ -129,7 +130,9 @@ class LoadBalancer(_Strict):
 
 
 class PhpSettings(_Strict):
-    max_children: int = Field(default=8, ge=1, le=256)
+    #: php-fpm's fixed pool (pm = static): at most this many requests run at once on an
+    #: instance, and each holds at most one database connection
+    max_children: Cited[Annotated[int, Field(ge=1, le=256)]]
     nginx_workers: int = Field(default=1, ge=1, le=16)
     request_timeout_s: float = Field(default=30, gt=0)
 
@@ -167,6 +170,51 @@ def _ms(seconds: float) -> str:
     return str(round(seconds * 1000))
 
 
+ConnectionCount = Annotated[int, Field(ge=0, le=10000)]
+
+
+class DbPool(_Strict):
+    """How the service holds its database connections: its side of max_connections.
+
+    PHP (`persistent`): a php-fpm child opens a connection per request and closes it at
+    the end (PDO's default), or keeps one for its lifetime (PDO::ATTR_PERSISTENT); at most
+    `app.php.max_children` per instance either way. Go (`max_open_conns`,
+    `max_idle_conns`): database/sql's pool, one per endpoint (writer, reader) per task.
+    """
+
+    #: PHP only: PDO::ATTR_PERSISTENT, a child keeps its connection across requests
+    persistent: Cited[bool] | None = None
+    #: Go only: database/sql SetMaxOpenConns per pool; 0 = unlimited (database/sql's default)
+    max_open_conns: Cited[ConnectionCount] | None = None
+    #: Go only: SetMaxIdleConns per pool; 0 = none kept, a new connection per query (the
+    #: service "without a pool"); database/sql's default is 2
+    max_idle_conns: Cited[ConnectionCount] | None = None
+
+    @model_validator(mode="after")
+    def _idle_within_open(self) -> DbPool:
+        if (self.max_open_conns is not None and self.max_idle_conns is not None
+                and 0 < self.max_open_conns.value < self.max_idle_conns.value):
+            raise ValueError(
+                f"max_idle_conns {self.max_idle_conns.value} is more than max_open_conns "
+                f"{self.max_open_conns.value}: database/sql keeps at most max_open_conns idle")
+        return self
+
+    def env(self) -> dict[str, str]:
+        """The variables the sample services read (stacks/apps/README.md)."""
+        env = {}
+        if self.persistent is not None:
+            env["DB_PERSISTENT"] = "1" if self.persistent.value else "0"
+        if self.max_open_conns is not None:
+            env["DB_MAX_OPEN_CONNS"] = str(self.max_open_conns.value)
+        if self.max_idle_conns is not None:
+            env["DB_MAX_IDLE_CONNS"] = str(self.max_idle_conns.value)
+        return env
+
+
+#: which DbPool settings each sample service honours
+_POOL_FIELDS = {"php": ("persistent",), "go": ("max_open_conns", "max_idle_conns")}
+
+
 class Size(_Strict):
     """One instance's or task's CPU and memory, and the AWS size it stands for.
 
@@ -182,7 +230,8 @@ class Size(_Strict):
 
 #: variables the typed settings produce; a raw `app.env` must not set them behind their back
 _TYPED_ENV = frozenset(
-    {"DB_CONNECT_TIMEOUT_MS", "DB_QUERY_TIMEOUT_MS", "AWS_TIMEOUT_MS", "AWS_MAX_ATTEMPTS"}
+    {"DB_CONNECT_TIMEOUT_MS", "DB_QUERY_TIMEOUT_MS", "AWS_TIMEOUT_MS", "AWS_MAX_ATTEMPTS",
+     "DB_PERSISTENT", "DB_MAX_OPEN_CONNS", "DB_MAX_IDLE_CONNS"}
 )
 
 
@@ -191,11 +240,14 @@ class App(_Strict):
     instances: int = Field(ge=1, le=16)
     #: availability zones the instances are spread over, round robin
     zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
-    php: PhpSettings = PhpSettings()
+    #: the PHP instance's php-fpm pool (a PHP app needs one)
+    php: PhpSettings | None = None
     #: every instance's/task's size; instances x size is the architecture's budget
     size: Size
     client: ClientSettings
-    #: implementation settings that are no AWS behaviour (pool sizes, shutdown grace)
+    #: how the service holds its database connections (the sample services need one)
+    db_pool: DbPool | None = None
+    #: implementation settings that are no AWS behaviour (shutdown grace)
     env: dict[str, str] = Field(default_factory=dict)
     #: a team's own service instead of the sample one: its command (`{port}`, `{host}`
     #: are filled in; it also gets APP_LISTEN and PORT), its image under the docker
@@ -211,9 +263,45 @@ class App(_Strict):
         clash = sorted(_TYPED_ENV & env.keys())
         if clash:
             raise ValueError(
-                f"{', '.join(clash)} come from app.client (a cited setting); remove them from env"
+                f"{', '.join(clash)} come from app.client or app.db_pool (cited settings); "
+                "remove them from env"
             )
         return env
+
+    @model_validator(mode="after")
+    def _settings_fit_the_kind(self) -> App:
+        if self.kind == "php" and self.php is None:
+            raise ValueError("php: a PHP app needs its php-fpm pool (php.max_children)")
+        if self.command:
+            return self  # a team's own service: it reads what it reads
+        wanted = _POOL_FIELDS[self.kind]
+        if self.db_pool is None:
+            raise ValueError(f"db_pool: the {self.kind} service needs {', '.join(wanted)}")
+        given = {f for f in DbPool.model_fields if getattr(self.db_pool, f) is not None}
+        missing = [f for f in wanted if f not in given]
+        foreign = sorted(given - set(wanted))
+        if missing:
+            raise ValueError(f"db_pool.{missing[0]}: the {self.kind} service needs it")
+        if foreign:
+            raise ValueError(f"db_pool.{foreign[0]}: the {self.kind} service has no such "
+                             f"setting (it honours {', '.join(wanted)})")
+        return self
+
+    def connections_per_member(self) -> int | None:
+        """Most database connections one instance/task opens to the writer; None = no bound.
+
+        PHP: one per php-fpm child, persistent or not. Go: its writer pool's max_open_conns
+        (0 = unlimited). A team's own service: unknown (None).
+        """
+        if self.command or self.db_pool is None:
+            return None
+        if self.kind == "php":
+            assert self.php is not None
+            return self.php.max_children.value
+        pool = self.db_pool.max_open_conns
+        if pool is None or pool.value == 0:
+            return None
+        return pool.value
 
     @property
     def total_cpus(self) -> float:
@@ -299,7 +387,63 @@ Deploy = Annotated[OpsWorksDeploy | CodeDeployEcs, Field(discriminator="kind")]
 # -- database ------------------------------------------------------------------------
 
 
-class RdsSettings(_Strict):
+class MaxConnections(_Strict):
+    """The database's connection limit: AWS's figure for the instance class, at the run's scale."""
+
+    #: the factor AWS's max_connections is multiplied by: the one the fleet's CPU is
+    #: (app.size), which the apps' connection counts (app.php.max_children, app.db_pool)
+    #: follow too, so that app connections : max_connections is AWS's ratio
+    scale: Cited[Annotated[float, Field(gt=0, le=1)]]
+    #: a custom DB parameter group's max_connections (an AWS figure, scaled like the
+    #: default); None = the default parameter group's rule for the instance class
+    parameter_group: Cited[Annotated[int, Field(ge=1, le=100000)]] | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionLimit:
+    """max_connections of every instance of the database: AWS's figure and the run's."""
+
+    aws: int
+    used: int
+    source: str
+
+
+class _DbInstances(_Strict):
+    """What every instance of the database has (writer, standby, reader alike)."""
+
+    #: the DB instance class; its memory decides the default max_connections
+    #: (harness.stacks.dbclass)
+    instance_class: Cited[str]
+    max_connections: MaxConnections
+
+    @model_validator(mode="after")
+    def _known_class(self) -> _DbInstances:
+        self.connection_limit()
+        return self
+
+    def connection_limit(self) -> ConnectionLimit:
+        """max_connections as AWS sets it for this class, and as MariaDB gets it here."""
+        engine = str(getattr(self, "engine", ""))
+        try:
+            default = dbclass.default_max_connections(engine, self.instance_class.value)
+        except ValueError as exc:
+            raise ValueError(f"instance_class: {exc}") from None
+        mc = self.max_connections
+        aws, source = default.value, f"the default parameter group: {default.source}"
+        if mc.parameter_group is not None:
+            aws = mc.parameter_group.value
+            source = f"a custom parameter group: {mc.parameter_group.source}"
+        used = dbclass.scaled(aws, mc.scale.value)
+        if used < dbclass.MARIADB_MIN_CONNECTIONS:
+            raise ValueError(
+                f"max_connections: {aws} x scale {mc.scale.value:g} = {used}, below the "
+                f"{dbclass.MARIADB_MIN_CONNECTIONS} MariaDB accepts (it would run with "
+                f"{dbclass.MARIADB_MIN_CONNECTIONS}); choose a larger class or parameter_group")
+        return ConnectionLimit(aws, used, f"{source}; x max_connections.scale "
+                                          f"{mc.scale.value:g} = {used}")
+
+
+class RdsSettings(_DbInstances):
     """RDS for MySQL: one DB instance, optionally Multi-AZ with a standby."""
 
     engine: Literal["rds_mysql"]
@@ -307,17 +451,33 @@ class RdsSettings(_Strict):
     zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
     #: a synchronous standby in another zone (`db-standby`), promoted when the primary fails
     multi_az: Cited[bool]
-    #: Multi-AZ: from the primary's failure to the standby taking writes
+    #: Multi-AZ: from the primary's failure to its endpoint working again on the standby,
+    #: the DNS record's change included (the AWS figure): the standby takes writes
+    #: `dns_ttl_s` before that, and clients find it when their cached record expires
     multi_az_failover_s: Timing
     #: a crashed instance is down until RDS has restarted it: single-AZ the primary, Multi-AZ
     #: the failed instance before it rejoins as the standby
     restart_s: Timing
-    #: clients find the moved endpoint after its DNS record's TTL
+    #: clients find the moved endpoint after its DNS record's TTL (inside multi_az_failover_s)
     dns_ttl_s: Timing
     #: Multi-AZ: how long a commit waits for the standby's acknowledgement before the primary
     #: goes on alone (asynchronous until the standby has caught up); a request-path figure,
     #: not scaled
     standby_ack_timeout_ms: Cited[Annotated[int, Field(ge=1)]]
+
+    @model_validator(mode="after")
+    def _dns_inside_the_failover(self) -> RdsSettings:
+        _check_dns_inside("multi_az_failover_s", self.multi_az_failover_s, self.dns_ttl_s)
+        return self
+
+
+def _check_dns_inside(name: str, failover: Timing, dns_ttl: Timing) -> None:
+    """AWS's failover figures run to the endpoint working again: the DNS TTL is a part of them."""
+    if dns_ttl.value > failover.value:
+        raise ValueError(
+            f"dns_ttl_s {dns_ttl.value:g} is longer than {name} {failover.value:g}: the "
+            "failover figure runs to the endpoint working again, its DNS change included, "
+            "so the TTL is a part of it (the promotion takes the rest)")
 
 
 class RdsProxySettings(_Strict):
@@ -336,15 +496,22 @@ class RdsProxySettings(_Strict):
     idle_client_timeout_s: Timing
 
 
-class AuroraSettings(_Strict):
+class AuroraSettings(_DbInstances):
     """Aurora MySQL: a writer and a reader replica on shared storage."""
 
     engine: Literal["aurora_mysql"]
     zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
     #: a reader replica (the failover target)
     reader: Cited[bool]
+    #: from the writer's failure to the cluster endpoint working again on the promoted
+    #: reader, the DNS flip included (the AWS figure): the reader takes writes `dns_ttl_s`
+    #: before that (RDS Proxy sends clients to it then), DNS clients find it after the TTL
     failover_s: Timing
+    #: the reader a failover promotes is restarted in it: it serves nothing (reads
+    #: included) from the writer's failure until it is back as the writer
+    failover_restarts_reader: Cited[bool]
     dns_ttl_s: Timing
+    #: a failed instance is back (the old writer as a reader, a lost reader) after this long
     replica_restart_s: Timing
     #: Aurora acknowledges a commit once it is durable in other AZs (shared storage), so a
     #: failover loses no acknowledged write; emulated by a semi-synchronous reader that waits
@@ -352,6 +519,11 @@ class AuroraSettings(_Strict):
     storage_ack_timeout_ms: Cited[Annotated[int, Field(ge=1)]]
     #: RDS Proxy in front of the writer; absent = the apps connect to the cluster endpoint
     proxy: RdsProxySettings | None = None
+
+    @model_validator(mode="after")
+    def _dns_inside_the_failover(self) -> AuroraSettings:
+        _check_dns_inside("failover_s", self.failover_s, self.dns_ttl_s)
+        return self
 
 
 Database = Annotated[RdsSettings | AuroraSettings, Field(discriminator="engine")]
@@ -366,11 +538,47 @@ class Aws(_Strict):
 # -- metrics and alarms (CloudWatch) -------------------------------------------------
 
 
-class MetricsSettings(_Strict):
-    """How the era's metrics reach CloudWatch alarms."""
+#: CloudWatch has a datapoint every minute of every metric modelled here but the compute's
+#: own (ELB Classic guide: every 60 s; ELB Application guide: 60-second periods; EC2 User
+#: Guide: status checks every minute; Aurora User Guide: 1-minute metrics)
+EVERY_MINUTE_S = 60.0
+#: EC2 User Guide, Monitor your instances using CloudWatch: basic monitoring publishes
+#: instance metrics every 5 minutes, detailed monitoring (extra cost) every minute
+MONITORING_RESOLUTIONS_S = {300.0: "basic", 60.0: "detailed"}
 
+
+class MetricsSettings(_Strict):
+    """How often the era's metrics reach CloudWatch, and how late alarms see them."""
+
+    #: the period of the era's compute metrics (EC2 instance CPU: basic monitoring 300 s,
+    #: detailed 60 s; ECS service CPU 60 s). The scaling policy and an alarm without their
+    #: own period_s use it; no period may be finer than its metric is published at
+    resolution_s: Timing
     #: from a period's end to its datapoint being visible to alarms
     publication_delay_s: Timing
+
+    @field_validator("resolution_s")
+    @classmethod
+    def _resolution(cls, value: Timing) -> Timing:
+        if value.value not in MONITORING_RESOLUTIONS_S:
+            raise ValueError(f"{value.value:g}: CloudWatch publishes EC2 instance metrics every "
+                             "300 s (basic monitoring) or every 60 s (detailed monitoring, "
+                             "and ECS service metrics)")
+        return value
+
+    def published_s(self, metric: str) -> float:
+        """How often CloudWatch has a datapoint of this metric (AWS seconds)."""
+        return self.resolution_s.value if follows_monitoring(metric) else EVERY_MINUTE_S
+
+    def too_fine(self, metric: str, period_s: float) -> str | None:
+        """Why a period is finer than the metric is published at, or None if it is not."""
+        published = self.published_s(metric)
+        if period_s >= published:
+            return None
+        why = (f"metrics.resolution_s, {MONITORING_RESOLUTIONS_S[published]} monitoring"
+               if follows_monitoring(metric) else "CloudWatch has one datapoint a minute")
+        return (f"period_s {period_s:g} is finer than {metric} is published at "
+                f"({published:g} s: {why}); a period holds at least one datapoint")
 
 
 class AlarmSpec(_Strict):
@@ -480,6 +688,44 @@ class Profile(_Strict):
     #: auto scaling (harness.scaling); None = a fixed fleet of app.instances
     scaling: ScalingSettings | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _periods_of_the_era(cls, data: Any) -> Any:
+        """An alarm or scaling policy without a period_s takes the era's metrics.resolution_s."""
+        if not isinstance(data, dict):
+            return data
+        metrics = data.get("metrics")
+        resolution = metrics.get("resolution_s") if isinstance(metrics, dict) else None
+        if not isinstance(resolution, dict) or "value" not in resolution:
+            return data
+        default = {"value": resolution["value"],
+                   "source": f"metrics.resolution_s: {resolution.get('source', '')}"}
+        data = dict(data)
+        alarms = data.get("alarms")
+        if isinstance(alarms, list):
+            data["alarms"] = [{**a, "period_s": default} if isinstance(a, dict)
+                              and "period_s" not in a else a for a in alarms]
+        scaling = data.get("scaling")
+        tracking = scaling.get("target_tracking") if isinstance(scaling, dict) else None
+        if isinstance(tracking, dict) and "period_s" not in tracking:
+            data["scaling"] = {**scaling, "target_tracking": {**tracking, "period_s": default}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_resolution(self) -> Profile:
+        if self.metrics is None:
+            return self
+        for i, alarm in enumerate(self.alarms):
+            problem = self.metrics.too_fine(alarm.metric, alarm.period_s.value)
+            if problem is not None:
+                raise ValueError(f"alarms[{i}] ({alarm.name}): {problem}")
+        tracking = self.scaling.target_tracking if self.scaling is not None else None
+        if tracking is not None:
+            problem = self.metrics.too_fine(tracking.metric.value, tracking.period_s.value)
+            if problem is not None:
+                raise ValueError(f"scaling.target_tracking: {problem}")
+        return self
+
     @model_validator(mode="after")
     def _alarms_need_metrics(self) -> Profile:
         if self.alarms and self.metrics is None:
@@ -561,7 +807,20 @@ class Profile(_Strict):
     def modelled(self, time_scale: float) -> list[ModelledSetting]:
         """Every cited setting: its AWS value, the value this run uses, and its source."""
         rows = list(_walk(self, "", time_scale))
+        limit = self.database.connection_limit()
+        # derived, not cited in the file: the engine's rule for the instance class, scaled
+        rows.append(ModelledSetting(MAX_CONNECTIONS_SETTING, limit.aws, limit.used, False,
+                                    limit.source))
         return rows + [row for a in self.alarms for row in a.modelled(time_scale)]
+
+    def app_connections(self, members: int) -> int | None:
+        """Most connections `members` instances/tasks open to the writer; None = no bound."""
+        each = self.app.connections_per_member()
+        return None if each is None else each * members
+
+
+#: the "what this run modelled" row of the database's connection limit (the report reads it)
+MAX_CONNECTIONS_SETTING = "database.max_connections"
 
 
 @dataclass(frozen=True)

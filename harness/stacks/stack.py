@@ -314,6 +314,7 @@ class Stack:
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "SQS_QUEUE_URL": app_queue_url,
             **p.app.client.env(),
+            **(p.app.db_pool.env() if p.app.db_pool else {}),
             **p.app.env,
         }
         if reader is not None:

@@ -1,6 +1,7 @@
 # MariaDB from Debian, as the stack's RDS / Aurora instances (writer, reader, standby).
 # Same server options as the process runtime (harness/stacks/components/mariadb.py);
-# the server id and the semi-sync options come from the compose file's `command`.
+# the server id, max_connections and the semi-sync options come from the compose file's
+# `command`.
 FROM debian:bookworm-slim
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
       --no-install-recommends mariadb-server mariadb-client curl \

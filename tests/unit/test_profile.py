@@ -8,7 +8,7 @@ import pytest
 
 from harness import cli
 from harness.errors import ProfileError
-from harness.stacks.profile import available_profiles, load_profile, stacks_root
+from harness.stacks.profile import available_profiles, load_profile, profile_with, stacks_root
 
 
 def test_shipped_profiles_load_with_the_expected_shape() -> None:
@@ -227,3 +227,14 @@ def test_a_bad_key_in_a_variant_names_the_variants_line(tmp_path: Path) -> None:
 def test_a_variant_must_extend_a_known_architecture(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"unknown architecture 'moden'"):
         load_profile(str(_write(tmp_path, "extends: moden\nname: x\n")))
+
+
+@pytest.mark.parametrize(("arch", "failover"), [("modern", "failover_s"),
+                                                ("legacy", "multi_az_failover_s")])
+def test_a_dns_ttl_longer_than_the_failover_figure_that_includes_it_is_an_error(
+    arch: str, failover: str,
+) -> None:
+    ttl = {"value": 200, "source": "assumption: a test's own figure"}
+    with pytest.raises(ProfileError, match=f"dns_ttl_s 200 is longer than {failover}"):
+        profile_with(arch, {"database": {"dns_ttl_s": ttl}}, file="t.yaml", node=None,
+                     at="profile")

@@ -21,6 +21,7 @@ def php_instance(
     log_dir = log_dir / name
     log_dir.mkdir(parents=True, exist_ok=True)
     php = profile.app.php
+    assert php is not None  # a PHP app has its pool (Profile validates it)
     fpm_socket = workdir / "php-fpm.sock"
     variables = {
         "port": port,
@@ -28,7 +29,7 @@ def php_instance(
         "log_dir": str(log_dir),
         "app_root": str(stacks_root() / "apps" / "php"),
         "fpm_socket": str(fpm_socket),
-        "max_children": php.max_children,
+        "max_children": php.max_children.value,
         "nginx_workers": php.nginx_workers,
         "request_timeout_s": int(php.request_timeout_s),
         "app_name": name,

@@ -3,6 +3,13 @@
 The harness talks to it with PyMySQL as root over TCP on the *direct* port
 (never through the fault proxy), so seeding, replication and invariant checks
 see the truth even while faults hit the apps' edge.
+
+Its max_connections is the profile's (`database.max_connections`): the apps meet
+"Too many connections" (error 1040) at it, as on RDS. The harness's own connections
+are not starved there: root has SUPER, for which MariaDB keeps one connection beyond
+max_connections, and the harness's connections are short and one at a time (the
+replica's replication connection, opened before any load, takes an ordinary one, on
+both stacks); `admin` waits a moment for that slot if another of them holds it.
 """
 
 from __future__ import annotations
@@ -79,9 +86,13 @@ def semi_sync_options(ack_timeout_ms: int) -> tuple[str, ...]:
 
 def spec(
     name: str, *, port: int, workdir: Path, server_id: int, zone: str | None,
-    mariadbd: str = "mariadbd", extra: tuple[str, ...] = (),
+    mariadbd: str = "mariadbd", extra: tuple[str, ...] = (), max_connections: int = 151,
 ) -> ComponentSpec:
-    """A MariaDB server with binary logs and GTIDs, so any instance can be promoted."""
+    """A MariaDB server with binary logs and GTIDs, so any instance can be promoted.
+
+    `max_connections`: the profile's (Profile.database.connection_limit().used); 151 is
+    MariaDB's own default, for a server outside a stack.
+    """
     argv = (
         mariadbd, "--no-defaults", "--user=root",
         f"--datadir={workdir / 'data'}", f"--socket={workdir / 'mysqld.sock'}",
@@ -89,7 +100,7 @@ def spec(
         f"--port={port}", f"--bind-address={LOOPBACK}", "--skip-name-resolve",
         f"--server-id={server_id}", "--log-bin=binlog", "--log-slave-updates",
         "--binlog-format=ROW", "--gtid-strict-mode=1",
-        "--max-connections=600", "--innodb-buffer-pool-size=64M",
+        f"--max-connections={max_connections}", "--innodb-buffer-pool-size=64M",
         # one transaction = one fsync, as RDS does: lost writes must be real losses
         "--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1",
         *extra,
@@ -101,13 +112,31 @@ def spec(
     )
 
 
+#: MySQL's "Too many connections"
+TOO_MANY_CONNECTIONS = 1040
+
+
 @contextmanager
-def admin(port: int, database: str | None = None) -> Iterator[Connection[pymysql.cursors.Cursor]]:
-    """A root connection over TCP on the direct port, autocommit."""
-    conn = pymysql.connect(
-        host=LOOPBACK, port=port, user="root", password="", database=database,
-        autocommit=True, connect_timeout=5, read_timeout=30, write_timeout=30,
-    )
+def admin(port: int, database: str | None = None, *, slot_wait_s: float = 5
+          ) -> Iterator[Connection[pymysql.cursors.Cursor]]:
+    """A root connection over TCP on the direct port, autocommit.
+
+    At max_connections root gets MariaDB's one SUPER slot; while another of the harness's
+    connections holds it (the sampler's, for a few milliseconds) this retries for up to
+    `slot_wait_s` rather than fail the harness's own work.
+    """
+    deadline = time.monotonic() + slot_wait_s
+    while True:
+        try:
+            conn = pymysql.connect(
+                host=LOOPBACK, port=port, user="root", password="", database=database,
+                autocommit=True, connect_timeout=5, read_timeout=30, write_timeout=30,
+            )
+            break
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != TOO_MANY_CONNECTIONS or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     try:
         yield conn
     finally:

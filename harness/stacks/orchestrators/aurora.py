@@ -1,12 +1,17 @@
 """Aurora-like cluster: when the writer dies, the reader is promoted and the endpoint moves.
 
-Real replication, real promotion: after `failover_s` (scaled) the reader
-stops replicating, forgets its source and turns writable; the writer endpoint
-(the app->db edge, which the apps keep as their address) is repointed to it
-once the clients would have resolved the endpoint's new DNS record
-(`dns_ttl_s`). With RDS Proxy (`database.proxy`) the apps' endpoint is the
-proxy, which is repointed at once: no DNS wait. The failed instance is then
-restarted and rejoins as the reader, as Aurora does.
+Real replication, real promotion. Aurora MySQL restarts the reader it fails over to
+(`failover_restarts_reader`): it applies what it received, turns writable and is stopped
+at once, so it serves nothing, reads included, until it is back as the writer
+`failover_s - dns_ttl_s` (scaled) after the failure. `failover_s` is AWS's figure to the
+cluster endpoint working again, its DNS flip included, so the writer endpoint (the
+app->db edge, which the apps keep as their address) moves `dns_ttl_s` after the
+promotion, at `failover_s`: the TTL is counted once. With RDS Proxy (`database.proxy`)
+the apps' endpoint is the proxy, repointed at the promotion: no DNS wait. With no
+replica left the reader endpoint connects to the writer (the promoted instance, which
+it already led to). The failed writer comes back as the reader after
+`replica_restart_s`, as the failed primary of a Multi-AZ instance rejoins after RDS's
+`restart_s`; the reader endpoint then moves to it.
 When the reader dies (an AZ outage, a crash), the reader endpoint points at the
 writer until Aurora has restarted the replica (`replica_restart_s`).
 A planned failover (switchover) makes the writer read-only, waits for the
@@ -76,18 +81,59 @@ class AuroraCluster(DatabaseOrchestrator):
         if self.reader is None or not self.h.runtime.is_running(self.reader):
             self._restart_in_place(failed, down_at)
             return
-        if not self.sleep(self.h.scaled(self.settings.failover_s)):
-            return
-        # The rejoin keeps the lock from the promotion on: a switchover between the two
+        # One role change from the promotion to the rejoin: a switchover in between
         # would wait for a reader that is still restarting, and MariaDB holds back the
         # rejoin's `SET GLOBAL gtid_slave_pos` while that MASTER_GTID_WAIT is pending.
         # Aurora refuses a failover while the failed instance recovers; here a planned
         # one waits for the rejoin instead.
         with self._switching:
-            self._promote(self.reader)
+            promoted = self.reader
+            if not self._fail_over_to(promoted, down_at):
+                return
+            # no replica until the failed writer is back: reads go to the writer
+            self.writer, self.reader = promoted, None
+            self._reader_endpoint_to_writer(down_at)
             self._move_endpoint(down_at)
-            self.writer, self.reader = self.reader, failed
-            self._rejoin(failed)
+            # Aurora restarts the failed writer too; it serves again as a reader
+            if not self.sleep(self.h.scaled(self.settings.replica_restart_s)):
+                return
+            self._rejoin(failed, since=down_at)
+
+    def _fail_over_to(self, name: str, down_at: float) -> bool:
+        """Promote the reader; it is the writer `failover_s - dns_ttl_s` after the failure.
+
+        Promoted first (it applies what it received: an acknowledged commit is never
+        dropped), then restarted when the profile says Aurora restarts it: stopped at once
+        and back at the promotion time, so it serves nothing in between (AWS does not say
+        when in the failover the restart begins; the Multi-AZ standby, likewise, serves
+        nothing until its failover ends). False if the stack is being stopped.
+        """
+        settings = self.settings
+        positions = mariadb.promote(self._port(name))
+        restarts = settings.failover_restarts_reader.value
+        if restarts:
+            self.h.runtime.stop(name)
+            self.emit("reader_restarting", component=name)
+        deadline = down_at + self._promotion_s(settings.failover_s, settings.dns_ttl_s)
+        if not self.sleep(max(0.0, deadline - time.monotonic())):
+            return False
+        if restarts:
+            self.h.runtime.restart(name)
+        self.emit("reader_promoted", component=name, restarted=restarts,
+                  since_writer_down_s=round(time.monotonic() - down_at, 3), **positions)
+        return True
+
+    def _reader_endpoint_to_writer(self, since: float) -> None:
+        """No replica: the reader endpoint connects to the writer (Aurora User Guide, Reader
+        endpoints). It led to the promoted instance already, so no DNS record changes."""
+        port = self._port(self.writer)
+        if "app->db-reader" in self.h.info.edges:
+            ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(
+                proxy_name("app->db-reader"), port)
+        self.h.info.db_reader_port = port
+        self.h.on_change()
+        self.emit("reader_endpoint_to_writer", component=self.writer,
+                  since_writer_down_s=round(time.monotonic() - since, 3))
 
     def _restart_in_place(self, name: str, down_at: float) -> None:
         # no replica to promote: Aurora restarts the writer where it was
@@ -102,14 +148,16 @@ class AuroraCluster(DatabaseOrchestrator):
         self.emit("reader_promoted", component=name, **positions)
 
     def _move_endpoint(self, since: float) -> None:
-        new_writer = self.reader or self.writer
+        """Repoint the apps' writer endpoint at the current writer (set by the caller)."""
+        new_writer = self.writer
         if self.h.info.db_proxy_admin:
             # RDS Proxy follows the cluster itself: its clients keep their connections and
             # their next transaction goes to the new writer, no DNS record to wait for
             RdsProxyAdmin(self.h.info.db_proxy_admin).repoint(self._port(new_writer))
             via = "rds_proxy"
         else:
-            # clients resolve the cluster endpoint again only after the DNS TTL
+            # clients resolve the cluster endpoint again only after the DNS TTL (an
+            # unplanned failover's last dns_ttl_s)
             if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
                 return
             toxi = ToxiproxyClient(self.h.info.toxiproxy_api)
@@ -122,13 +170,15 @@ class AuroraCluster(DatabaseOrchestrator):
             since_writer_down_s=round(time.monotonic() - since, 3),
         )
 
-    def _rejoin(self, name: str) -> None:
+    def _rejoin(self, name: str, since: float | None = None) -> None:
         """Restart the failed instance as a read-only replica of the new writer.
 
         The caller holds `_switching`, so no switchover runs against a half-rejoined reader.
         """
         if self.stopping:
             return
+        # the reader from now on, also if this attempt fails (the watch loop tries again)
+        self.reader = name
         try:
             self.h.runtime.restart(name)
             mariadb.rejoin_as_replica(
@@ -142,15 +192,18 @@ class AuroraCluster(DatabaseOrchestrator):
             toxi.set_upstream(proxy_name("app->db-reader"), self._port(name))
         self.h.info.db_reader_port = self._port(name)
         self.h.on_change()
-        self.emit("reader_rejoined", component=name)
+        took = {} if since is None else {"since_writer_down_s": round(time.monotonic() - since, 3)}
+        self.emit("reader_rejoined", component=name, **took)
 
     # -- planned -----------------------------------------------------------------------
 
     def switchover(self) -> None:
         """Planned failover: no write is lost; the old writer becomes the reader."""
-        if self.reader is None:
-            raise FaultError("a planned db_failover needs a reader; this stack has none")
         with self._switching:
+            # checked under the lock: after a failover there is no reader until the
+            # failed writer has rejoined, and the switchover waits for that
+            if self.reader is None:
+                raise FaultError("a planned db_failover needs a reader; this stack has none")
             old, new = self.writer, self.reader
             started = time.monotonic()
             self.emit("switchover_started", component=old)
@@ -165,8 +218,8 @@ class AuroraCluster(DatabaseOrchestrator):
                           error=f"{type(exc).__name__}: {exc}")
                 raise
             self._promote(new)
-            self._move_endpoint(started)
             self.writer, self.reader = new, old
+            self._move_endpoint(started)
             mariadb.start_replication(
                 reader_port=self._port(old), writer_port=self._port(new), use_gtid="current_pos"
             )

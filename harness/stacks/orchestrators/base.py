@@ -149,6 +149,17 @@ class DatabaseOrchestrator(Orchestrator):
     def _port(self, name: str) -> int:
         return self.h.info.components[name].port
 
+    def _promotion_s(self, failover: Timing, dns_ttl: Timing) -> float:
+        """From the writer's failure to the promoted instance taking writes (scaled).
+
+        AWS times a failover to the endpoint working again, its DNS change included
+        (Aurora FAQ: the CNAME flip, 'start-to-finish ... within 30 seconds'; RDS User Guide,
+        Failing over a Multi-AZ DB instance: the DNS record moves to the standby within the
+        60-120 s), so the TTL is counted once, inside the figure: clients resolving the
+        endpoint reach the new writer at `failover`, RDS Proxy (no DNS wait) `dns_ttl` sooner.
+        """
+        return max(0.0, self.h.scaled(failover) - self.h.scaled(dns_ttl))
+
     def current_writer(self) -> str:
         raise NotImplementedError
 

@@ -4,14 +4,15 @@ Single-AZ: a failed instance is down until RDS has restarted it (`restart_s`).
 
 Multi-AZ: `db-standby` lives in another zone and serves no traffic; semi-synchronous
 replication (see `mariadb.semi_sync_options`) puts every acknowledged commit on it.
-When the primary fails (a kill, its zone's outage, a db_failover), RDS takes
-`multi_az_failover_s` to detect it and promote the standby, which first applies
-everything it received; the endpoint's DNS record then points at it and clients
-find it after the record's TTL (`dns_ttl_s`), which here is when the app->db edge
-moves. The failed instance is restarted (`restart_s`) and rejoins as the new
-standby. A planned failover is RDS's "reboot with failover": the primary shuts down
-cleanly, the standby takes over the same way, and the rebooted instance rejoins
-at once. When the standby fails, the primary goes on alone (asynchronously: the
+When the primary fails (a kill, its zone's outage, a db_failover), clients reach the
+standby `multi_az_failover_s` later: AWS's figure runs to the endpoint working again,
+its DNS change included, so the standby is promoted (after applying everything it
+received) `dns_ttl_s` before that and clients find it when their cached record expires,
+which here is when the app->db edge moves. The DNS TTL is counted once, as on Aurora
+(`DatabaseOrchestrator._promotion_s`). The failed instance is restarted (`restart_s`)
+and rejoins as the new standby. A planned failover is RDS's "reboot with failover":
+the primary shuts down cleanly, the standby takes over the same way, and the rebooted
+instance rejoins at once. When the standby fails, the primary goes on alone (asynchronously: the
 one window where a crash of the primary could lose acknowledged writes) until
 RDS has restarted the standby and it has caught up; the same holds while a
 standby that stopped answering is left behind (`standby_ack_timeout_ms`).
@@ -64,7 +65,8 @@ class RdsInstance(DatabaseOrchestrator):
             # single-AZ, or the standby is itself being replaced: nothing to promote
             self._restart_in_place(failed, down_at)
             return
-        if not self.sleep(self.h.scaled(self.settings.multi_az_failover_s)):
+        settings = self.settings
+        if not self.sleep(self._promotion_s(settings.multi_az_failover_s, settings.dns_ttl_s)):
             return
         with self._switching:
             standby = self.standby
@@ -97,7 +99,8 @@ class RdsInstance(DatabaseOrchestrator):
         self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
 
     def _move_endpoint(self, since: float) -> None:
-        # clients resolve the instance endpoint again only after the DNS TTL
+        # clients resolve the instance endpoint again only after the DNS TTL (the last part
+        # of multi_az_failover_s)
         if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
             return
         port = self._port(self.primary)

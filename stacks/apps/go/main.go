@@ -32,7 +32,9 @@ type config struct {
 	DBHost, DBPort, DBName, DBUser, DBPassword string
 	DBReaderHost, DBReaderPort                 string
 	DBConnectTimeout, DBQueryTimeout           time.Duration
-	DBMaxOpenConns, DBMaxIdleConns             int
+	// DBMaxOpenConns per pool, 0 = unlimited (database/sql's default);
+	// DBMaxIdleConns 0 keeps none: a new connection per query, no pool
+	DBMaxOpenConns, DBMaxIdleConns int
 
 	AWSEndpoint  string
 	AWSRegion    string
@@ -136,8 +138,8 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	if c.AWSMaxAttempts == 0 {
 		errs = append(errs, errors.New("AWS_MAX_ATTEMPTS must be above 0"))
 	}
-	if c.DBMaxOpenConns == 0 {
-		errs = append(errs, errors.New("DB_MAX_OPEN_CONNS must be above 0"))
+	if c.DBMaxOpenConns > 0 && c.DBMaxIdleConns > c.DBMaxOpenConns {
+		errs = append(errs, fmt.Errorf("DB_MAX_IDLE_CONNS %d is more than DB_MAX_OPEN_CONNS %d: database/sql keeps at most DB_MAX_OPEN_CONNS idle", c.DBMaxIdleConns, c.DBMaxOpenConns))
 	}
 	if len(errs) > 0 {
 		return c, errs[0]

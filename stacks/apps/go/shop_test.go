@@ -51,6 +51,25 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+// The pool settings the profile's app.db_pool gives: 0 open is database/sql's
+// unlimited, 0 idle a service without a pool (a new connection per query).
+func TestConfigPoolLimitsMayBeZero(t *testing.T) {
+	vars := minimalEnv()
+	vars["DB_MAX_OPEN_CONNS"] = "0"
+	vars["DB_MAX_IDLE_CONNS"] = "0"
+	c, err := loadConfig(env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DBMaxOpenConns != 0 || c.DBMaxIdleConns != 0 {
+		t.Errorf("pool: %d %d, want 0 0", c.DBMaxOpenConns, c.DBMaxIdleConns)
+	}
+	vars["DB_MAX_IDLE_CONNS"] = "50" // unlimited open: any idle count is kept
+	if _, err := loadConfig(env(vars)); err != nil {
+		t.Errorf("unlimited open, 50 idle: %v", err)
+	}
+}
+
 func TestConfigReaderPortDefaultsToWriterPort(t *testing.T) {
 	vars := minimalEnv()
 	vars["DB_READER_HOST"] = "127.0.0.2"
@@ -77,6 +96,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "zero timeout", key: "AWS_TIMEOUT_MS", value: "0", want: "must be above 0"},
 		{name: "zero attempts", key: "AWS_MAX_ATTEMPTS", value: "0", want: "AWS_MAX_ATTEMPTS must be above 0"},
 		{name: "unknown bug", key: "APP_BUG", value: "typo", want: "APP_BUG must be"},
+		{name: "idle above open", key: "DB_MAX_IDLE_CONNS", value: "30", want: "DB_MAX_IDLE_CONNS 30 is more than DB_MAX_OPEN_CONNS 20"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

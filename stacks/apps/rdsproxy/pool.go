@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/mysql"
 )
 
 // A backend is one database connection the proxy opened to a writer.
@@ -37,6 +38,10 @@ type Pool struct {
 	borrowTimeout time.Duration
 	// how often a borrower retries a writer that refuses connections
 	retryEvery time.Duration
+	// how long the pool opens no connection after the writer answered "Too many
+	// connections" (1040) while the pool holds some: others have the remaining slots
+	// (with 100 %, any other client's), so a borrower waits for one of the pool's own
+	fullBackoff time.Duration
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever a connection frees or the target moves
@@ -48,17 +53,20 @@ type Pool struct {
 	open     int  // connections of the current generation (idle + borrowed)
 	probing  bool // the first connection to a new target is learning its max_connections
 	lastErr  error
+	// no new connection before this: the writer is at its max_connections (fullBackoff)
+	fullUntil time.Time
 
 	borrowWaits    int64
 	borrowTimeouts int64
 	dialFailures   int64
+	writerFull     int64
 	repoints       int64
 }
 
 func NewPool(target string, maxPercent int, borrowTimeout time.Duration, dial Dialer) *Pool {
 	return &Pool{
 		dial: dial, maxPercent: maxPercent, borrowTimeout: borrowTimeout,
-		retryEvery: 50 * time.Millisecond, changed: make(chan struct{}),
+		retryEvery: 50 * time.Millisecond, fullBackoff: time.Second, changed: make(chan struct{}),
 		target: target, borrowed: map[*backend]struct{}{},
 	}
 }
@@ -87,7 +95,8 @@ func (p *Pool) Get(ctx context.Context) (*backend, error) {
 			p.Put(b, false)
 			continue
 		}
-		if (p.limit == 0 && !p.probing) || (p.limit > 0 && p.open < p.limit) {
+		full := time.Now().Before(p.fullUntil)
+		if (p.limit == 0 && !p.probing) || (p.limit > 0 && p.open < p.limit && !full) {
 			p.open++
 			probe := p.limit == 0
 			p.probing = probe
@@ -120,6 +129,17 @@ func (p *Pool) Get(ctx context.Context) (*backend, error) {
 			if err != nil {
 				p.dialFailures++
 				p.lastErr = err
+				if tooManyConnections(err) && gen == p.gen && p.open > 0 {
+					// the writer is full, the pool is not empty: wait for one of its own
+					p.writerFull++
+					p.fullUntil = time.Now().Add(p.fullBackoff)
+					if !waited {
+						waited = true
+						p.borrowWaits++
+					}
+					p.mu.Unlock()
+					continue
+				}
 			} else {
 				b.raw.Close() // the target moved while dialling
 			}
@@ -147,13 +167,24 @@ func (p *Pool) Get(ctx context.Context) (*backend, error) {
 			p.borrowWaits++
 		}
 		changed := p.changed
+		var retry <-chan time.Time // nil: no timer, a free connection or the deadline
+		if full {
+			retry = time.After(time.Until(p.fullUntil))
+		}
 		p.mu.Unlock()
 		select {
 		case <-changed:
+		case <-retry:
 		case <-ctx.Done():
 			return nil, p.timedOut()
 		}
 	}
+}
+
+// tooManyConnections: the writer refused a login at its max_connections (MySQL 1040).
+func tooManyConnections(err error) bool {
+	var me *mysql.MyError
+	return errors.As(err, &me) && me.Code == mysql.ER_CON_COUNT_ERROR
 }
 
 func (p *Pool) timedOut() error {
@@ -161,7 +192,11 @@ func (p *Pool) timedOut() error {
 	defer p.mu.Unlock()
 	p.borrowTimeouts++
 	reason := fmt.Sprintf("all %d connections to %s are in use", p.limit, p.target)
-	if p.open < p.limit || p.limit == 0 {
+	if time.Now().Before(p.fullUntil) {
+		reason = fmt.Sprintf("all %d connections to %s are in use and it refuses more "+
+			"(Too many connections: other clients hold the rest of its max_connections)",
+			p.open, p.target)
+	} else if p.open < p.limit || p.limit == 0 {
 		reason = fmt.Sprintf("%s refuses connections (%v)", p.target, p.lastErr)
 	}
 	return fmt.Errorf("%w after %s: %s", errBorrowTimeout, p.borrowTimeout, reason)
@@ -181,6 +216,7 @@ func (p *Pool) Put(b *backend, healthy bool) {
 		b.raw.Close()
 		if b.gen == p.gen {
 			p.open--
+			p.fullUntil = time.Time{} // the writer has a slot again
 		}
 	}
 	p.notifyLocked()
@@ -209,6 +245,7 @@ func (p *Pool) Repoint(target string) {
 	p.open = 0
 	p.probing = false
 	p.lastErr = nil
+	p.fullUntil = time.Time{}
 	for _, b := range p.idle {
 		b.raw.Close()
 	}
@@ -246,6 +283,7 @@ type PoolStats struct {
 	BorrowWaits    int64  `json:"borrow_waits"`
 	BorrowTimeouts int64  `json:"borrow_timeouts"`
 	DialFailures   int64  `json:"dial_failures"`
+	WriterFull     int64  `json:"writer_full"`
 	Repoints       int64  `json:"repoints"`
 }
 
@@ -255,7 +293,7 @@ func (p *Pool) Stats() PoolStats {
 	return PoolStats{
 		Target: p.target, Limit: p.limit, Open: p.open, InUse: len(p.borrowed), Idle: len(p.idle),
 		BorrowWaits: p.borrowWaits, BorrowTimeouts: p.borrowTimeouts,
-		DialFailures: p.dialFailures, Repoints: p.repoints,
+		DialFailures: p.dialFailures, WriterFull: p.writerFull, Repoints: p.repoints,
 	}
 }
 

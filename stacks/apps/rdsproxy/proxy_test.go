@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -540,5 +541,72 @@ func TestGreetingSaysAutocommitLikeMySQL(t *testing.T) {
 	// the OK that ends the handshake says so too (go-mysql's client reads it from there)
 	if c := connect(t, addr); !c.IsAutoCommit() {
 		t.Fatal("the handshake's OK must report autocommit on")
+	}
+}
+
+// fullDialer opens `slots` connections (pipes), then answers as a writer at its
+// max_connections does: 1040 "Too many connections".
+type fullDialer struct {
+	mu      sync.Mutex
+	slots   int
+	dials   int
+	refused int
+}
+
+func (d *fullDialer) dial(context.Context, string) (*backend, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dials++
+	if d.slots == 0 {
+		d.refused++
+		return nil, mysql.NewError(mysql.ER_CON_COUNT_ERROR, "Too many connections")
+	}
+	d.slots--
+	ours, _ := net.Pipe()
+	return &backend{raw: ours}, nil
+}
+
+func (d *fullDialer) counts() (int, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dials, d.refused
+}
+
+// With MaxConnectionsPercent 100 the pool's size counts slots that other clients of
+// the writer hold (a replica's replication connection, an admin session). At the
+// writer's "Too many connections" the pool waits for one of its own connections
+// instead of dialling again every 50 ms, and takes the first one freed.
+func TestAFullWriterIsNotRedialledAndAFreedConnectionIsTaken(t *testing.T) {
+	d := &fullDialer{slots: 2}
+	p := NewPool("writer", 100, 400*time.Millisecond, d.dial)
+	p.SetLimit(0, 3) // max_connections 3, one held by another client
+	ctx := context.Background()
+	first, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	_, err = p.Get(ctx)
+	if !errors.Is(err, errBorrowTimeout) || !strings.Contains(err.Error(), "Too many connections") {
+		t.Fatalf("third borrow at a full writer: %v; want a borrow timeout naming it", err)
+	}
+	if waited := time.Since(started); waited < 350*time.Millisecond {
+		t.Fatalf("gave up after %s, before the borrow timeout", waited)
+	}
+	if dials, refused := d.counts(); dials != 3 || refused != 1 {
+		t.Fatalf("%d dials, %d refused while waiting 400ms; want 3 and 1 (no redial every 50ms)", dials, refused)
+	}
+	got := make(chan error, 1)
+	go func() { _, err := p.Get(ctx); got <- err }()
+	time.Sleep(50 * time.Millisecond)
+	p.Put(first, true)
+	if err := <-got; err != nil {
+		t.Fatalf("a waiting borrow after another was returned: %v", err)
+	}
+	if st := p.Stats(); st.WriterFull != 1 || st.Open != 2 {
+		t.Fatalf("stats %+v: want writer_full 1, 2 open", st)
 	}
 }

@@ -3,6 +3,8 @@
 # root may connect from the stack's network (the seed job and replicas use it), as the
 # harness's root does over TCP in the process runtime; nothing of this is logged to the
 # binlog, so a replica's GTID history starts empty and strict mode accepts the writer's.
+# The compose file's command adds the server id, max_connections (the profile's) and the
+# semi-sync options.
 set -eu
 DATA=/var/lib/mysql
 if [ ! -d "$DATA/mysql" ]; then
@@ -17,5 +19,5 @@ SQL
 exec mariadbd --no-defaults --user=root --datadir="$DATA" --socket=/run/mysqld.sock \
   --port=3306 --bind-address=0.0.0.0 --skip-name-resolve --init-file=/tmp/init.sql \
   --log-bin=binlog --log-slave-updates --binlog-format=ROW --gtid-strict-mode=1 \
-  --max-connections=600 --innodb-buffer-pool-size=64M \
+  --innodb-buffer-pool-size=64M \
   --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 "$@"

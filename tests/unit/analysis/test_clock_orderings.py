@@ -75,9 +75,11 @@ def test_relation_counts_a_scaled_timing_equal_to_its_round_value() -> None:
 
 
 def test_failover_against_query_timeout_inverts_at_a_tenth() -> None:
+    # behind RDS Proxy the outage is the promotion: the failover figure less its DNS TTL
     o = _judge("modern", _faults(FAILOVER), 0.1, "database.failover_s", "db_query_timeout_s")
-    assert (o.aws_s, o.run_s) == ((30.0, 3.0), (3.0, 3.0))
-    assert (o.aws, o.run, o.preserved) == (">", "=", False)
+    assert o.pair[0] == "database.failover_s - database.dns_ttl_s"
+    assert (o.aws_s, o.run_s) == ((25.0, 3.0), (2.5, 3.0))
+    assert (o.aws, o.run, o.preserved) == (">", "<", False)
     assert o.touches == ("errors", "recovery")
 
 
@@ -89,44 +91,56 @@ def test_failover_against_query_timeout_holds_at_aws_timing() -> None:
 def test_a_floor_on_the_failover_keeps_its_order() -> None:
     profile = _profile("modern", {"database.failover_s": _floor(30, 5)})
     o = _judge(profile, _faults(FAILOVER), 0.1, "database.failover_s", "db_query_timeout_s")
-    assert o.run_s == (5.0, 3.0)
+    assert o.run_s == (4.5, 3.0)
     assert o.preserved is True
 
 
-def test_without_proxy_the_outage_includes_the_dns_wait() -> None:
-    o = _judge("modern-no-proxy", _faults(FAILOVER), 0.1, "failover_s + database.dns_ttl_s",
-               "db_query_timeout_s")
-    assert o.aws_s == (35.0, 3.0)
-    assert o.preserved is True  # 3.5 s > 3 s
+def test_without_proxy_the_outage_is_the_failover_figure_its_dns_wait_included() -> None:
+    o = _judge("modern-no-proxy", _faults(FAILOVER), 0.1, "failover_s", "db_query_timeout_s")
+    assert o.pair[0] == "database.failover_s"
+    assert o.aws_s == (30.0, 3.0)
+    assert (o.aws, o.run, o.preserved) == (">", "=", False)  # 3 s = 3 s
+
+
+@pytest.mark.parametrize(("arch", "outage", "aws_s"), [
+    ("modern", "database.failover_s - database.dns_ttl_s", 25.0),
+    ("modern-no-proxy", "database.failover_s", 30.0),
+    ("legacy", "database.multi_az_failover_s", 90.0),
+])
+def test_the_dns_ttl_is_counted_once_inside_each_failover_figure(
+    arch: str, outage: str, aws_s: float,
+) -> None:
+    o = _judge(arch, _faults(FAILOVER), 1.0, "failover_s", "db_query_timeout_s")
+    assert (o.pair[0], o.aws_s[0]) == (outage, aws_s)
 
 
 def test_outage_against_connect_timeout_inverts_below_it() -> None:
-    args = (_faults(FAILOVER), "dns_ttl_s", "db_connect_timeout_s")
+    args = (_faults(FAILOVER), "failover_s", "db_connect_timeout_s")
     assert _judge("modern-no-proxy", args[0], 0.02, *args[1:]).preserved is False  # 0.7 s < 1 s
     assert _judge("modern-no-proxy", args[0], 0.1, *args[1:]).preserved is True
 
 
-def test_legacy_outage_is_the_multi_az_failover_and_its_dns_wait() -> None:
-    o = _judge("legacy", _faults(FAILOVER), 0.1, "multi_az_failover_s + database.dns_ttl_s",
-               "db_query_timeout_s")
-    assert o.aws_s == (95.0, 3.0)
+def test_legacy_outage_is_the_multi_az_failover_its_dns_wait_included() -> None:
+    o = _judge("legacy", _faults(FAILOVER), 0.1, "multi_az_failover_s", "db_query_timeout_s")
+    assert o.aws_s == (90.0, 3.0)
     assert o.preserved is True
 
 
 def test_outage_against_lb_eject_window_flips_with_a_floor_on_the_interval() -> None:
     floored = _profile("legacy", {"load_balancer.health_check.interval_s": _floor(30, 10)})
-    o = _judge(floored, _faults(FAILOVER), 0.1, "dns_ttl_s", "LB eject")
-    assert (o.aws_s, o.run_s) == ((95.0, 60.0), (9.5, 20.0))
+    o = _judge(floored, _faults(FAILOVER), 0.1, "multi_az_failover_s", "LB eject")
+    assert (o.aws_s, o.run_s) == ((90.0, 60.0), (9.0, 20.0))
     assert (o.aws, o.run, o.preserved) == (">", "<", False)
     assert "detection" in o.touches
-    assert _judge("legacy", _faults(FAILOVER), 0.1, "dns_ttl_s", "LB eject").preserved is True
+    assert _judge("legacy", _faults(FAILOVER), 0.1, "multi_az_failover_s",
+                  "LB eject").preserved is True
 
 
 def test_outage_against_re_admit_window_flips_when_the_outage_is_floored() -> None:
     floored = _profile("modern-no-proxy", {"database.failover_s": _floor(30, 20)})
-    o = _judge(floored, _faults(FAILOVER), 0.1, "dns_ttl_s", "LB re-admit")
+    o = _judge(floored, _faults(FAILOVER), 0.1, "failover_s", "LB re-admit")
     assert (o.aws, o.run, o.preserved) == ("<", ">", False)
-    assert _judge("modern-no-proxy", _faults(FAILOVER), 0.1, "dns_ttl_s",
+    assert _judge("modern-no-proxy", _faults(FAILOVER), 0.1, "failover_s",
                   "LB re-admit").preserved is True
 
 
@@ -331,12 +345,14 @@ def test_the_aws_estimate_is_withheld_for_an_inverted_recovery() -> None:
     assert withheld.recovery_aws_s is None
     assert withheld.recovery_s == recovery.recovery_s
     assert withheld.aws_estimate_withheld == (
-        "database.failover_s vs app.client.db_query_timeout_s inverted at time scale 0.1")
+        "database.failover_s - database.dns_ttl_s vs app.client.db_query_timeout_s inverted "
+        "at time scale 0.1")
 
 
 def test_the_aws_estimate_is_kept_when_every_ordering_holds() -> None:
-    recovery = _recovered(0.1)
-    orderings = clock_orderings(_profile("modern-no-proxy"), _faults(FAILOVER), 0.1)
+    # at 0.2 the 30 s failover (its DNS wait included) is 6 s: past the 3 s query timeout
+    recovery = _recovered(0.2)
+    orderings = clock_orderings(_profile("modern-no-proxy"), _faults(FAILOVER), 0.2)
     [kept] = withhold_estimates([recovery], orderings)
     assert kept == recovery
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from harness.report.assemble import RunHeader, build_record
-from harness.report.connections import table
+from harness.report.connections import LIMIT_SETTING, limit_of, table
 from harness.report.html import render
+from harness.report.record import ModelledRow
 from harness.scenario.slo import Objectives
 from tests.support.synthetic import synthetic
 
@@ -65,3 +66,46 @@ def test_report_shows_the_section_only_with_samples() -> None:
     assert "— (no proxy)" in html
     plain, data = _record([])
     assert "Database connections" not in render(plain, data, [])
+
+
+def _at_the_limit(arch: str, t: float, writer: str, threads: int, refused: int,
+                  max_connections: int = 10) -> dict[str, Any]:
+    return {"kind": "db.connections", "arch": arch, "t_s": t, "writer": writer,
+            "writer_threads": threads, "writer_max_connections": max_connections,
+            "writer_refused": refused}
+
+
+def test_table_shows_the_limit_the_seconds_at_it_and_the_refused_connections() -> None:
+    # the sampler's own connection takes root's extra slot: 11 of max_connections 10 is full
+    events: list[dict[str, Any]] = [
+        _at_the_limit("modern-no-proxy", 1, "db-writer", 4, 0),
+        _at_the_limit("modern-no-proxy", 2, "db-writer", 11, 7),
+        _at_the_limit("modern-no-proxy", 3, "db-writer", 11, 19),
+        # a failover: the promoted instance counts from its own start
+        _at_the_limit("modern-no-proxy", 4, "db-reader", 11, 3),
+        _at_the_limit("modern-no-proxy", 5, "db-reader", 6, 5),
+        _at_the_limit("modern", 1, "db-writer", 10, 0),
+        _at_the_limit("modern", 2, "db-writer", 10, 0),
+    ]
+    record, data = _record(events)
+    rows = {r.arch: r for r in table(record, events)}
+    bare, proxied = rows["modern-no-proxy"], rows["modern"]
+    # no modelled profile in this record: the limit the samples read from the server
+    assert (bare.limit, bare.at_limit_s, bare.refused) == (10, 3, 19 + 2)
+    assert (proxied.limit, proxied.at_limit_s, proxied.refused) == (10, 0, 0)
+    html = render(record, data, events)
+    assert '"name":"modern-no-proxy max_connections"' in html
+    assert "<th>refused connections</th>" in html
+
+
+def test_the_limit_is_the_recorded_profiles() -> None:
+    events = [_at_the_limit("modern", 1, "db-writer", 140, 0, max_connections=151)]
+    record, _ = _record(events)
+    modern = record.arch("modern")
+    modern.modelled.append(ModelledRow(
+        setting=LIMIT_SETTING, aws_value=1000, used_value=150, scaled=False,
+        source="Aurora User Guide (a test)"))
+    assert limit_of(record, "modern", events) == 150
+    # an older run without the counters: not recorded, not zero
+    [row] = [r for r in table(record, [_sample("modern", 1, 9)]) if r.arch == "modern"]
+    assert (row.limit, row.refused) == (150, None)

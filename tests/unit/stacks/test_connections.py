@@ -37,6 +37,8 @@ def test_sample_names_the_roles_and_marks_what_could_not_be_read() -> None:
     sample = sampler.sample()
     assert sample["writer"] == "db-writer"
     assert sample["writer_threads"] is None
+    # the limit and the refused connections are not measured either, not zero
+    assert (sample["writer_max_connections"], sample["writer_refused"]) == (None, None)
     # the reader is not in this stack's components: not measured
     assert (sample["reader"], sample["reader_threads"]) == ("db-reader", None)
     assert sample["proxy"]["client_connections"] is None

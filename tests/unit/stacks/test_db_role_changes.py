@@ -1,16 +1,20 @@
-"""Role changes of the database orchestrators do not overlap: a planned one waits for a rejoin.
+"""Role changes of the database orchestrators: in order, timed as cited, never overlapping.
 
 The database side is faked (ports hold a `read_only` flag; restarts and catch-up
-block on an event), so only the orchestrators' locking and ordering are under test.
+block on an event), so only the orchestrators' locking, ordering and timing are under
+test: a planned role change waits for a rejoin; an Aurora failover restarts the reader it
+promotes and sends reads to the writer until the failed writer is back; the DNS TTL is a
+part of each failover figure, not added to it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -21,6 +25,7 @@ from harness.stacks.orchestrators import aurora, rds
 from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.rds import RdsInstance
 from harness.stacks.profile import AuroraSettings, RdsSettings, load_profile
+from harness.stacks.topology import proxy_name
 
 PORTS = {"db-writer": 3301, "db-reader": 3302, "db-standby": 3303}
 #: how long a planned role change is given to (wrongly) run before the rejoin is let go
@@ -71,14 +76,17 @@ class FakeRuntime:
         self.restarting = threading.Event()
         self.let_restart = threading.Event()
         self.let_restart.set()
+        #: the restarts that wait for `let_restart` (None: every one)
+        self.held: set[str] | None = None
 
     def is_running(self, name: str) -> bool:
         return name in self.running
 
     def restart(self, name: str) -> float:
         self.db.record(f"restart {name}")
-        self.restarting.set()
-        assert self.let_restart.wait(STUCK_S), "the test never let the restart finish"
+        if self.held is None or name in self.held:
+            self.restarting.set()
+            assert self.let_restart.wait(STUCK_S), "the test never let the restart finish"
         self.running.add(name)
         return 0.0
 
@@ -88,11 +96,14 @@ class FakeRuntime:
 
 
 class FakeToxiproxy:
+    #: (proxy, upstream port) in the order they were set, over all instances
+    upstreams: ClassVar[list[tuple[str, int]]] = []
+
     def __init__(self, api: str) -> None:
         pass
 
     def set_upstream(self, proxy: str, port: int) -> None:
-        pass
+        self.upstreams.append((proxy, port))
 
 
 @pytest.fixture
@@ -120,37 +131,41 @@ def db(monkeypatch: pytest.MonkeyPatch) -> FakeDatabase:
     monkeypatch.setattr(mariadb, "semi_sync_clients", lambda port: 1)
     monkeypatch.setattr(aurora, "ToxiproxyClient", FakeToxiproxy)
     monkeypatch.setattr(rds, "ToxiproxyClient", FakeToxiproxy)
+    monkeypatch.setattr(FakeToxiproxy, "upstreams", [])
     return fake
 
 
-def _handles(runtime: FakeRuntime, profile: Any) -> Any:
+def _handles(runtime: FakeRuntime, profile: Any, scale: float | None = None) -> Any:
     info = SimpleNamespace(
         components={name: SimpleNamespace(port=port) for name, port in PORTS.items()},
         edges={"app->db": None, "app->db-reader": None}, toxiproxy_api="http://fake",
         db_proxy_admin=None, db_writer_port=PORTS["db-writer"],
         db_reader_port=PORTS["db-reader"],
     )
-    # every profile timing is zero: the fakes' events alone decide the order
-    return SimpleNamespace(runtime=runtime, info=info, profile=profile, time_scale=1.0,
-                           events=EventLog(None), on_change=lambda: None,
-                           scaled=lambda timing: 0.0)
+    # without a scale every profile timing is zero: the fakes' events alone decide the order
+    return SimpleNamespace(
+        runtime=runtime, info=info, profile=profile, time_scale=scale or 1.0,
+        events=EventLog(None), on_change=lambda: None,
+        scaled=(lambda timing: 0.0) if scale is None else (lambda timing: timing.at(scale)))
 
 
-def _aurora(db: FakeDatabase, running: set[str]) -> tuple[AuroraCluster, FakeRuntime]:
+def _aurora(db: FakeDatabase, running: set[str], scale: float | None = None
+            ) -> tuple[AuroraCluster, FakeRuntime]:
     modern = load_profile("modern")
     assert isinstance(modern.database, AuroraSettings)
     runtime = FakeRuntime(db, running)
-    return AuroraCluster(_handles(runtime, modern), modern.database), runtime
+    return AuroraCluster(_handles(runtime, modern, scale), modern.database), runtime
 
 
-def _rds(db: FakeDatabase, running: set[str]) -> tuple[RdsInstance, FakeRuntime]:
+def _rds(db: FakeDatabase, running: set[str], scale: float | None = None
+         ) -> tuple[RdsInstance, FakeRuntime]:
     legacy = load_profile("legacy")
     assert isinstance(legacy.database, RdsSettings)
     settings = legacy.database.model_copy(update={
         "multi_az": legacy.database.multi_az.model_copy(update={"value": True}),
     })
     runtime = FakeRuntime(db, running)
-    return RdsInstance(_handles(runtime, legacy), settings), runtime
+    return RdsInstance(_handles(runtime, legacy, scale), settings), runtime
 
 
 class Worker(threading.Thread):
@@ -179,6 +194,7 @@ def test_an_aurora_switchover_waits_until_the_failed_writer_has_rejoined(
 ) -> None:
     cluster, runtime = _aurora(db, running={"db-reader"})
     runtime.let_restart.clear()
+    runtime.held = {"db-writer"}
     failover = Worker(cluster._unplanned)
     assert runtime.restarting.wait(STUCK_S)
     # the reader took over; the old writer is restarting to rejoin as the reader
@@ -189,7 +205,8 @@ def test_an_aurora_switchover_waits_until_the_failed_writer_has_rejoined(
     failover.finished()
     switchover.finished()
     assert db.log == [
-        "promote db-reader", "restart db-writer", "rejoin db-writer",
+        "promote db-reader", "stop db-reader", "restart db-reader",
+        "restart db-writer", "rejoin db-writer",
         "read_only=1 db-reader", "wait_caught_up db-writer", "promote db-writer",
     ]
     assert (cluster.writer, cluster.reader) == ("db-writer", "db-reader")
@@ -241,3 +258,130 @@ def test_an_rds_planned_failover_waits_until_the_standby_has_caught_up(
     ]
     rejoined = instance.h.events.of_kind("orchestrator.standby_rejoined")
     assert [e["component"] for e in rejoined] == ["db-writer"]
+
+
+# -- timed as cited: a fake clock that each sleep advances ------------------------------
+
+#: the run's time scale in the timed tests (profile timings x 0.1)
+SCALE = 0.1
+
+
+class FakeClock:
+    """time.monotonic for the orchestrators: it moves only when they sleep."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.now = 1000.0
+        self.db = db
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> bool:
+        self.db.record(f"sleep {seconds:g}")
+        self.now += seconds
+        return True
+
+
+def _timed(orchestrator: AuroraCluster | RdsInstance, db: FakeDatabase,
+           monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    clock = FakeClock(db)
+    monkeypatch.setattr(orchestrator, "sleep", clock.sleep)
+    # the orchestrators read time.monotonic (restored after the test)
+    monkeypatch.setattr(time, "monotonic", clock.monotonic)
+    return clock
+
+
+def _moved_after_s(orchestrator: AuroraCluster | RdsInstance) -> float:
+    (moved,) = orchestrator.h.events.of_kind("orchestrator.writer_endpoint_moved")
+    return float(moved["since_writer_down_s"])
+
+
+def test_an_aurora_failover_restarts_the_reader_it_promotes_and_the_failed_writer_rejoins_later(
+    db: FakeDatabase, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster, _ = _aurora(db, running={"db-reader"}, scale=SCALE)
+    _timed(cluster, db, monkeypatch)
+    roles: list[tuple[str, str | None]] = []
+    sleep = cluster.sleep
+
+    def sleep_noting_roles(seconds: float) -> bool:
+        roles.append((cluster.writer, cluster.reader))
+        return sleep(seconds)
+
+    monkeypatch.setattr(cluster, "sleep", sleep_noting_roles)
+    cluster._unplanned()
+    settings = cluster.settings
+    promotion = settings.failover_s.at(SCALE) - settings.dns_ttl_s.at(SCALE)
+    assert db.log == [
+        # applied and writable, then restarted: down from the failure to the promotion
+        "promote db-reader", "stop db-reader", f"sleep {promotion:g}", "restart db-reader",
+        # the cluster endpoint's DNS record, the last part of failover_s
+        f"sleep {settings.dns_ttl_s.at(SCALE):g}",
+        # the failed writer is back as the reader only after replica_restart_s
+        f"sleep {settings.replica_restart_s.at(SCALE):g}", "restart db-writer",
+        "rejoin db-writer",
+    ]
+    # no replica between the promotion and the rejoin: no reader to switch over to
+    assert roles == [("db-writer", "db-reader"), ("db-reader", None), ("db-reader", None)]
+    assert (cluster.writer, cluster.reader) == ("db-reader", "db-writer")
+    # reads: the reader endpoint goes to the writer (the promoted instance), then to the
+    # rejoined reader
+    assert [(proxy, port) for proxy, port in FakeToxiproxy.upstreams
+            if proxy == proxy_name("app->db-reader")] == [
+        (proxy_name("app->db-reader"), PORTS["db-reader"]),
+        (proxy_name("app->db-reader"), PORTS["db-writer"]),
+    ]
+    kinds = [e["kind"].removeprefix("orchestrator.")
+             for e in cluster.h.events.of_kind("orchestrator.")]
+    assert kinds == ["writer_down", "reader_restarting", "reader_promoted",
+                     "reader_endpoint_to_writer", "writer_endpoint_moved", "reader_rejoined"]
+    (rejoined,) = cluster.h.events.of_kind("orchestrator.reader_rejoined")
+    assert rejoined["since_writer_down_s"] == pytest.approx(
+        settings.failover_s.at(SCALE) + settings.replica_restart_s.at(SCALE))
+
+
+def test_the_aurora_failover_figure_includes_the_dns_flip(
+    db: FakeDatabase, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster, _ = _aurora(db, running={"db-reader"}, scale=SCALE)
+    _timed(cluster, db, monkeypatch)
+    cluster._unplanned()
+    # the apps resolve the cluster endpoint: they reach the new writer at failover_s
+    assert _moved_after_s(cluster) == pytest.approx(cluster.settings.failover_s.at(SCALE))
+
+
+def test_rds_proxy_reaches_the_promoted_writer_a_dns_ttl_before_the_failover_figure(
+    db: FakeDatabase, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repointed: list[int] = []
+
+    class FakeProxyAdmin:
+        def __init__(self, url: str) -> None:
+            pass
+
+        def repoint(self, writer_port: int) -> dict[str, Any]:
+            repointed.append(writer_port)
+            return {}
+
+    monkeypatch.setattr(aurora, "RdsProxyAdmin", FakeProxyAdmin)
+    cluster, _ = _aurora(db, running={"db-reader"}, scale=SCALE)
+    cluster.h.info.db_proxy_admin = "http://fake-proxy"
+    _timed(cluster, db, monkeypatch)
+    cluster._unplanned()
+    settings = cluster.settings
+    assert repointed == [PORTS["db-reader"]]
+    assert _moved_after_s(cluster) == pytest.approx(
+        settings.failover_s.at(SCALE) - settings.dns_ttl_s.at(SCALE))
+
+
+def test_the_rds_multi_az_failover_figure_includes_the_dns_change(
+    db: FakeDatabase, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mariadb, "caught_up", lambda port, target, wait_s=1: True)
+    instance, _ = _rds(db, running={"db-standby"}, scale=SCALE)
+    _timed(instance, db, monkeypatch)
+    instance._primary_lost()
+    settings = instance.settings
+    failover, ttl = settings.multi_az_failover_s.at(SCALE), settings.dns_ttl_s.at(SCALE)
+    assert db.log[:3] == [f"sleep {failover - ttl:g}", "promote db-standby", f"sleep {ttl:g}"]
+    assert _moved_after_s(instance) == pytest.approx(failover)

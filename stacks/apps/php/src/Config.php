@@ -25,6 +25,7 @@ final class Config
         public readonly string $dbPassword,
         public readonly int $dbConnectTimeoutMs,
         public readonly int $dbQueryTimeoutMs,
+        public readonly bool $dbPersistent,
         public readonly string $awsEndpoint,
         public readonly string $awsRegion,
         public readonly string $awsKeyId,
@@ -63,6 +64,11 @@ final class Config
             return (int) $value;
         };
 
+        $persistent = self::get('DB_PERSISTENT') ?? '0';
+        if (!in_array($persistent, ['0', '1'], true)) {
+            $problems[] = "DB_PERSISTENT must be 0 or 1, got '$persistent'";
+        }
+
         $bug = self::get('APP_BUG');
         if ($bug !== null && !in_array($bug, ['ack_before_commit', 'skip_stock_check'], true)) {
             $problems[] = "APP_BUG must be ack_before_commit or skip_stock_check, got '$bug'";
@@ -78,6 +84,7 @@ final class Config
             dbPassword: getenv('DB_PASSWORD', true) === false ? $need('DB_PASSWORD') : (string) getenv('DB_PASSWORD', true),
             dbConnectTimeoutMs: $int('DB_CONNECT_TIMEOUT_MS', 1000),
             dbQueryTimeoutMs: $int('DB_QUERY_TIMEOUT_MS', 3000),
+            dbPersistent: $persistent === '1',
             awsEndpoint: $need('AWS_ENDPOINT_URL'),
             awsRegion: self::get('AWS_REGION') ?? 'us-east-1',
             awsKeyId: self::get('AWS_ACCESS_KEY_ID') ?? 'test',
