@@ -44,7 +44,7 @@ def _profile(arch: str) -> Profile:
     overrides: dict[str, Any] = {"database": SMALL_LIMIT}
     if arch != "legacy":
         overrides["app"] = BIG_POOL
-    return profile_with(arch, overrides, file="test_max_connections.py", node=None,
+    return profile_with(arch, overrides, file="test_connection_limit_real.py", node=None,
                         at="profile")
 
 
@@ -119,7 +119,7 @@ def test_too_many_connections_is_a_5xx_unless_rds_proxy_pools(
 
 def test_persistent_php_connections_stay_open_between_requests(short_tmp: Path) -> None:
     persistent = {"db_pool": {"persistent": {"value": True, "source": WHY}}}
-    profile = profile_with("legacy", {"app": persistent}, file="test_max_connections.py",
+    profile = profile_with("legacy", {"app": persistent}, file="test_connection_limit_real.py",
                            node=None, at="profile")
     with running_stack("legacy", short_tmp, profile=profile) as stack:
         port = stack.info.db_writer_port
