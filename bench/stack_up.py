@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.model.profile_file import load_profile
 from harness.settings import Settings
-from harness.stacks.profile import load_profile
 from harness.stacks.stack import Stack
 
 ROUNDS = 2

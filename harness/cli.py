@@ -22,6 +22,7 @@ from harness.capacity.command import capacity as capacity_command
 from harness.errors import EnvironmentProblem, HarnessError, StackError
 from harness.load import locustcheck
 from harness.load.command import load as load_command
+from harness.model.profile_file import available_profiles, is_profile_file, load_profile
 from harness.rehearsal import RunOptions, rehearse
 from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
@@ -33,7 +34,6 @@ from harness.scenario import scenario as scenario_mod
 from harness.scenario import starter
 from harness.scenario.labels import profile_of
 from harness.settings import Settings
-from harness.stacks.profile import available_profiles, is_profile_file, load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 from harness.stacks.topology import StackInfo

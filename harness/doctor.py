@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import EnvironmentProblem
+from harness.model.profile_file import available_profiles, load_profile
 from harness.runtime import cgroups
 from harness.settings import Settings
-from harness.stacks.profile import available_profiles, load_profile
 
 APT = "sudo apt-get install -y"
 

@@ -36,7 +36,7 @@ from rich.text import Text
 
 from harness.deploys.text import event_line as deploy_line
 from harness.faults.executor import Planned
-from harness.load.classify import ERROR_CLASSES
+from harness.records.classify import ERROR_CLASSES
 
 #: a guess for starting and seeding a stack, until one architecture has shown the real time
 START_ESTIMATE_S = 12.0

@@ -14,9 +14,9 @@ import pymysql
 
 from harness.analysis.invariants import DatabaseState, Row
 from harness.errors import StackError
-from harness.stacks.cited import Timing
+from harness.model.cited import Timing
+from harness.model.profile import Profile
 from harness.stacks.components.mariadb import DATABASE, admin
-from harness.stacks.profile import Profile
 from harness.stacks.topology import StackInfo
 
 

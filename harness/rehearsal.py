@@ -28,9 +28,8 @@ from harness.interrupts import interrupts
 from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
-from harness.metrics.collector import Collector
-from harness.metrics.samples import METRICS_FILE, MetricsLog
 from harness.readback import database_settle_s, drain_queue, read_writer
+from harness.records.samples import METRICS_FILE, MetricsLog
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
@@ -39,6 +38,7 @@ from harness.scenario.scenario import Scenario
 from harness.scenario.variants import modelled_rows
 from harness.settings import Settings
 from harness.stacks.capacity import largest_fleet_cpus
+from harness.stacks.collector import Collector
 from harness.stacks.connections import ConnectionSampler
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.analysis.recovery import FaultRecovery, FaultWindow
-from harness.metrics.alarmdef import AlarmDef
+from harness.model.alarmdef import AlarmDef
 
 
 @dataclass(frozen=True)

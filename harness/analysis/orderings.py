@@ -40,8 +40,8 @@ from harness.analysis.recovery import FaultRecovery
 from harness.analysis.series import ArchData
 from harness.analysis.timings import Clock, Figure, Pair, fault_pairs, scaling_pairs
 from harness.errors import ScenarioError
+from harness.model.profile import Profile
 from harness.scenario.faults import FaultSpec, Topology, fault_name, parse_timeline
-from harness.stacks.profile import Profile
 
 __all__ = ["ClockOrdering", "Figure", "clock_orderings", "from_record", "relation",
            "window_p99_ms", "withhold_estimates"]

@@ -6,7 +6,7 @@ HdrHistograms object by object would take minutes, so each second's histogram
 is laid out as one row of counts over the buckets the run used; a resample is a
 weight per second (how often it was drawn), its merged histogram the weighted
 sum of rows (exact: integer counts), and its percentiles are read off the sum
-with the same rule as `harness.load.recorder.percentiles_ms`. With every weight
+with the same rule as `harness.records.recorder.percentiles_ms`. With every weight
 1, the metrics equal `ArchData.stats()` of the whole run (a unit test holds them
 to it).
 """
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.analysis.series import ALL, ArchData
-from harness.load.recorder import PERCENTILES
+from harness.records.recorder import PERCENTILES
 
 Array = npt.NDArray[np.float64]
 #: the metrics this module computes; latency ones in ms

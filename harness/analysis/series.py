@@ -3,7 +3,7 @@
 Percentiles over a window or several endpoints come from merging the recorded
 HdrHistograms (exact: counts add up), never from averaging per-second
 percentiles. Seconds count from the start of the load by intended start time,
-as the recorder keeps them (harness/load/recorder.py).
+as the recorder keeps them (harness/records/recorder.py).
 
 `ArchData` is built from a live `Recorder` (`from_recorder`) or from the rows of
 `timeseries.csv` (`from_rows`), so a report can be rebuilt from a results folder.
@@ -19,8 +19,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from harness.load.classify import CLASSES, DROPPED, ERROR_CLASSES
-from harness.load.recorder import Recorder, SecondCounts, new_histogram, percentiles_ms
+from harness.records.classify import CLASSES, DROPPED, ERROR_CLASSES
+from harness.records.recorder import Recorder, SecondCounts, new_histogram, percentiles_ms
 
 #: the endpoint name that means "every endpoint"
 ALL = "*"

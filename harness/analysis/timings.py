@@ -13,17 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.model.cited import Timing
+from harness.model.database import AuroraSettings
+from harness.model.deploy import CodeDeployEcs
+from harness.model.monitoring import AlarmSpec
+from harness.model.orchestrator import AsgSettings, EcsSettings
+from harness.model.profile import Profile
 from harness.scenario.faults import DbFailover, FaultSpec, Topology
 from harness.scenario.faults import Deploy as DeployFault
-from harness.stacks.profile import (
-    AlarmSpec,
-    AsgSettings,
-    AuroraSettings,
-    CodeDeployEcs,
-    EcsSettings,
-    Profile,
-    Timing,
-)
 
 #: the figures of a fault an ordering decides
 Figure = Literal["errors", "recovery", "detection", "latency", "scaling"]
@@ -112,6 +109,10 @@ class Clock:
             "LB admits a new target")
 
     @property
+    def check_timeout(self) -> Term:
+        return self.timing("load_balancer.health_check.timeout_s", self.hc.timeout_s)
+
+    @property
     def deep_check(self) -> bool:
         """Does the LB's check reach the database (so a database outage fails every target)?"""
         return self.hc.depth.value == "deep"
@@ -142,15 +143,32 @@ def _db_outage(clock: Clock, *, planned: bool, target_down: bool) -> Term | None
         if not db.reader.value or target_down:
             return None if planned else clock.timing("database.replica_restart_s",
                                                      db.replica_restart_s)
-        # with RDS Proxy the clients keep their endpoint: no DNS record to wait for
-        proxy = clock.profile.proxy is not None
-        if planned:
-            return None if proxy else dns
-        return _failover(clock.timing("database.failover_s", db.failover_s), dns, proxy=proxy)
+        # a planned failover restarts the same instances as a crash's (harness.stacks.
+        # orchestrators.aurora), so it takes as long; with RDS Proxy the clients keep
+        # their endpoint: no DNS record to wait for
+        return _failover(clock.timing("database.failover_s", db.failover_s), dns,
+                         proxy=clock.profile.proxy is not None)
     if not db.multi_az.value or target_down:
         return None if planned else clock.timing("database.restart_s", db.restart_s)
     return _failover(clock.timing("database.multi_az_failover_s", db.multi_az_failover_s),
                      dns, proxy=False)
+
+
+def _read_outage_pairs(clock: Clock) -> list[Pair]:
+    """Aurora restarts the reader it promotes: the reads it served fail until the promotion
+    (`failover_s - dns_ttl_s`, harness.stacks.orchestrators.aurora); then the reader
+    endpoint leads to the writer."""
+    db = clock.profile.database
+    if not (isinstance(db, AuroraSettings) and db.reader.value
+            and db.failover_restarts_reader.value):
+        return []
+    restart = clock.timing("database.failover_s", db.failover_s).less(
+        clock.timing("database.dns_ttl_s", db.dns_ttl_s)).named("the promoted reader restarts")
+    query = clock.fixed("app.client.db_query_timeout_s",
+                        clock.profile.app.client.db_query_timeout_s.value)
+    return [Pair(restart, query, ("errors", "latency"),
+                 "a read sent to the reader while it restarts for its promotion fails "
+                 "(restart longer than the query timeout) or succeeds late")]
 
 
 def _db_pairs(clock: Clock, outage: Term, *, writer: bool = True, proxy: bool = True
@@ -233,12 +251,19 @@ def _kill_pairs(clock: Clock) -> list[Pair]:
 
 def _hung_pairs(clock: Clock, duration: Term | None) -> list[Pair]:
     lb = clock.profile.load_balancer
-    pairs = [Pair(
-        clock.eject, clock.timing("load_balancer.idle_timeout_s", lb.idle_timeout_s),
-        ("errors", "latency"),
-        "the first requests sent to the hung target are still waiting when the load balancer "
-        "ejects it (eject window shorter than the idle timeout), or have already failed with "
-        "504")]
+    pairs = [
+        Pair(clock.eject, clock.timing("load_balancer.idle_timeout_s", lb.idle_timeout_s),
+             ("errors", "latency"),
+             "the first requests sent to the hung target are still waiting when the load "
+             "balancer ejects it (eject window shorter than the idle timeout), or have already "
+             "failed with 504"),
+        # AWS refuses a timeout of an interval or more; a floor on the timeout can outlast a
+        # scaled interval, and HAProxy starts the next check only after the last one ended
+        Pair(clock.check_timeout, clock.interval, ("detection", "recovery", "errors"),
+             "a check of the hung target times out before the next one is due (timeout "
+             "shorter than the interval, as AWS requires) or delays it, so the eject comes "
+             "later than unhealthy_threshold x interval"),
+    ]
     if duration is not None:
         pairs.append(Pair(duration, clock.eject, ("errors", "recovery"),
                           "the hung target is ejected (and must be re-admitted) or the hang "
@@ -345,11 +370,14 @@ def fault_pairs(clock: Clock, spec: FaultSpec, topology: Topology) -> list[Pair]
     if isinstance(spec, DbFailover):
         outage = _db_outage(clock, planned=spec.mode == "planned", target_down=False)
         pairs += _db_pairs(clock, outage) if outage is not None else []
+        pairs += _read_outage_pairs(clock)
     elif kind in ("kill", "az_outage"):
         if _WRITER in targets:
             standby = {n for n, _ in clock.profile.db_instances} - {_WRITER}
-            outage = _db_outage(clock, planned=False, target_down=bool(standby & set(targets)))
+            target_down = bool(standby & set(targets))
+            outage = _db_outage(clock, planned=False, target_down=target_down)
             pairs += _db_pairs(clock, outage) if outage is not None else []
+            pairs += [] if target_down else _read_outage_pairs(clock)
         pairs += _kill_pairs(clock) if apps else []
     elif kind == "pause":
         if _WRITER in targets and duration is not None:

@@ -28,10 +28,11 @@ from harness import __version__
 from harness import doctor as doctor_mod
 from harness.errors import ConfigError, EnvironmentProblem, HarnessError
 from harness.interrupts import interrupts
+from harness.model.profile import Profile
+from harness.model.profile_file import available_profiles, load_profile
 from harness.runtime import cgroups
 from harness.settings import Settings
 from harness.stacks.components.haproxy import HaproxyAdmin
-from harness.stacks.profile import Profile, available_profiles, load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 

@@ -15,9 +15,9 @@ from typing import Any
 import requests
 
 from harness.errors import FaultError
+from harness.model.cited import Timing
 from harness.runtime.events import EventLog
 from harness.scenario.faults import Deploy
-from harness.stacks.profile import Timing
 
 #: how often a waiting deploy looks at its alarm and its stop signal
 POLL_S = 0.1

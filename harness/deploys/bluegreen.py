@@ -35,6 +35,8 @@ from typing import Any
 from harness.deploys.base import POLL_S, DeployRun, release_env
 from harness.deploys.schedule import AlarmWatch, shift_steps, weights
 from harness.errors import FaultError, StackError
+from harness.model.deploy import CodeDeployEcs
+from harness.model.profile import Profile
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
@@ -42,7 +44,6 @@ from harness.runtime.wait import HttpOk
 from harness.scenario.faults import Deploy
 from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
 from harness.stacks.components.targets import passed_first_checks
-from harness.stacks.profile import CodeDeployEcs, Profile
 
 _BACKEND = "app"
 #: margin over the healthy threshold's own time before green counts as never healthy

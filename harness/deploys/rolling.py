@@ -24,11 +24,11 @@ import psutil
 
 from harness.deploys.base import DeployRun, release_env, serves_version
 from harness.errors import FaultError
+from harness.model.deploy import OpsWorksDeploy
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK
 from harness.scenario.faults import Deploy
-from harness.stacks.profile import OpsWorksDeploy
 from harness.stacks.topology import StackInfo
 
 #: a reloaded php-fpm answers within a second on this machine; beyond this it is stuck

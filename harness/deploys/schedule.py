@@ -17,11 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from math import gcd
-from typing import Any, Literal
+from typing import Any
 
-ShiftConfig = Literal["AllAtOnce", "Canary10Percent5Minutes", "Linear10PercentEvery1Minute"]
-SHIFT_CONFIGS: tuple[ShiftConfig, ...] = (
-    "AllAtOnce", "Canary10Percent5Minutes", "Linear10PercentEvery1Minute")
+from harness.model.deploy import ShiftConfig
 
 #: HAProxy's largest server weight
 _MAX_WEIGHT = 256

@@ -13,8 +13,8 @@ from harness.deploys.bluegreen import BlueGreenDeploy
 from harness.deploys.rolling import RollingDeploy
 from harness.errors import FaultError
 from harness.faults.base import FaultType, register
+from harness.model.deploy import CodeDeployEcs
 from harness.scenario.faults import Deploy
-from harness.stacks.profile import CodeDeployEcs
 
 
 @register

@@ -17,9 +17,9 @@ from rich.table import Table
 
 from harness import yamlfile
 from harness.errors import ConfigError, InvalidRun, LoadError, ScenarioError
-from harness.load.classify import ERROR_CLASSES
 from harness.load.progress import ProgressLine
 from harness.load.runner import LoadResult, check_target, run_load
+from harness.records.classify import ERROR_CLASSES
 from harness.runtime.ports import PortAllocator
 from harness.scenario.units import parse_duration
 from harness.scenario.workload import Workload, load_workload, parse_rate

@@ -21,13 +21,13 @@ import psutil
 from locust.env import Environment
 
 from harness.load import journeys
-from harness.load.classify import classify_exception, classify_status
 from harness.load.http import Answer, Client
 from harness.load.inflight import Inflight
 from harness.load.locustcheck import describe_import_error, no_users_message, unknown_user_classes
-from harness.load.recorder import Recorder
 from harness.load.schedule import arrivals
 from harness.load.writes import Write, outcome_of, to_wire
+from harness.records.classify import classify_exception, classify_status
+from harness.records.recorder import Recorder
 from harness.scenario.workload import Workload
 
 Sink = Callable[[dict[str, Any]], None]

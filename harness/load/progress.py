@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from harness.load.classify import ERROR_CLASSES
+from harness.records.classify import ERROR_CLASSES
 
 
 def line(row: dict[str, Any], active_faults: list[str] | None = None) -> Text:

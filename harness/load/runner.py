@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 from harness.errors import LoadError
 from harness.load import schedule, selfcheck
 from harness.load.cpushare import CpuSampler, GeneratorCpu
-from harness.load.recorder import Recorder
 from harness.load.writes import WritesLog
+from harness.records.recorder import Recorder
 from harness.runtime.ports import PortAllocator
 from harness.scenario.workload import Workload
 

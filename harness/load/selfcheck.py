@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.load.recorder import Recorder, SecondCounts
+from harness.records.recorder import Recorder, SecondCounts
 
 #: a second whose p99 start lag is above this had a generator that could not keep up
 MAX_LAG_P99_MS = 100.0

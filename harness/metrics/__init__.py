@@ -1,8 +1,9 @@
-"""The run's metrics, as CloudWatch would have them: sampled, stored, aggregated into periods.
+"""CloudWatch's side of a run: recorded samples aggregated into periods, and alarms on them.
 
-- `samples`: the recorded sample (the contract between the collector and analysis) and
-  `metrics.jsonl`, its file in the results folder;
-- `catalogue`: which metrics exist, their units, and the CloudWatch names each era used;
+Used live (the collector in harness.stacks.collector runs the alarms each tick; the
+scaling policy reads the same periods); the samples themselves are harness.records.samples
+and the metric and alarm definitions harness.model.catalogue and harness.model.alarmdef.
+
 - `periods`: pure aggregation of samples into CloudWatch periods with a publication delay;
-- `collector`: the thread that samples a running stack once a second.
+- `alarms`: alarm evaluation over those periods (M of N datapoints, missing data).
 """

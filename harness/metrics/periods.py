@@ -8,19 +8,11 @@ A datapoint becomes visible to alarms `delay_s` after its period ends.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.metrics.samples import Sample
-
-STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
-#: extended statistics: p50, p90, p99, p99.9 ...
-PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d+)?)$")
-
-
-def valid_statistic(name: str) -> bool:
-    return name in STATISTICS or PERCENTILE.match(name) is not None
+from harness.model.alarmdef import PERCENTILE
+from harness.records.samples import Sample
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from harness.analysis.recovery import detect_all, faults_from_events, merge_even
 from harness.analysis.series import ArchData
 from harness.analysis.slo import evaluate
 from harness.analysis.verdict import FAIL, INVALID, PASS, Verdict, verdict
-from harness.metrics.alarmdef import AlarmDef
+from harness.model.alarmdef import AlarmDef
 from harness.report.html import render
 from harness.report.junit import junit_xml
 from harness.report.record import (

@@ -29,7 +29,7 @@ from harness.report.record import RunRecord
 KIND = "db.connections"
 LINES = (("writer_threads", "writer", "solid"), ("reader_threads", "reader", "dot"))
 #: the modelled setting that holds the database's max_connections as the run used it
-#: (harness.stacks.profile.MAX_CONNECTIONS_SETTING; a test keeps them equal)
+#: (harness.model.profile.MAX_CONNECTIONS_SETTING; a test keeps them equal)
 LIMIT_SETTING = "database.max_connections"
 
 

@@ -21,7 +21,7 @@ from harness.analysis.invariants import KINDS
 from harness.analysis.orderings import Figure
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
-from harness.load.classify import FAILURE_CLASSES
+from harness.records.classify import FAILURE_CLASSES
 from harness.report import connections, scaling
 from harness.report.clock import MARK_NOTE, clock_view
 from harness.report.headline import headline, invariant_verdict

@@ -22,8 +22,8 @@ from harness.analysis.scaling import CapacityPoint, DesiredChange, Gap
 from harness.analysis.series import PERCENTILE_KEYS, ArchData
 from harness.analysis.slo import SloResult
 from harness.analysis.verdict import Verdict
-from harness.load.classify import FAILURE_CLASSES
-from harness.metrics.alarmdef import AlarmDef
+from harness.model.alarmdef import AlarmDef
+from harness.records.classify import FAILURE_CLASSES
 
 #: 2: recoveries carry a status (no_impact is no longer recovery_s 0), dropped arrivals
 #: count as failures, invariants say how many writes they checked

@@ -31,8 +31,8 @@ from typing import Any
 
 from harness.analysis.series import ALL, PERCENTILE_KEYS, ArchData
 from harness.errors import ConfigError
-from harness.load.classify import DROPPED
-from harness.load.recorder import SecondCounts, percentiles_ms
+from harness.records.classify import DROPPED
+from harness.records.recorder import SecondCounts, percentiles_ms
 from harness.report.record import RunRecord
 
 MARKER = "INCOMPLETE"

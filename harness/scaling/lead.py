@@ -13,7 +13,8 @@ scale, so a scenario can be checked against each architecture's cited timings.
 
 from __future__ import annotations
 
-from harness.stacks.profile import AsgSettings, Profile
+from harness.model.orchestrator import AsgSettings
+from harness.model.profile import Profile
 
 
 def time_to_serve_s(profile: Profile, time_scale: float) -> float:

@@ -3,7 +3,7 @@
 Each evaluation (every minute, scaled, as CloudWatch evaluates alarms) looks at the
 tracked metric's published datapoints (harness.metrics.periods: one statistic per
 period, visible `delay_s` after the period ends) through the policy's two alarms
-(harness.analysis.alarms: M of N datapoints). While the high alarm is in ALARM the
+(harness.metrics.alarms: M of N datapoints). While the high alarm is in ALARM the
 policy asks for
 
     desired = ceil(capacity * metric / target)        (bounded by min and max)
@@ -26,10 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.analysis.alarms import window_at, window_state
-from harness.metrics.alarmdef import AlarmDef, State
+from harness.metrics.alarms import window_at, window_state
 from harness.metrics.periods import Datapoint, datapoints
-from harness.metrics.samples import Sample
+from harness.model.alarmdef import AlarmDef, State
+from harness.records.samples import Sample
 
 
 @dataclass(frozen=True)
@@ -183,28 +183,3 @@ class TargetTracker:
                         f"{p.metric} {latest:.4g} < {p.target * p.in_ratio:g} for "
                         f"{p.in_datapoints} datapoints: ceil({fleet.measured} x {latest:.4g} / "
                         f"{p.target:g}) = {wanted}")
-
-
-@dataclass(frozen=True)
-class ScheduledAction:
-    """A scheduled action (PutScheduledUpdateGroupAction / PutScheduledAction) at `at_s`."""
-
-    at_s: float
-    min_capacity: int | None = None
-    max_capacity: int | None = None
-    desired: int | None = None
-
-
-def apply_scheduled(action: ScheduledAction, *, min_capacity: int, max_capacity: int,
-                    desired: int) -> tuple[int, int, int]:
-    """New (min, max, desired): a desired count outside the new bounds moves inside them.
-
-    As AWS does: raising the minimum above the desired count raises the desired count
-    (EC2 Auto Scaling guide, "Scheduled scaling"; Application Auto Scaling guide,
-    "Scheduled scaling": the scalable target scales to the new minimum).
-    """
-    lo = action.min_capacity if action.min_capacity is not None else min_capacity
-    hi = action.max_capacity if action.max_capacity is not None else max_capacity
-    lo = min(lo, hi)
-    wanted = action.desired if action.desired is not None else desired
-    return lo, hi, max(lo, min(hi, wanted))

@@ -29,10 +29,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import ScenarioError
-from harness.metrics.alarmdef import Comparison, MissingData
-from harness.metrics.catalogue import MetricName
+from harness.model.alarmdef import Comparison, MissingData
+from harness.model.catalogue import MetricName
+from harness.model.monitoring import AlarmSpec
+from harness.model.profile import Profile
 from harness.scenario.workload import Duration, format_validation_error
-from harness.stacks.profile import AlarmSpec, Profile
 
 _NEW_NEEDS = ("metric", "statistic", "evaluation_periods", "threshold", "comparison")
 

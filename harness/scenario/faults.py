@@ -23,8 +23,8 @@ from pydantic import (
     field_validator,
 )
 
-from harness.deploys.schedule import ShiftConfig
 from harness.errors import ScenarioError
+from harness.model.deploy import ShiftConfig
 from harness.scenario.units import parse_duration
 
 _PHASE_RE = re.compile(r"^([A-Za-z_][\w-]*?)(?:\s*([+-])\s*(\d[\w.]*))?$")

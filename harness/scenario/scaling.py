@@ -28,13 +28,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import ScenarioError
-from harness.scaling.policy import ScheduledAction
-from harness.scaling.settings import MAX_MEMBERS
+from harness.model.cited import Cited
+from harness.model.profile import Profile
+from harness.model.scaling import MAX_MEMBERS, ScheduledAction
 from harness.scenario.faults import Start
 from harness.scenario.labels import profile_of
 from harness.scenario.workload import format_validation_error
-from harness.stacks.cited import Cited
-from harness.stacks.profile import Profile
 
 Count = int | dict[str, int]
 

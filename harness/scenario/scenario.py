@@ -29,10 +29,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness import yamlfile
-from harness.deploys.validation import check_deploys
 from harness.errors import ProfileError, ScenarioError
+from harness.model.monitoring import AlarmSpec
+from harness.model.profile import Profile
+from harness.model.profile_file import available_profiles, load_profile
 from harness.scenario import alarms as scenario_alarms
 from harness.scenario import faults as fault_schema
+from harness.scenario.deploys import check_deploys
 from harness.scenario.labels import profile_of
 from harness.scenario.scaling import ScenarioScaling, check_scaling, parse_scaling
 from harness.scenario.slo import Objectives, check_phases, load_objectives
@@ -44,7 +47,6 @@ from harness.scenario.workload import (
     load_workload,
     with_locustfile_from,
 )
-from harness.stacks.profile import AlarmSpec, Profile, available_profiles, load_profile
 
 SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 #: the architectures a scenario runs on when it names none (`both` on the command line)

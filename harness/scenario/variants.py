@@ -26,8 +26,9 @@ import yaml
 
 from harness import yamlfile
 from harness.errors import ProfileError, ScenarioError
+from harness.model.profile import Profile
+from harness.model.profile_file import available_profiles, load_profile, profile_with
 from harness.scenario.labels import profile_of
-from harness.stacks.profile import Profile, available_profiles, load_profile, profile_with
 
 #: `<profile>#<name>`: no dots, so that `variants.<label>.profile...` stays a field path
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*#[A-Za-z0-9][A-Za-z0-9_-]*$")

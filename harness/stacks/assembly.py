@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.model.database import RdsSettings
+from harness.model.profile import Profile
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import HttpOk
 from harness.settings import Settings
 from harness.stacks.components import apps, awsfault, localstack, mariadb, toxiproxy
-from harness.stacks.profile import Profile, RdsSettings
 from harness.stacks.topology import Component
 
 

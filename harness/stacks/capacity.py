@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from harness.model.profile import Profile
 from harness.runtime.base import InForce
-from harness.stacks.profile import Profile
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import json
 import sys
 from pathlib import Path
 
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile, stacks_root
 from harness.stacks.components import haproxy
-from harness.stacks.profile import Profile, load_profile, stacks_root
 from harness.stacks.seed import SeedPlan, generate
 from harness.stacks.templates import render
 from harness.stacks.topology import proxy_name

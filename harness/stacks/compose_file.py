@@ -13,10 +13,12 @@ from typing import Any
 
 import yaml
 
+from harness.model.database import RdsSettings
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.runtime.cgroups import CFS_PERIOD_US, quota_us
 from harness.stacks import compose as c
 from harness.stacks.components import localstack, mariadb
-from harness.stacks.profile import Profile, RdsSettings, load_profile
 
 HEADER = """\
 # Both stacks as containers, for users with Docker: one profile per architecture.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.stacks.profile import Profile
+from harness.model.profile import Profile
 
 
 def member_slots(profile: Profile) -> list[str]:

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pymysql
 
 from harness.errors import StackError
+from harness.model.database import RdsSettings
+from harness.model.orchestrator import EcsSettings
+from harness.model.profile import Profile
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
@@ -33,7 +36,6 @@ from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 from harness.stacks.orchestrators.ecs import EcsService
 from harness.stacks.orchestrators.rds import RdsInstance
 from harness.stacks.orchestrators.scaling import ScalingGroup
-from harness.stacks.profile import EcsSettings, Profile, RdsSettings
 from harness.stacks.slots import member_slots
 from harness.stacks.topology import Component, Edge, StackInfo, proxy_name
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import jinja2
 
-from harness.stacks.profile import stacks_root
+from harness.model.profile_file import stacks_root
 
 
 def render(arch: str, template: str, **variables: Any) -> str:

@@ -16,8 +16,8 @@ import pytest
 import requests
 from testcontainers.compose import DockerCompose
 
+from harness.model.profile_file import load_profile
 from harness.runtime.ports import PortAllocator
-from harness.stacks.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,12 +25,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from contract_support import AppUnderTest, Backends
 
+from harness.model.profile_file import load_profile
 from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.runtime.select import RUNTIMES, make_runtime
 from harness.settings import Settings
 from harness.stacks import seed as seeding
 from harness.stacks.components import apps, awsfault, localstack, mariadb, toxiproxy
-from harness.stacks.profile import load_profile
 
 KINDS = ("php", "go")
 #: the architecture whose profile each kind of app comes from

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from conftest import PROFILE_OF
 from contract_support import AppUnderTest
 
+from harness.model.profile_file import load_profile
 from harness.stacks.components import awsfault
-from harness.stacks.profile import load_profile
 
 
 def _sqs_throttles(port: int) -> int:

@@ -17,8 +17,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.settings import Settings
-from harness.stacks.profile import Profile, load_profile
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 

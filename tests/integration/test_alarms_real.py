@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.metrics.collector import Collector
-from harness.metrics.samples import METRICS_FILE, MetricsLog, read_samples
+from harness.model.profile_file import load_profile
+from harness.records.samples import METRICS_FILE, MetricsLog, read_samples
 from harness.runtime.events import EventLog
-from harness.stacks.profile import load_profile
+from harness.stacks.collector import Collector
 from tests.integration.conftest import running_stack
 
 pytestmark = pytest.mark.integration

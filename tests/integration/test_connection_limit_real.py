@@ -21,11 +21,12 @@ import pytest
 import requests
 from conftest import running_stack
 
-from harness.load.classify import classify_status
+from harness.model.profile import Profile
+from harness.model.profile_file import profile_with
+from harness.records.classify import classify_status
 from harness.stacks.components.rdsproxy import RdsProxyAdmin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.connections import instance_connections
-from harness.stacks.profile import Profile, profile_with
 from harness.stacks.topology import proxy_name
 
 pytestmark = pytest.mark.integration

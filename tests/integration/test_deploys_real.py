@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from harness.faults.base import FaultContext, build
-from harness.metrics.collector import Collector
-from harness.metrics.samples import METRICS_FILE, MetricsLog
+from harness.model.profile_file import load_profile
+from harness.records.samples import METRICS_FILE, MetricsLog
 from harness.runtime.events import EventLog
 from harness.scenario.faults import parse_timeline
-from harness.stacks.profile import load_profile
+from harness.stacks.collector import Collector
 from harness.stacks.stack import Stack
 from tests.integration.conftest import running_stack
 

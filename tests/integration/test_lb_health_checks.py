@@ -19,11 +19,12 @@ import pytest
 import requests
 import yaml
 
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.runtime.ports import LOOPBACK, PortAllocator, is_listening
 from harness.stacks.components import apps, haproxy
 from harness.stacks.components.haproxy import HaproxyAdmin
 from harness.stacks.components.targets import TargetGroup
-from harness.stacks.profile import Profile, load_profile
 from tests.integration.faults.fault_support import poll
 
 pytestmark = pytest.mark.integration

@@ -16,11 +16,11 @@ import pytest
 import yaml
 from conftest import running_stack
 
+from harness.model.profile_file import load_profile
 from harness.runtime.ports import LOOPBACK
 from harness.scenario.scenario import SCENARIOS_DIR
 from harness.stacks.components import mariadb
 from harness.stacks.components.rdsproxy import RdsProxyAdmin
-from harness.stacks.profile import load_profile
 
 pytestmark = pytest.mark.integration
 

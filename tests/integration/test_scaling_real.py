@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.metrics.collector import Collector
-from harness.metrics.samples import METRICS_FILE, MetricsLog, read_samples
-from harness.scaling.policy import ScheduledAction
+from harness.model.scaling import ScheduledAction
+from harness.records.samples import METRICS_FILE, MetricsLog, read_samples
+from harness.stacks.collector import Collector
 from tests.integration.conftest import running_stack
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from harness.analysis.series import ArchData
-from harness.load.recorder import SecondCounts
+from harness.records.recorder import SecondCounts
 
 PerSecond = Callable[[int], float]
 ENDPOINTS: tuple[str, ...] = ("GET /products", "POST /orders")

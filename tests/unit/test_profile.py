@@ -8,7 +8,7 @@ import pytest
 
 from harness import cli
 from harness.errors import ProfileError
-from harness.stacks.profile import available_profiles, load_profile, profile_with, stacks_root
+from harness.model.profile_file import available_profiles, load_profile, profile_with, stacks_root
 
 
 def test_shipped_profiles_load_with_the_expected_shape() -> None:

@@ -11,7 +11,7 @@ import pytest
 from harness import readback
 from harness.analysis.invariants import DatabaseState
 from harness.errors import StackError
-from harness.stacks.profile import load_profile
+from harness.model.profile_file import load_profile
 
 
 class _Stack:

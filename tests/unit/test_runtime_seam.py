@@ -14,13 +14,13 @@ import pytest
 import harness
 from harness.errors import EnvironmentProblem, FaultError, StackError
 from harness.faults.base import FaultContext, build
+from harness.model.profile_file import load_profile
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.select import make_runtime
 from harness.runtime.wait import HttpOk
 from harness.scenario.faults import parse_timeline
 from harness.settings import Settings
 from harness.stacks.assembly import APP_KINDS, AppSlot, declare_app
-from harness.stacks.profile import load_profile
 from harness.stacks.topology import Component, StackInfo
 
 PACKAGE = Path(harness.__file__).parent

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.model.profile import Profile
+from harness.model.profile_file import stacks_root
 from harness.runtime.base import ComponentSpec, Limits, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import HttpOk
-from harness.stacks.profile import Profile, stacks_root
 from harness.stacks.templates import render
 
 

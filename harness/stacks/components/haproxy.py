@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.errors import FaultError
+from harness.model.profile import Profile
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import PortOpen
-from harness.stacks.profile import Profile
 from harness.stacks.templates import render
 
 # HAProxy refuses check intervals it cannot keep; below 100 ms checks swamp the apps.

@@ -15,10 +15,10 @@ from typing import Any
 import requests
 
 from harness.errors import FaultError
+from harness.model.database import RdsProxySettings
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import HttpOk
-from harness.stacks.profile import RdsProxySettings
 
 NAME = "db-proxy"
 

@@ -24,8 +24,8 @@ import functools
 import time
 
 from harness.errors import FaultError, StackError
+from harness.model.orchestrator import AsgSettings
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
-from harness.stacks.profile import AsgSettings
 
 
 class AsgGroup(Orchestrator):

@@ -14,10 +14,16 @@ it already led to). The failed writer comes back as the reader after
 `restart_s`; the reader endpoint then moves to it.
 When the reader dies (an AZ outage, a crash), the reader endpoint points at the
 writer until Aurora has restarted the replica (`replica_restart_s`).
-A planned failover (switchover) makes the writer read-only, waits for the
-reader to catch up, then promotes it, so no acknowledged write is lost; if the
-reader does not catch up, it is called off and the writer takes writes again.
-One asked for while a failed instance rejoins waits until it has rejoined.
+A planned failover (FailoverDBCluster) makes the writer read-only, waits for the
+reader to catch up, so no acknowledged write is lost (if the reader does not catch
+up, it is called off and the writer takes writes again), then shuts the writer down
+and fails over as after a crash: Aurora MySQL restarts "only the writer DB instance
+and the failover target during failover" (Aurora User Guide, Fault tolerance for an
+Aurora DB cluster, 2.10 and later), a manual failover included, and AWS gives it no
+shorter figure than `failover_s`, so it takes that long, as RDS's reboot with
+failover takes `multi_az_failover_s`. The old writer, restarted not crashed, rejoins
+as the reader at once, as RDS's rebooted primary does. One asked for while a failed
+instance rejoins waits until it has rejoined.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from __future__ import annotations
 import time
 
 from harness.errors import FaultError
+from harness.model.database import AuroraSettings
 from harness.stacks.components import mariadb
 from harness.stacks.components.rdsproxy import RdsProxyAdmin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.orchestrators.base import DatabaseOrchestrator, StackHandles
-from harness.stacks.profile import AuroraSettings
 from harness.stacks.topology import proxy_name
 
 
@@ -42,6 +48,8 @@ class AuroraCluster(DatabaseOrchestrator):
         #: the component that is the writer now (it changes with each failover)
         self.writer = "db-writer"
         self.reader: str | None = "db-reader" if handles.info.db_reader_port else None
+        #: set by a planned failover: the writer was shut down, not lost
+        self._planned = False
 
     def tick(self) -> None:
         if self._switching.locked() or self.busy("failover"):
@@ -75,9 +83,10 @@ class AuroraCluster(DatabaseOrchestrator):
     # -- unplanned ---------------------------------------------------------------------
 
     def _unplanned(self) -> None:
-        failed = self.writer
+        failed, planned = self.writer, self._planned
+        self._planned = False
         down_at = time.monotonic()
-        self.emit("writer_down", component=failed)
+        self.emit("writer_down", component=failed, planned=planned)
         if self.reader is None or not self.h.runtime.is_running(self.reader):
             self._restart_in_place(failed, down_at)
             return
@@ -94,8 +103,9 @@ class AuroraCluster(DatabaseOrchestrator):
             self.writer, self.reader = promoted, None
             self._reader_endpoint_to_writer(down_at)
             self._move_endpoint(down_at)
-            # Aurora restarts the failed writer too; it serves again as a reader
-            if not self.sleep(self.h.scaled(self.settings.replica_restart_s)):
+            # Aurora restarts the failed writer too; it serves again as a reader, at once
+            # when it was shut down for a planned failover
+            if not planned and not self.sleep(self.h.scaled(self.settings.replica_restart_s)):
                 return
             self._rejoin(failed, since=down_at)
 
@@ -141,11 +151,6 @@ class AuroraCluster(DatabaseOrchestrator):
             return
         self.h.runtime.restart(name)
         self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
-
-    def _promote(self, name: str) -> None:
-        # applies what the reader received first: an acknowledged commit is never dropped
-        positions = mariadb.promote(self._port(name))
-        self.emit("reader_promoted", component=name, **positions)
 
     def _move_endpoint(self, since: float) -> None:
         """Repoint the apps' writer endpoint at the current writer (set by the caller)."""
@@ -198,14 +203,13 @@ class AuroraCluster(DatabaseOrchestrator):
     # -- planned -----------------------------------------------------------------------
 
     def switchover(self) -> None:
-        """Planned failover: no write is lost; the old writer becomes the reader."""
+        """Planned failover: no write is lost; then the failover path, restarts included."""
         with self._switching:
             # checked under the lock: after a failover there is no reader until the
             # failed writer has rejoined, and the switchover waits for that
             if self.reader is None:
                 raise FaultError("a planned db_failover needs a reader; this stack has none")
             old, new = self.writer, self.reader
-            started = time.monotonic()
             self.emit("switchover_started", component=old)
             self._set_read_only(old, True)
             try:
@@ -217,19 +221,9 @@ class AuroraCluster(DatabaseOrchestrator):
                 self.emit("switchover_called_off", component=old,
                           error=f"{type(exc).__name__}: {exc}")
                 raise
-            self._promote(new)
-            self.writer, self.reader = new, old
-            self._move_endpoint(started)
-            mariadb.start_replication(
-                reader_port=self._port(old), writer_port=self._port(new), use_gtid="current_pos"
-            )
-            if "app->db-reader" in self.h.info.edges:
-                ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(
-                    proxy_name("app->db-reader"), self._port(old)
-                )
-            self.h.info.db_reader_port = self._port(old)
-            self.h.on_change()
-            self.emit("reader_rejoined", component=old)
+            self._planned = True
+            # the watch loop sees the writer gone and fails over as it would after a crash
+            self.h.runtime.stop(old)
 
     def _set_read_only(self, name: str, read_only: bool) -> None:
         with mariadb.admin(self._port(name)) as conn, conn.cursor() as cur:

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import StackError
+from harness.model.cited import Timing
+from harness.model.profile import Profile
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.stacks.components import mariadb
 from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
 from harness.stacks.components.targets import TargetGroup
-from harness.stacks.profile import Profile, Timing
 from harness.stacks.topology import StackInfo
 
 

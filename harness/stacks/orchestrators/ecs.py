@@ -31,9 +31,9 @@ import time
 import requests
 
 from harness.errors import FaultError, StackError
+from harness.model.orchestrator import EcsSettings
 from harness.stacks.components.targets import CHECK_FAILED
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
-from harness.stacks.profile import EcsSettings
 
 # a health check shorter than this fails on a busy 2-core machine for no reason
 _MIN_CHECK_TIMEOUT_S = 0.5

@@ -26,10 +26,10 @@ from __future__ import annotations
 import time
 
 from harness.errors import FaultError
+from harness.model.database import RdsSettings
 from harness.stacks.components import mariadb
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.orchestrators.base import DatabaseOrchestrator, StackHandles
-from harness.stacks.profile import RdsSettings
 from harness.stacks.topology import proxy_name
 
 

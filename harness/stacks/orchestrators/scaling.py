@@ -31,18 +31,12 @@ import time
 from collections.abc import Callable
 
 from harness.errors import FaultError, StackError
-from harness.metrics.samples import MetricsLog
-from harness.scaling.policy import (
-    FleetCounts,
-    PolicyDef,
-    ScheduledAction,
-    TargetTracker,
-    apply_scheduled,
-    metric_points,
-)
-from harness.scaling.settings import ScalingSettings
+from harness.model.cited import Timing
+from harness.model.orchestrator import AsgSettings
+from harness.model.scaling import ScalingSettings, ScheduledAction, apply_scheduled
+from harness.records.samples import MetricsLog
+from harness.scaling.policy import FleetCounts, PolicyDef, TargetTracker, metric_points
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
-from harness.stacks.profile import AsgSettings, Timing
 from harness.stacks.slots import member_slots
 from harness.stacks.topology import Component
 

@@ -10,8 +10,10 @@ import psutil
 import pytest
 import requests
 
+from harness.model.database import RdsSettings
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.stacks.components.toxiproxy import ToxiproxyClient
-from harness.stacks.profile import Profile, RdsSettings, load_profile
 
 
 def single_az_legacy() -> Profile:

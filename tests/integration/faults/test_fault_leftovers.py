@@ -84,7 +84,7 @@ _OWNER = textwrap.dedent("""
     from harness.runtime.events import EventLog
     from harness.scenario.faults import Topology, load_timeline
     from harness.settings import Settings
-    from harness.stacks.profile import load_profile
+    from harness.model.profile_file import load_profile
     from harness.stacks.seed import SeedPlan
     from harness.stacks.stack import Stack
 

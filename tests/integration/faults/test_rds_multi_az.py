@@ -23,6 +23,7 @@ from conftest import running_stack
 
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
+from harness.model.database import RdsSettings
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.scenario.faults import Topology, load_timeline
@@ -30,7 +31,6 @@ from harness.stacks.components import mariadb
 from harness.stacks.components.mariadb import APP_PASSWORD, APP_USER, DATABASE, admin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.orchestrators.rds import RdsInstance
-from harness.stacks.profile import RdsSettings
 from harness.stacks.stack import Stack
 
 from .fault_support import poll

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.series import ALL, ArchData, scope_seconds, window_starts
-from harness.load.recorder import Recorder, SecondCounts, new_histogram, percentiles_ms
+from harness.records.recorder import Recorder, SecondCounts, new_histogram, percentiles_ms
 
 
 def test_window_percentile_merges_histograms_instead_of_averaging() -> None:

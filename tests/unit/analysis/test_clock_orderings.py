@@ -14,10 +14,11 @@ from harness.analysis.orderings import (
     withhold_estimates,
 )
 from harness.analysis.recovery import FaultWindow, detect
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.scenario.faults import parse_timeline
 from harness.scenario.scenario import available, load_scenario
 from harness.scenario.slo import Recovery
-from harness.stacks.profile import Profile, load_profile
 from tests.support.synthetic import synthetic
 
 WHY = "assumption: a test's own figure"
@@ -112,6 +113,26 @@ def test_the_dns_ttl_is_counted_once_inside_each_failover_figure(
 ) -> None:
     o = _judge(arch, _faults(FAILOVER), 1.0, "failover_s", "db_query_timeout_s")
     assert (o.pair[0], o.aws_s[0]) == (outage, aws_s)
+
+
+def test_reads_through_the_promoted_readers_restart_invert_at_a_tenth() -> None:
+    # Aurora restarts the reader it promotes: 25 s of failed reads at AWS, 2.5 s (under the
+    # 3 s query timeout) at 0.1; the planned failover restarts it too
+    for mode in ("unplanned", "planned"):
+        faults = _faults({**FAILOVER, "mode": mode})
+        o = _judge("modern", faults, 0.1, "the promoted reader restarts", "db_query_timeout_s")
+        assert (o.aws, o.run, o.preserved) == (">", "<", False)
+        assert _judge("modern", faults, 1.0, "the promoted reader restarts",
+                      "db_query_timeout_s").preserved is True
+    no_restart = _profile("modern", {"database.failover_restarts_reader.value": False})
+    assert not [o for o in clock_orderings(no_restart, _faults(FAILOVER), 0.1)
+                if "promoted reader" in o.pair[0]]
+
+
+def test_a_planned_aurora_failover_is_as_long_as_an_unplanned_one() -> None:
+    planned = _faults({**FAILOVER, "mode": "planned"})
+    o = _judge("modern-no-proxy", planned, 1.0, "database.failover_s", "db_query_timeout_s")
+    assert o.aws_s[0] == 30.0
 
 
 def test_outage_against_connect_timeout_inverts_below_it() -> None:
@@ -235,6 +256,18 @@ def test_eject_window_against_floored_idle_timeout_inverts_a_hang() -> None:
     assert (o.aws_s, o.run_s) == ((60.0, 60.0), (6.0, 30.0))
     assert (o.aws, o.run, o.preserved) == ("=", "<", False)
     assert _judge("legacy", pause, 1.0, "LB eject", "idle_timeout_s",
+                  fault="hang").preserved is True
+
+
+def test_the_floored_check_timeout_outlasts_the_interval_at_a_twentieth() -> None:
+    # 5 s < 30 s at AWS; at 0.05 the 2 s floor outlasts the 1.5 s interval, which AWS refuses
+    pause = _faults({"name": "hang", "type": "pause", "target": "app-1", "at": "10s",
+                     "duration": "5s"})
+    o = _judge("legacy", pause, 0.05, "health_check.timeout_s", "health_check.interval_s",
+               fault="hang")
+    assert (o.aws_s, o.run_s) == ((5.0, 30.0), (2.0, 1.5))
+    assert (o.aws, o.run, o.preserved) == ("<", ">", False)
+    assert _judge("legacy", pause, 0.1, "health_check.timeout_s", "health_check.interval_s",
                   fault="hang").preserved is True
 
 

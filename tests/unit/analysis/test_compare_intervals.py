@@ -29,7 +29,7 @@ from harness.analysis.stats import (
     t_quantile,
     welch_t_interval,
 )
-from harness.load.recorder import new_histogram, percentiles_ms
+from harness.records.recorder import new_histogram, percentiles_ms
 from harness.repeats import order_of
 from tests.support.repeat_data import noisy_runs
 from tests.support.synthetic import synthetic

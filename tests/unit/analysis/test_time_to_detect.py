@@ -10,7 +10,7 @@ from harness.analysis.detection import (
     repairs_from_events,
 )
 from harness.analysis.recovery import FaultRecovery, FaultWindow
-from harness.metrics.alarmdef import AlarmDef
+from harness.model.alarmdef import AlarmDef
 
 TASKS = AlarmDef(name="tasks-low", metric="RunningTaskCount", statistic="Minimum", period_s=6,
                  evaluation_periods=1, datapoints_to_alarm=1, threshold=3,

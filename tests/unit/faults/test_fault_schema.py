@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
+from harness.model.profile_file import load_profile
 from harness.scenario.faults import (
     Start,
     Topology,
@@ -13,7 +14,6 @@ from harness.scenario.faults import (
     parse_timeline,
 )
 from harness.scenario.units import parse_duration
-from harness.stacks.profile import load_profile
 
 SRC = "blackfriday.yaml"
 

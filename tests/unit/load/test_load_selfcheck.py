@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from harness.load.recorder import Recorder
 from harness.load.selfcheck import check
+from harness.records.recorder import Recorder
 
 
 def seconds_of(lag_s: float, n: int = 20, *, behind: int = 0, cpu: float = 30.0) -> Recorder:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.metrics.periods import Datapoint, datapoints, statistic, valid_statistic
-from harness.metrics.samples import Sample
+from harness.metrics.periods import Datapoint, datapoints, statistic
+from harness.model.alarmdef import valid_statistic
+from harness.records.samples import Sample
 
 
 def gauge(metric: str, values: list[float | None], member: str | None = None) -> list[Sample]:

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from harness.errors import ProfileError, ScenarioError
-from harness.metrics.catalogue import follows_monitoring
+from harness.model.catalogue import follows_monitoring
+from harness.model.profile_file import load_profile, profile_with
 from harness.scenario.alarms import apply, parse_alarms
-from harness.stacks.profile import load_profile, profile_with
 
 SRC = "test.yaml"
 WHY = "assumption: a test's own figure"

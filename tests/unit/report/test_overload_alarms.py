@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.analysis.detection import FalseAlarm
-from harness.metrics.alarmdef import AlarmDef
+from harness.model.alarmdef import AlarmDef
 from harness.report.assemble import RunHeader, build_record
 from harness.report.html import render
 from harness.report.record import RunRecord

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from harness.analysis.invariants import Invariant
 from harness.analysis.series import ArchData
-from harness.load.recorder import Recorder
+from harness.records.recorder import Recorder
 from harness.report.assemble import RunHeader, build_record
 from harness.report.headline import data_line, headline
 from harness.report.html import render

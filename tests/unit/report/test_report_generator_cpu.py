@@ -9,7 +9,7 @@ from rich.console import Console
 
 from harness.analysis.series import ArchData
 from harness.load.cpushare import Interval, judge
-from harness.load.recorder import Recorder
+from harness.records.recorder import Recorder
 from harness.report.assemble import RunHeader, build_record
 from harness.report.record import RunRecord
 from harness.report.summary import summary_md

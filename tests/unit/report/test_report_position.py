@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.series import ArchData
-from harness.load.recorder import Recorder
+from harness.records.recorder import Recorder
 from harness.repeats import order_of
 from harness.report.assemble import RunHeader, build_record
 from harness.scenario.slo import Objectives

@@ -10,7 +10,7 @@ import pytest
 
 from harness.analysis.series import ArchData
 from harness.errors import ConfigError
-from harness.load.recorder import Recorder
+from harness.records.recorder import Recorder
 from harness.report.results import (
     MARKER,
     ResultsDir,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from harness.model.profile_file import load_profile
 from harness.report.scaling import cpu_target, decision_lookback_s, gap_text, scaling_record
-from harness.stacks.profile import load_profile
 
 
 def _capacity(t: float, desired: int, in_service: int, cpu: float) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.analysis.series import ArchData
-from harness.load.recorder import Recorder
+from harness.records.recorder import Recorder
 from harness.report.assemble import RunHeader, build_record
 from harness.report.terminal import print_verdict
 from harness.scenario.slo import Objectives

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.model.profile_file import load_profile
 from harness.scaling.lead import time_to_serve_s
 from harness.scenario.scenario import load_scenario
-from harness.stacks.profile import load_profile
 
 
 def test_time_to_serve_is_the_launch_plus_the_checks_a_new_target_needs() -> None:

@@ -10,15 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from harness.metrics.samples import Sample
-from harness.scaling.policy import (
-    FleetCounts,
-    PolicyDef,
-    ScheduledAction,
-    TargetTracker,
-    apply_scheduled,
-    metric_points,
-)
+from harness.model.scaling import ScheduledAction, apply_scheduled
+from harness.records.samples import Sample
+from harness.scaling.policy import FleetCounts, PolicyDef, TargetTracker, metric_points
 
 POLICY = PolicyDef(
     metric="CPUUtilization", target=50.0, period_s=6.0, out_datapoints=3, in_datapoints=15,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
+from harness.model.profile_file import load_profile
 from harness.scenario.alarms import apply, parse_alarms
-from harness.stacks.profile import load_profile
 
 SRC = "test.yaml"
 

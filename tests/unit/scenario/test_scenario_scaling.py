@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scaling.policy import ScheduledAction
+from harness.model.profile_file import load_profile
+from harness.model.scaling import ScheduledAction
 from harness.scenario.scaling import check_scaling, parse_scaling
-from harness.stacks.profile import load_profile
 
 PHASES = {"everyday": 0.0, "surge": 50.0}
 

@@ -14,9 +14,9 @@ import yaml
 
 from harness.cli import _pick_archs
 from harness.errors import ProfileError, ScenarioError
+from harness.model.profile_file import load_profile
 from harness.scenario.scenario import SCENARIOS_DIR, Scenario, load_scenario, on_architectures
 from harness.scenario.variants import modelled_rows
-from harness.stacks.profile import load_profile
 
 SMOKE: dict[str, Any] = yaml.safe_load((SCENARIOS_DIR / "smoke.yaml").read_text())
 

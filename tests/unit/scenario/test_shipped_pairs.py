@@ -13,8 +13,9 @@ import yaml
 
 from harness.scenario.scenario import SCENARIOS_DIR
 
-#: what a pre-scaled copy may set apart from its base
-OWN_KEYS = {"name", "description", "architectures", "scaling"}
+#: what a pre-scaled copy may set apart from its base (its variants are what-ifs of the same
+#: night, not a different night)
+OWN_KEYS = {"name", "description", "architectures", "scaling", "variants"}
 
 
 def _load(name: str) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from harness.model.orchestrator import AsgSettings
+from harness.model.profile_file import load_profile
 from harness.runtime.events import EventLog
 from harness.stacks.orchestrators.asg import AsgGroup
-from harness.stacks.profile import AsgSettings, load_profile
 
 #: app-1 fails the CLB's health checks (e.g. its database is down); app-2 passes them
 CLB_STATES = {

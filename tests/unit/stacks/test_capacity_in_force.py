@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.report.assemble import RunHeader, build_record
 from harness.report.html import render
 from harness.report.summary import summary_md
 from harness.runtime.cgroups import CgroupLimiter
 from harness.stacks.capacity import largest_fleet_cpus, read_capacity
 from harness.stacks.components.apps import limits_of
-from harness.stacks.profile import Profile, load_profile
 from tests.support.demo import PHASES, demo_data, demo_events, demo_objectives
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.model.profile_file import load_profile
 from harness.runtime.cgroups import CFS_PERIOD_US
 from harness.stacks import compose, compose_file
-from harness.stacks.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[3]
 REGENERATE = "regenerate with `python -m harness.stacks.compose`"

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from harness.errors import ProfileError
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile, profile_with, stacks_root
 from harness.stacks import compose_file
-from harness.stacks.profile import Profile, load_profile, profile_with, stacks_root
 
 WHY = "assumption: a test's own figure"
 

@@ -19,12 +19,13 @@ from typing import Any, ClassVar
 import pytest
 
 from harness.errors import StackError
+from harness.model.database import AuroraSettings, RdsSettings
+from harness.model.profile_file import load_profile
 from harness.runtime.events import EventLog
 from harness.stacks.components import mariadb
 from harness.stacks.orchestrators import aurora, rds
 from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.rds import RdsInstance
-from harness.stacks.profile import AuroraSettings, RdsSettings, load_profile
 from harness.stacks.topology import proxy_name
 
 PORTS = {"db-writer": 3301, "db-reader": 3302, "db-standby": 3303}
@@ -207,9 +208,43 @@ def test_an_aurora_switchover_waits_until_the_failed_writer_has_rejoined(
     assert db.log == [
         "promote db-reader", "stop db-reader", "restart db-reader",
         "restart db-writer", "rejoin db-writer",
-        "read_only=1 db-reader", "wait_caught_up db-writer", "promote db-writer",
+        "read_only=1 db-reader", "wait_caught_up db-writer", "stop db-reader",
     ]
-    assert (cluster.writer, cluster.reader) == ("db-writer", "db-reader")
+
+
+def test_an_aurora_planned_failover_restarts_both_instances_and_loses_nothing(
+    db: FakeDatabase,
+) -> None:
+    """FailoverDBCluster restarts the writer and the failover target (Aurora MySQL 2.10+),
+    as a crash's failover does: the old switchover promoted at once and restarted nothing."""
+    cluster, runtime = _aurora(db, running={"db-writer", "db-reader"})
+    cluster.switchover()
+    # caught up before the writer goes: no acknowledged write is lost
+    assert db.log == ["read_only=1 db-writer", "wait_caught_up db-reader", "stop db-writer"]
+    assert not runtime.is_running("db-writer")
+    cluster._unplanned()  # what the watch loop runs once it sees the writer gone
+    assert db.log[3:] == [
+        "promote db-reader", "stop db-reader", "restart db-reader",
+        "restart db-writer", "rejoin db-writer",
+    ]
+    assert (cluster.writer, cluster.reader) == ("db-reader", "db-writer")
+    assert [e["planned"] for e in cluster.h.events.of_kind("orchestrator.writer_down")] == [True]
+
+
+def test_an_aurora_planned_failover_takes_the_failover_time_and_rejoins_at_once(
+    db: FakeDatabase,
+) -> None:
+    scale = 0.01
+    cluster, _ = _aurora(db, running={"db-writer", "db-reader"}, scale=scale)
+    settings = cluster.settings
+    cluster.switchover()
+    started = time.monotonic()
+    cluster._unplanned()
+    took = time.monotonic() - started
+    # the promotion waits failover_s - dns_ttl_s, the endpoint dns_ttl_s more; no
+    # replica_restart_s before the rejoin (a shut-down writer, not a crashed one)
+    assert settings.failover_s.at(scale) <= took < (
+        settings.failover_s.at(scale) + settings.replica_restart_s.at(scale))
 
 
 def test_a_called_off_aurora_switchover_leaves_the_writer_writable(

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from harness.model.cited import Timing
+from harness.model.orchestrator import EcsSettings
+from harness.model.profile_file import load_profile
 from harness.runtime.events import EventLog
 from harness.stacks.orchestrators.ecs import EcsService
-from harness.stacks.profile import EcsSettings, Timing, load_profile
 
 TIME_SCALE = 0.05
 #: the ALB's verdict on a target is due after unhealthy_threshold (2) x interval (30 s x 0.05)

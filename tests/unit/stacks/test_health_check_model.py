@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from harness.errors import ProfileError
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.stacks.components import haproxy
-from harness.stacks.profile import Profile, load_profile
 
 SOURCE = "assumption: changed in this test"
 

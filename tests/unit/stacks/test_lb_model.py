@@ -9,10 +9,10 @@ from typing import Any, cast
 
 import pytest
 
+from harness.model.profile_file import load_profile
 from harness.stacks.components import haproxy
 from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
 from harness.stacks.components.targets import TargetGroup
-from harness.stacks.profile import load_profile
 
 SERVERS = [("app-1", 9001), ("app-2", 9002)]
 

@@ -15,12 +15,14 @@ import pytest
 import yaml
 
 from harness.errors import ProfileError
+from harness.model import dbclass
+from harness.model.profile import MAX_CONNECTIONS_SETTING, Profile
+from harness.model.profile_file import load_profile, profile_with
 from harness.report.connections import LIMIT_SETTING
 from harness.settings import Settings
-from harness.stacks import compose_file, dbclass
+from harness.stacks import compose_file
 from harness.stacks.assembly import declare_backing
 from harness.stacks.components import mariadb
-from harness.stacks.profile import MAX_CONNECTIONS_SETTING, Profile, load_profile, profile_with
 
 WHY = "assumption: a test's own figure"
 

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 
 from harness.errors import FaultError
+from harness.model.database import RdsSettings
+from harness.model.profile import Profile
+from harness.model.profile_file import load_profile
 from harness.runtime.events import EventLog
 from harness.scenario.faults import Topology, load_timeline
 from harness.stacks.components import mariadb
 from harness.stacks.orchestrators.rds import RdsInstance
-from harness.stacks.profile import Profile, RdsSettings, load_profile
 
 
 def _legacy(multi_az: bool) -> Profile:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from harness.analysis.alarms import evaluate
-from harness.metrics.alarmdef import AlarmDef
-from harness.metrics.samples import Sample
-from harness.stacks.profile import load_profile
+from harness.metrics.alarms import evaluate
+from harness.model.alarmdef import AlarmDef
+from harness.model.profile_file import load_profile
+from harness.records.samples import Sample
 
 LOW = AlarmDef(name="tasks-low", metric="RunningTaskCount", statistic="Minimum", period_s=3,
                evaluation_periods=1, datapoints_to_alarm=1, threshold=0,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.load.classify import classify_exception, classify_status
 from harness.load.writes import outcome_of
+from harness.records.classify import classify_exception, classify_status
 
 
 class Timeout(BaseException):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.metrics.collector import LbLogTail, lb_samples
+from harness.stacks.collector import LbLogTail, lb_samples
 
 OK = ('127.0.0.1:37952 [26/Nov/2026:12:56:37.371] public app/app-3 0/0/1/12/13 200 6262 - - '
       '---- 10/10/9/2/0 0/0 "GET /products HTTP/1.1"')

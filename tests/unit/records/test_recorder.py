@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import random
 
-from harness.load.recorder import Recorder, new_histogram, percentiles_ms, record_us
+from harness.records.recorder import Recorder, new_histogram, percentiles_ms, record_us
 
 
 def samples(n: int, seed: int) -> list[float]:

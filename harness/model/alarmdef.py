@@ -1,12 +1,13 @@
 """An alarm as a run evaluates it: CloudWatch's fields with every time at the run's scale.
 
-The profile (harness.stacks.profile.AlarmSpec) holds the AWS figures with their sources;
-`AlarmSpec.definitions()` turns them into these. The evaluation is harness.analysis.alarms.
+The profile (harness.model.monitoring.AlarmSpec) holds the AWS figures with their sources;
+`AlarmSpec.definitions()` turns them into these. The evaluation is harness.metrics.alarms.
 """
 
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -17,6 +18,16 @@ Comparison = Literal[
     "LessThanOrEqualToThreshold",
 ]
 MissingData = Literal["missing", "notBreaching", "breaching", "ignore"]
+
+#: the statistics CloudWatch computes over a period (harness.metrics.periods)
+STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
+#: extended statistics: p50, p90, p99, p99.9 ...
+PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d+)?)$")
+
+
+def valid_statistic(name: str) -> bool:
+    return name in STATISTICS or PERCENTILE.match(name) is not None
+
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": operator.gt, "GreaterThanOrEqualToThreshold": operator.ge,
@@ -31,7 +42,7 @@ class AlarmDef:
     """One alarm as a run evaluates it: every time already at the run's time scale."""
 
     name: str
-    #: the recorded series (harness.metrics.catalogue), CloudWatch aliases resolved
+    #: the recorded series (harness.model.catalogue), CloudWatch aliases resolved
     metric: str
     statistic: str
     period_s: float

@@ -1,4 +1,4 @@
-"""The profile's `scaling:` section: capacity bounds and a target tracking policy, cited.
+"""Auto scaling's settings: the profile's `scaling:` section, and a scheduled action.
 
 As AWS creates it (EC2 Auto Scaling guide, "Target tracking scaling policies";
 Application Auto Scaling guide, "How target tracking scaling works"): the policy owns
@@ -7,16 +7,18 @@ two CloudWatch alarms on the tracked metric, a high one that scales out when
 low one that scales in when `scale_in_datapoints` are below
 `target * scale_in_threshold_ratio`. How long a new member takes to serve is not here:
 launching is the orchestrator's (`launch_s`, `task_replacement_s`), registration the
-load balancer's health check, the same figures a replacement uses.
+load balancer's health check, the same figures a replacement uses. A scheduled action
+(a scenario's `scaling:`) changes the bounds or the desired count at a set time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from harness.stacks.cited import Cited, Strict, Timing
+from harness.model.cited import Cited, Strict, Timing
 
 #: the metrics a policy can track: the group's average CPU (ASGAverageCPUUtilization,
 #: ECSServiceAverageCPUUtilization) or the LB's requests per target (ALBRequestCountPerTarget)
@@ -63,3 +65,28 @@ class ScalingSettings(Strict):
             raise ValueError(f"min_capacity {self.min_capacity.value} is more than "
                              f"max_capacity {self.max_capacity.value}")
         return self
+
+
+@dataclass(frozen=True)
+class ScheduledAction:
+    """A scheduled action (PutScheduledUpdateGroupAction / PutScheduledAction) at `at_s`."""
+
+    at_s: float
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+    desired: int | None = None
+
+
+def apply_scheduled(action: ScheduledAction, *, min_capacity: int, max_capacity: int,
+                    desired: int) -> tuple[int, int, int]:
+    """New (min, max, desired): a desired count outside the new bounds moves inside them.
+
+    As AWS does: raising the minimum above the desired count raises the desired count
+    (EC2 Auto Scaling guide, "Scheduled scaling"; Application Auto Scaling guide,
+    "Scheduled scaling": the scalable target scales to the new minimum).
+    """
+    lo = action.min_capacity if action.min_capacity is not None else min_capacity
+    hi = action.max_capacity if action.max_capacity is not None else max_capacity
+    lo = min(lo, hi)
+    wanted = action.desired if action.desired is not None else desired
+    return lo, hi, max(lo, min(hi, wanted))

@@ -26,7 +26,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from harness.load.classify import CLASSES, ERROR_CLASSES
+from harness.records.classify import CLASSES, ERROR_CLASSES
 
 LOWEST_US = 1
 #: values above are clamped; ten minutes is far beyond any request timeout

@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.metrics.alarmdef import SYMBOL, AlarmDef, State
 from harness.metrics.periods import Datapoint, datapoints
-from harness.metrics.samples import Sample
+from harness.model.alarmdef import SYMBOL, AlarmDef, State
+from harness.records.samples import Sample
 
 
 @dataclass(frozen=True)

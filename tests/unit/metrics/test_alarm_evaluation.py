@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from harness.analysis.alarms import AlarmEngine, evaluate, window_state
-from harness.metrics.alarmdef import AlarmDef
-from harness.metrics.samples import Sample
+from harness.metrics.alarms import AlarmEngine, evaluate, window_state
+from harness.model.alarmdef import AlarmDef
+from harness.records.samples import Sample
 
 CPU = AlarmDef(
     name="cpu-high", metric="CPUUtilization", statistic="Average", period_s=2,

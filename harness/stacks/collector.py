@@ -27,10 +27,10 @@ from pathlib import Path
 import psutil
 import pymysql
 
-from harness.analysis.alarms import AlarmEngine
 from harness.errors import FaultError
-from harness.metrics.alarmdef import AlarmDef
-from harness.metrics.samples import MetricsLog, Sample
+from harness.metrics.alarms import AlarmEngine
+from harness.model.alarmdef import AlarmDef
+from harness.records.samples import MetricsLog, Sample
 from harness.runtime.events import EventLog
 from harness.stacks.components.haproxy import HaproxyAdmin
 from harness.stacks.stack import Stack

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.errors import ScenarioError
+from harness.model.profile import Profile
 from harness.scenario.faults import Deploy, FaultSpec
-from harness.stacks.profile import Profile
 
 
 def check_deploys(faults: Sequence[FaultSpec], *, profile: Profile, arch: str,

@@ -1,0 +1,196 @@
+"""The app section: the sample service's fleet, sizes, clients and database connection pool.
+
+Request-path client settings (timeouts, attempts) are cited but never scaled by the run's
+time scale; `db_pool` is the service's side of the database's max_connections.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.model.cited import Cited, Strict
+
+
+class PhpSettings(Strict):
+    #: php-fpm's fixed pool (pm = static): at most this many requests run at once on an
+    #: instance, and each holds at most one database connection
+    max_children: Cited[Annotated[int, Field(ge=1, le=256)]]
+    nginx_workers: int = Field(default=1, ge=1, le=16)
+    request_timeout_s: float = Field(default=30, gt=0)
+
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=600)]
+
+
+class ClientSettings(Strict):
+    """The sample service's DB and AWS clients: the same in both architectures.
+
+    Request-path settings, NOT scaled by `time_scale`: a query or an SQS call does not
+    get faster because the run shortens AWS's control-plane timings.
+    """
+
+    db_connect_timeout_s: Cited[PositiveSeconds]
+    #: one statement (lock waits included); the whole transaction of a write uses it per step
+    db_query_timeout_s: Cited[PositiveSeconds]
+    #: one HTTP attempt of an AWS call; the SDK's retries and back-off come on top
+    aws_timeout_s: Cited[PositiveSeconds]
+    #: attempts of one AWS call (first + retries), as the service's AWS SDK does by default
+    aws_max_attempts: Cited[Annotated[int, Field(ge=1, le=10)]]
+
+    def env(self) -> dict[str, str]:
+        """The variables both sample services read (stacks/apps/README.md)."""
+        return {
+            "DB_CONNECT_TIMEOUT_MS": _ms(self.db_connect_timeout_s.value),
+            "DB_QUERY_TIMEOUT_MS": _ms(self.db_query_timeout_s.value),
+            "AWS_TIMEOUT_MS": _ms(self.aws_timeout_s.value),
+            # the name every AWS SDK reads for this setting
+            "AWS_MAX_ATTEMPTS": str(self.aws_max_attempts.value),
+        }
+
+
+def _ms(seconds: float) -> str:
+    return str(round(seconds * 1000))
+
+
+ConnectionCount = Annotated[int, Field(ge=0, le=10000)]
+
+
+class DbPool(Strict):
+    """How the service holds its database connections: its side of max_connections.
+
+    PHP (`persistent`): a php-fpm child opens a connection per request and closes it at
+    the end (PDO's default), or keeps one for its lifetime (PDO::ATTR_PERSISTENT); at most
+    `app.php.max_children` per instance either way. Go (`max_open_conns`,
+    `max_idle_conns`): database/sql's pool, one per endpoint (writer, reader) per task.
+    """
+
+    #: PHP only: PDO::ATTR_PERSISTENT, a child keeps its connection across requests
+    persistent: Cited[bool] | None = None
+    #: Go only: database/sql SetMaxOpenConns per pool; 0 = unlimited (database/sql's default)
+    max_open_conns: Cited[ConnectionCount] | None = None
+    #: Go only: SetMaxIdleConns per pool; 0 = none kept, a new connection per query (the
+    #: service "without a pool"); database/sql's default is 2
+    max_idle_conns: Cited[ConnectionCount] | None = None
+
+    @model_validator(mode="after")
+    def _idle_within_open(self) -> DbPool:
+        if (self.max_open_conns is not None and self.max_idle_conns is not None
+                and 0 < self.max_open_conns.value < self.max_idle_conns.value):
+            raise ValueError(
+                f"max_idle_conns {self.max_idle_conns.value} is more than max_open_conns "
+                f"{self.max_open_conns.value}: database/sql keeps at most max_open_conns idle")
+        return self
+
+    def env(self) -> dict[str, str]:
+        """The variables the sample services read (stacks/apps/README.md)."""
+        env = {}
+        if self.persistent is not None:
+            env["DB_PERSISTENT"] = "1" if self.persistent.value else "0"
+        if self.max_open_conns is not None:
+            env["DB_MAX_OPEN_CONNS"] = str(self.max_open_conns.value)
+        if self.max_idle_conns is not None:
+            env["DB_MAX_IDLE_CONNS"] = str(self.max_idle_conns.value)
+        return env
+
+
+#: which DbPool settings each sample service honours
+_POOL_FIELDS = {"php": ("persistent",), "go": ("max_open_conns", "max_idle_conns")}
+
+
+class Size(Strict):
+    """One instance's or task's CPU and memory, and the AWS size it stands for.
+
+    Enforced through a cgroup per instance/task (a PHP instance's nginx and php-fpm
+    share one); the run records what the kernel actually holds.
+    """
+
+    #: e.g. "Fargate task 0.5 vCPU / 1 GB", "EC2 t3.small"
+    aws_size: Cited[str]
+    cpus: Cited[Annotated[float, Field(gt=0, le=64)]]
+    memory_mb: Cited[Annotated[int, Field(ge=64)]]
+
+
+#: variables the typed settings produce; a raw `app.env` must not set them behind their back
+_TYPED_ENV = frozenset(
+    {"DB_CONNECT_TIMEOUT_MS", "DB_QUERY_TIMEOUT_MS", "AWS_TIMEOUT_MS", "AWS_MAX_ATTEMPTS",
+     "DB_PERSISTENT", "DB_MAX_OPEN_CONNS", "DB_MAX_IDLE_CONNS"}
+)
+
+
+class App(Strict):
+    kind: Literal["php", "go"]
+    instances: int = Field(ge=1, le=16)
+    #: availability zones the instances are spread over, round robin
+    zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=1)
+    #: the PHP instance's php-fpm pool (a PHP app needs one)
+    php: PhpSettings | None = None
+    #: every instance's/task's size; instances x size is the architecture's budget
+    size: Size
+    client: ClientSettings
+    #: how the service holds its database connections (the sample services need one)
+    db_pool: DbPool | None = None
+    #: implementation settings that are no AWS behaviour (shutdown grace)
+    env: dict[str, str] = Field(default_factory=dict)
+    #: a team's own service instead of the sample one: its command (`{port}`, `{host}`
+    #: are filled in; it also gets APP_LISTEN and PORT), its image under the docker
+    #: runtime, and the path the stack calls for readiness (the LB's check calls
+    #: load_balancer.health_check.path)
+    command: list[str] | None = Field(default=None, min_length=1)
+    image: str | None = None
+    health_path: str = Field(default="/ready", pattern=r"^/")
+
+    @field_validator("env")
+    @classmethod
+    def _no_typed_settings(cls, env: dict[str, str]) -> dict[str, str]:
+        clash = sorted(_TYPED_ENV & env.keys())
+        if clash:
+            raise ValueError(
+                f"{', '.join(clash)} come from app.client or app.db_pool (cited settings); "
+                "remove them from env"
+            )
+        return env
+
+    @model_validator(mode="after")
+    def _settings_fit_the_kind(self) -> App:
+        if self.kind == "php" and self.php is None:
+            raise ValueError("php: a PHP app needs its php-fpm pool (php.max_children)")
+        if self.command:
+            return self  # a team's own service: it reads what it reads
+        wanted = _POOL_FIELDS[self.kind]
+        if self.db_pool is None:
+            raise ValueError(f"db_pool: the {self.kind} service needs {', '.join(wanted)}")
+        given = {f for f in DbPool.model_fields if getattr(self.db_pool, f) is not None}
+        missing = [f for f in wanted if f not in given]
+        foreign = sorted(given - set(wanted))
+        if missing:
+            raise ValueError(f"db_pool.{missing[0]}: the {self.kind} service needs it")
+        if foreign:
+            raise ValueError(f"db_pool.{foreign[0]}: the {self.kind} service has no such "
+                             f"setting (it honours {', '.join(wanted)})")
+        return self
+
+    def connections_per_member(self) -> int | None:
+        """Most database connections one instance/task opens to the writer; None = no bound.
+
+        PHP: one per php-fpm child, persistent or not. Go: its writer pool's max_open_conns
+        (0 = unlimited). A team's own service: unknown (None).
+        """
+        if self.command or self.db_pool is None:
+            return None
+        if self.kind == "php":
+            assert self.php is not None
+            return self.php.max_children.value
+        pool = self.db_pool.max_open_conns
+        if pool is None or pool.value == 0:
+            return None
+        return pool.value
+
+    @property
+    def total_cpus(self) -> float:
+        return round(self.instances * self.size.cpus.value, 4)
+
+    @property
+    def total_memory_mb(self) -> int:
+        return self.instances * self.size.memory_mb.value

@@ -1,0 +1,182 @@
+"""One architecture's stack profile: every section together, checked against each other.
+
+The sections live in their own modules (balancer, app, orchestrator, database, deploy,
+monitoring, scaling); reading a profile file is harness.model.profile_file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from harness.model.alarmdef import AlarmDef
+from harness.model.app import App
+from harness.model.balancer import HEALTH_PATHS, LoadBalancer
+from harness.model.cited import ModelledSetting, Strict, modelled_settings
+from harness.model.database import AuroraSettings, Database, RdsProxySettings, RdsSettings
+from harness.model.deploy import Deploy
+from harness.model.monitoring import AlarmSpec, MetricsSettings
+from harness.model.orchestrator import Orchestrator
+from harness.model.scaling import ScalingSettings
+
+
+class Aws(Strict):
+    """The AWS services the app uses besides its database (LocalStack here)."""
+
+    queue: str = "orders"
+    #: bucket for order receipts; None = no S3
+    bucket: str | None = None
+
+
+class Profile(Strict):
+    """One architecture's stack profile."""
+
+    name: str
+    description: str
+    load_balancer: LoadBalancer
+    app: App
+    orchestrator: Orchestrator
+    database: Database
+    aws: Aws = Aws()
+    metrics: MetricsSettings | None = None
+    #: the CloudWatch alarms the era typically had (a scenario can override them)
+    alarms: list[AlarmSpec] = Field(default_factory=list)
+    #: how the era shipped a release (`type: deploy` in a scenario's timeline)
+    deploy: Deploy | None = None
+    #: auto scaling (harness.scaling); None = a fixed fleet of app.instances
+    scaling: ScalingSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _periods_of_the_era(cls, data: Any) -> Any:
+        """An alarm or scaling policy without a period_s takes the era's metrics.resolution_s."""
+        if not isinstance(data, dict):
+            return data
+        metrics = data.get("metrics")
+        resolution = metrics.get("resolution_s") if isinstance(metrics, dict) else None
+        if not isinstance(resolution, dict) or "value" not in resolution:
+            return data
+        default = {"value": resolution["value"],
+                   "source": f"metrics.resolution_s: {resolution.get('source', '')}"}
+        data = dict(data)
+        alarms = data.get("alarms")
+        if isinstance(alarms, list):
+            data["alarms"] = [{**a, "period_s": default} if isinstance(a, dict)
+                              and "period_s" not in a else a for a in alarms]
+        scaling = data.get("scaling")
+        tracking = scaling.get("target_tracking") if isinstance(scaling, dict) else None
+        if isinstance(tracking, dict) and "period_s" not in tracking:
+            data["scaling"] = {**scaling, "target_tracking": {**tracking, "period_s": default}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_resolution(self) -> Profile:
+        if self.metrics is None:
+            return self
+        for i, alarm in enumerate(self.alarms):
+            problem = self.metrics.too_fine(alarm.metric, alarm.period_s.value)
+            if problem is not None:
+                raise ValueError(f"alarms[{i}] ({alarm.name}): {problem}")
+        tracking = self.scaling.target_tracking if self.scaling is not None else None
+        if tracking is not None:
+            problem = self.metrics.too_fine(tracking.metric.value, tracking.period_s.value)
+            if problem is not None:
+                raise ValueError(f"scaling.target_tracking: {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _alarms_need_metrics(self) -> Profile:
+        if self.alarms and self.metrics is None:
+            raise ValueError("alarms need a metrics: section (publication_delay_s)")
+        names = [a.name for a in self.alarms]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"alarms: the names {', '.join(dupes)} are used twice")
+        if self.scaling is not None and not (
+            self.scaling.min_capacity.value <= self.app.instances
+            <= self.scaling.max_capacity.value
+        ):
+            raise ValueError(f"app.instances {self.app.instances} (the initial desired count) "
+                             "is outside scaling.min_capacity..max_capacity")
+        return self
+
+    @model_validator(mode="after")
+    def _health_check_fits_the_app(self) -> Profile:
+        hc, app = self.load_balancer.health_check, self.app
+        at = "load_balancer.health_check"
+        served = HEALTH_PATHS[app.kind]
+        paths = ", ".join(f"{p} {d}" for p, d in served.items())
+        if hc.depth.value == "static" and (app.kind != "php" or app.command):
+            raise ValueError(f"{at}.depth: static needs a page nginx serves without the app; "
+                             f"only the sample PHP instance has one (this app's paths: {paths})")
+        if hc.path is None or app.command:
+            return self  # a TCP check; a team's own service, whose paths are its own
+        path, depth = hc.path.value, hc.depth.value
+        if path not in served:
+            raise ValueError(f"{at}.path: the {app.kind} app does not serve {path}; "
+                             f"its check paths: {paths}")
+        if served[path] != depth:
+            right = next(p for p, d in served.items() if d == depth)
+            raise ValueError(f"{at}.depth: {path} on the {app.kind} app is a {served[path]} "
+                             f"check, not {depth} (a {depth} check requests {right})")
+        return self
+
+    def alarm_definitions(self, time_scale: float) -> list[AlarmDef]:
+        """Every alarm the run evaluates (per-member alarms expanded over app_names)."""
+        if self.metrics is None:
+            return []
+        delay = self.metrics.publication_delay_s
+        return [d for a in self.alarms for d in a.definitions(time_scale, delay, self.app_names)]
+
+    @property
+    def app_names(self) -> list[str]:
+        return [f"app-{i}" for i in range(1, self.app.instances + 1)]
+
+    @property
+    def proxy(self) -> RdsProxySettings | None:
+        """The RDS Proxy in front of the writer, if the profile has one."""
+        return self.database.proxy if isinstance(self.database, AuroraSettings) else None
+
+    @property
+    def has_reader(self) -> bool:
+        """Does the database have a reader replica (Aurora with a reader)?"""
+        return isinstance(self.database, AuroraSettings) and self.database.reader.value
+
+    @property
+    def has_standby(self) -> bool:
+        """Does the database have a Multi-AZ standby (RDS with multi_az)?"""
+        return isinstance(self.database, RdsSettings) and self.database.multi_az.value
+
+    @property
+    def db_instances(self) -> list[tuple[str, str]]:
+        """The database instances `Stack` starts, with their zones: (name, zone)."""
+        names = ["db-writer"]
+        if self.has_reader:
+            names.append("db-reader")
+        if self.has_standby:
+            names.append("db-standby")
+        zones = self.database.zones
+        return [(name, zones[i % len(zones)]) for i, name in enumerate(names)]
+
+    def zone_of(self, index: int) -> str:
+        """Zone of the app instance with this 0-based index."""
+        return self.app.zones[index % len(self.app.zones)]
+
+    def modelled(self, time_scale: float) -> list[ModelledSetting]:
+        """Every cited setting: its AWS value, the value this run uses, and its source."""
+        rows = list(modelled_settings(self, "", time_scale))
+        limit = self.database.connection_limit()
+        # derived, not cited in the file: the engine's rule for the instance class, scaled
+        rows.append(ModelledSetting(MAX_CONNECTIONS_SETTING, limit.aws, limit.used, False,
+                                    limit.source))
+        return rows + [row for a in self.alarms for row in a.modelled(time_scale)]
+
+    def app_connections(self, members: int) -> int | None:
+        """Most connections `members` instances/tasks open to the writer; None = no bound."""
+        each = self.app.connections_per_member()
+        return None if each is None else each * members
+
+
+#: the "what this run modelled" row of the database's connection limit (the report reads it)
+MAX_CONNECTIONS_SETTING = "database.max_connections"

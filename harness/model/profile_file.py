@@ -1,0 +1,190 @@
+"""A stack profile file: found by architecture name or path, read with `extends:` or overrides.
+
+Validated into a `Profile`; an error names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from harness import yamlfile
+from harness.errors import ProfileError
+from harness.model.profile import Profile
+
+
+def stacks_root() -> Path:
+    """The `stacks/` directory of the project (profiles, templates, apps)."""
+    return Path(__file__).resolve().parents[2] / "stacks"
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.parent.name for p in stacks_root().glob("*/profile.yaml"))
+
+
+def profile_path(name_or_path: str) -> Path:
+    """The profile file of an architecture name (`legacy`) or a path to a profile."""
+    path = Path(name_or_path)
+    if path.suffix:
+        return path
+    path = stacks_root() / name_or_path / "profile.yaml"
+    if not path.exists():
+        raise ProfileError(
+            f"unknown architecture {name_or_path!r}; choose one of: "
+            + ", ".join(available_profiles())
+        )
+    return path
+
+
+def is_profile_file(path: Path) -> bool:
+    """Does this YAML file look like a stack profile (rather than a scenario)?"""
+    if path.name == "profile.yaml":
+        return True
+    try:
+        head = path.read_text()[:4096]
+    except OSError:
+        return False
+    head = f"\n{head}"
+    return ("\nload_balancer:" in head and "\norchestrator:" in head) or "\nextends:" in head
+
+
+def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    raw, root = yamlfile.read(path, "stack profile", ProfileError)
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: a stack profile must be a mapping, got {type(raw).__name__}")
+    return raw, root
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _has(raw: Any, loc: list[str]) -> bool:
+    for key in loc:
+        if not isinstance(raw, dict) or key not in raw:
+            return False
+        raw = raw[key]
+    return True
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One YAML document that sets a profile's keys, for the line of an error."""
+
+    file: str
+    raw: dict[str, Any]
+    node: yaml.Node | None
+    #: where the profile sits inside the document: "" for a profile file,
+    #: `variants.legacy#x.profile` for a scenario's variant
+    at: str = ""
+
+    def shown(self, field: str) -> str:
+        """The field's path as this document spells it."""
+        if not self.at:
+            return field
+        return self.at if field == "<top>" else f"{self.at}.{field}"
+
+
+def _raw_profile(name_or_path: str) -> tuple[dict[str, Any], list[_Source]]:
+    """A profile file's keys with its `extends:` base merged under them, and their sources."""
+    path = profile_path(name_or_path)
+    raw, root = _read(path)
+    sources = [_Source(str(path), raw, root)]
+    base_name = raw.pop("extends", None)
+    if base_name is not None:
+        if not isinstance(base_name, str) or Path(base_name).suffix:
+            raise ProfileError(
+                f"{path}:{yamlfile.line_of(root, 'extends')}: extends: name an architecture "
+                f"({', '.join(available_profiles())}), not {base_name!r}"
+            )
+        base_path = profile_path(base_name)
+        base, base_root = _read(base_path)
+        if "extends" in base:
+            raise ProfileError(
+                f"{path}: extends: {base_name} extends another profile itself; "
+                "extend a profile that stands alone"
+            )
+        _check_cited(raw, sources[0])
+        sources.append(_Source(str(base_path), base, base_root))
+        raw = _merge(base, raw)
+    return raw, sources
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad.
+
+    A profile may say `extends: <architecture>`: it is then that profile with this
+    file's keys on top (mappings merged key by key), so a variant such as
+    `modern-no-proxy` stays identical to its base except where it says otherwise.
+    """
+    raw, sources = _raw_profile(name_or_path)
+    return _validated(raw, sources)
+
+
+def profile_with(base: str, overrides: dict[str, Any], *, file: str, node: yaml.Node | None,
+                 at: str) -> Profile:
+    """The profile `base` with `overrides` (already read from another YAML file) on top.
+
+    Merged key by key as `extends:` does, validated as a profile file is; an error names
+    `file:line` through `node` (the file's node tree) and the field as `at.<path>`, e.g.
+    `scenario.yaml:14: variants.legacy#x.profile.load_balancer.routing: ...`.
+    """
+    raw, sources = _raw_profile(base)
+    own = _Source(file, overrides, node, at)
+    _check_cited(overrides, own)
+    return _validated(_merge(raw, overrides), [own, *sources])
+
+
+def _check_cited(over: dict[str, Any], source: _Source, prefix: str = "") -> None:
+    """A new `value` of a cited setting comes with its own source.
+
+    Merged key by key, `{value: 3}` would keep the base's source, which cites the old figure.
+    """
+    for key, value in over.items():
+        if not isinstance(value, dict):
+            continue
+        field = f"{prefix}{key}"
+        if "value" in value and "source" not in value:
+            shown = source.shown(field)
+            line = yamlfile.line_of(source.node, shown)
+            where = f"{source.file}:{line}" if line is not None else source.file
+            raise ProfileError(
+                f"{where}: {shown}: a new value needs its own source "
+                '({value: ..., source: "where the figure comes from"}); '
+                "the base profile's source cites its old value"
+            )
+        _check_cited(value, source, f"{field}.")
+
+
+def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as exc:
+        # a misspelt key gives "extra" and "missing" errors: the misspelling says more
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        # the discriminated unions add the chosen member's tag to the path: drop it
+        loc = [str(p) for p in first["loc"] if p not in _UNION_TAGS]
+        field = ".".join(loc) or "<top>"
+        # the document that sets the field (the variant's own keys first, then its base)
+        source = next((s for s in sources if _has(s.raw, loc)), sources[0])
+        shown = source.shown(field)
+        line = yamlfile.line_of(source.node, shown)
+        where = f"{source.file}:{line}" if line is not None else source.file
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        message = ("unknown key; check the spelling against stacks/legacy or stacks/modern"
+                   if first["type"] == "extra_forbidden" else first["msg"])
+        raise ProfileError(f"{where}: {shown}: {message}{more}") from None
+
+
+_UNION_TAGS = {"asg", "ecs", "rds_mysql", "aurora_mysql"}
