@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from bench._steady import LOAD_S, Window, measure
+from bench._targets import StallServer, StaticNginx
 from harness.load.runner import LoadResult, run_load
-from harness.load.targets import StallServer, StaticNginx
 from harness.scenario.workload import Workload, load_workload
 
 #: Locust users for the closed-model baseline, and the harness's concurrency cap to match

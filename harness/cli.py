@@ -23,6 +23,7 @@ from harness.errors import EnvironmentProblem, HarnessError, StackError
 from harness.load import locustcheck
 from harness.load.command import load as load_command
 from harness.model.profile_file import available_profiles, is_profile_file, load_profile
+from harness.records.events import FaultEvent
 from harness.rehearsal import RunOptions, rehearse
 from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
@@ -278,7 +279,7 @@ def inject(
     def echo(event: dict[str, object]) -> None:
         keys = ("fault", "targets", "lag_ms", "took_ms", "error")
         detail = " ".join(f"{k}={event[k]}" for k in keys if k in event)
-        if event["kind"] != "fault.summary":
+        if event["kind"] != FaultEvent.SUMMARY:
             out.print(f"[dim]{event['ts']}[/dim] {event['kind']} {detail}", highlight=False)
 
     try:

@@ -37,6 +37,7 @@ from rich.text import Text
 from harness.deploys.text import event_line as deploy_line
 from harness.faults.executor import Planned
 from harness.records.classify import ERROR_CLASSES
+from harness.records.events import FaultEvent, OrchestratorEvent, Source
 
 #: a guess for starting and seeding a stack, until one architecture has shown the real time
 START_ESTIMATE_S = 12.0
@@ -83,49 +84,54 @@ def event_text(event: dict[str, Any]) -> str | None:
     """An orchestrator action or a fault as one short sentence; None for other events."""
     kind = str(event.get("kind", ""))
     who = str(event.get("component", ""))
-    if kind.startswith("orchestrator."):
+    if kind.startswith(Source.ORCHESTRATOR):
         orch = {"ecs": "ECS", "asg": "ASG", "aurora": "Aurora",
                 "autoscaling": "Auto Scaling"}.get(
             str(event.get("orchestrator", "")), str(event.get("orchestrator", "")))
-        what = kind.removeprefix("orchestrator.")
-        text = f"{what.replace('_', ' ')} {who}"
+        text = f"{kind.removeprefix(Source.ORCHESTRATOR).replace('_', ' ')} {who}"
         with contextlib.suppress(KeyError, ValueError, TypeError):  # a field it did not carry
-            text = _PHRASES[what].format(who=who, **event)
+            text = _PHRASES[kind].format(who=who, **event)
         if event.get("error"):
             text += f": {event['error']}"
         return f"{orch}: {text.strip()}"
-    if kind.startswith("deploy."):
+    if kind.startswith(Source.DEPLOY):
         return deploy_line(event)
-    if kind in ("fault.applied", "fault.reverted", "fault.apply_failed", "fault.revert_failed"):
+    if kind in _FAULT_STEPS:
         targets = ", ".join(str(t) for t in event.get("targets") or []) or event.get("target")
-        verb = kind.removeprefix("fault.").replace("_", " ")
+        verb = kind.removeprefix(Source.FAULT).replace("_", " ")
         text = f"fault {event.get('fault')} ({event.get('type')}) {verb} on {targets}"
         return text + (f": {event['error']}" if event.get("error") else "")
     return None
 
 
-_PHRASES = {
-    "task_stopped": "task {who} stopped",
-    "task_launched": "launching a replacement for {who}",
-    "target_deregistered": "deregistered {who} from the target group",
-    "task_in_service": "{who} back in service, replaced in {replaced_after_s:.1f} s",
-    "task_unhealthy": "{who} failed {failed_checks} health checks",
-    "instance_terminating": "terminating {who} ({reason})",
-    "instance_launching": "launching a new instance for {who}",
-    "instance_launched": "launched {who}",
-    "instance_out_of_service": "{who} out of service",
-    "instance_in_service": "{who} in service",
-    "reader_restarting": "restarting {who} to promote it",
-    "reader_promoted": "promoted {who} to writer",
-    "reader_endpoint_to_writer": "reader endpoint now the writer {who}",
-    "writer_down": "writer {who} is down",
-    "writer_endpoint_moved": "writer endpoint now {who}",
-    "scaling.desired_changed": "desired {old} -> {new} ({cause})",
-    "scaling.launching": "launching {who} (desired {desired})",
-    "scaling.registered": "{who} registered with the load balancer",
-    "scaling.in_service": "{who} in service, {since_desired_s:.1f} s after it was asked for",
-    "scaling.terminating": "terminating {who} (desired {desired})",
-    "scaling.terminated": "{who} terminated",
+#: the fault steps the view shows
+_FAULT_STEPS = frozenset({FaultEvent.APPLIED, FaultEvent.REVERTED, FaultEvent.APPLY_FAILED,
+                          FaultEvent.REVERT_FAILED})
+
+#: an orchestrator event as a sentence (any other: its kind's words and the component)
+_PHRASES: dict[str, str] = {
+    OrchestratorEvent.TASK_STOPPED: "task {who} stopped",
+    OrchestratorEvent.TARGET_DEREGISTERED: "deregistered {who} from the target group",
+    OrchestratorEvent.TASK_IN_SERVICE:
+        "{who} back in service, replaced in {replaced_after_s:.1f} s",
+    OrchestratorEvent.TASK_UNHEALTHY: "{who} failed {failed_checks} health checks",
+    OrchestratorEvent.INSTANCE_TERMINATING: "terminating {who} ({reason})",
+    OrchestratorEvent.INSTANCE_LAUNCHING: "launching a new instance for {who}",
+    OrchestratorEvent.INSTANCE_LAUNCHED: "launched {who}",
+    OrchestratorEvent.INSTANCE_OUT_OF_SERVICE: "{who} out of service",
+    OrchestratorEvent.INSTANCE_IN_SERVICE: "{who} in service",
+    OrchestratorEvent.READER_RESTARTING: "restarting {who} to promote it",
+    OrchestratorEvent.READER_PROMOTED: "promoted {who} to writer",
+    OrchestratorEvent.READER_ENDPOINT_TO_WRITER: "reader endpoint now the writer {who}",
+    OrchestratorEvent.WRITER_DOWN: "writer {who} is down",
+    OrchestratorEvent.WRITER_ENDPOINT_MOVED: "writer endpoint now {who}",
+    OrchestratorEvent.SCALING_DESIRED_CHANGED: "desired {old} -> {new} ({cause})",
+    OrchestratorEvent.SCALING_LAUNCHING: "launching {who} (desired {desired})",
+    OrchestratorEvent.SCALING_REGISTERED: "{who} registered with the load balancer",
+    OrchestratorEvent.SCALING_IN_SERVICE:
+        "{who} in service, {since_desired_s:.1f} s after it was asked for",
+    OrchestratorEvent.SCALING_TERMINATING: "terminating {who} (desired {desired})",
+    OrchestratorEvent.SCALING_TERMINATED: "{who} terminated",
 }
 
 

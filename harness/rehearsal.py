@@ -28,6 +28,7 @@ from harness.interrupts import interrupts
 from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
+from harness.model.profile import Profile
 from harness.readback import database_settle_s, drain_queue, read_writer
 from harness.records.samples import METRICS_FILE, MetricsLog
 from harness.report.assemble import RunHeader, build_record, write_all
@@ -129,28 +130,17 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
 
 def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
               results: ResultsDir, view: RunView, interrupted: threading.Event) -> None:
+    """One architecture's part: stack up, load and faults on one clock, drain, invariants.
+
+    What the load measured lands on `outcome` even when an error or Ctrl-C ends it early.
+    """
     arch = outcome.arch
     say = view.say
     events = EventLog(results.path / f"events-{arch}.jsonl", echo=view.event)
-    # the scenario's variant of the profile when the label names one (legacy#tcp-check)
-    profile = scenario.profile(arch)
-    variant = scenario.variant(arch)
-    outcome.variant = variant.to_json() if variant is not None else None
-    # the profile's alarms with the scenario's changes: run.json and "modelled" show these
-    profile = profile.model_copy(update={"alarms": scenario.alarm_specs(profile, arch)})
-    if scenario.scaling is not None:
-        profile = scenario.scaling.applied(profile, str(scenario.path))
+    profile = _arch_profile(scenario, outcome)
     alarms = profile.alarm_definitions(scenario.time_scale)
     outcome.alarms = [a.to_json() for a in alarms]
-    outcome.profile = profile.model_dump(mode="json")
-    outcome.modelled = modelled_rows(profile, variant, scenario.time_scale)
-    stack = Stack(
-        profile, replace(options.settings, time_scale=scenario.time_scale),
-        seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
-                           events=scenario.workload.data.events),
-        log_dir=results.logs_dir / arch, app_bug=scenario.bug, events=events,
-        runtime=options.runtime,
-    )
+    stack = _stack(scenario, options, profile, events, log_dir=results.logs_dir / arch)
     load: LoadResult | None = None
     took = _Stages()
     try:
@@ -158,10 +148,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
             took.mark("stack start")
             info = stack.info
             assert stack.runtime is not None  # started
-            if stack.capacity is not None:
-                outcome.capacity = stack.capacity.to_json()
-                if not stack.capacity.enforced:
-                    say(f"{arch}: warning: {stack.capacity.reason}")
+            _note_capacity(stack, outcome, say)
             say(f"{arch}: stack ready at {info.lb_url}; load for {scenario.workload.duration:g} s")
             # one clock for both: the load's second 0 is the fault timeline's 0 s
             start_at = time.time() + LEAD_IN_S
@@ -212,13 +199,53 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         say(f"{arch}: error: {exc}")
     finally:
         if load is not None:
-            outcome.data = ArchData.from_recorder(arch, load.recorder)
-            outcome.invalid += list(load.check.reasons)
-            if load.generator_cpu is not None:
-                outcome.generator_cpu = load.generator_cpu.to_json()
-                for warning in load.generator_cpu.warnings:
-                    say(f"{arch}: warning: {warning}")
+            _note_load(load, outcome, say)
         outcome.events = [{**e, "arch": arch} for e in events.events]
+
+
+def _arch_profile(scenario: Scenario, outcome: ArchOutcome) -> Profile:
+    """The profile the architecture runs: its variant, the scenario's alarms and scaling."""
+    arch = outcome.arch
+    # the scenario's variant of the profile when the label names one (legacy#tcp-check)
+    profile = scenario.profile(arch)
+    variant = scenario.variant(arch)
+    outcome.variant = variant.to_json() if variant is not None else None
+    # the profile's alarms with the scenario's changes: run.json and "modelled" show these
+    profile = profile.model_copy(update={"alarms": scenario.alarm_specs(profile, arch)})
+    if scenario.scaling is not None:
+        profile = scenario.scaling.applied(profile, str(scenario.path))
+    outcome.profile = profile.model_dump(mode="json")
+    outcome.modelled = modelled_rows(profile, variant, scenario.time_scale)
+    return profile
+
+
+def _stack(scenario: Scenario, options: RunOptions, profile: Profile, events: EventLog, *,
+           log_dir: Path) -> Stack:
+    """The architecture's stack (not started yet) at the scenario's time scale and seed data."""
+    return Stack(
+        profile, replace(options.settings, time_scale=scenario.time_scale),
+        seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
+                           events=scenario.workload.data.events),
+        log_dir=log_dir, app_bug=scenario.bug, events=events, runtime=options.runtime,
+    )
+
+
+def _note_capacity(stack: Stack, outcome: ArchOutcome, say: Say) -> None:
+    """The apps' limits in force onto the outcome; a warning when they are not enforced."""
+    if stack.capacity is not None:
+        outcome.capacity = stack.capacity.to_json()
+        if not stack.capacity.enforced:
+            say(f"{outcome.arch}: warning: {stack.capacity.reason}")
+
+
+def _note_load(load: LoadResult, outcome: ArchOutcome, say: Say) -> None:
+    """What the load measured onto the outcome: its data, self-check and generator CPU."""
+    outcome.data = ArchData.from_recorder(outcome.arch, load.recorder)
+    outcome.invalid += list(load.check.reasons)
+    if load.generator_cpu is not None:
+        outcome.generator_cpu = load.generator_cpu.to_json()
+        for warning in load.generator_cpu.warnings:
+            say(f"{outcome.arch}: warning: {warning}")
 
 
 class _Stages:

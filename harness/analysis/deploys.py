@@ -23,6 +23,7 @@ from typing import Any
 from harness.analysis.detection import FaultDetection
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
+from harness.records.events import DeployEvent, Source
 
 
 @dataclass(frozen=True)
@@ -71,30 +72,30 @@ def summarize(events: Iterable[Mapping[str, Any]], data: ArchData,
     for e in events:
         if arch is not None and e.get("arch", arch) != arch:
             continue
-        if str(e.get("kind", "")).startswith("deploy.") and "deploy" in e:
+        if str(e.get("kind", "")).startswith(Source.DEPLOY) and "deploy" in e:
             by_deploy.setdefault(str(e["deploy"]), []).append(e)
     detected = {d.fault: d for d in detections}
     end_s = float(data.duration_s)
     out = [_one(name, steps, data, detected.get(name), end_s)
-           for name, steps in by_deploy.items() if _first(steps, "deploy.start")]
+           for name, steps in by_deploy.items() if _first(steps, DeployEvent.START)]
     return sorted(out, key=lambda d: d.start_s)
 
 
-def _first(steps: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any] | None:
+def _first(steps: Sequence[Mapping[str, Any]], kind: DeployEvent) -> Mapping[str, Any] | None:
     return next((e for e in steps if e.get("kind") == kind), None)
 
 
 def _one(name: str, steps: Sequence[Mapping[str, Any]], data: ArchData,
          detection: FaultDetection | None, end_s: float) -> DeploySummary:
-    start = _first(steps, "deploy.start")
+    start = _first(steps, DeployEvent.START)
     assert start is not None
     t0 = event_time(start)
-    done = _first(steps, "deploy.done")
-    rollback = _first(steps, "deploy.rollback")
-    ended = done or _first(steps, "deploy.failed") or _first(steps, "deploy.unfinished")
-    outcome = str(ended.get("outcome", ended["kind"].removeprefix("deploy."))) if ended else (
+    done = _first(steps, DeployEvent.DONE)
+    rollback = _first(steps, DeployEvent.ROLLBACK)
+    ended = done or _first(steps, DeployEvent.FAILED) or _first(steps, DeployEvent.UNFINISHED)
+    outcome = str(ended.get("outcome", ended["kind"].removeprefix(Source.DEPLOY))) if ended else (
         "unfinished")
-    shifted = _first(steps, "deploy.traffic_shifted")
+    shifted = _first(steps, DeployEvent.TRAFFIC_SHIFTED)
     if outcome == "unfinished" and shifted is not None and rollback is None:
         outcome = "traffic_shifted"  # all on the release; the run ended in the termination wait
     settle = done if rollback is not None else shifted

@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.analysis.recovery import FaultRecovery, FaultWindow
 from harness.model.alarmdef import AlarmDef
+from harness.records.events import FaultEvent, OrchestratorEvent, Source, StackEvent
 
 
 @dataclass(frozen=True)
@@ -88,14 +89,14 @@ def changes_from_events(events: Iterable[Mapping[str, Any]], arch: str) -> list[
         (AlarmChange(str(e["alarm"]), float(e["at_s"]), str(e["old"]), str(e["new"]),
                      str(e.get("reason", "")))
          for e in events
-         if e.get("kind") == "alarm.state_change" and e.get("arch", arch) == arch),
+         if e.get("kind") == StackEvent.ALARM_STATE_CHANGE and e.get("arch", arch) == arch),
         key=lambda c: c.at_s,
     )
 
 
 #: orchestrator events that end a repair: the member or replica serves again
-REPAIRED = frozenset({"orchestrator.instance_in_service", "orchestrator.task_in_service",
-                      "orchestrator.standby_rejoined", "orchestrator.reader_rejoined"})
+REPAIRED = frozenset({OrchestratorEvent.INSTANCE_IN_SERVICE, OrchestratorEvent.TASK_IN_SERVICE,
+                      OrchestratorEvent.STANDBY_REJOINED, OrchestratorEvent.READER_REJOINED})
 
 
 def repairs_from_events(events: Iterable[Mapping[str, Any]], arch: str, run_end_s: float
@@ -112,12 +113,12 @@ def repairs_from_events(events: Iterable[Mapping[str, Any]], arch: str, run_end_
     mine = sorted((e for e in events if e.get("arch", arch) == arch),
                   key=lambda e: float(e.get("t_s", 0.0)))
     applied = [(str(e["fault"]), float(e["t_s"]), set(e.get("targets") or [e.get("target")]))
-               for e in mine if e.get("kind") == "fault.applied"]
+               for e in mine if e.get("kind") == FaultEvent.APPLIED]
     until: dict[str, float] = {}
     for i, (name, start, targets) in enumerate(applied):
         for target in targets:
             nxt = min((s for _n, s, t in applied[i + 1:] if target in t), default=math.inf)
-            repair = [e for e in mine if str(e.get("kind", "")).startswith("orchestrator.")
+            repair = [e for e in mine if str(e.get("kind", "")).startswith(Source.ORCHESTRATOR)
                       and e.get("component") == target and start <= float(e["t_s"]) < nxt]
             if repair:
                 last = repair[-1]

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from harness.analysis.series import ArchData
+from harness.records.events import FaultEvent
 from harness.scenario.slo import Recovery
 
 RecoveryStatus = Literal["recovered", "not_recovered", "no_impact", "not_measurable"]
@@ -138,11 +139,11 @@ def faults_from_events(events: Iterable[Mapping[str, Any]], arch: str | None = N
         if arch is not None and e.get("arch", arch) != arch:
             continue
         kind, name = e.get("kind"), str(e.get("fault", ""))
-        if kind == "fault.applying" and name not in began:
+        if kind == FaultEvent.APPLYING and name not in began:
             began[name] = event_time(e)
-        elif kind == "fault.applied" and name not in applied:
+        elif kind == FaultEvent.APPLIED and name not in applied:
             applied[name] = e
-        elif kind == "fault.reverted" and name not in ended:
+        elif kind == FaultEvent.REVERTED and name not in ended:
             ended[name] = event_time(e)
     windows = []
     for name, e in applied.items():
@@ -276,7 +277,8 @@ def detect_all(data: ArchData, faults: Iterable[FaultWindow], params: Recovery, 
         earlier.append(_Earlier(f.name, first, _until(f, first, found),
                                 hurt=found.band is None or found.impact is not None,
                                 known=found.band is not None))
-        results.append(_record(data, f, first, found, status, reason, params, time_scale))
+        results.append(_record(data, f, first, found, status, reason, params, time_scale,
+                               impact_end))
     return results
 
 
@@ -370,15 +372,17 @@ def _until(f: FaultWindow, first: int, found: _Found) -> float:
 
 
 def _record(data: ArchData, f: FaultWindow, first: int, found: _Found, status: RecoveryStatus,
-            reason: str | None, params: Recovery, time_scale: float) -> FaultRecovery:
+            reason: str | None, params: Recovery, time_scale: float, impact_end: int
+            ) -> FaultRecovery:
     cd = params.count_dropped
-    # "during": the fault's own span, or for an instant fault until it recovered
+    # "during": the fault's own span, or for an instant fault until it recovered; one that
+    # did not (or had no impact) until the next fault started: that one's errors are its own
     if f.end_s is not None:
         span_end = math.ceil(f.end_s)
     elif found.recovered_at is not None:
         span_end = found.recovered_at
     else:
-        span_end = data.duration_s
+        span_end = impact_end
     span_end = max(span_end, first + 1)
     during = data.stats(first, span_end)
     rates = [

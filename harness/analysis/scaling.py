@@ -44,8 +44,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-CAPACITY_EVENT = "scaling.capacity"
-DESIRED_EVENT = "orchestrator.scaling.desired_changed"
+from harness.records.events import OrchestratorEvent, StackEvent
+
 #: consecutive seconds above capacity before demand counts as exceeding it
 SUSTAIN_S = 3
 
@@ -90,14 +90,16 @@ def capacity_points(events: Sequence[Mapping[str, Any]], arch: str) -> list[Capa
     points = [
         CapacityPoint(_time(e), int(e["desired"]), int(e["launching"]), int(e["in_service"]),
                       None if e.get("cpu_sum_pct") is None else float(e["cpu_sum_pct"]))
-        for e in events if e.get("kind") == CAPACITY_EVENT and e.get("arch", arch) == arch
+        for e in events
+        if e.get("kind") == StackEvent.SCALING_CAPACITY and e.get("arch", arch) == arch
     ]
     return sorted(points, key=lambda p: p.t_s)
 
 
 def desired_changes(events: Sequence[Mapping[str, Any]], arch: str) -> list[DesiredChange]:
     changes = [DesiredChange(_time(e), int(e["old"]), int(e["new"]), str(e.get("cause", "")))
-               for e in events if e.get("kind") == DESIRED_EVENT and e.get("arch", arch) == arch]
+               for e in events if e.get("kind") == OrchestratorEvent.SCALING_DESIRED_CHANGED
+               and e.get("arch", arch) == arch]
     return sorted(changes, key=lambda c: c.t_s)
 
 

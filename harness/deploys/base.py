@@ -2,9 +2,9 @@
 
 A deploy runs in its own thread from `start()` (the fault executor's apply) until it
 is done; `stop()` (the executor's revert at the end of the run) ends an unfinished one
-where it stands. Every step is a `deploy.<step>` event in the run's journal with the
-deploy's name, so analysis (harness.analysis.deploys) and the report's timeline read
-them back.
+where it stands. Every step is a `DeployEvent` (`deploy.<step>`) in the run's journal
+with the deploy's name, so analysis (harness.analysis.deploys) and the report's
+timeline read them back.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import requests
 
 from harness.errors import FaultError
 from harness.model.cited import Timing
+from harness.records.events import DeployEvent
 from harness.runtime.events import EventLog
 from harness.scenario.faults import Deploy
 
@@ -58,11 +59,11 @@ class DeployRun:
     def scaled(self, timing: Timing) -> float:
         return timing.at(self.time_scale)
 
-    def emit(self, step: str, **fields: Any) -> None:
-        self.events.emit(f"deploy.{step}", deploy=self.name, strategy=self.strategy, **fields)
+    def emit(self, kind: DeployEvent, **fields: Any) -> None:
+        self.events.emit(kind, deploy=self.name, strategy=self.strategy, **fields)
 
     def start(self) -> None:
-        self.emit("start", version=self.spec.version, **self.describe())
+        self.emit(DeployEvent.START, version=self.spec.version, **self.describe())
         self._thread.start()
 
     def stop(self, timeout_s: float = 30) -> None:
@@ -89,10 +90,10 @@ class DeployRun:
         except Exception as exc:  # an event, never a silent end: the run records it
             error = str(exc) if isinstance(exc, FaultError) else f"{type(exc).__name__}: {exc}"
             self.outcome = "failed"
-            self.emit("failed", error=error)
+            self.emit(DeployEvent.FAILED, error=error)
         if self.outcome is None:
             self.outcome = "unfinished"
-            self.emit("unfinished", reason="the run ended before the deploy was done")
+            self.emit(DeployEvent.UNFINISHED, reason="the run ended before the deploy was done")
 
     def run(self) -> None:
         raise NotImplementedError

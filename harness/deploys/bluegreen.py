@@ -37,6 +37,7 @@ from harness.deploys.schedule import AlarmWatch, shift_steps, weights
 from harness.errors import FaultError, StackError
 from harness.model.deploy import CodeDeployEcs
 from harness.model.profile import Profile
+from harness.records.events import DeployEvent, StackEvent
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
@@ -90,14 +91,15 @@ class BlueGreenDeploy(DeployRun):
             if not self._wait_watching(shifting + step.at_s - time.monotonic()):
                 return self._end_early()
             self._shift(step.percent)
-        self.emit("traffic_shifted", took_s=round(time.monotonic() - started, 3))
+        self.emit(DeployEvent.TRAFFIC_SHIFTED, took_s=round(time.monotonic() - started, 3))
         if not self._wait_watching(self.scaled(self.settings.termination_wait_s)):
             return self._end_early()
         for app in self.blue:
             self.admin.set_server_state(app, "maint")
         self.outcome = "succeeded"
-        self.emit("blue_terminated", components=self.blue)
-        self.emit("done", outcome="succeeded", took_s=round(time.monotonic() - started, 3))
+        self.emit(DeployEvent.BLUE_TERMINATED, components=self.blue)
+        self.emit(DeployEvent.DONE,
+                  outcome="succeeded", took_s=round(time.monotonic() - started, 3))
 
     def _end_early(self) -> None:
         """The alarm tripped (roll back) or the run ended (leave it where it stands)."""
@@ -108,7 +110,8 @@ class BlueGreenDeploy(DeployRun):
         """Wait, watching the rollback alarm; False when it tripped or the run ended."""
         deadline = time.monotonic() + seconds
         while True:
-            if self.watch is not None and self.watch.feed(self.events.of_kind("alarm.")):
+            if self.watch is not None and self.watch.feed(
+                    self.events.of_kind(StackEvent.ALARM_STATE_CHANGE)):
                 return False
             left = deadline - time.monotonic()
             if left <= 0:
@@ -141,7 +144,7 @@ class BlueGreenDeploy(DeployRun):
             self.admin.command(f"enable health {server}")
             self.admin.command(f"set server {server} state drain; set server {server} health "
                                f"down; set server {server} state ready")
-        self.emit("green_started", components=self.green)
+        self.emit(DeployEvent.GREEN_STARTED, components=self.green)
 
     def _green_healthy(self) -> bool:
         hc = self.profile.load_balancer.health_check
@@ -156,7 +159,7 @@ class BlueGreenDeploy(DeployRun):
                 return False
             if not self._wait_watching(POLL_S):
                 return False
-        self.emit("green_healthy", components=self.green)
+        self.emit(DeployEvent.GREEN_HEALTHY, components=self.green)
         return True
 
     def _admitted(self, group: TargetGroupSettings, started: float) -> bool:
@@ -179,20 +182,22 @@ class BlueGreenDeploy(DeployRun):
         commands += [f"set server {_BACKEND}/{g} weight {green_w}" for g in self.green]
         self.admin.command("; ".join(commands))
         self.percent = percent
-        self.emit("shift", percent=percent, blue_weight=blue_w, green_weight=green_w)
+        self.emit(DeployEvent.SHIFT, percent=percent, blue_weight=blue_w, green_weight=green_w)
 
     def rollback(self, reason: str, alarm_at_s: float | None) -> None:
         """All traffic back on blue at once, green out of the LB and stopped."""
         began = self.events.elapsed()
-        self.emit("rollback", reason=reason, alarm=self.watch.alarm if self.watch else None,
-                  alarm_at_s=alarm_at_s, percent_on_green=self.percent)
+        self.emit(DeployEvent.ROLLBACK, reason=reason,
+                  alarm=self.watch.alarm if self.watch else None, alarm_at_s=alarm_at_s,
+                  percent_on_green=self.percent)
         with contextlib.suppress(FaultError):
             self.admin.command("; ".join(f"set server {_BACKEND}/{a} weight 1"
                                          for a in self.blue))
         self.percent = 0
         self._remove_green()
         self.outcome = "rolled_back"
-        self.emit("done", outcome="rolled_back", rollback_s=round(self.events.elapsed() - began, 3))
+        self.emit(DeployEvent.DONE,
+                  outcome="rolled_back", rollback_s=round(self.events.elapsed() - began, 3))
 
     def _remove_green(self) -> None:
         for green in self._added:

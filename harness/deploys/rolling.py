@@ -25,6 +25,7 @@ import psutil
 from harness.deploys.base import DeployRun, release_env, serves_version
 from harness.errors import FaultError
 from harness.model.deploy import OpsWorksDeploy
+from harness.records.events import DeployEvent
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK
@@ -113,8 +114,9 @@ class RollingDeploy(DeployRun):
                 return
         self.outcome = "succeeded"
         # nothing left to shift: the deploy's traffic is where it will stay
-        self.emit("traffic_shifted", took_s=round(time.monotonic() - started, 3))
-        self.emit("done", outcome="succeeded", took_s=round(time.monotonic() - started, 3))
+        self.emit(DeployEvent.TRAFFIC_SHIFTED, took_s=round(time.monotonic() - started, 3))
+        self.emit(DeployEvent.DONE,
+                  outcome="succeeded", took_s=round(time.monotonic() - started, 3))
 
     def _guarded(self, app: str, errors: list[str]) -> None:
         try:
@@ -124,7 +126,7 @@ class RollingDeploy(DeployRun):
                           else f"{app}: {type(exc).__name__}: {exc}")
 
     def _instance(self, app: str) -> None:
-        self.emit("instance_preparing", component=app)
+        self.emit(DeployEvent.INSTANCE_PREPARING, component=app)
         if not self.sleep(self.scaled(self.settings.prepare_s)):
             return
         spec = self.runtime.spec(app)
@@ -142,7 +144,7 @@ class RollingDeploy(DeployRun):
             raise FaultError(f"{app} is not running (being replaced?); deploy skipped it")
         old_workers = _workers(master)
         reloaded = time.monotonic()
-        self.emit("instance_reloading", component=app, signal="SIGUSR2")
+        self.emit(DeployEvent.INSTANCE_RELOADING, component=app, signal="SIGUSR2")
         # the master re-executes itself in place (same PID): the runtime still sees it run
         os.kill(master, signal.SIGUSR2)
         url = f"http://{LOOPBACK}:{self.info.components[app].port}"
@@ -154,5 +156,5 @@ class RollingDeploy(DeployRun):
                                  f"{_RELOAD_TIMEOUT_S:g} s of php-fpm's reload")
             if not self.sleep(0.02):
                 return
-        self.emit("instance_updated", component=app,
+        self.emit(DeployEvent.INSTANCE_UPDATED, component=app,
                   reload_s=round(time.monotonic() - reloaded, 3))

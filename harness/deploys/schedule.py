@@ -20,6 +20,7 @@ from math import gcd
 from typing import Any
 
 from harness.model.deploy import ShiftConfig
+from harness.records.events import StackEvent
 
 #: HAProxy's largest server weight
 _MAX_WEIGHT = 256
@@ -87,7 +88,8 @@ class AlarmWatch:
         """Read the state changes so far (in order); True once the alarm is in ALARM."""
         for e in list(events)[self._seen:]:
             self._seen += 1
-            if e.get("kind") != "alarm.state_change" or not self._mine(str(e.get("alarm", ""))):
+            if (e.get("kind") != StackEvent.ALARM_STATE_CHANGE
+                    or not self._mine(str(e.get("alarm", "")))):
                 continue
             self.state = str(e.get("new"))
             if self.state == "ALARM" and self.tripped_at_s is None:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Protocol
 import psutil
 
 from harness.errors import FaultError
+from harness.records.events import FaultEvent
 from harness.runtime.base import Helper
 from harness.runtime.events import EventLog
 from harness.runtime.helpers import run_in_cgroups
@@ -31,6 +32,7 @@ from harness.runtime.select import run_containers
 from harness.scenario.faults import FaultSpec, Topology
 from harness.stacks.components.haproxy import HaproxyAdmin, fault_map_path
 from harness.stacks.components.toxiproxy import ToxiproxyClient
+from harness.stacks.stack import Stack
 from harness.stacks.topology import StackInfo
 
 
@@ -46,6 +48,16 @@ class ProcessControl(Protocol):
     def is_running(self, name: str) -> bool: ...
 
     def run_inside(self, name: str, argv: list[str]) -> Helper: ...
+
+
+class DatabaseControl(Protocol):
+    """The database orchestrator's calls db faults need (Aurora's cluster, RDS's instance)."""
+
+    def current_writer(self) -> str: ...
+
+    def switchover(self) -> None: ...
+
+    def reboot(self, name: str, *, force: bool) -> None: ...
 
 
 class RecordedProcesses:
@@ -128,10 +140,10 @@ class FaultContext:
     processes: ProcessControl
     events: EventLog
     #: optional database controller (the Aurora/RDS orchestrator) for db_failover
-    database: Any = None
+    database: DatabaseControl | None = None
     #: the running Stack (profile, time scale, runtime) when this harness owns it; deploys
     #: need it to start task sets and reload instances
-    stack: Any = None
+    stack: Stack | None = None
     topology: Topology = field(init=False)
 
     def __post_init__(self) -> None:
@@ -264,7 +276,7 @@ def revert_leftovers(ctx: FaultContext, note: Callable[[str], None] = lambda _m:
         path.unlink(missing_ok=True)
     names = ", ".join(f"{a.get('name')} (pid {a['pid']})" for a in left)
     note(f"reverted faults left by a harness that died: {names}")
-    ctx.events.emit("fault.leftovers_reverted", faults=left)
+    ctx.events.emit(FaultEvent.LEFTOVERS_REVERTED, faults=left)
     return True
 
 

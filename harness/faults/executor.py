@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.errors import FaultError
 from harness.faults.base import FaultContext, FaultType, build, write_journal
+from harness.records.events import FaultEvent
 from harness.scenario.faults import FaultSpec, fault_name
 
 #: the executor's goal for |applied - scheduled|; reported next to the measured p99
@@ -144,7 +145,7 @@ class FaultExecutor:
         # The fault's clock starts here, not when apply() returns: a slow apply (a planned
         # failover, a reboot) is already doing damage while it runs (harness.analysis.recovery).
         started = self.events.elapsed()
-        self.events.emit("fault.applying", **self._describe(p), scheduled_s=round(p.start_s, 6),
+        self.events.emit(FaultEvent.APPLYING, **self._describe(p), scheduled_s=round(p.start_s, 6),
                          lag_ms=round((started - p.start_s) * 1000, 3))
         try:
             p.fault.apply()
@@ -155,7 +156,7 @@ class FaultExecutor:
                 FaultError(f"fault {p.name} ({p.fault.spec.type}) did not apply: {error}")
             )
             self.events.emit(
-                "fault.apply_failed", **self._describe(p), scheduled_s=round(p.start_s, 6),
+                FaultEvent.APPLY_FAILED, **self._describe(p), scheduled_s=round(p.start_s, 6),
                 lag_ms=round((started - p.start_s) * 1000, 3), took_ms=round(took * 1000, 3),
                 error=str(error),
             )
@@ -163,7 +164,8 @@ class FaultExecutor:
             try:
                 p.fault.revert()
             except Exception as revert_exc:
-                self.events.emit("fault.revert_failed", **self._describe(p), error=str(revert_exc))
+                self.events.emit(FaultEvent.REVERT_FAILED,
+                                 **self._describe(p), error=str(revert_exc))
             p.reverted = True
             return
         took = self.events.elapsed() - started
@@ -174,7 +176,7 @@ class FaultExecutor:
             p.reverted = p.fault.spec.instant
         self._journal()
         self.events.emit(
-            "fault.applied", **self._describe(p), scheduled_s=round(p.start_s, 6),
+            FaultEvent.APPLIED, **self._describe(p), scheduled_s=round(p.start_s, 6),
             lag_ms=round(lag * 1000, 3), took_ms=round(took * 1000, 3),
             **({"ends_s": round(p.end_s, 6)} if p.end_s is not None else {}),
         )
@@ -193,7 +195,7 @@ class FaultExecutor:
             with self._lock:
                 p.reverted = False
             self.errors.append(FaultError(f"fault {p.name}: revert failed: {exc}"))
-            self.events.emit("fault.revert_failed", **self._describe(p), error=str(exc))
+            self.events.emit(FaultEvent.REVERT_FAILED, **self._describe(p), error=str(exc))
             return
         took = self.events.elapsed() - started
         extra: dict[str, Any] = {"took_ms": round(took * 1000, 3), "at_teardown": teardown}
@@ -203,7 +205,7 @@ class FaultExecutor:
             with self._lock:
                 self.lags_ms.append(abs(lag) * 1000)
         self._journal()
-        self.events.emit("fault.reverted", **self._describe(p), **extra)
+        self.events.emit(FaultEvent.REVERTED, **self._describe(p), **extra)
 
     def _describe(self, p: Planned) -> dict[str, Any]:
         spec = p.fault.spec
@@ -240,7 +242,7 @@ class FaultExecutor:
             self._revert(p, None, True)
         self._pool.shutdown(wait=True)
         self._journal()
-        self.events.emit("fault.summary", **self.summary())
+        self.events.emit(FaultEvent.SUMMARY, **self.summary())
 
     def summary(self) -> dict[str, Any]:
         """Apply/revert lag percentiles against the goal, and the count of errors."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.errors import FaultError
 from harness.faults.base import FaultType, register
+from harness.records.events import StackEvent
 from harness.stacks.components.targets import TargetGroup
 
 
@@ -70,7 +71,7 @@ class Drain(FaultType):
         with contextlib.suppress(FaultError):
             drained_s = group.deregister(app, wait=lambda s: not self._reverting.wait(s))
             if not self._reverting.is_set():
-                self.ctx.events.emit("lb.target_deregistered", component=app,
+                self.ctx.events.emit(StackEvent.LB_TARGET_DEREGISTERED, component=app,
                                      drained_s=round(drained_s, 3), fault=self.name)
 
     def revert(self) -> None:

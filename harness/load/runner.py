@@ -143,6 +143,34 @@ def run_load(
     if workers < 1:
         raise LoadError(f"--workers {workers}: need at least 1")
     seed = workload.seed if seed is None else seed
+    plan_file = _write_plan(target_url, workload, out_dir, seed=seed, run_tag=run_tag,
+                            start_at=start_at)
+    collector = _Collector(out_dir, on_second)
+    if remote_workers < 0:
+        raise LoadError(f"--remote-workers {remote_workers}: cannot be negative")
+    procs = _start(plan_file, out_dir, workers, remote_workers, master_port, master_bind, workload)
+    sampler = CpuSampler([p.pid for p in procs]).start()
+    complete = _follow(collector, procs, workload, stop, sampler)
+    if collector.error:
+        raise LoadError(collector.error)
+    recorder = collector.recorder
+    start_at = collector.start_at or time.time()
+    if complete:
+        _count_unaccounted(recorder, workload, seed)
+    check = selfcheck.check(recorder, complete=complete)
+    finished_at = collector.finished_at or time.time()
+    result = LoadResult(
+        recorder, workload, seed, target_url, workers, start_at, complete, check, out_dir,
+        problems=collector.problems, finished_at=finished_at,
+        generator_cpu=sampler.result(start_at, finished_at, stack_cpus=stack_cpus),
+    )
+    write_results(result)
+    return result
+
+
+def _write_plan(target_url: str, workload: Workload, out_dir: Path, *, seed: int,
+                run_tag: str | None, start_at: float | None) -> Path:
+    """load-plan.json, what every generator process reads: target, workload, seed, start."""
     out_dir.mkdir(parents=True, exist_ok=True)
     parts = urlsplit(target_url)
     plan = {
@@ -155,19 +183,22 @@ def run_load(
     }
     plan_file = out_dir / "load-plan.json"
     plan_file.write_text(json.dumps(plan, indent=1))
-    collector = _Collector(out_dir, on_second)
-    if remote_workers < 0:
-        raise LoadError(f"--remote-workers {remote_workers}: cannot be negative")
-    procs = _start(plan_file, out_dir, workers, remote_workers, master_port, master_bind, workload)
-    complete = True
-    sampler = CpuSampler([p.pid for p in procs]).start()
+    return plan_file
+
+
+def _follow(collector: _Collector, procs: list[subprocess.Popen[str]], workload: Workload,
+            stop: threading.Event | None, sampler: CpuSampler) -> bool:
+    """Collect until the generator ends, `stop` is set or Ctrl-C; True when it finished.
+
+    Every generator process has ended when this returns.
+    """
     try:
-        complete = collector.follow(procs[0], workload, stop)
+        return collector.follow(procs[0], workload, stop)
     except KeyboardInterrupt:
-        complete = False
         _terminate(procs[0])
         with contextlib.suppress(KeyboardInterrupt):
             collector.drain(procs[0], timeout_s=STOP_GRACE_S)
+        return False
     finally:
         sampler.stop()  # before the processes exit: a reaped process cannot be read
         for proc in procs:
@@ -175,30 +206,6 @@ def run_load(
         collector.close()
         if procs[0].stdout is not None:
             procs[0].stdout.close()
-    if collector.error:
-        raise LoadError(collector.error)
-    recorder = collector.recorder
-    start_at = collector.start_at or time.time()
-    if complete:
-        _count_unaccounted(recorder, workload, seed)
-    check = selfcheck.check(recorder, complete=complete)
-    finished_at = collector.finished_at or time.time()
-    result = LoadResult(
-        recorder,
-        workload,
-        seed,
-        target_url,
-        workers,
-        start_at,
-        complete,
-        check,
-        out_dir,
-        collector.problems,
-        finished_at,
-        sampler.result(start_at, finished_at, stack_cpus=stack_cpus),
-    )
-    write_results(result)
-    return result
 
 
 def _start(

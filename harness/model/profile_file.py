@@ -5,6 +5,7 @@ Validated into a `Profile`; an error names the file, the line and the field.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,12 @@ def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
         first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         # the discriminated unions add the chosen member's tag to the path: drop it
         loc = [str(p) for p in first["loc"] if p not in _UNION_TAGS]
+        message = ("unknown key; check the spelling against stacks/legacy or stacks/modern"
+                   if first["type"] == "extra_forbidden" else first["msg"])
+        named = _NAMED_FIELD.match(message.removeprefix("Value error, "))
+        if not loc and named:
+            # a check across sections names the setting it blames: point at that line
+            loc, message = named["field"].split("."), named["rest"]
         field = ".".join(loc) or "<top>"
         # the document that sets the field (the variant's own keys first, then its base)
         source = next((s for s in sources if _has(s.raw, loc)), sources[0])
@@ -182,9 +189,9 @@ def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
         line = yamlfile.line_of(source.node, shown)
         where = f"{source.file}:{line}" if line is not None else source.file
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        message = ("unknown key; check the spelling against stacks/legacy or stacks/modern"
-                   if first["type"] == "extra_forbidden" else first["msg"])
         raise ProfileError(f"{where}: {shown}: {message}{more}") from None
 
 
 _UNION_TAGS = {"asg", "ecs", "rds_mysql", "aurora_mysql"}
+#: a whole-profile check's message that starts with the dotted setting it is about
+_NAMED_FIELD = re.compile(r"^(?P<field>[a-z_]+(?:\.[a-z_]+)+):? (?P<rest>.*)$", re.DOTALL)

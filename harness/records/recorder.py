@@ -19,7 +19,6 @@ from __future__ import annotations
 import array
 import bisect
 import itertools
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -370,6 +369,3 @@ def _encoded(h: HdrHistogram | str) -> str:
 def _count(h: HdrHistogram | str) -> int:
     return int((h if isinstance(h, HdrHistogram) else _decoded(h)).get_total_count())
 
-
-def dumps_wire(wire: dict[str, Any]) -> str:
-    return json.dumps(wire, separators=(",", ":"))

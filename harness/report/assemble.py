@@ -17,14 +17,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.analysis.deploys import DeploySummary
 from harness.analysis.deploys import summarize as summarize_deploys
-from harness.analysis.detection import changes_from_events, detect, repairs_from_events
+from harness.analysis.detection import (
+    FalseAlarm,
+    FaultDetection,
+    OverloadAlarm,
+    changes_from_events,
+    detect,
+    repairs_from_events,
+)
 from harness.analysis.invariants import Invariant
+from harness.analysis.orderings import ClockOrdering, withhold_estimates
 from harness.analysis.orderings import from_record as clock_orderings
-from harness.analysis.orderings import withhold_estimates
-from harness.analysis.recovery import detect_all, faults_from_events, merge_events
+from harness.analysis.recovery import (
+    FaultRecovery,
+    FaultWindow,
+    detect_all,
+    faults_from_events,
+    merge_events,
+)
 from harness.analysis.series import ArchData
-from harness.analysis.slo import evaluate
+from harness.analysis.slo import SloResult, evaluate
 from harness.analysis.verdict import FAIL, INVALID, PASS, Verdict, verdict
 from harness.model.alarmdef import AlarmDef
 from harness.report.html import render
@@ -103,88 +117,35 @@ def build_record(
     invariants = invariants or {}
     invalid_reasons: dict[str, list[str]] = {a: list(r) for a, r in (invalid or {}).items() if r}
     errors = errors or {}
-    windows = {name: (lo, hi) for name, lo, hi in header.phases}
-    faults = {arch: faults_from_events(events, arch) for arch in data}
-    # recovery figures are also given at AWS's timings: run seconds / time_scale (an estimate)
+    writes_checked = writes_checked or {}
     time_scale = float(header.settings.get("time_scale", 1.0))
-    recoveries = {
-        arch: detect_all(d, faults[arch], objectives.recovery, time_scale=time_scale)
-        for arch, d in data.items()
-    }
-    # orderings of timings the compressed clock may invert; a recovery that hangs on an
-    # inverted one gets no AWS estimate
-    clock = {
-        arch: clock_orderings(header.profiles.get(arch, {}), header.definition, time_scale,
-                              recoveries[arch], d)
-        for arch, d in data.items()
-    }
-    recoveries = {arch: withhold_estimates(r, clock[arch][0]) for arch, r in recoveries.items()}
     alarms = {a: [AlarmDef.from_json(d) for d in defs] for a, defs in header.alarms.items()}
-    detections = {}
-    for arch in data:
-        changes = changes_from_events(events, arch)
-        end = max([float(data[arch].duration_s), *(c.at_s for c in changes)])
-        detections[arch] = detect(faults[arch], recoveries[arch], changes,
-                                  {d.name: d for d in alarms.get(arch, [])}, end,
-                                  repairs_from_events(events, arch, end),
-                                  overload_episodes(events, arch, header.profiles.get(arch, {})))
+    analysed = {
+        arch: _analyse(arch, d, header, objectives, events, alarms.get(arch, []), time_scale)
+        for arch, d in data.items()
+    }
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
     no_load = {a: _no_load_reason(a, data, errors) for a in names
                if a not in data or data[a].stats().requests == 0}
     # nothing was sent, so nothing was measured: an SLO "met" on no requests would lie
+    windows = {name: (lo, hi) for name, lo, hi in header.phases}
+    recoveries = {arch: a.recoveries for arch, a in analysed.items()}
     slos = [s for s in evaluate(objectives.slos, data, windows, recoveries)
             if s.arch not in no_load]
     archs = [
-        ArchRecord(
-            arch=arch, position=_position(header.settings, arch),
-            profile=header.profiles.get(arch, {}),
-            modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
-            variant=(VariantRecord.model_validate(header.variants[arch])
-                     if arch in header.variants else None),
-            capacity=(
-                CapacityRecord.model_validate(header.capacity[arch])
-                if arch in header.capacity else None
-            ),
-            generator_cpu=(
-                GeneratorCpuRecord.model_validate(header.generator_cpu[arch])
-                if arch in header.generator_cpu else None
-            ),
-            valid=arch not in invalid_reasons and arch not in no_load,
-            invalid_reasons=[*([no_load[arch]] if arch in no_load else []),
-                             *invalid_reasons.get(arch, [])],
-            error=errors.get(arch),
-            totals=Totals.of(data[arch]) if arch in data else None,
-            faults=faults.get(arch, []), recoveries=recoveries.get(arch, []),
-            clock_orderings=clock[arch][0] if arch in clock else [],
-            clock_unjudged=clock[arch][1] if arch in clock else None,
-            slos=[s for s in slos if s.arch == arch],
-            invariants=list(invariants.get(arch, [])),
-            writes_checked=(
-                {k: dict(v) for k, v in writes_checked[arch].items()}
-                if writes_checked and arch in writes_checked else None
-            ),
-            alarms=alarms.get(arch, []),
-            detections=detections[arch][0] if arch in detections else [],
-            false_alarms=detections[arch][1] if arch in detections else [],
-            overload_alarms=detections[arch][2] if arch in detections else [],
-            deploys=(summarize_deploys(events, data[arch], detections[arch][0], arch)
-                     if arch in data else []),
-            scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data.get(arch),
-                                   time_scale),
+        _arch_record(
+            arch, header, data.get(arch), analysed.get(arch), events,
+            slos=[s for s in slos if s.arch == arch], alarms=alarms.get(arch, []),
+            invariants=list(invariants.get(arch, [])), writes_checked=writes_checked.get(arch),
+            invalid=[*([no_load[arch]] if arch in no_load else []),
+                     *invalid_reasons.get(arch, [])],
+            error=errors.get(arch), time_scale=time_scale,
         )
         for arch in names
     ]
-    judged = verdict(slos, invariants, invalid_reasons)
-    crashed = [f"{a}: {e}" for a, e in errors.items()]
-    if no_load and len(no_load) == len(names):
-        # exit 2 when an error (a stack that did not start, a generator that could not
-        # run) stopped it: bad input or environment; 3 when it ran and sent nothing
-        judged = Verdict(2 if errors else INVALID, "no load",
-                         [f"{a}: {why}" for a, why in no_load.items()])
-    elif crashed and judged.exit_code == PASS:
-        # an architecture that stopped early has not shown that its SLOs hold
-        judged = Verdict(FAIL, "failed", crashed)
+    judged = _judge(verdict(slos, invariants, invalid_reasons), errors, no_load,
+                    nothing_ran=bool(no_load) and len(no_load) == len(names))
     return RunRecord.model_validate({
         "run_id": header.run_id, "status": status, "started_at": header.started_at,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -196,6 +157,98 @@ def build_record(
         "architectures": archs, "settings": header.settings, "versions": header.versions,
         "verdict": judged, "repeat": header.repeat,
     })
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """One architecture's faults as analysed: recovery, clock orderings, alarms, deploys."""
+
+    faults: list[FaultWindow]
+    recoveries: list[FaultRecovery]
+    orderings: list[ClockOrdering]
+    unjudged: str | None
+    detections: list[FaultDetection]
+    false_alarms: list[FalseAlarm]
+    overload_alarms: list[OverloadAlarm]
+    deploys: list[DeploySummary]
+
+
+def _analyse(arch: str, data: ArchData, header: RunHeader, objectives: Objectives,
+             events: Sequence[Mapping[str, Any]], alarms: Sequence[AlarmDef],
+             time_scale: float) -> _Analysis:
+    """Recovery, clock orderings, alarm detection and deploys of one architecture's run."""
+    profile = header.profiles.get(arch, {})
+    faults = faults_from_events(events, arch)
+    # recovery figures are also given at AWS's timings: run seconds / time_scale (an estimate)
+    recoveries = detect_all(data, faults, objectives.recovery, time_scale=time_scale)
+    # orderings of timings the compressed clock may invert; a recovery that hangs on an
+    # inverted one gets no AWS estimate
+    orderings, unjudged = clock_orderings(profile, header.definition, time_scale, recoveries,
+                                          data)
+    recoveries = withhold_estimates(recoveries, orderings)
+    changes = changes_from_events(events, arch)
+    end = max([float(data.duration_s), *(c.at_s for c in changes)])
+    detections, false_alarms, overload_alarms = detect(
+        faults, recoveries, changes, {d.name: d for d in alarms}, end,
+        repairs_from_events(events, arch, end), overload_episodes(events, arch, profile))
+    return _Analysis(faults, recoveries, orderings, unjudged, detections, false_alarms,
+                     overload_alarms, summarize_deploys(events, data, detections, arch))
+
+
+def _arch_record(
+    arch: str, header: RunHeader, data: ArchData | None, analysis: _Analysis | None,
+    events: Sequence[Mapping[str, Any]], *, slos: list[SloResult], alarms: list[AlarmDef],
+    invariants: list[Invariant], writes_checked: Mapping[str, Mapping[str, int]] | None,
+    invalid: list[str], error: str | None, time_scale: float,
+) -> ArchRecord:
+    """One architecture's row of run.json: the header's parts, its analysis and its judgement."""
+    return ArchRecord(
+        arch=arch, position=_position(header.settings, arch),
+        profile=header.profiles.get(arch, {}),
+        modelled=[ModelledRow.model_validate(m) for m in header.modelled.get(arch, [])],
+        variant=(VariantRecord.model_validate(header.variants[arch])
+                 if arch in header.variants else None),
+        capacity=(
+            CapacityRecord.model_validate(header.capacity[arch])
+            if arch in header.capacity else None
+        ),
+        generator_cpu=(
+            GeneratorCpuRecord.model_validate(header.generator_cpu[arch])
+            if arch in header.generator_cpu else None
+        ),
+        valid=not invalid, invalid_reasons=invalid, error=error,
+        totals=Totals.of(data) if data is not None else None,
+        faults=analysis.faults if analysis else [],
+        recoveries=analysis.recoveries if analysis else [],
+        clock_orderings=analysis.orderings if analysis else [],
+        clock_unjudged=analysis.unjudged if analysis else None,
+        slos=slos, invariants=invariants,
+        writes_checked=(
+            {k: dict(v) for k, v in writes_checked.items()} if writes_checked is not None
+            else None
+        ),
+        alarms=alarms,
+        detections=analysis.detections if analysis else [],
+        false_alarms=analysis.false_alarms if analysis else [],
+        overload_alarms=analysis.overload_alarms if analysis else [],
+        deploys=analysis.deploys if analysis else [],
+        scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data, time_scale),
+    )
+
+
+def _judge(judged: Verdict, errors: Mapping[str, str], no_load: Mapping[str, str], *,
+           nothing_ran: bool) -> Verdict:
+    """The SLOs' and invariants' verdict, overruled when no load ran or a run stopped early."""
+    if nothing_ran:
+        # exit 2 when an error (a stack that did not start, a generator that could not
+        # run) stopped it: bad input or environment; 3 when it ran and sent nothing
+        return Verdict(2 if errors else INVALID, "no load",
+                       [f"{a}: {why}" for a, why in no_load.items()])
+    crashed = [f"{a}: {e}" for a, e in errors.items()]
+    if crashed and judged.exit_code == PASS:
+        # an architecture that stopped early has not shown that its SLOs hold
+        return Verdict(FAIL, "failed", crashed)
+    return judged
 
 
 def _position(settings: Mapping[str, Any], arch: str) -> int | None:

@@ -24,9 +24,9 @@ from typing import Any
 import plotly.graph_objects as go
 
 from harness.analysis.recovery import event_time
+from harness.records.events import StackEvent
 from harness.report.record import RunRecord
 
-KIND = "db.connections"
 LINES = (("writer_threads", "writer", "solid"), ("reader_threads", "reader", "dot"))
 #: the modelled setting that holds the database's max_connections as the run used it
 #: (harness.model.profile.MAX_CONNECTIONS_SETTING; a test keeps them equal)
@@ -67,7 +67,8 @@ def refused(mine: Sequence[Mapping[str, Any]]) -> int | None:
 
 def samples(events: Sequence[Mapping[str, Any]], arch: str) -> list[Mapping[str, Any]]:
     """The architecture's connection samples in time order."""
-    mine = [e for e in events if e.get("kind") == KIND and e.get("arch", arch) == arch]
+    mine = [e for e in events
+            if e.get("kind") == StackEvent.DB_CONNECTIONS and e.get("arch", arch) == arch]
     return sorted(mine, key=event_time)
 
 

@@ -22,6 +22,7 @@ from harness.analysis.orderings import Figure
 from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.records.classify import FAILURE_CLASSES
+from harness.records.events import FaultEvent, Source, StackEvent
 from harness.report import connections, scaling
 from harness.report.clock import MARK_NOTE, clock_view
 from harness.report.headline import headline, invariant_verdict
@@ -123,17 +124,17 @@ def _slo_lines(fig: go.Figure, record: RunRecord, end_s: int) -> None:
         )
 
 
-#: event kinds marked on the events lane (alarm changes are added by _alarm_mark)
-_LANE_KINDS = ("orchestrator.", "fault.", "health.", "deploy.")
+#: event sources marked on the events lane (alarm changes are added by _alarm_mark)
+_LANE_SOURCES = (Source.ORCHESTRATOR, Source.FAULT, Source.DEPLOY)
 
 
 def _events_lane(fig: go.Figure, record: RunRecord, events: Sequence[Mapping[str, Any]]) -> None:
     lanes = record.arch_names or sorted({str(e.get("arch", "")) for e in events})
     for i, arch in enumerate(lanes):
         mine = [e for e in events if e.get("arch", arch) == arch and "t_s" in e
-                and (str(e.get("kind", "")).startswith(_LANE_KINDS)
+                and (str(e.get("kind", "")).startswith(_LANE_SOURCES)
                      or _alarm_mark(e))
-                and e.get("kind") != "fault.summary"]
+                and e.get("kind") != FaultEvent.SUMMARY]
         if not mine:
             continue
         fig.add_scatter(
@@ -150,24 +151,23 @@ def _events_lane(fig: go.Figure, record: RunRecord, events: Sequence[Mapping[str
 
 def _alarm_mark(e: Mapping[str, Any]) -> bool:
     """Alarm changes into and out of ALARM (the INSUFFICIENT_DATA <-> OK ones are noise)."""
-    return e.get("kind") == "alarm.state_change" and "ALARM" in (e.get("new"), e.get("old"))
+    return (e.get("kind") == StackEvent.ALARM_STATE_CHANGE
+            and "ALARM" in (e.get("new"), e.get("old")))
 
 
 def _mark_time(e: Mapping[str, Any]) -> float:
     # an alarm changed state when it was evaluated (at_s), a moment before the event was written
-    return float(e["at_s"]) if e.get("kind") == "alarm.state_change" else event_time(e)
+    return float(e["at_s"]) if e.get("kind") == StackEvent.ALARM_STATE_CHANGE else event_time(e)
 
 
 def _symbol(kind: str) -> str:
-    if kind == "alarm.state_change":
+    if kind == StackEvent.ALARM_STATE_CHANGE:
         return "star"
-    if kind.startswith("fault.applied"):
+    if kind == FaultEvent.APPLIED:
         return "triangle-down"
-    if kind.startswith("fault."):
+    if kind.startswith(Source.FAULT):
         return "triangle-up"
-    if kind.startswith("health."):
-        return "circle"
-    if kind.startswith("deploy."):
+    if kind.startswith(Source.DEPLOY):
         return "square"
     return "diamond"
 

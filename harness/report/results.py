@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import fields
@@ -153,13 +152,6 @@ class ResultsDir:
     def write_events(self, events: list[dict[str, Any]]) -> Path:
         """events.jsonl from events kept in memory (when the EventLog had no path)."""
         return self.write_text(EVENTS, "".join(json.dumps(e, default=str) + "\n" for e in events))
-
-    def add_log(self, arch: str, src: Path) -> Path:
-        """Copy one component's log to logs/<arch>/<name>."""
-        dest = self.logs_dir / arch / src.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        return dest
 
     def finish(self) -> None:
         """The last step of a run: the folder is complete."""

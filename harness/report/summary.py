@@ -30,6 +30,18 @@ _STATUS = {
 
 
 def summary_md(record: RunRecord) -> str:
+    """summary.md of a run: its sections in order, each left out when it has nothing to say."""
+    lines = [
+        *_head_md(record), *_variants_md(record), *_failed_md(record), *_slos_md(record),
+        *_recovery_md(record), *_clock_md(record), *_scaling_md(record),
+        *_detection_md(record), *deploys_md(record), *_invariants_md(record),
+        *_writes_md(record), *_capacity_md(record), *_modelled_md(record),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _head_md(record: RunRecord) -> list[str]:
+    """The title with the verdict, the headline, and the warnings about unequal capacity."""
     v = record.verdict
     status = "no verdict" if v is None else f"{v.status.upper()} (exit {v.exit_code})"
     head = headline(record)
@@ -46,69 +58,107 @@ def summary_md(record: RunRecord) -> str:
     if competed:
         lines += ["**The load generator's CPU: the stack may not have had its full CPU limit.**",
                   "", *(f"- {w}" for w in competed), ""]
-    lines += _variants_md(record)
-    if v is not None and v.reasons:
-        lines += ["## Why it failed", "", *(f"- {r}" for r in v.reasons), ""]
+    return lines
+
+
+def _failed_md(record: RunRecord) -> list[str]:
+    """The verdict's reasons, when it has any."""
+    v = record.verdict
+    if v is None or not v.reasons:
+        return []
+    return ["## Why it failed", "", *(f"- {r}" for r in v.reasons), ""]
+
+
+def _slos_md(record: RunRecord) -> list[str]:
+    """Every SLO per architecture: objective, scope, measured value and verdict."""
     slos = record.slo_results()
-    if slos:
-        lines += ["## SLOs", "", *_table(
-            ["SLO", "arch", "objective", "scope", "measured", "verdict"],
-            [[s.name, s.arch, f"{s.metric} {s.op} {s.threshold}",
-              s.endpoint + (f", {s.phase}" if s.phase else "")
-              + (f", every {fmt(s.window_s, 's')}" if s.window_s else ""),
-              fmt(s.measured, s.unit) if s.measured is not None else "—",
-              "pass" if s.passed else "**FAIL**"] for s in slos],
-        )]
+    if not slos:
+        return []
+    return ["## SLOs", "", *_table(
+        ["SLO", "arch", "objective", "scope", "measured", "verdict"],
+        [[s.name, s.arch, f"{s.metric} {s.op} {s.threshold}",
+          s.endpoint + (f", {s.phase}" if s.phase else "")
+          + (f", every {fmt(s.window_s, 's')}" if s.window_s else ""),
+          fmt(s.measured, s.unit) if s.measured is not None else "—",
+          "pass" if s.passed else "**FAIL**"] for s in slos],
+    )]
+
+
+def _recovery_md(record: RunRecord) -> list[str]:
+    """Impact and recovery of every fault, figures the compressed clock touched marked."""
     recs = [(a, r) for a in record.architectures for r in a.recoveries]
-    if recs:
-        lines += ["## Recovery per fault", "", *_table(
-            ["fault", "arch", "at", "apply took", "status", "impact after", "peak error rate",
-             "errors", "added p95", "recovered after", "AWS-equivalent (estimate)", "why"],
-            [[r.fault, a.arch, fmt(r.start_s, "s"), fmt(r.apply_s, "s"),
-              _STATUS.get(r.status, r.status), fmt(r.impact_s, "s"),
-              marked(fmt_ratio(r.peak_error_rate), bool(a.inverted(r.fault, "errors"))),
-              marked(str(r.errors), bool(a.inverted(r.fault, "errors"))),
-              marked(fmt(r.added_p95_ms, "ms"), bool(a.inverted(r.fault, "latency"))),
-              marked(recovery_value(r), bool(a.inverted(r.fault, "recovery")))
-              if r.status == "recovered" else "—",
-              aws_estimate_cell(r) or "—", r.reason or ""]
-             for a, r in recs],
-        )]
-        if any(a.inverted(r.fault) for a, r in recs):
-            lines += [MARK_NOTE, ""]
-    lines += _clock_md(record)
-    scaling_rows = scaling.summary_rows(record)
-    if scaling_rows:
-        lines += ["## Capacity over time (auto scaling)", "", *_table(
-            ["arch", "target", "scaling gap", "desired count changes", "most in service"],
-            scaling_rows)]
-    lines += _detection_md(record)
-    lines += deploys_md(record)
+    if not recs:
+        return []
+    lines = ["## Recovery per fault", "", *_table(
+        ["fault", "arch", "at", "apply took", "status", "impact after", "peak error rate",
+         "errors", "added p95", "recovered after", "AWS-equivalent (estimate)", "why"],
+        [[r.fault, a.arch, fmt(r.start_s, "s"), fmt(r.apply_s, "s"),
+          _STATUS.get(r.status, r.status), fmt(r.impact_s, "s"),
+          marked(fmt_ratio(r.peak_error_rate), bool(a.inverted(r.fault, "errors"))),
+          marked(str(r.errors), bool(a.inverted(r.fault, "errors"))),
+          marked(fmt(r.added_p95_ms, "ms"), bool(a.inverted(r.fault, "latency"))),
+          marked(recovery_value(r), bool(a.inverted(r.fault, "recovery")))
+          if r.status == "recovered" else "—",
+          aws_estimate_cell(r) or "—", r.reason or ""]
+         for a, r in recs],
+    )]
+    if any(a.inverted(r.fault) for a, r in recs):
+        lines += [MARK_NOTE, ""]
+    return lines
+
+
+def _scaling_md(record: RunRecord) -> list[str]:
+    """Auto scaling per architecture: its target, gap and fleet changes; none for fixed fleets."""
+    rows = scaling.summary_rows(record)
+    if not rows:
+        return []
+    return ["## Capacity over time (auto scaling)", "", *_table(
+        ["arch", "target", "scaling gap", "desired count changes", "most in service"], rows)]
+
+
+def _invariants_md(record: RunRecord) -> list[str]:
+    """Every invariant per architecture with its value and verdict."""
     invs = [(a, i) for a in record.architectures for i in a.invariants]
-    if invs:
-        lines += ["## Invariants", "", *_table(
-            ["invariant", "arch", "value", "verdict"],
-            [[i.name, a.arch, str(i.value),
-              "**VIOLATED**" if not i.ok else invariant_verdict(a, i)] for a, i in invs],
-        )]
+    if not invs:
+        return []
+    return ["## Invariants", "", *_table(
+        ["invariant", "arch", "value", "verdict"],
+        [[i.name, a.arch, str(i.value),
+          "**VIOLATED**" if not i.ok else invariant_verdict(a, i)] for a, i in invs],
+    )]
+
+
+def _writes_md(record: RunRecord) -> list[str]:
+    """How many writes of each kind and outcome the invariants checked."""
     checked = [(a.arch, kind, n) for a in record.architectures
                for kind, n in (a.writes_checked or {}).items()]
-    if checked:
-        lines += ["## Writes checked", "", *_table(
-            ["kind", "arch", *OUTCOMES],
-            [[f"{kind}s", arch, *(str(n.get(o, 0)) for o in OUTCOMES)]
-             for arch, kind, n in checked],
-        )]
+    if not checked:
+        return []
+    return ["## Writes checked", "", *_table(
+        ["kind", "arch", *OUTCOMES],
+        [[f"{kind}s", arch, *(str(n.get(o, 0)) for o in OUTCOMES)]
+         for arch, kind, n in checked],
+    )]
+
+
+def _capacity_md(record: RunRecord) -> list[str]:
+    """The apps' CPU and memory per architecture: asked, in force, and what enforced it."""
     capacity = [(a.arch, a.capacity) for a in record.architectures if a.capacity]
-    if capacity:
-        lines += ["## Capacity", "", *_table(
-            ["arch", "stands for", "asked (total)", "in force (total)", "enforced by"],
-            [[arch, c.aws_size,
-              f"{c.requested_total_cpus:g} vCPU / {c.requested_total_memory_mb} MiB",
-              f"{_or_none(c.total_cpus)} vCPU / {_or_none(c.total_memory_mb)} MiB",
-              c.mechanism if c.enforced else f"**NOT ENFORCED**: {c.reason}"]
-             for arch, c in capacity],
-        )]
+    if not capacity:
+        return []
+    return ["## Capacity", "", *_table(
+        ["arch", "stands for", "asked (total)", "in force (total)", "enforced by"],
+        [[arch, c.aws_size,
+          f"{c.requested_total_cpus:g} vCPU / {c.requested_total_memory_mb} MiB",
+          f"{_or_none(c.total_cpus)} vCPU / {_or_none(c.total_memory_mb)} MiB",
+          c.mechanism if c.enforced else f"**NOT ENFORCED**: {c.reason}"]
+         for arch, c in capacity],
+    )]
+
+
+def _modelled_md(record: RunRecord) -> list[str]:
+    """Per architecture, every cited setting: its AWS value beside the one the run used."""
+    lines: list[str] = []
     for a in record.architectures:
         if a.modelled:
             lines += [f"## What {a.arch} modelled", "", *_table(
@@ -118,7 +168,7 @@ def summary_md(record: RunRecord) -> str:
                   + (" **(variant)**" if m.overridden else ""), m.source]
                  for m in a.modelled],
             ), ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def _variants_md(record: RunRecord) -> list[str]:

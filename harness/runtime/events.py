@@ -4,6 +4,7 @@ One JSON object per line with the wall-clock time (`ts`, ISO 8601 UTC, and
 `wall`, epoch seconds) and the run-relative time (`t_s`, monotonic seconds since
 the run's clock started), so events line up with the load's per-second series.
 Thread-safe: the fault executor, its workers and the orchestrators all write here.
+Every kind is a member of harness.records.events.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from harness.records.events import EventKind, Source
 
 
 class EventLog:
@@ -40,14 +43,14 @@ class EventLog:
         """Seconds since the run's clock started."""
         return time.monotonic() - self.t0
 
-    def emit(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Record one event now; return it."""
+    def emit(self, kind: EventKind, **fields: Any) -> dict[str, Any]:
+        """Record one event now; return it (its kind as the plain string, as read back)."""
         wall = time.time()
         event: dict[str, Any] = {
             "ts": datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds"),
             "wall": round(wall, 6),
             "t_s": round(self.elapsed(), 6),
-            "kind": kind,
+            "kind": str(kind),
             **fields,
         }
         line = json.dumps(event, sort_keys=False, default=str)
@@ -60,7 +63,7 @@ class EventLog:
             self._echo(event)
         return event
 
-    def of_kind(self, prefix: str) -> list[dict[str, Any]]:
-        """Events whose kind starts with prefix (e.g. `fault.` or `orchestrator.`)."""
+    def of_kind(self, prefix: EventKind | Source) -> list[dict[str, Any]]:
+        """Events of one kind, or of every kind of one source (`Source.FAULT`)."""
         with self._lock:
             return [e for e in self.events if str(e["kind"]).startswith(prefix)]

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import pymysql
 import requests
 
 from harness.errors import StackError
@@ -65,51 +64,6 @@ class HttpOk:
 
     def describe(self) -> str:
         return self.url
-
-
-@dataclass(frozen=True)
-class MysqlPing:
-    """Ready when a MySQL client can log in and run SELECT 1."""
-
-    port: int
-    user: str
-    password: str
-    host: str = LOOPBACK
-
-    def check(self) -> str | None:
-        try:
-            conn = pymysql.connect(
-                host=self.host, port=self.port, user=self.user, password=self.password,
-                connect_timeout=1,
-            )
-        except pymysql.MySQLError as exc:
-            return f"{type(exc).__name__}: {exc.args[-1] if exc.args else exc}"
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1")
-        finally:
-            conn.close()
-        return None
-
-    def describe(self) -> str:
-        return f"mysql://{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class AllOf:
-    """Ready when every strategy is ready, checked in order."""
-
-    strategies: tuple[WaitStrategy, ...]
-
-    def check(self) -> str | None:
-        for strategy in self.strategies:
-            reason = strategy.check()
-            if reason is not None:
-                return f"{strategy.describe()}: {reason}"
-        return None
-
-    def describe(self) -> str:
-        return ", ".join(s.describe() for s in self.strategies)
 
 
 def log_tail(path: Path | None, lines: int = 15) -> str:

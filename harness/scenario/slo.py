@@ -26,7 +26,6 @@ from harness.errors import ScenarioError
 from harness.scenario.units import parse_duration
 from harness.scenario.workload import Duration, format_validation_error
 
-LatencyMetric = Literal["p50", "p90", "p95", "p99", "p999", "max"]
 Metric = Literal[
     "p50", "p90", "p95", "p99", "p999", "max", "error_rate", "achieved_ratio", "recovery_s"
 ]

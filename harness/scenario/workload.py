@@ -80,7 +80,6 @@ Rate = Annotated[
 ]
 
 JourneyName = Literal["browse", "checkout", "ticket_rush", "get"]
-JOURNEY_NAMES: tuple[str, ...] = ("browse", "checkout", "ticket_rush", "get")
 
 
 class _Model(BaseModel):

@@ -30,6 +30,7 @@ import pymysql
 from harness.errors import FaultError
 from harness.metrics.alarms import AlarmEngine
 from harness.model.alarmdef import AlarmDef
+from harness.records.events import StackEvent
 from harness.records.samples import MetricsLog, Sample
 from harness.runtime.events import EventLog
 from harness.stacks.components.haproxy import HaproxyAdmin
@@ -166,13 +167,13 @@ class Collector:
             except Exception as exc:  # one source failing must not stop the others
                 if name not in self._failed:
                     self._failed.add(name)
-                    self.events.emit("metrics.source_failed", source=name,
+                    self.events.emit(StackEvent.METRICS_SOURCE_FAILED, source=name,
                                      error=f"{type(exc).__name__}: {exc}")
         self.log.add(samples)
         if self.stack.scaling is not None:
             self._capacity(samples)
         for change in self.engine.advance(self.log.snapshot(), t_s):
-            self.events.emit("alarm.state_change", alarm=change.alarm, old=change.old,
+            self.events.emit(StackEvent.ALARM_STATE_CHANGE, alarm=change.alarm, old=change.old,
                              new=change.new, at_s=change.at_s, reason=change.reason)
 
     def _capacity(self, samples: list[Sample]) -> None:
@@ -180,7 +181,7 @@ class Collector:
         assert self.stack.scaling is not None
         cpu = [s.value for s in samples if s.metric == "CPUUtilization" and s.value is not None]
         desired, launching, in_service = self.stack.scaling.counts()
-        self.events.emit("scaling.capacity", desired=desired, launching=launching,
+        self.events.emit(StackEvent.SCALING_CAPACITY, desired=desired, launching=launching,
                          in_service=in_service,
                          cpu_sum_pct=round(sum(cpu), 3) if cpu else None)
 

@@ -34,12 +34,12 @@ from typing import Any
 import pymysql
 
 from harness.errors import FaultError
+from harness.records.events import StackEvent
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK
 from harness.stacks.components.rdsproxy import RdsProxyAdmin
 from harness.stacks.topology import StackInfo
 
-KIND = "db.connections"
 #: the proxy's counters each sample keeps (its /stats has more)
 PROXY_KEYS = (
     "client_connections", "backend_open", "backend_in_use", "backend_idle", "pool_limit",
@@ -174,6 +174,6 @@ class ConnectionSampler:
         # on a fixed beat: a slow sample (an instance not answering) must not shift the rest
         next_at = time.monotonic()
         while not self._stop.is_set():
-            self.events.emit(KIND, **self.sample())
+            self.events.emit(StackEvent.DB_CONNECTIONS, **self.sample())
             next_at += self.interval_s
             self._stop.wait(max(0.0, next_at - time.monotonic()))

@@ -190,16 +190,8 @@ class Stack:
         assert writer_port is not None  # every profile has a writer
         reader_port, standby_port = backing.port("db-reader"), backing.port("db-standby")
         ready = rt.start_many([d.spec for d in backing.all()])
-
-        mariadb.bootstrap(writer_port)
-        replicas = [port for port in (reader_port, standby_port) if port is not None]
-        for port in replicas:
-            mariadb.start_replication(reader_port=port, writer_port=writer_port)
-        if replicas:
-            mariadb.wait_semi_sync(writer_port)
-        self.seed_data = seeding.seed(writer_port, self.seed_plan)
-        for port in replicas:
-            mariadb.wait_caught_up(reader_port=port, writer_port=writer_port)
+        self._database_up(writer_port, [port for port in (reader_port, standby_port)
+                                        if port is not None])
 
         toxi = toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{backing.toxiproxy.port}")
         edges: dict[str, Edge] = {}
@@ -231,21 +223,10 @@ class Stack:
         spares = [(name, edge(f"lb->{name}", name, take()).listen_port)
                   for name in member_slots(p)[len(p.app_names):]]
         self._toxi = toxi
-        lb_inner = take()
-        cfg = self.workdir / "haproxy.cfg"
-        cfg.write_text(haproxy.config(
-            p, port=lb_inner, servers=backends, workdir=self.workdir, time_scale=s.time_scale,
-            spares=spares,
-        ))
-        lb = Declared(haproxy.spec(cfg_path=cfg, port=lb_inner, binary=s.tool("haproxy")),
-                      lb_inner)
-        ready[lb.name] = rt.start(lb.spec)
-        admin = haproxy.HaproxyAdmin(self.workdir / "haproxy.sock")
-        for name, _ in spares:
-            admin.set_server_state(name, "maint")  # no member in the slot yet
+        lb = self._start_lb(rt, backends, spares, ready)
 
-        client = Edge("client->lb", proxy_name("client->lb"), lb_port, "lb", lb_inner)
-        toxi.create(client.proxy, listen_port=lb_port, upstream_port=lb_inner)
+        client = Edge("client->lb", proxy_name("client->lb"), lb_port, "lb", lb.port)
+        toxi.create(client.proxy, listen_port=lb_port, upstream_port=lb.port)
         edges[client.name] = client
         lb_url = f"http://{LOOPBACK}:{lb_port}"
         ready["end-to-end"] = wait_ready(
@@ -278,6 +259,34 @@ class Stack:
         ready[proxy.name] = rt.start(proxy.spec)
         self._proxy_admin = f"http://{LOOPBACK}:{admin_port}"
         return proxy
+
+    def _database_up(self, writer_port: int, replicas: list[int]) -> None:
+        """The writer bootstrapped and seeded; every replica replicating and caught up."""
+        mariadb.bootstrap(writer_port)
+        for port in replicas:
+            mariadb.start_replication(reader_port=port, writer_port=writer_port)
+        if replicas:
+            mariadb.wait_semi_sync(writer_port)
+        self.seed_data = seeding.seed(writer_port, self.seed_plan)
+        for port in replicas:
+            mariadb.wait_caught_up(reader_port=port, writer_port=writer_port)
+
+    def _start_lb(self, rt: Runtime, backends: list[tuple[str, int]],
+                  spares: list[tuple[str, int]], ready: dict[str, float]) -> Declared:
+        """HAProxy in front of the members' edges, its spare slots in maintenance."""
+        lb_inner = self._ports.take()
+        cfg = self.workdir / "haproxy.cfg"
+        cfg.write_text(haproxy.config(
+            self.profile, port=lb_inner, servers=backends, workdir=self.workdir,
+            time_scale=self.settings.time_scale, spares=spares,
+        ))
+        lb = Declared(haproxy.spec(cfg_path=cfg, port=lb_inner,
+                                   binary=self.settings.tool("haproxy")), lb_inner)
+        ready[lb.name] = rt.start(lb.spec)
+        admin = haproxy.HaproxyAdmin(self.workdir / "haproxy.sock")
+        for name, _ in spares:
+            admin.set_server_state(name, "maint")  # no member in the slot yet
+        return lb
 
     def _declare_app(self, name: str, port: int) -> Declared:
         """One app instance/task in slot `name` (app-N), listening on port."""

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from harness.model.profile_file import load_profile
+from harness.records.events import StackEvent
 from harness.records.samples import METRICS_FILE, MetricsLog, read_samples
 from harness.runtime.events import EventLog
 from harness.stacks.collector import Collector
@@ -38,7 +39,7 @@ def test_a_killed_task_is_recorded_and_alarms(short_tmp: Path) -> None:
             deadline = time.monotonic() + 3 * tasks_low.lag_s
             while time.monotonic() < deadline and not any(
                     e["new"] == "ALARM" and e["at_s"] > killed_at
-                    for e in events.of_kind("alarm.")):
+                    for e in events.of_kind(StackEvent.ALARM_STATE_CHANGE)):
                 requests.get(f"{url}/products", timeout=5)
                 time.sleep(0.2)
 
@@ -49,7 +50,7 @@ def test_a_killed_task_is_recorded_and_alarms(short_tmp: Path) -> None:
     assert requests_per_target >= {"app-2", "app-3"}
     assert any(s.metric == "CPUUtilization" for s in recorded)
     assert any(s.metric == "TargetResponseTime" and s.values for s in recorded)
-    changes = events.of_kind("alarm.")
+    changes = events.of_kind(StackEvent.ALARM_STATE_CHANGE)
     # before the kill: every task running, the alarm OK
     assert [e["new"] for e in changes if e["at_s"] <= killed_at] == ["OK"]
     fired = [e for e in changes if e["new"] == "ALARM"]

@@ -19,6 +19,7 @@ import requests
 
 from harness.faults.base import FaultContext, build
 from harness.model.profile_file import load_profile
+from harness.records.events import DeployEvent, Source
 from harness.records.samples import METRICS_FILE, MetricsLog
 from harness.runtime.events import EventLog
 from harness.scenario.faults import parse_timeline
@@ -94,14 +95,14 @@ def _deploy(stack: Stack, events: EventLog, **params: object) -> None:
     return None
 
 
-def _wait_for(events: EventLog, kind: str, timeout_s: float) -> dict[str, object]:
+def _wait_for(events: EventLog, kind: DeployEvent, timeout_s: float) -> dict[str, object]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         found = events.of_kind(kind)
         if found:
             return found[0]
         time.sleep(0.1)
-    kinds = [e["kind"] for e in events.events if str(e["kind"]).startswith("deploy.")]
+    kinds = [e["kind"] for e in events.events if str(e["kind"]).startswith(Source.DEPLOY)]
     raise AssertionError(f"no {kind} within {timeout_s} s; deploy events: {kinds}")
 
 
@@ -117,8 +118,8 @@ def test_blue_green_canary_shifts_then_the_target_5xx_alarm_rolls_it_back(short_
             time.sleep(2)
             _deploy(stack, events, version="bad-errors", error_percent=50,
                     config="Canary10Percent5Minutes", rollback_alarm="alb-target-5xx")
-            canary = _wait_for(events, "deploy.shift", 30)
-            done = _wait_for(events, "deploy.done", 60)
+            canary = _wait_for(events, DeployEvent.SHIFT, 30)
+            done = _wait_for(events, DeployEvent.DONE, 60)
             time.sleep(2)
         assert stack.runtime is not None
         green_running = [g for g in ("green-1", "green-2", "green-3")
@@ -127,11 +128,11 @@ def test_blue_green_canary_shifts_then_the_target_5xx_alarm_rolls_it_back(short_
     assert canary["percent"] == 10
     # green tasks are new targets: one passing check each (ELB Application guide), not 5
     hc = load_profile("modern").load_balancer.health_check
-    started = events.of_kind("deploy.green_started")[0]
-    healthy = events.of_kind("deploy.green_healthy")[0]
+    started = events.of_kind(DeployEvent.GREEN_STARTED)[0]
+    healthy = events.of_kind(DeployEvent.GREEN_HEALTHY)[0]
     assert float(healthy["t_s"]) - float(started["t_s"]) < (
         (hc.initial_healthy_threshold.value + 1) * hc.interval_s.at(TIME_SCALE) + 0.5)
-    rollback = events.of_kind("deploy.rollback")[0]
+    rollback = events.of_kind(DeployEvent.ROLLBACK)[0]
     assert rollback["alarm"] == "alb-target-5xx"
     assert done["outcome"] == "rolled_back"
     assert green_running == []
@@ -164,17 +165,17 @@ def test_legacy_rolling_deploy_reloads_in_place_cutting_only_requests_in_flight(
     with running_stack("legacy", short_tmp / "state", time_scale=TIME_SCALE) as stack:
         first = EventLog(None)
         _deploy(stack, first, version="bad-latency", latency_ms=int(slow_s * 1000))
-        assert _wait_for(first, "deploy.done", 40)["outcome"] == "succeeded"
+        assert _wait_for(first, DeployEvent.DONE, 40)["outcome"] == "succeeded"
         events = EventLog(None)
         load = Load(stack.info.lb_url, events)
         with load.running():
             time.sleep(2)
             _deploy(stack, events, version="good")
-            done = _wait_for(events, "deploy.done", 40)
+            done = _wait_for(events, DeployEvent.DONE, 40)
             time.sleep(2)
 
-    updated = events.of_kind("deploy.instance_updated")
-    reloads = [float(e["t_s"]) for e in events.of_kind("deploy.instance_reloading")]
+    updated = events.of_kind(DeployEvent.INSTANCE_UPDATED)
+    reloads = [float(e["t_s"]) for e in events.of_kind(DeployEvent.INSTANCE_RELOADING)]
     assert done["outcome"] == "succeeded"
     # one by one: the second instance reloads after the first answered as the release
     assert [e["component"] for e in updated] == ["app-1", "app-2"]

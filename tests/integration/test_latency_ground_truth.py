@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bench._targets import QueueServer
 from harness.load.runner import run_load
 from harness.load.schedule import arrivals
-from harness.load.targets import QueueServer
 from harness.scenario.workload import load_workload
 
 pytestmark = pytest.mark.integration

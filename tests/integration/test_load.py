@@ -18,10 +18,10 @@ from typing import Any
 import psutil
 import pytest
 
+from bench._targets import StallServer, StaticNginx
 from harness.errors import LoadError
 from harness.load import writes
 from harness.load.runner import LoadResult, run_load
-from harness.load.targets import StallServer, StaticNginx
 from harness.runtime.ports import PortAllocator
 from harness.scenario.workload import Workload, load_workload
 

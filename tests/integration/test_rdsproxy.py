@@ -17,6 +17,7 @@ import yaml
 from conftest import running_stack
 
 from harness.model.profile_file import load_profile
+from harness.records.events import OrchestratorEvent
 from harness.runtime.ports import LOOPBACK
 from harness.scenario.scenario import SCENARIOS_DIR
 from harness.stacks.components import mariadb
@@ -82,10 +83,10 @@ def test_an_app_connection_through_the_proxy_survives_a_writer_failover(short_tm
         assert _server_id(in_tx) == 2
 
         moved = [e for e in stack.events.events
-                 if e["kind"] == "orchestrator.writer_endpoint_moved"]
+                 if e["kind"] == OrchestratorEvent.WRITER_ENDPOINT_MOVED]
         assert [e["via"] for e in moved] == ["rds_proxy"]
         promoted = [e for e in stack.events.events
-                    if e["kind"] == "orchestrator.reader_promoted"]
+                    if e["kind"] == OrchestratorEvent.READER_PROMOTED]
         aurora = load_profile("modern").database
         # no DNS wait: the endpoint moved with the promotion, the DNS TTL before the
         # failover figure (which includes it) runs out for clients of the cluster endpoint

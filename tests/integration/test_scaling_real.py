@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from harness.model.scaling import ScheduledAction
+from harness.records.events import OrchestratorEvent
 from harness.records.samples import METRICS_FILE, MetricsLog, read_samples
 from harness.stacks.collector import Collector
 from tests.integration.conftest import running_stack
@@ -59,11 +60,12 @@ def test_scheduled_scale_out_adds_a_serving_task_and_scale_in_removes_it(
     assert "app-4" in served, f"no request reached app-4; targets seen: {sorted(served)}"
     assert in_service == (4, 0, 4)
     assert _kinds(events.events, "app-4") == [
-        "orchestrator.scaling.launching", "orchestrator.scaling.registered",
-        "orchestrator.scaling.in_service", "orchestrator.scaling.terminating",
-        "orchestrator.scaling.terminated",
+        OrchestratorEvent.SCALING_LAUNCHING, OrchestratorEvent.SCALING_REGISTERED,
+        OrchestratorEvent.SCALING_IN_SERVICE, OrchestratorEvent.SCALING_TERMINATING,
+        OrchestratorEvent.SCALING_TERMINATED,
     ]
-    changes = [(e["old"], e["new"]) for e in events.of_kind("orchestrator.scaling.desired_changed")]
+    changes = [(e["old"], e["new"])
+               for e in events.of_kind(OrchestratorEvent.SCALING_DESIRED_CHANGED)]
     assert changes == [(3, 4), (4, 3)]
     assert after == (3, 0, 3)
     assert not still_running

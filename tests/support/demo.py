@@ -61,8 +61,9 @@ def demo_events() -> list[dict[str, Any]]:
              "type": "latency", "target": "app->db"},
         ]
     events += [
-        {"arch": "modern", "t_s": 47.5, "kind": "orchestrator.task_restarted", "task": "app-1"},
-        {"arch": "legacy", "t_s": 62.0, "kind": "health.unhealthy", "target": "app-1"},
+        {"arch": "modern", "t_s": 47.5, "kind": "orchestrator.task_in_service", "task": "app-1"},
+        {"arch": "legacy", "t_s": 62.0, "kind": "orchestrator.instance_out_of_service",
+         "target": "app-1"},
         {"arch": "legacy", "t_s": 98.0, "kind": "orchestrator.instance_launched",
          "instance": "app-3"},
     ]

@@ -95,7 +95,7 @@ def test_orchestrator_and_fault_events_read_as_sentences() -> None:
     assert event_text({"kind": "fault.applied", "fault": "kill-app", "type": "kill",
                        "targets": ["app-1"]}) == "fault kill-app (kill) applied on app-1"
     assert event_text({"kind": "fault.summary"}) is None
-    assert event_text({"kind": "load.started"}) is None
+    assert event_text({"kind": "scaling.capacity", "desired": 3}) is None
 
 
 def test_clock_text() -> None:

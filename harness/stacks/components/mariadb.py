@@ -220,13 +220,6 @@ def wait_caught_up(*, reader_port: int, writer_port: int, timeout_s: float = 20)
         )
 
 
-def wait_gone(port: int, timeout_s: float = 10) -> None:
-    """Wait until nothing listens on the port any more."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and PortOpen(port).check() is None:
-        time.sleep(0.05)
-
-
 def _slave_status(cur: pymysql.cursors.Cursor) -> dict[str, object]:
     cur.execute("SHOW SLAVE STATUS")
     row = cur.fetchone()

@@ -25,6 +25,7 @@ import time
 
 from harness.errors import FaultError, StackError
 from harness.model.orchestrator import AsgSettings
+from harness.records.events import OrchestratorEvent
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 
 
@@ -55,10 +56,11 @@ class AsgGroup(Orchestrator):
             down = row.get("srv_op_state") == "0" and row.get("srv_admin_state") == "0"
             if down and app not in self._out_of_service:
                 self._out_of_service.add(app)
-                self.emit("instance_out_of_service", component=app, by="clb_health_check")
+                self.emit(OrchestratorEvent.INSTANCE_OUT_OF_SERVICE,
+                          component=app, by="clb_health_check")
             elif not down and app in self._out_of_service:
                 self._out_of_service.discard(app)
-                self.emit("instance_in_service", component=app)
+                self.emit(OrchestratorEvent.INSTANCE_IN_SERVICE, component=app)
             if self.h.runtime.is_running(app):
                 self._gone_since.pop(app, None)
                 status_failed = False
@@ -84,12 +86,13 @@ class AsgGroup(Orchestrator):
     def _replace(self, app: str, reason: str) -> None:
         started = time.monotonic()
         self._gone_since.pop(app, None)
-        self.emit("instance_terminating", component=app, reason=reason)
+        self.emit(OrchestratorEvent.INSTANCE_TERMINATING, component=app, reason=reason)
         drained_s = self.h.targets.deregister(app, wait=self.sleep)
-        self.emit("instance_deregistered", component=app, drained_s=round(drained_s, 3))
+        self.emit(OrchestratorEvent.INSTANCE_DEREGISTERED,
+                  component=app, drained_s=round(drained_s, 3))
         with contextlib.suppress(StackError):
             self.h.runtime.stop(app)
-        self.emit("instance_launching", component=app)
+        self.emit(OrchestratorEvent.INSTANCE_LAUNCHING, component=app)
         if not self.sleep(self.h.scaled(self.settings.launch_s)) or self.stopping:
             return
         self.relaunch(app)
@@ -99,6 +102,6 @@ class AsgGroup(Orchestrator):
         # it again.
         self._grace_until[app] = time.monotonic() + self._grace_s()
         self.emit(
-            "instance_launched", component=app,
+            OrchestratorEvent.INSTANCE_LAUNCHED, component=app,
             since_terminated_s=round(time.monotonic() - started, 3),
         )

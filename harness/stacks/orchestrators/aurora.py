@@ -32,6 +32,7 @@ import time
 
 from harness.errors import FaultError
 from harness.model.database import AuroraSettings
+from harness.records.events import OrchestratorEvent
 from harness.stacks.components import mariadb
 from harness.stacks.components.rdsproxy import RdsProxyAdmin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
@@ -65,14 +66,14 @@ class AuroraCluster(DatabaseOrchestrator):
         if lost is None:
             return
         down_at = time.monotonic()
-        self.emit("reader_down", component=lost)
+        self.emit(OrchestratorEvent.READER_DOWN, component=lost)
         if not self.sleep(self.h.scaled(self.settings.dns_ttl_s)):
             return
         if "app->db-reader" in self.h.info.edges:
             ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(
                 proxy_name("app->db-reader"), self._port(self.writer)
             )
-            self.emit("reader_endpoint_to_writer", component=self.writer,
+            self.emit(OrchestratorEvent.READER_ENDPOINT_TO_WRITER, component=self.writer,
                       since_reader_down_s=round(time.monotonic() - down_at, 3))
         if not self.sleep(self.h.scaled(self.settings.replica_restart_s)):
             return
@@ -86,7 +87,7 @@ class AuroraCluster(DatabaseOrchestrator):
         failed, planned = self.writer, self._planned
         self._planned = False
         down_at = time.monotonic()
-        self.emit("writer_down", component=failed, planned=planned)
+        self.emit(OrchestratorEvent.WRITER_DOWN, component=failed, planned=planned)
         if self.reader is None or not self.h.runtime.is_running(self.reader):
             self._restart_in_place(failed, down_at)
             return
@@ -123,13 +124,13 @@ class AuroraCluster(DatabaseOrchestrator):
         restarts = settings.failover_restarts_reader.value
         if restarts:
             self.h.runtime.stop(name)
-            self.emit("reader_restarting", component=name)
+            self.emit(OrchestratorEvent.READER_RESTARTING, component=name)
         deadline = down_at + self._promotion_s(settings.failover_s, settings.dns_ttl_s)
         if not self.sleep(max(0.0, deadline - time.monotonic())):
             return False
         if restarts:
             self.h.runtime.restart(name)
-        self.emit("reader_promoted", component=name, restarted=restarts,
+        self.emit(OrchestratorEvent.READER_PROMOTED, component=name, restarted=restarts,
                   since_writer_down_s=round(time.monotonic() - down_at, 3), **positions)
         return True
 
@@ -142,7 +143,7 @@ class AuroraCluster(DatabaseOrchestrator):
                 proxy_name("app->db-reader"), port)
         self.h.info.db_reader_port = port
         self.h.on_change()
-        self.emit("reader_endpoint_to_writer", component=self.writer,
+        self.emit(OrchestratorEvent.READER_ENDPOINT_TO_WRITER, component=self.writer,
                   since_writer_down_s=round(time.monotonic() - since, 3))
 
     def _restart_in_place(self, name: str, down_at: float) -> None:
@@ -150,7 +151,8 @@ class AuroraCluster(DatabaseOrchestrator):
         if not self.sleep(self.h.scaled(self.settings.replica_restart_s)):
             return
         self.h.runtime.restart(name)
-        self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
+        self.emit(OrchestratorEvent.WRITER_RESTARTED,
+                  component=name, down_s=round(time.monotonic() - down_at, 3))
 
     def _move_endpoint(self, since: float) -> None:
         """Repoint the apps' writer endpoint at the current writer (set by the caller)."""
@@ -171,7 +173,8 @@ class AuroraCluster(DatabaseOrchestrator):
         self.h.info.db_writer_port = self._port(new_writer)
         self.h.on_change()
         self.emit(
-            "writer_endpoint_moved", component=new_writer, port=self._port(new_writer), via=via,
+            OrchestratorEvent.WRITER_ENDPOINT_MOVED, component=new_writer,
+            port=self._port(new_writer), via=via,
             since_writer_down_s=round(time.monotonic() - since, 3),
         )
 
@@ -190,7 +193,7 @@ class AuroraCluster(DatabaseOrchestrator):
                 replica_port=self._port(name), writer_port=self._port(self.writer)
             )
         except Exception as exc:
-            self.emit("reader_rejoin_failed", component=name, error=str(exc))
+            self.emit(OrchestratorEvent.READER_REJOIN_FAILED, component=name, error=str(exc))
             return
         toxi = ToxiproxyClient(self.h.info.toxiproxy_api)
         if "app->db-reader" in self.h.info.edges:
@@ -198,7 +201,7 @@ class AuroraCluster(DatabaseOrchestrator):
         self.h.info.db_reader_port = self._port(name)
         self.h.on_change()
         took = {} if since is None else {"since_writer_down_s": round(time.monotonic() - since, 3)}
-        self.emit("reader_rejoined", component=name, **took)
+        self.emit(OrchestratorEvent.READER_REJOINED, component=name, **took)
 
     # -- planned -----------------------------------------------------------------------
 
@@ -210,7 +213,7 @@ class AuroraCluster(DatabaseOrchestrator):
             if self.reader is None:
                 raise FaultError("a planned db_failover needs a reader; this stack has none")
             old, new = self.writer, self.reader
-            self.emit("switchover_started", component=old)
+            self.emit(OrchestratorEvent.SWITCHOVER_STARTED, component=old)
             self._set_read_only(old, True)
             try:
                 mariadb.wait_caught_up(reader_port=self._port(new), writer_port=self._port(old))
@@ -218,7 +221,7 @@ class AuroraCluster(DatabaseOrchestrator):
                 # called off: nothing was promoted, so the old writer is still the only one
                 # and must take writes again, or the cluster is left without a writer
                 self._set_read_only(old, False)
-                self.emit("switchover_called_off", component=old,
+                self.emit(OrchestratorEvent.SWITCHOVER_CALLED_OFF, component=old,
                           error=f"{type(exc).__name__}: {exc}")
                 raise
             self._planned = True

@@ -2,9 +2,9 @@
 
 Each orchestrator polls the runtime (is the component still running?) every
 `poll_s`, and hands a reaction (restart a task, fail over) to its own thread so
-two dead tasks are replaced in parallel as ECS would. Every action is an event
-(`orchestrator.<what>`) in the run's journal. Timings come from the stack
-profile (AWS figures with their sources) multiplied by the run's time scale.
+two dead tasks are replaced in parallel as ECS would. Every action is an event (an
+`OrchestratorEvent`, harness.records.events) in the run's journal. Timings come from
+the stack profile (AWS figures with their sources) multiplied by the run's time scale.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from harness.errors import StackError
 from harness.model.cited import Timing
 from harness.model.profile import Profile
+from harness.records.events import OrchestratorEvent
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.stacks.components import mariadb
@@ -85,8 +86,8 @@ class Orchestrator:
         """Sleep unless stopping; return False if the stack is being stopped."""
         return not self._stop.wait(seconds)
 
-    def emit(self, what: str, **fields: Any) -> None:
-        self.h.events.emit(f"orchestrator.{what}", orchestrator=self.name, **fields)
+    def emit(self, kind: OrchestratorEvent, **fields: Any) -> None:
+        self.h.events.emit(kind, orchestrator=self.name, **fields)
 
     def relaunch(self, name: str) -> None:
         """Start a new process for a stopped component, without waiting for it to be ready.
@@ -118,7 +119,8 @@ class Orchestrator:
                     action()
                 except Exception as exc:
                     if not self.stopping:
-                        self.emit("action_failed", key=key, error=f"{type(exc).__name__}: {exc}")
+                        self.emit(OrchestratorEvent.ACTION_FAILED,
+                                  key=key, error=f"{type(exc).__name__}: {exc}")
 
             thread = threading.Thread(target=guarded, name=f"{self.name}:{key}", daemon=True)
             self._reactions[key] = thread
@@ -129,7 +131,7 @@ class Orchestrator:
             try:
                 self.tick()
             except Exception as exc:
-                self.emit("watch_failed", error=f"{type(exc).__name__}: {exc}")
+                self.emit(OrchestratorEvent.WATCH_FAILED, error=f"{type(exc).__name__}: {exc}")
                 time.sleep(1)
 
     def tick(self) -> None:
@@ -171,7 +173,7 @@ class DatabaseOrchestrator(Orchestrator):
     def reboot(self, name: str, *, force: bool) -> None:
         """Restart an instance in place (db_reboot); a rebooted writer does not fail over."""
         with self._switching:
-            self.emit("reboot_started", component=name, force=force)
+            self.emit(OrchestratorEvent.REBOOT_STARTED, component=name, force=force)
             started = time.monotonic()
             if force:
                 self.h.runtime.kill(name)
@@ -182,4 +184,5 @@ class DatabaseOrchestrator(Orchestrator):
                 mariadb.rejoin_as_replica(
                     replica_port=self._port(name), writer_port=self._port(self.current_writer())
                 )
-            self.emit("reboot_done", component=name, down_s=round(time.monotonic() - started, 3))
+            self.emit(OrchestratorEvent.REBOOT_DONE,
+                      component=name, down_s=round(time.monotonic() - started, 3))

@@ -32,6 +32,7 @@ import requests
 
 from harness.errors import FaultError, StackError
 from harness.model.orchestrator import EcsSettings
+from harness.records.events import OrchestratorEvent
 from harness.stacks.components.targets import CHECK_FAILED
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 
@@ -87,7 +88,7 @@ class EcsService(Orchestrator):
             elif app in self._awaiting and _in_service(row):
                 failed_at = self._awaiting.pop(app)
                 self.emit(
-                    "task_in_service", component=app,
+                    OrchestratorEvent.TASK_IN_SERVICE, component=app,
                     since_started_s=round(now - self._started_at.get(app, now), 3),
                     replaced_after_s=round(now - failed_at, 3),
                 )
@@ -138,24 +139,26 @@ class EcsService(Orchestrator):
     def _exited(self, app: str) -> None:
         """The task's process died: ECS notices after a while, then replaces the task."""
         exited_at = time.monotonic()
-        self.emit("task_exited", component=app)
+        self.emit(OrchestratorEvent.TASK_EXITED, component=app)
         # until ECS has noticed, the task stays registered: the ALB keeps routing to it
         if not self.sleep(self.h.scaled(self.settings.task_stopped_notice_s)):
             return
-        self.emit("task_stopped", component=app, reason="essential container exited",
+        self.emit(OrchestratorEvent.TASK_STOPPED, component=app,
+                  reason="essential container exited",
                   noticed_after_s=round(time.monotonic() - exited_at, 3))
         self._replace(app, exited_at)
 
     def _stop_unhealthy(self, app: str, by: str, failed_at: float, **fields: int) -> None:
         """ECS stops a task that failed a health check, then replaces it."""
-        self.emit("task_unhealthy", component=app, by=by, **fields)
+        self.emit(OrchestratorEvent.TASK_UNHEALTHY, component=app, by=by, **fields)
         self._replace(app, failed_at)
 
     def _replace(self, app: str, failed_at: float) -> None:
         requested = time.monotonic()
-        self.emit("target_draining", component=app)
+        self.emit(OrchestratorEvent.TARGET_DRAINING, component=app)
         drained_s = self.h.targets.deregister(app, wait=self.sleep)
-        self.emit("target_deregistered", component=app, drained_s=round(drained_s, 3))
+        self.emit(OrchestratorEvent.TARGET_DEREGISTERED,
+                  component=app, drained_s=round(drained_s, 3))
         # SIGTERM, then SIGKILL after the task's stop timeout (a dead task: nothing to do)
         with contextlib.suppress(StackError):
             self.h.runtime.stop(app)
@@ -169,7 +172,7 @@ class EcsService(Orchestrator):
         self.h.targets.register(app)
         # a replacement that fails too keeps the first failure as the start of the outage
         self._awaiting.setdefault(app, failed_at)
-        self.emit("task_registered", component=app,
+        self.emit(OrchestratorEvent.TASK_REGISTERED, component=app,
                   since_failed_s=round(time.monotonic() - failed_at, 3))
 
 

@@ -27,6 +27,7 @@ import time
 
 from harness.errors import FaultError
 from harness.model.database import RdsSettings
+from harness.records.events import OrchestratorEvent
 from harness.stacks.components import mariadb
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.orchestrators.base import DatabaseOrchestrator, StackHandles
@@ -60,7 +61,7 @@ class RdsInstance(DatabaseOrchestrator):
         failed, planned = self.primary, self._planned
         self._planned = False
         down_at = time.monotonic()
-        self.emit("writer_down", component=failed, planned=planned)
+        self.emit(OrchestratorEvent.WRITER_DOWN, component=failed, planned=planned)
         if self.standby is None or self.busy("standby"):
             # single-AZ, or the standby is itself being replaced: nothing to promote
             self._restart_in_place(failed, down_at)
@@ -71,10 +72,10 @@ class RdsInstance(DatabaseOrchestrator):
         with self._switching:
             standby = self.standby
             if not self.h.runtime.is_running(standby):
-                self.emit("standby_unavailable", component=standby)
+                self.emit(OrchestratorEvent.STANDBY_UNAVAILABLE, component=standby)
             else:
                 positions = mariadb.promote(self._port(standby))
-                self.emit("standby_promoted", component=standby,
+                self.emit(OrchestratorEvent.STANDBY_PROMOTED, component=standby,
                           since_writer_down_s=round(time.monotonic() - down_at, 3), **positions)
                 self.primary, self.standby = standby, failed
                 self._move_endpoint(down_at)
@@ -96,7 +97,8 @@ class RdsInstance(DatabaseOrchestrator):
             return
         with self._switching:
             self.h.runtime.restart(name)
-        self.emit("writer_restarted", component=name, down_s=round(time.monotonic() - down_at, 3))
+        self.emit(OrchestratorEvent.WRITER_RESTARTED,
+                  component=name, down_s=round(time.monotonic() - down_at, 3))
 
     def _move_endpoint(self, since: float) -> None:
         # clients resolve the instance endpoint again only after the DNS TTL (the last part
@@ -107,7 +109,7 @@ class RdsInstance(DatabaseOrchestrator):
         ToxiproxyClient(self.h.info.toxiproxy_api).set_upstream(proxy_name("app->db"), port)
         self.h.info.db_writer_port = port
         self.h.on_change()
-        self.emit("writer_endpoint_moved", component=self.primary, port=port,
+        self.emit(OrchestratorEvent.WRITER_ENDPOINT_MOVED, component=self.primary, port=port,
                   since_writer_down_s=round(time.monotonic() - since, 3))
 
     # -- the standby ---------------------------------------------------------------------
@@ -117,7 +119,7 @@ class RdsInstance(DatabaseOrchestrator):
         if lost is None:
             return
         down_at = time.monotonic()
-        self.emit("standby_down", component=lost)
+        self.emit(OrchestratorEvent.STANDBY_DOWN, component=lost)
         if not self.sleep(self.h.scaled(self.settings.restart_s)):
             return
         with self._switching:
@@ -136,17 +138,17 @@ class RdsInstance(DatabaseOrchestrator):
         try:
             self.h.runtime.restart(name)
             mariadb.rejoin_as_replica(replica_port=port, writer_port=primary_port)
-            self.emit("standby_replicating", component=name, primary=self.primary)
+            self.emit(OrchestratorEvent.STANDBY_REPLICATING, component=name, primary=self.primary)
             # until it has caught up, the primary commits without waiting for it
             target = mariadb.gtid_position(primary_port)
             while not mariadb.caught_up(port, target):
                 if self.stopping:
                     return
         except Exception as exc:
-            self.emit("standby_rejoin_failed", component=name,
+            self.emit(OrchestratorEvent.STANDBY_REJOIN_FAILED, component=name,
                       error=f"{type(exc).__name__}: {exc}")
             return
-        self.emit("standby_rejoined", component=name, primary=self.primary,
+        self.emit(OrchestratorEvent.STANDBY_REJOINED, component=name, primary=self.primary,
                   took_s=round(time.monotonic() - (since or started), 3),
                   semi_sync_clients=mariadb.semi_sync_clients(primary_port))
 
@@ -167,7 +169,7 @@ class RdsInstance(DatabaseOrchestrator):
                     f"a planned db_failover needs the standby; {self.standby} is down"
                 )
             self._planned = True
-            self.emit("switchover_started", component=self.primary)
+            self.emit(OrchestratorEvent.SWITCHOVER_STARTED, component=self.primary)
             # the watch loop sees the primary gone and fails over as it would after a crash
             self.h.runtime.stop(self.primary)
 

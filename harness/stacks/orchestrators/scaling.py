@@ -34,6 +34,7 @@ from harness.errors import FaultError, StackError
 from harness.model.cited import Timing
 from harness.model.orchestrator import AsgSettings
 from harness.model.scaling import ScalingSettings, ScheduledAction, apply_scheduled
+from harness.records.events import OrchestratorEvent
 from harness.records.samples import MetricsLog
 from harness.scaling.policy import FleetCounts, PolicyDef, TargetTracker, metric_points
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
@@ -145,7 +146,7 @@ class ScalingGroup(Orchestrator):
             for app, _ in done:
                 self._launching.pop(app)
         for app, decided in done:
-            self.emit("scaling.in_service", component=app,
+            self.emit(OrchestratorEvent.SCALING_IN_SERVICE, component=app,
                       since_desired_s=round(now - decided, 3))
 
     def _apply_schedule(self, now: float) -> None:
@@ -160,7 +161,7 @@ class ScalingGroup(Orchestrator):
             self.min_capacity, self.max_capacity = lo, hi
             if self.tracker is not None:
                 self.tracker.bounds(lo, hi)
-            self.emit("scaling.scheduled_action", at_s=action.at_s, min_capacity=lo,
+            self.emit(OrchestratorEvent.SCALING_SCHEDULED_ACTION, at_s=action.at_s, min_capacity=lo,
                       max_capacity=hi)
             self._set_desired(desired, now, cause="scheduled_action",
                               reason=f"scheduled action at {action.at_s:g} s: min {lo}, max {hi}")
@@ -188,8 +189,8 @@ class ScalingGroup(Orchestrator):
     def _set_desired(self, desired: int, now: float, *, cause: str, reason: str) -> None:
         if desired == self.desired:
             return
-        self.emit("scaling.desired_changed", old=self.desired, new=desired, cause=cause,
-                  reason=reason, at_s=round(now, 3))
+        self.emit(OrchestratorEvent.SCALING_DESIRED_CHANGED, old=self.desired, new=desired,
+                  cause=cause, reason=reason, at_s=round(now, 3))
         with self._state:
             self.desired = desired
 
@@ -218,7 +219,7 @@ class ScalingGroup(Orchestrator):
 
     def _launch_member(self, slot: str) -> None:
         started = time.monotonic()
-        self.emit("scaling.launching", component=slot, desired=self.desired)
+        self.emit(OrchestratorEvent.SCALING_LAUNCHING, component=slot, desired=self.desired)
         if not self.sleep(self.h.scaled(self._launch_time)) or self.stopping:
             return
         try:
@@ -236,18 +237,19 @@ class ScalingGroup(Orchestrator):
         self.fleet.adopt(slot)
         self.h.on_change()
         self.h.targets.register(slot)
-        self.emit("scaling.registered", component=slot, port=component.port,
+        self.emit(OrchestratorEvent.SCALING_REGISTERED, component=slot, port=component.port,
                   since_launching_s=round(time.monotonic() - started, 3))
 
     def _terminate(self, slot: str) -> None:
-        self.emit("scaling.terminating", component=slot, desired=self.desired)
+        self.emit(OrchestratorEvent.SCALING_TERMINATING, component=slot, desired=self.desired)
         # out of the orchestrator's watch first, or it would replace what is stopped
         self.h.info.components.pop(slot, None)
         self.h.on_change()
         drained_s = self.h.targets.deregister(slot, wait=self.sleep)
         with contextlib.suppress(StackError):
             self.h.runtime.stop(slot)
-        self.emit("scaling.terminated", component=slot, drained_s=round(drained_s, 3))
+        self.emit(OrchestratorEvent.SCALING_TERMINATED,
+                  component=slot, drained_s=round(drained_s, 3))
 
 
 def _in_service(row: dict[str, str]) -> bool:

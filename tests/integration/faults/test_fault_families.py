@@ -18,6 +18,7 @@ import requests
 
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
+from harness.records.events import FaultEvent
 from harness.runtime import cgroups
 from harness.scenario.faults import Topology, load_timeline
 from harness.stacks.components import awsfault
@@ -51,7 +52,7 @@ def test_latency_on_app_to_db_slows_orders_by_at_least_the_toxic(
     ex = _executor(ctx, [{"type": "latency", "at": "0s", "duration": "60s", "target": "app->db",
                           "latency_ms": 200}])
     with ex:
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "latency applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "latency applied")
         during = _order_latency(url)
     after = _order_latency(url)
     assert during >= before + 0.2, (before, during)
@@ -63,7 +64,7 @@ def test_latency_on_app_to_db_slows_orders_by_at_least_the_toxic(
 def test_down_on_app_to_db_fails_orders_until_reverted(modern: Stack, ctx: FaultContext) -> None:
     url = modern.info.lb_url
     with _executor(ctx, [{"type": "down", "at": "0s", "target": "app->db"}]) as ex:
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "down applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "down applied")
         statuses = [timed(lambda: order(url))[1] for _ in range(5)]
     assert all(s != 201 for s in statuses), statuses
     poll(lambda: order(url).status_code == 201, 30, "orders succeed after the partition")
@@ -74,7 +75,7 @@ def test_down_on_app_to_db_fails_orders_until_reverted(modern: Stack, ctx: Fault
 def test_http_errors_at_50_percent_gives_about_half_5xx(modern: Stack, ctx: FaultContext) -> None:
     url = modern.info.lb_url
     with _executor(ctx, [{"type": "http_errors", "at": "0s", "percent": 50, "status": 503}]):
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "http_errors applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "http_errors applied")
         during = Counter(requests.get(f"{url}/health", timeout=5).status_code for _ in range(300))
     after = Counter(requests.get(f"{url}/health", timeout=5).status_code for _ in range(50))
     assert set(during) == {200, 503}
@@ -93,7 +94,7 @@ def test_drain_takes_an_instance_out_and_puts_it_back(modern: Stack, ctx: FaultC
         )
 
     with _executor(ctx, [{"type": "drain", "at": "0s", "target": "app-1", "mode": "maint"}]):
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "drain applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "drain applied")
         during = served_by(60)
     assert "app-1" not in during, during
     assert sum(during.values()) == 60, during
@@ -107,7 +108,7 @@ def test_pause_all_tasks_hangs_requests_until_resumed(modern: Stack, ctx: FaultC
     pids = _all_pids(modern)
     pause = {"type": "pause", "at": "0s", "duration": "3s", "target": "app[*]"}
     with _executor(ctx, [pause]) as ex:
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "pause applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "pause applied")
         took, status = timed(lambda: requests.get(f"{url}/products/1", timeout=1))
         assert status == 0, (took, status)
         assert took >= 0.9, (took, status)
@@ -123,7 +124,7 @@ def test_timeline_keeps_its_schedule(modern: Stack, ctx: FaultContext) -> None:
                        "target": "lb->app[*]", "latency_ms": 1, "name": f"l{i}"})
     with _executor(ctx, faults) as ex:
         assert ex.wait(timeout_s=30)
-    summary = ctx.events.of_kind("fault.summary")[0]
+    summary = ctx.events.of_kind(FaultEvent.SUMMARY)[0]
     print(f"\nfault schedule: {summary['actions']} actions, lag p50 {summary['lag_p50_ms']} ms, "
           f"p99 {summary['lag_p99_ms']} ms, max {summary['lag_max_ms']} ms")
     assert summary["actions"] == 20
@@ -141,7 +142,7 @@ def test_aws_throttle_fails_publishes_after_sdk_retries_then_recovers(
     before = awsfault.stats(port)["stats"].get("sqs.throttle", 0)
     fault = {"type": "aws_throttle", "at": "0s", "percent": 100, "services": ["sqs"]}
     with _executor(ctx, [fault]):
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "aws_throttle applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "aws_throttle applied")
         during = order(url, timeout_s=20)
         throttled = awsfault.stats(port)["stats"].get("sqs.throttle", 0) - before
     assert during.status_code == 503, during.text
@@ -158,7 +159,7 @@ def test_aws_errors_on_s3_at_100_percent_fail_receipts_until_reverted(
     url = modern.info.lb_url
     fault = {"type": "aws_errors", "at": "0s", "percent": 100, "status": 503, "services": ["s3"]}
     with _executor(ctx, [fault]):
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "aws_errors applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "aws_errors applied")
         during = order(url, timeout_s=20)
     assert during.status_code == 503, during.text
     assert "s3 receipt" in during.text
@@ -188,7 +189,7 @@ def test_cpu_stress_throttles_the_task_inside_its_quota(modern: Stack, ctx: Faul
     throttled_before = _throttled(modern, "app-1")
     fault = {"type": "cpu_stress", "at": "0s", "target": "app-1", "workers": 2}
     with _executor(ctx, [fault]) as ex:
-        poll(lambda: bool(ctx.events.of_kind("fault.applied")), 10, "cpu_stress applied")
+        poll(lambda: bool(ctx.events.of_kind(FaultEvent.APPLIED)), 10, "cpu_stress applied")
         during_ms = _direct_mean_ms(modern, "app-1")
         throttled = _throttled(modern, "app-1") - throttled_before
         helpers = [h.pid for p in ex.planned for h in p.fault._helpers]  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from harness.faults.executor import FaultExecutor, plan
 from harness.model.cited import Timing
 from harness.model.database import AuroraSettings
 from harness.model.orchestrator import EcsSettings
+from harness.records.events import FaultEvent, OrchestratorEvent, Source, StackEvent
 from harness.runtime.events import EventLog
 from harness.scenario.faults import Topology, load_timeline
 from harness.stacks.components import mariadb
@@ -78,8 +79,9 @@ def _status(url: str, path: str = "/products/1") -> int:
     return timed(lambda: requests.get(f"{url}{path}", timeout=2))[1]
 
 
-def _events_after(stack: Stack, kind: str, t_s: float, **match: str) -> list[dict[str, Any]]:
-    return [e for e in stack.events.of_kind(f"orchestrator.{kind}")
+def _events_after(stack: Stack, kind: OrchestratorEvent, t_s: float, **match: str
+                  ) -> list[dict[str, Any]]:
+    return [e for e in stack.events.of_kind(kind)
             if e["t_s"] >= t_s and all(e.get(k) == v for k, v in match.items())]
 
 
@@ -97,12 +99,15 @@ def test_a_killed_task_gives_502s_until_ecs_deregisters_it(fast: Stack, fctx: Fa
         # round robin: every third request goes to the dead task until ECS takes it out
         def deregistered() -> bool:
             seen.append((fast.events.elapsed(), _status(url)))
-            return bool(_events_after(fast, "target_deregistered", killed_at, component="app-1"))
+            return bool(_events_after(fast, OrchestratorEvent.TARGET_DEREGISTERED,
+                                      killed_at, component="app-1"))
 
         poll(deregistered, 20, "ECS deregisters the dead task", every_s=0.005)
-        out_at = _events_after(fast, "target_deregistered", killed_at, component="app-1")[0]["t_s"]
+        out_at = _events_after(fast, OrchestratorEvent.TARGET_DEREGISTERED,
+                               killed_at, component="app-1")[0]["t_s"]
         after = [_status(url) for _ in range(30)]
-        poll(lambda: bool(_events_after(fast, "task_in_service", killed_at, component="app-1")),
+        poll(lambda: bool(_events_after(fast, OrchestratorEvent.TASK_IN_SERVICE,
+                                        killed_at, component="app-1")),
              60, "the replacement in service")
     finally:
         ex.close()
@@ -111,15 +116,17 @@ def test_a_killed_task_gives_502s_until_ecs_deregisters_it(fast: Stack, fctx: Fa
     assert before_out.count(502) > 0, before_out
     assert set(before_out) <= {200, 502}, before_out
     assert after == [200] * 30, after
-    stopped = _events_after(fast, "task_stopped", killed_at, component="app-1")[0]
+    stopped = _events_after(fast, OrchestratorEvent.TASK_STOPPED, killed_at, component="app-1")[0]
     ecs = fast.profile.orchestrator
     assert isinstance(ecs, EcsSettings)
     notice = ecs.task_stopped_notice_s.at(TIME_SCALE)
     assert stopped["noticed_after_s"] >= notice * 0.9
     # the replacement got traffic after the one passing check a newly registered ALB target
     # needs, not the healthy threshold (5) a target that went unhealthy needs
-    registered = _events_after(fast, "task_registered", killed_at, component="app-1")[0]
-    in_service = _events_after(fast, "task_in_service", killed_at, component="app-1")[0]
+    registered = _events_after(fast, OrchestratorEvent.TASK_REGISTERED,
+                               killed_at, component="app-1")[0]
+    in_service = _events_after(fast, OrchestratorEvent.TASK_IN_SERVICE,
+                               killed_at, component="app-1")[0]
     hc = fast.profile.load_balancer.health_check
     assert hc.initial_healthy_threshold.value < hc.healthy_threshold.value
     admitted_s = in_service["t_s"] - registered["t_s"]
@@ -153,7 +160,7 @@ def test_killed_tasks_give_errors_until_ecs_has_replaced_them(
     assert {502, 503} <= statuses, statuses
 
     def in_service() -> set[str]:
-        return {e["component"] for e in fast.events.of_kind("orchestrator.task_in_service")
+        return {e["component"] for e in fast.events.of_kind(OrchestratorEvent.TASK_IN_SERVICE)
                 if e["t_s"] >= killed_at - fast.events.t0}
 
     # the ALB fails open to the new tasks before they pass their healthy threshold;
@@ -208,12 +215,14 @@ def test_ecs_replaces_a_task_the_alb_marks_unhealthy(fast: Stack) -> None:
     started = fast.events.elapsed()
     # the ALB cannot reach app-2 (its health checks fail); the task itself is fine
     with _edge_down(fast, "lb->app-2"):
-        poll(lambda: bool(_events_after(fast, "task_registered", started, component="app-2")),
+        poll(lambda: bool(_events_after(fast, OrchestratorEvent.TASK_REGISTERED,
+                                        started, component="app-2")),
              30, "ECS replaced the task")
-    unhealthy = _events_after(fast, "task_unhealthy", started, component="app-2")
+    unhealthy = _events_after(fast, OrchestratorEvent.TASK_UNHEALTHY, started, component="app-2")
     assert [e["by"] for e in unhealthy][:1] == ["alb_health_check"], unhealthy
     assert fast.runtime.pids("app-2") != pids
-    poll(lambda: bool(_events_after(fast, "task_in_service", started, component="app-2")),
+    poll(lambda: bool(_events_after(fast, OrchestratorEvent.TASK_IN_SERVICE,
+                                    started, component="app-2")),
          60, "the replacement in service")
     assert all(_ok(url) for _ in range(6))
 
@@ -233,10 +242,10 @@ def test_a_drained_task_finishes_its_in_flight_requests_then_leaves(
             time.sleep(0.3)
             ex = _run(fctx, [{"type": "drain", "at": "0s", "target": "app-3", "mode": "drain"}])
             try:
-                poll(lambda: bool(fctx.events.of_kind("fault.applied")), 10, "drain applied")
+                poll(lambda: bool(fctx.events.of_kind(FaultEvent.APPLIED)), 10, "drain applied")
                 served = [_served_by(url) for _ in range(12)]
                 answers = [f.result() for f in slow]
-                poll(lambda: bool(fctx.events.of_kind("lb.target_deregistered")), 10,
+                poll(lambda: bool(fctx.events.of_kind(StackEvent.LB_TARGET_DEREGISTERED)), 10,
                      "deregistered once nothing is in flight")
             finally:
                 ex.close()
@@ -246,7 +255,7 @@ def test_a_drained_task_finishes_its_in_flight_requests_then_leaves(
     assert "app-3" not in served, served
     assert [a.status_code for a in answers] == [200] * 3
     assert "app-3" in {a.headers.get("X-Served-By") for a in answers}
-    drained = fctx.events.of_kind("lb.target_deregistered")[0]["drained_s"]
+    drained = fctx.events.of_kind(StackEvent.LB_TARGET_DEREGISTERED)[0]["drained_s"]
     delay = fast.profile.load_balancer.deregistration_delay_s.at(TIME_SCALE)
     assert 0.3 < drained < delay, drained
     # back as a new registration, after its healthy threshold
@@ -277,7 +286,8 @@ def test_db_failover_promotes_the_reader_and_orders_succeed_on_it(
     try:
         def promoted() -> bool:
             reads.append(_status(url))
-            return bool(_events_after(fast, "reader_promoted", start, component="db-reader"))
+            return bool(_events_after(fast, OrchestratorEvent.READER_PROMOTED,
+                                      start, component="db-reader"))
 
         poll(promoted, 30, "Aurora promotes the restarted reader", every_s=0.01)
         # no replica: the reader endpoint leads to the writer, the promoted instance
@@ -290,23 +300,26 @@ def test_db_failover_promotes_the_reader_and_orders_succeed_on_it(
         poll(lambda: timed(lambda: order(url, timeout_s=3))[1] == 201, 90,
              "orders succeed on the new writer")
         took = time.monotonic() - failed_at
-        assert not _events_after(fast, "reader_rejoined", start), "rejoined before its restart"
-        poll(lambda: bool(_events_after(fast, "reader_rejoined", start, component="db-writer")),
+        assert not _events_after(fast, OrchestratorEvent.READER_REJOINED,
+                                 start), "rejoined before its restart"
+        poll(lambda: bool(_events_after(fast, OrchestratorEvent.READER_REJOINED,
+                                        start, component="db-writer")),
              60, "the failed writer back as the reader")
     finally:
         ex.close()
     assert ex.errors == []
     # the promoted reader restarted: reads failed until it was back as the writer
     assert [s for s in reads if s != 200], reads
-    kinds = [e["kind"].removeprefix("orchestrator.") for e in fast.events.of_kind("orchestrator.")
-             if e["t_s"] >= start]
-    assert kinds == ["writer_down", "reader_restarting", "reader_promoted",
-                     "reader_endpoint_to_writer", "writer_endpoint_moved", "reader_rejoined"]
-    down = _events_after(fast, "writer_down", start)[0]["t_s"]
-    up = _events_after(fast, "reader_promoted", start)[0]
+    kinds = [e["kind"] for e in fast.events.of_kind(Source.ORCHESTRATOR) if e["t_s"] >= start]
+    assert kinds == [
+        OrchestratorEvent.WRITER_DOWN, OrchestratorEvent.READER_RESTARTING,
+        OrchestratorEvent.READER_PROMOTED, OrchestratorEvent.READER_ENDPOINT_TO_WRITER,
+        OrchestratorEvent.WRITER_ENDPOINT_MOVED, OrchestratorEvent.READER_REJOINED]
+    down = _events_after(fast, OrchestratorEvent.WRITER_DOWN, start)[0]["t_s"]
+    up = _events_after(fast, OrchestratorEvent.READER_PROMOTED, start)[0]
     promotion_s = aurora.failover_s.at(TIME_SCALE) - aurora.dns_ttl_s.at(TIME_SCALE)
     assert up["since_writer_down_s"] >= promotion_s
-    rejoined = _events_after(fast, "reader_rejoined", start)[0]["t_s"]
+    rejoined = _events_after(fast, OrchestratorEvent.READER_REJOINED, start)[0]["t_s"]
     assert rejoined - down >= promotion_s + aurora.replica_restart_s.at(TIME_SCALE)
     upstream = ToxiproxyClient(fast.info.toxiproxy_api).proxies()[
         proxy_name("app->db-reader")]["upstream"]
@@ -337,16 +350,16 @@ def test_planned_failover_switches_writer_without_losing_orders(
     t_s = fast.events.elapsed()
     ex = _run(fctx, [{"type": "db_failover", "at": "0s", "mode": "planned"}])
     try:
-        poll(lambda: bool(fctx.events.of_kind("fault.applied")), 60, "switchover done")
+        poll(lambda: bool(fctx.events.of_kind(FaultEvent.APPLIED)), 60, "switchover done")
     finally:
         ex.close()
     assert ex.errors == []
     # the writer is shut down once the reader caught up; the failover that follows (both
     # instances restarted, as Aurora's FailoverDBCluster does) moves the endpoint
     poll(lambda: fast.info.db_writer_port != old_writer, 60, "the endpoint on the new writer")
-    assert [e["planned"] for e in _events_after(fast, "writer_down", t_s)] == [True]
+    assert [e["planned"] for e in _events_after(fast, OrchestratorEvent.WRITER_DOWN, t_s)] == [True]
     poll(lambda: timed(lambda: order(url, timeout_s=3))[1] == 201, 60, "orders on the new writer")
-    poll(lambda: bool(_events_after(fast, "reader_rejoined", t_s)), 60,
+    poll(lambda: bool(_events_after(fast, OrchestratorEvent.READER_REJOINED, t_s)), 60,
          "the old writer back as the reader")
     with admin(old_writer) as conn, conn.cursor() as cur:
         cur.execute("SELECT @@GLOBAL.read_only")
@@ -373,21 +386,23 @@ def test_legacy_asg_replaces_an_instance_the_clb_took_out(legacy: Stack, tmp_pat
         poll(lambda: not _ok(url), 20, "errors through the CLB")
         poll(
             lambda: any(e["t_s"] > killed_at for e in
-                        legacy.events.of_kind("orchestrator.instance_in_service")),
+                        legacy.events.of_kind(OrchestratorEvent.INSTANCE_IN_SERVICE)),
             120, "the ASG's replacement back in service",
         )
     finally:
         ex.close()
-    kinds = [e["kind"] for e in legacy.events.of_kind("orchestrator.") if e["t_s"] > killed_at]
-    for step in ("instance_terminating", "instance_deregistered", "instance_launched",
-                 "instance_out_of_service", "instance_in_service"):
-        assert f"orchestrator.{step}" in kinds, kinds
+    kinds = [e["kind"] for e in legacy.events.of_kind(Source.ORCHESTRATOR) if e["t_s"] > killed_at]
+    for step in (OrchestratorEvent.INSTANCE_TERMINATING, OrchestratorEvent.INSTANCE_DEREGISTERED,
+                 OrchestratorEvent.INSTANCE_LAUNCHED, OrchestratorEvent.INSTANCE_OUT_OF_SERVICE,
+                 OrchestratorEvent.INSTANCE_IN_SERVICE):
+        assert step in kinds, kinds
     assert all(_ok(url) for _ in range(10))
-    back = next(e for e in legacy.events.of_kind("orchestrator.instance_in_service")
+    back = next(e for e in legacy.events.of_kind(OrchestratorEvent.INSTANCE_IN_SERVICE)
             if e["t_s"] > killed_at)
     # the replacement registered with the CLB and passed its healthy threshold first (the
     # CLB has no shorter rule for a new instance)
-    launched = _events_after(legacy, "instance_launched", killed_at, component="app-1")[0]
+    launched = _events_after(legacy, OrchestratorEvent.INSTANCE_LAUNCHED,
+                             killed_at, component="app-1")[0]
     rise = legacy.profile.load_balancer.health_check.initial_healthy_threshold.value
     assert back["t_s"] - launched["t_s"] >= (rise - 1) * _interval_s(legacy)
     print(f"\nlegacy instance kill: back in service {back['t_s'] - killed_at:.1f} s after")
@@ -422,9 +437,9 @@ def test_legacy_rds_is_down_until_restarted_in_place(legacy: Stack) -> None:
              "orders succeed once RDS restarted the instance")
     finally:
         ex.close()
-    restarted = [e for e in legacy.events.of_kind("orchestrator.writer_restarted")
+    restarted = [e for e in legacy.events.of_kind(OrchestratorEvent.WRITER_RESTARTED)
                  if e["t_s"] > failed_at]
-    assert restarted, legacy.events.of_kind("orchestrator.")
+    assert restarted, legacy.events.of_kind(Source.ORCHESTRATOR)
     # single-AZ: no failover, the same instance (and port) is back
     assert legacy.info.db_writer_port == writer_port
     print(f"\nlegacy RDS crash: writer back after {restarted[0]['down_s']:.1f} s")
@@ -436,7 +451,7 @@ def test_db_reboot_of_the_reader_resumes_replication(fast: Stack, fctx: FaultCon
     assert reader is not None
     ex = _run(fctx, [{"type": "db_reboot", "at": "0s", "target": reader}])
     try:
-        poll(lambda: bool(fctx.events.of_kind("fault.applied")), 60, "reboot done")
+        poll(lambda: bool(fctx.events.of_kind(FaultEvent.APPLIED)), 60, "reboot done")
     finally:
         ex.close()
     assert ex.errors == []
@@ -457,11 +472,11 @@ def test_a_lost_reader_sends_reads_to_the_writer_until_aurora_restarts_it(
     ex = _run(fctx, [{"type": "kill", "at": "0s", "target": "db-reader"}])
     try:
         poll(lambda: any(e["t_s"] > lost_at for e in
-                         fast.events.of_kind("orchestrator.reader_endpoint_to_writer")),
+                         fast.events.of_kind(OrchestratorEvent.READER_ENDPOINT_TO_WRITER)),
              20, "the reader endpoint moved to the writer")
         poll(lambda: all(_ok(url) for _ in range(5)), 20, "reads served by the writer")
         poll(lambda: any(e["t_s"] > lost_at for e in
-                         fast.events.of_kind("orchestrator.reader_rejoined")),
+                         fast.events.of_kind(OrchestratorEvent.READER_REJOINED)),
              60, "Aurora restarted the replica")
     finally:
         ex.close()

@@ -24,6 +24,7 @@ from conftest import running_stack
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
 from harness.model.database import RdsSettings
+from harness.records.events import OrchestratorEvent, Source
 from harness.runtime.events import EventLog
 from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.scenario.faults import Topology, load_timeline
@@ -151,8 +152,8 @@ def _read_only(port: int) -> int:
     return int(row[0]) if row else -1
 
 
-def _events_since(stack: Stack, kind: str, t_s: float) -> list[dict[str, object]]:
-    return [e for e in stack.events.of_kind(f"orchestrator.{kind}") if e["t_s"] >= t_s]
+def _events_since(stack: Stack, kind: OrchestratorEvent, t_s: float) -> list[dict[str, object]]:
+    return [e for e in stack.events.of_kind(kind) if e["t_s"] >= t_s]
 
 
 def _slow_link_to_standby(stack: Stack, latency_ms: int) -> str:
@@ -178,12 +179,13 @@ def _slow_link_to_standby(stack: Stack, latency_ms: int) -> str:
     return link.name
 
 
-def _wait_event(stack: Stack, kind: str, t_s: float, timeout_s: float, what: str) -> None:
+def _wait_event(stack: Stack, kind: OrchestratorEvent, t_s: float, timeout_s: float, what: str
+                ) -> None:
     try:
         poll(lambda: bool(_events_since(stack, kind, t_s)), timeout_s, what)
     except pytest.fail.Exception:
         journal = [(e["kind"], e.get("component"), e.get("error")) for e in
-                   stack.events.of_kind("orchestrator.") if e["t_s"] >= t_s]
+                   stack.events.of_kind(Source.ORCHESTRATOR) if e["t_s"] >= t_s]
         pytest.fail(f"{what}: not within {timeout_s:g} s; orchestrator journal: {journal}")
 
 
@@ -226,7 +228,8 @@ def test_a_killed_primary_fails_over_to_the_standby_without_losing_an_acknowledg
         poll(lambda: bool(stream.acked_after(killed_at + 0.5)), 30,
              "orders acknowledged again after the failover")
         resumed_s = stream.acked_after(killed_at + 0.5)[0] - killed_at
-        _wait_event(legacy, "standby_rejoined", t_s, 30, "the old primary back as the standby")
+        _wait_event(legacy, OrchestratorEvent.STANDBY_REJOINED,
+                    t_s, 30, "the old primary back as the standby")
         stream_acked_late = len(stream.acked_after(killed_at + resumed_s))
     finally:
         stream.stop()
@@ -234,10 +237,10 @@ def test_a_killed_primary_fails_over_to_the_standby_without_losing_an_acknowledg
     # the endpoint moved after the failover time, which includes the DNS TTL, not sooner
     expected_s = db.multi_az_failover_s.at(TIME_SCALE)
     assert expected_s - 0.1 <= resumed_s <= expected_s + 3, (resumed_s, expected_s)
-    moved = _events_since(legacy, "writer_endpoint_moved", t_s)
+    moved = _events_since(legacy, OrchestratorEvent.WRITER_ENDPOINT_MOVED, t_s)
     assert [e["component"] for e in moved] == [old_standby]
     assert expected_s - 0.1 <= float(moved[0]["since_writer_down_s"]) <= expected_s + 1.5
-    promoted = _events_since(legacy, "standby_promoted", t_s)[0]
+    promoted = _events_since(legacy, OrchestratorEvent.STANDBY_PROMOTED, t_s)[0]
     assert promoted["received_gtid"] == promoted["applied_gtid"]
     assert (rds.primary, rds.standby) == (old_standby, old_primary)
     assert legacy.info.db_writer_port == standby_port
@@ -269,18 +272,19 @@ def test_a_lost_standby_leaves_the_primary_taking_writes_until_rds_restarts_it(
     try:
         ex = _inject(legacy, {"type": "kill", "at": "0s", "target": standby})
         try:
-            _wait_event(legacy, "standby_down", t_s, 10, "standby down")
+            _wait_event(legacy, OrchestratorEvent.STANDBY_DOWN, t_s, 10, "standby down")
             down_at = time.monotonic()
             time.sleep(1)
             # no standby connected: the primary commits alone at once, not after a timeout
             assert len(stream.acked_after(down_at)) > 5
-            _wait_event(legacy, "standby_rejoined", t_s, 30, "RDS restarted the standby")
+            _wait_event(legacy, OrchestratorEvent.STANDBY_REJOINED,
+                        t_s, 30, "RDS restarted the standby")
         finally:
             ex.close()
     finally:
         stream.stop()
     assert not stream.failed_at
-    assert not _events_since(legacy, "writer_endpoint_moved", t_s)
+    assert not _events_since(legacy, OrchestratorEvent.WRITER_ENDPOINT_MOVED, t_s)
     assert mariadb.semi_sync_clients(primary_port) == 1
     mariadb.wait_caught_up(reader_port=legacy.info.components[standby].port,
                            writer_port=primary_port)
@@ -293,16 +297,16 @@ def test_a_planned_failover_reboots_the_primary_onto_the_standby(legacy: Stack) 
     t_s = legacy.events.elapsed()
     ex = _inject(legacy, {"type": "db_failover", "at": "0s", "mode": "planned"})
     try:
-        _wait_event(legacy, "standby_rejoined", t_s, 30,
+        _wait_event(legacy, OrchestratorEvent.STANDBY_REJOINED, t_s, 30,
                     "the rebooted primary back as the standby")
     finally:
         ex.close()
     assert ex.errors == []
     assert (rds.primary, rds.standby) == (old_standby, old_primary)
-    assert _events_since(legacy, "writer_down", t_s)[0]["planned"] is True
+    assert _events_since(legacy, OrchestratorEvent.WRITER_DOWN, t_s)[0]["planned"] is True
     # a reboot: the old primary rejoins at once, without RDS's restart time
-    moved = _events_since(legacy, "writer_endpoint_moved", t_s)[0]
-    rejoined = _events_since(legacy, "standby_rejoined", t_s)[0]
+    moved = _events_since(legacy, OrchestratorEvent.WRITER_ENDPOINT_MOVED, t_s)[0]
+    rejoined = _events_since(legacy, OrchestratorEvent.STANDBY_REJOINED, t_s)[0]
     restart_s = _settings(legacy).restart_s.at(TIME_SCALE)
     assert float(rejoined["t_s"]) - float(moved["t_s"]) < restart_s
     assert _read_only(legacy.info.components[old_primary].port) == 1

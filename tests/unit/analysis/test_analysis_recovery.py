@@ -72,6 +72,10 @@ def test_next_fault_damage_is_not_blamed_on_the_previous_one() -> None:
     ], PARAMS)
     assert (first.fault, first.status, first.recovery_s) == ("first", "no_impact", None)
     assert (second.fault, second.status, second.recovery_s) == ("second", "recovered", 5.0)
+    # nor its errors: an instant fault with no impact counts up to the next one's start only
+    assert (first.errors, first.peak_error_rate) == (0, 0.0)
+    assert first.requests == 40 * 50  # seconds 20-59 at synthetic's 50 requests a second
+    assert second.errors > 0
 
 
 def test_recovery_is_also_given_at_aws_timings() -> None:

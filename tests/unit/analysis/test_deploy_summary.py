@@ -9,6 +9,7 @@ import pytest
 from harness.analysis.deploys import summarize
 from harness.analysis.detection import FaultDetection
 from harness.analysis.series import ArchData
+from harness.records.events import DeployEvent
 
 
 def _data(seconds: int, errors: dict[int, int]) -> ArchData:
@@ -22,8 +23,8 @@ def _data(seconds: int, errors: dict[int, int]) -> ArchData:
     return data
 
 
-def _ev(kind: str, t_s: float, **fields: Any) -> dict[str, Any]:
-    return {"kind": f"deploy.{kind}", "t_s": t_s, "deploy": "release", "arch": "modern",
+def _ev(kind: DeployEvent, t_s: float, **fields: Any) -> dict[str, Any]:
+    return {"kind": kind, "t_s": t_s, "deploy": "release", "arch": "modern",
             **fields}
 
 
@@ -31,14 +32,15 @@ def _detected(after_s: float | None, alarm: str = "alb-target-5xx") -> list[Faul
     return [FaultDetection("release", 10.0, alarm if after_s is not None else None, after_s)]
 
 
-BLUE_GREEN_START = _ev("start", 10.0, strategy="codedeploy_blue_green", version="bad-errors",
-                       config="Canary10Percent5Minutes", rollback_alarm="alb-target-5xx")
+BLUE_GREEN_START = _ev(DeployEvent.START, 10.0, strategy="codedeploy_blue_green",
+                       version="bad-errors", config="Canary10Percent5Minutes",
+                       rollback_alarm="alb-target-5xx")
 
 
 def test_a_rolled_back_deploy_counts_failures_until_traffic_is_back_on_blue() -> None:
-    events = [BLUE_GREEN_START, _ev("shift", 15.0, percent=10),
-              _ev("rollback", 22.2, alarm="alb-target-5xx", alarm_at_s=22.1),
-              _ev("done", 22.3, outcome="rolled_back")]
+    events = [BLUE_GREEN_START, _ev(DeployEvent.SHIFT, 15.0, percent=10),
+              _ev(DeployEvent.ROLLBACK, 22.2, alarm="alb-target-5xx", alarm_at_s=22.1),
+              _ev(DeployEvent.DONE, 22.3, outcome="rolled_back")]
     # one 5xx a second from the canary (15 s) until the rollback (22 s), then none
     data = _data(40, dict.fromkeys(range(15, 23), 1))
     (d,) = summarize(events, data, _detected(12.1))
@@ -55,8 +57,9 @@ def test_a_rolled_back_deploy_counts_failures_until_traffic_is_back_on_blue() ->
 
 
 def test_an_in_place_deploy_nobody_noticed_counts_until_the_end_of_the_run() -> None:
-    events = [_ev("start", 5.0, strategy="opsworks_rolling", version="bad-errors"),
-              _ev("traffic_shifted", 9.0), _ev("done", 9.0, outcome="succeeded")]
+    events = [_ev(DeployEvent.START, 5.0, strategy="opsworks_rolling", version="bad-errors"),
+              _ev(DeployEvent.TRAFFIC_SHIFTED, 9.0),
+              _ev(DeployEvent.DONE, 9.0, outcome="succeeded")]
     data = _data(30, dict.fromkeys(range(7, 30), 2))
     (d,) = summarize(events, data, _detected(None))
     assert d.config is None
@@ -69,7 +72,8 @@ def test_an_in_place_deploy_nobody_noticed_counts_until_the_end_of_the_run() -> 
 
 
 def test_a_blue_green_deploy_whose_termination_wait_outlived_the_run_shifted_traffic() -> None:
-    events = [BLUE_GREEN_START, _ev("traffic_shifted", 30.0), _ev("unfinished", 60.0)]
+    events = [BLUE_GREEN_START, _ev(DeployEvent.TRAFFIC_SHIFTED, 30.0),
+              _ev(DeployEvent.UNFINISHED, 60.0)]
     (d,) = summarize(events, _data(60, {}), _detected(None))
     assert d.outcome == "traffic_shifted"
     assert d.settled_after_s == 20.0

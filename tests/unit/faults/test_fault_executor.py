@@ -13,6 +13,7 @@ from harness.analysis.recovery import faults_from_events
 from harness.errors import FaultError
 from harness.faults.base import FaultContext, FaultType, journal_path
 from harness.faults.executor import FaultExecutor, Planned
+from harness.records.events import FaultEvent
 from harness.runtime.events import EventLog
 from harness.scenario.faults import FaultSpec, parse_timeline
 from harness.stacks.topology import Component, StackInfo
@@ -106,7 +107,7 @@ def test_a_fault_that_fails_to_apply_is_an_error_and_an_event(
         ex.wait(timeout_s=5)
     assert len(ex.errors) == 1
     assert "the proxy said no" in str(ex.errors[0])
-    assert [e["kind"] for e in ctx.events.of_kind("fault.apply_failed")] == ["fault.apply_failed"]
+    assert len(ctx.events.of_kind(FaultEvent.APPLY_FAILED)) == 1
     assert ex.summary()["errors"]
 
 

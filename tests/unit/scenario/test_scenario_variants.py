@@ -141,6 +141,24 @@ def test_a_value_of_the_wrong_type_names_the_field(tmp_path: Path) -> None:
         f"{path}:{_line(path, 'instances: many')}: variants.legacy#rr.profile.app.instances: ")
 
 
+def test_a_check_across_sections_points_at_the_setting_it_blames(tmp_path: Path) -> None:
+    # the depth is checked against the app's paths after the fields, on the whole profile;
+    # the error still names the depth's own line, not the variant's `profile:`
+    variant = """
+variants:
+  legacy#rr:
+    description: a shallow depth on the deep path
+    profile:
+      load_balancer:
+        health_check:
+          depth: {value: shallow, source: "assumption: a wrong depth for /ready"}
+"""
+    path = _write(tmp_path, variant)
+    assert _error(path).startswith(
+        f"{path}:{_line(path, 'depth:')}: variants.legacy#rr.profile.load_balancer.health_check"
+        ".depth: /ready on the php app is a deep check, not shallow")
+
+
 def test_a_variant_of_an_unknown_profile_is_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, VARIANTS.replace("modern#slow-failover:", "modrn#slow-failover:"))
     assert _error(path) == (

@@ -21,6 +21,7 @@ import pytest
 from harness.errors import StackError
 from harness.model.database import AuroraSettings, RdsSettings
 from harness.model.profile_file import load_profile
+from harness.records.events import OrchestratorEvent, Source
 from harness.runtime.events import EventLog
 from harness.stacks.components import mariadb
 from harness.stacks.orchestrators import aurora, rds
@@ -228,7 +229,7 @@ def test_an_aurora_planned_failover_restarts_both_instances_and_loses_nothing(
         "restart db-writer", "rejoin db-writer",
     ]
     assert (cluster.writer, cluster.reader) == ("db-reader", "db-writer")
-    assert [e["planned"] for e in cluster.h.events.of_kind("orchestrator.writer_down")] == [True]
+    assert [e["planned"] for e in cluster.h.events.of_kind(OrchestratorEvent.WRITER_DOWN)] == [True]
 
 
 def test_an_aurora_planned_failover_takes_the_failover_time_and_rejoins_at_once(
@@ -260,7 +261,7 @@ def test_a_called_off_aurora_switchover_leaves_the_writer_writable(
     assert db.read_only[PORTS["db-writer"]] == 0
     assert (cluster.writer, cluster.reader) == ("db-writer", "db-reader")
     assert not cluster._switching.locked()
-    called_off = cluster.h.events.of_kind("orchestrator.switchover_called_off")
+    called_off = cluster.h.events.of_kind(OrchestratorEvent.SWITCHOVER_CALLED_OFF)
     assert [e["component"] for e in called_off] == ["db-writer"]
 
 
@@ -291,7 +292,7 @@ def test_an_rds_planned_failover_waits_until_the_standby_has_caught_up(
         "promote db-standby", "restart db-writer", "rejoin db-writer", "caught_up db-writer",
         "stop db-standby",
     ]
-    rejoined = instance.h.events.of_kind("orchestrator.standby_rejoined")
+    rejoined = instance.h.events.of_kind(OrchestratorEvent.STANDBY_REJOINED)
     assert [e["component"] for e in rejoined] == ["db-writer"]
 
 
@@ -327,7 +328,7 @@ def _timed(orchestrator: AuroraCluster | RdsInstance, db: FakeDatabase,
 
 
 def _moved_after_s(orchestrator: AuroraCluster | RdsInstance) -> float:
-    (moved,) = orchestrator.h.events.of_kind("orchestrator.writer_endpoint_moved")
+    (moved,) = orchestrator.h.events.of_kind(OrchestratorEvent.WRITER_ENDPOINT_MOVED)
     return float(moved["since_writer_down_s"])
 
 
@@ -366,11 +367,12 @@ def test_an_aurora_failover_restarts_the_reader_it_promotes_and_the_failed_write
         (proxy_name("app->db-reader"), PORTS["db-reader"]),
         (proxy_name("app->db-reader"), PORTS["db-writer"]),
     ]
-    kinds = [e["kind"].removeprefix("orchestrator.")
-             for e in cluster.h.events.of_kind("orchestrator.")]
-    assert kinds == ["writer_down", "reader_restarting", "reader_promoted",
-                     "reader_endpoint_to_writer", "writer_endpoint_moved", "reader_rejoined"]
-    (rejoined,) = cluster.h.events.of_kind("orchestrator.reader_rejoined")
+    kinds = [e["kind"] for e in cluster.h.events.of_kind(Source.ORCHESTRATOR)]
+    assert kinds == [
+        OrchestratorEvent.WRITER_DOWN, OrchestratorEvent.READER_RESTARTING,
+        OrchestratorEvent.READER_PROMOTED, OrchestratorEvent.READER_ENDPOINT_TO_WRITER,
+        OrchestratorEvent.WRITER_ENDPOINT_MOVED, OrchestratorEvent.READER_REJOINED]
+    (rejoined,) = cluster.h.events.of_kind(OrchestratorEvent.READER_REJOINED)
     assert rejoined["since_writer_down_s"] == pytest.approx(
         settings.failover_s.at(SCALE) + settings.replica_restart_s.at(SCALE))
 

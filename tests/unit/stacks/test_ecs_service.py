@@ -11,6 +11,7 @@ import pytest
 from harness.model.cited import Timing
 from harness.model.orchestrator import EcsSettings
 from harness.model.profile_file import load_profile
+from harness.records.events import OrchestratorEvent
 from harness.runtime.events import EventLog
 from harness.stacks.orchestrators.ecs import EcsService
 
@@ -87,11 +88,11 @@ def test_a_replacement_is_in_service_once_the_alb_has_it_up() -> None:
     states = {"app-1": DOWN_PASSING}
     ecs = _ecs(states, running={"app-1"})
     seen: list[dict[str, Any]] = []
-    ecs.emit = lambda what, **fields: seen.append({"what": what, **fields})  # type: ignore[method-assign]
+    ecs.emit = lambda kind, **fields: seen.append({"kind": kind, **fields})  # type: ignore[method-assign]
     ecs._awaiting["app-1"] = 0.0
     ecs.tick()
     assert seen == []
     states["app-1"] = UP
     ecs.tick()
-    assert [e["what"] for e in seen] == ["task_in_service"]
+    assert [e["kind"] for e in seen] == [OrchestratorEvent.TASK_IN_SERVICE]
     assert "app-1" not in ecs._awaiting
