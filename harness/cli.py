@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
 import sys
 import time
@@ -19,7 +18,7 @@ from rich.table import Table
 from harness import doctor as doctor_mod
 from harness.analysis.compare import Rule
 from harness.capacity.command import capacity as capacity_command
-from harness.errors import EnvironmentProblem, HarnessError, StackError
+from harness.errors import ConfigError, EnvironmentProblem, HarnessError, StackError
 from harness.load import locustcheck
 from harness.load.command import load as load_command
 from harness.model.profile_file import available_profiles, is_profile_file, load_profile
@@ -29,6 +28,7 @@ from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
 from harness.report.commands import compare_command, report_command
 from harness.report.compare_options import parse_rule
+from harness.report.results import mark_owner_gone
 from harness.report.terminal import print_verdict
 from harness.runtime import cgroups, registry, select
 from harness.scenario import scenario as scenario_mod
@@ -64,10 +64,25 @@ RUNTIME_HELP = "how components run: process (local processes) or docker (contain
 
 @app.callback()
 def _every_command() -> None:
-    """Before any command: remove what docker runs whose harness died left behind."""
+    """Before any command: clean up after harnesses that died (their watchdog, too).
+
+    Their stacks' processes and work dirs, their docker runs, and the INCOMPLETE
+    marker of a results folder they left saying "running".
+    """
+    def note(line: str) -> None:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        state_dir: Path | None = _settings().state_dir
+    except HarnessError:
+        state_dir = None  # a bad HARNESS_* setting: the command itself says so
+    if state_dir is not None:
+        for stale in registry.reap_stale(state_dir):
+            note(f"cleaned up {stale} (its harness had died)")
+        for folder in registry.reap_runs(state_dir, mark_owner_gone):
+            note(f"{folder}: its harness had died; INCOMPLETE says so")
     for run in select.cleanup_docker_leftovers():
-        err.print(f"removed the containers of {run} (its harness had died)",
-                  markup=False, highlight=False)
+        note(f"removed the containers of {run} (its harness had died)")
 
 
 def _check_runtime(runtime: str) -> None:
@@ -110,7 +125,7 @@ def up(
                   markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     stack = Stack(profile, settings, seed_plan=SeedPlan(seed=seed), lb_port=port, app_bug=bug,
-                  runtime=runtime)
+                  runtime=runtime, command="up")
     started = time.monotonic()
     try:
         with err.status(f"starting the {profile.name} stack ..."):
@@ -152,33 +167,44 @@ def _print_stack(info: StackInfo, took_s: float) -> None:
 
 @app.command()
 def down(
+    stacks: Annotated[list[str] | None, typer.Argument(
+        metavar="[STACK]...",
+        help="stack ids as `harness list` shows them: stop these, whatever holds them")] = None,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="stop every stack, a `harness run` or `capacity` in progress too")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait for a clean stop")] = 30,
 ) -> None:
-    """Stop every stack started by `harness up` on this machine, and clean up crashed ones."""
+    """Stop the stacks of `harness up` (or those named, or --all); clean up after dead runs.
+
+    A `harness run` in progress is stopped only when named or with --all: a clean-up in
+    one CI job must not end another job's rehearsal.
+    """
     settings = _settings()
-    live = registry.live_stacks(settings.state_dir)
-    for workdir in live:
-        owner = registry.read_owner(workdir)
-        pid = int(str(owner.get("pid", 0)))
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and registry.owner_alive(workdir):
-            time.sleep(0.1)
-        if registry.owner_alive(workdir):
-            registry.kill_recorded(workdir)
-            os.kill(pid, signal.SIGKILL)
-        out.print(f"stopped {workdir.name}")
-    for stale in registry.reap_stale(settings.state_dir):
-        out.print(f"cleaned up {stale} (its harness had died)")
-    for run in select.cleanup_docker_leftovers():
-        out.print(f"removed the containers of {run} (its harness had died)")
+    live = {w.name: w for w in registry.live_stacks(settings.state_dir)}
+    named = list(dict.fromkeys(stacks or []))
+    unknown = [n for n in named if n not in live]
+    if unknown:
+        raise ConfigError(
+            f"no running stack {', '.join(unknown)}; running: {', '.join(live) or 'none'}")
+    chosen = [live[n] for n in named] if named and not all_ else [
+        w for w in live.values() if all_ or registry.held_by(w) == "up"]
+    for workdir in chosen:
+        holder = _holder(workdir)
+        if registry.stop_owner(workdir, timeout):
+            out.print(f"stopped {workdir.name} ({holder})", highlight=False)
+    if not named:
+        for workdir in live.values():
+            if workdir not in chosen:
+                out.print(f"left running: {workdir.name} ({_holder(workdir)}); name it or "
+                          "pass --all to stop it", highlight=False)
     if not live:
         out.print("no stack was running")
+
+
+def _holder(workdir: Path) -> str:
+    """`harness run, pid 123`: who holds a live stack."""
+    owner = registry.read_owner(workdir)
+    return f"harness {registry.held_by(workdir)}, pid {owner.get('pid', '?')}"
 
 
 @app.command("list")
@@ -196,7 +222,7 @@ def list_() -> None:
     for workdir in registry.live_stacks(settings.state_dir):
         info_file = workdir / "stack.json"
         url = StackInfo.load(info_file).lb_url if info_file.exists() else "starting"
-        out.print(f"running: {workdir.name}  {url}")
+        out.print(f"running: {workdir.name}  {url}  ({_holder(workdir)})", highlight=False)
 
 
 @app.command()

@@ -9,19 +9,28 @@ from collections.abc import Iterator
 from types import FrameType
 
 
+class Seen(threading.Event):
+    """Set when an interrupt came; `signal` names it (SIGINT, SIGTERM)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal = ""
+
+
 @contextlib.contextmanager
-def interrupts() -> Iterator[threading.Event]:
+def interrupts() -> Iterator[Seen]:
     """Turn Ctrl-C and SIGTERM into KeyboardInterrupt, and remember that one came.
 
     A layer below may swallow the KeyboardInterrupt on purpose (run_load turns
     Ctrl-C into an early, incomplete result); the caller still has to stop
     instead of going on to its next architecture or search step, so it checks
-    the returned event.
+    the returned event (and may say which signal it was).
     """
-    seen = threading.Event()
+    seen = Seen()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        seen.signal = seen.signal or signal.Signals(signum).name
         seen.set()
         before = previous[signal.Signals(signum)]
         if callable(before):

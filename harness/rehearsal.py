@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import platform
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,7 @@ from harness.analysis.series import ArchData
 from harness.errors import HarnessError
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
-from harness.interrupts import interrupts
+from harness.interrupts import Seen, interrupts
 from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
@@ -35,6 +34,7 @@ from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
 from harness.runtime.events import EventLog
+from harness.runtime.watchdog import guarding_results
 from harness.scenario.scenario import Scenario
 from harness.scenario.variants import modelled_rows
 from harness.settings import Settings
@@ -103,8 +103,17 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
     repeat = options.repeat
     results = ResultsDir.create(options.out_root, scenario.name,
                                 name=f"{REPEAT_PREFIX}{repeat.index}" if repeat else None)
+    # a crash marks INCOMPLETE with the error (ResultsDir.__exit__); a kill -9 is noted
+    # by the watchdog, or by the next harness command
+    with results, guarding_results(options.settings.state_dir, results.path):
+        record = _rehearse(scenario, options, results, say, live=live)
+    return record, results.path
+
+
+def _rehearse(scenario: Scenario, options: RunOptions, results: ResultsDir, say: Say, *,
+              live: bool) -> RunRecord:
     outcomes: dict[str, ArchOutcome] = {}
-    status = "complete"
+    status, interrupted_by = "complete", ""
     view = RunView(options.architectures, load_s=scenario.workload.duration,
                    drain_s=scenario.drain_s, lead_in_s=LEAD_IN_S, say=say, live=live,
                    title=scenario.name)
@@ -119,17 +128,19 @@ def rehearse(scenario: Scenario, options: RunOptions, say: Say, *, live: bool = 
                 view.finish_arch()
                 if not outcomes[arch].complete:
                     status = "incomplete"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         status = "interrupted"
-        say("interrupted: writing what was measured")
+        # interrupts() names the signal; a bare KeyboardInterrupt is Python's own Ctrl-C
+        interrupted_by = str(exc.args[0]) if exc.args else "SIGINT"
+        say(f"interrupted by {interrupted_by}: writing what was measured")
     written = time.monotonic()
-    record = _write(scenario, options, results, outcomes, status)
+    record = _write(scenario, options, results, outcomes, status, interrupted_by)
     plain_say(f"analysis and report: took {time.monotonic() - written:.1f} s")
-    return record, results.path
+    return record
 
 
 def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
-              results: ResultsDir, view: RunView, interrupted: threading.Event) -> None:
+              results: ResultsDir, view: RunView, interrupted: Seen) -> None:
     """One architecture's part: stack up, load and faults on one clock, drain, invariants.
 
     What the load measured lands on `outcome` even when an error or Ctrl-C ends it early.
@@ -181,7 +192,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                 took.mark("load")
                 view.watch_faults(list)
                 if interrupted.is_set():
-                    raise KeyboardInterrupt
+                    raise KeyboardInterrupt(interrupted.signal)
                 say(f"{arch}: load done; draining {scenario.drain_s:g} s")
                 view.stage("draining")
                 time.sleep(scenario.drain_s)
@@ -278,7 +289,8 @@ def _invariants(stack: Stack, load: LoadResult, *, settle_s: float
 
 
 def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
-           outcomes: dict[str, ArchOutcome], status: str) -> RunRecord:
+           outcomes: dict[str, ArchOutcome], status: str, interrupted_by: str = ""
+           ) -> RunRecord:
     events = [e for o in outcomes.values() for e in o.events]
     repeat = options.repeat
     header = RunHeader(
@@ -310,13 +322,17 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
             a: "; ".join([*([o.error] if o.error else []), *o.fault_errors])
             for a, o in outcomes.items() if o.error or o.fault_errors
         },
-        status=status,
+        status=status, interrupted_by=interrupted_by,
     )
     results.write_events(events)
     for arch in outcomes:
         with contextlib.suppress(FileNotFoundError):
             (results.path / f"events-{arch}.jsonl").unlink()
-    if status != "complete":
-        results.mark_interrupted(status)
+    if status == "interrupted":
+        # "interrupted at <time> by SIGTERM: legacy: 23 of 60 s of load measured; ..."
+        measured = record.verdict.reasons[1:] if record.verdict else []
+        results.mark_interrupted("; ".join(measured) or "nothing measured", by=interrupted_by)
+    elif status != "complete":
+        results.mark_ended("incomplete", "the load stopped early or a generator process died")
     write_all(results, record, data, events, finish=status == "complete")
     return record

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from harness.rehearsal import RunOptions, Say, rehearse
 from harness.report.record import Repeat, RunRecord
-from harness.report.results import MARKER, atomic_write, create_repeat_set
+from harness.report.results import MARKER, ResultsDir, atomic_write, create_repeat_set
+from harness.runtime.watchdog import guarding_results
 from harness.scenario.scenario import Scenario
 
 
@@ -43,21 +44,23 @@ def rehearse_repeated(
     """
     root = create_repeat_set(options.out_root, scenario.name)
     done: list[tuple[RunRecord, Path]] = []
-    for index in range(1, repeat + 1):
-        order = order_of(index, options.architectures)
-        say(f"repeat {index} of {repeat}: {' then '.join(order)}")
-        info = Repeat(set_id=root.name, index=index, of=repeat, order=order)
-        record, where = rehearse(
-            scenario, dataclasses.replace(options, architectures=order, out_root=root,
-                                          repeat=info),
-            say, live=live,
-        )
-        done.append((record, where))
-        if after_each is not None:
-            after_each(record, where)
-        if record.status == "interrupted":
-            atomic_write(root / MARKER, f"interrupted in repeat {index} of {repeat}\n")
-            return done, root
+    # as for one run: a crash marks the set's INCOMPLETE, a kill -9 its watchdog
+    with ResultsDir(root), guarding_results(options.settings.state_dir, root):
+        for index in range(1, repeat + 1):
+            order = order_of(index, options.architectures)
+            say(f"repeat {index} of {repeat}: {' then '.join(order)}")
+            info = Repeat(set_id=root.name, index=index, of=repeat, order=order)
+            record, where = rehearse(
+                scenario, dataclasses.replace(options, architectures=order, out_root=root,
+                                              repeat=info),
+                say, live=live,
+            )
+            done.append((record, where))
+            if after_each is not None:
+                after_each(record, where)
+            if record.status == "interrupted":
+                atomic_write(root / MARKER, f"interrupted in repeat {index} of {repeat}\n")
+                return done, root
     incomplete = [r.run_id for r, _ in done if r.status != "complete"]
     if incomplete:
         atomic_write(root / MARKER, f"incomplete repeats: {', '.join(incomplete)}\n")

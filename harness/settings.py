@@ -46,12 +46,21 @@ class Settings:
                 f"HARNESS_TIME_SCALE={env['HARNESS_TIME_SCALE']!r}: not a number; e.g. 0.1"
             ) from None
         settings = cls(
-            state_dir=Path(env.get("HARNESS_STATE_DIR", default_state / "harness")),
+            # empty counts as unset: "" would be the working directory
+            state_dir=Path(env.get("HARNESS_STATE_DIR") or default_state / "harness"),
             tools_dir=Path(env.get("HARNESS_TOOLS_DIR", PROJECT_ROOT / ".tools")),
             results_dir=Path(env.get("HARNESS_RESULTS_DIR", PROJECT_ROOT / "results")),
             time_scale=time_scale,
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        if not settings.state_dir.is_absolute():
+            # the harness kills and removes what dead runs left under <state dir>/stacks:
+            # relative to wherever a command runs, that could be anything (a project's
+            # own stacks/ folder)
+            raise ConfigError(
+                f"HARNESS_STATE_DIR={settings.state_dir}: not an absolute path; e.g. "
+                f"{Path.cwd() / settings.state_dir}"
+            )
         if len(str(settings.state_dir)) > MAX_STATE_DIR_CHARS:
             raise ConfigError(
                 f"HARNESS_STATE_DIR={settings.state_dir}: longer than {MAX_STATE_DIR_CHARS} "

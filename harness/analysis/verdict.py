@@ -1,8 +1,9 @@
 """The run's overall verdict and exit code: 0 pass, 1 an SLO or invariant failed, 3 invalid.
 
-Exit code 2 (bad input or environment) never gets this far: it is a HarnessError
-raised before there is anything to judge. An invalid run (the generator could
-not keep its schedule) is 3 even when SLOs failed too: its numbers cannot be trusted.
+Exit code 2 (bad input or environment) mostly never gets this far: it is a HarnessError
+raised before there is anything to judge; a run that an error stopped before any load,
+or that was interrupted, gets it too (report.assemble). An invalid run (the generator
+could not keep its schedule) is 3 even when SLOs failed too: its numbers cannot be trusted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any, Protocol
 from harness.analysis.slo import SloResult
 
 PASS, FAIL, INVALID = 0, 1, 3
+#: the CLI's exit code for bad input or environment, and for an interrupt
+STOPPED = 2
 
 
 class InvariantLike(Protocol):

@@ -152,7 +152,7 @@ def _measure(profile: Profile, settings: Settings, opts: options.CapacityOptions
     one, whole = _member_words(profile)
     with interrupts() as interrupted:
         stack = Stack(profile, settings, seed_plan=seed_plan, log_dir=out_dir / "logs",
-                      orchestrate=False)
+                      orchestrate=False, command="capacity")
         err.print(f"starting the {profile.name} stack ...", highlight=False)
         with stack:
             info = stack.info

@@ -2,7 +2,8 @@
 
 What follows an unplanned failover (promotion, endpoint moved) is the
 database orchestrator's reaction; a planned one and a reboot are asked of it.
-A planned failover is Aurora's switchover, or RDS Multi-AZ's reboot with failover.
+A planned failover is Aurora's manual failover (FailoverDBCluster: no write lost, both
+instances restarted), or RDS Multi-AZ's reboot with failover.
 """
 
 from __future__ import annotations

@@ -26,11 +26,14 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+import psutil
+
 from harness.errors import LoadError
 from harness.load import schedule, selfcheck
 from harness.load.cpushare import CpuSampler, GeneratorCpu
 from harness.load.writes import WritesLog
 from harness.records.recorder import Recorder
+from harness.runtime import watchdog
 from harness.runtime.ports import PortAllocator
 from harness.scenario.workload import Workload
 
@@ -269,6 +272,9 @@ def _spawn(cmd: list[str], log: Path, *, stdout_log: bool = False) -> subprocess
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     prioritize(proc.pid)
+    # its own session, so no PDEATHSIG reaches its group: the watchdog ends it if we die
+    with contextlib.suppress(psutil.Error):
+        watchdog.guard("group", proc.pid, create_time=repr(psutil.Process(proc.pid).create_time()))
     return proc
 
 
@@ -290,16 +296,16 @@ def prioritize(pid: int, nice: int = GENERATOR_NICE, proc_root: Path = Path("/pr
 
 
 def _terminate(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
+    if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()
+    watchdog.release("group", proc.pid)
 
 
 def _count_unaccounted(recorder: Recorder, workload: Workload, seed: int) -> None:

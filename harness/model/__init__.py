@@ -9,4 +9,6 @@ each other (ARCHITECTURE.md).
   `scaling`: one profile section each; `profile`: the whole profile;
 - `alarmdef`, `catalogue`: an alarm as a run evaluates it, and the metrics it may name;
 - `profile_file`: finding and reading profile files (`extends:`, a scenario's overrides).
+- `components`: the components and edges a profile's stack has, declared once for the
+  stack, docker-compose.yml and fault validation.
 """

@@ -73,6 +73,9 @@ class DbPool(Strict):
     #: Go only: SetMaxIdleConns per pool; 0 = none kept, a new connection per query (the
     #: service "without a pool"); database/sql's default is 2
     max_idle_conns: Cited[ConnectionCount] | None = None
+    #: Go only: go-sql-driver/mysql's interpolateParams; false (its default) makes every query
+    #: with arguments a server-side prepared statement, which pins an RDS Proxy session
+    interpolate_params: Cited[bool] | None = None
 
     @model_validator(mode="after")
     def _idle_within_open(self) -> DbPool:
@@ -92,11 +95,14 @@ class DbPool(Strict):
             env["DB_MAX_OPEN_CONNS"] = str(self.max_open_conns.value)
         if self.max_idle_conns is not None:
             env["DB_MAX_IDLE_CONNS"] = str(self.max_idle_conns.value)
+        if self.interpolate_params is not None:
+            env["DB_INTERPOLATE_PARAMS"] = "1" if self.interpolate_params.value else "0"
         return env
 
 
 #: which DbPool settings each sample service honours
-_POOL_FIELDS = {"php": ("persistent",), "go": ("max_open_conns", "max_idle_conns")}
+_POOL_FIELDS = {"php": ("persistent",),
+                "go": ("max_open_conns", "max_idle_conns", "interpolate_params")}
 
 
 class Size(Strict):
@@ -115,7 +121,7 @@ class Size(Strict):
 #: variables the typed settings produce; a raw `app.env` must not set them behind their back
 _TYPED_ENV = frozenset(
     {"DB_CONNECT_TIMEOUT_MS", "DB_QUERY_TIMEOUT_MS", "AWS_TIMEOUT_MS", "AWS_MAX_ATTEMPTS",
-     "DB_PERSISTENT", "DB_MAX_OPEN_CONNS", "DB_MAX_IDLE_CONNS"}
+     "DB_PERSISTENT", "DB_MAX_OPEN_CONNS", "DB_MAX_IDLE_CONNS", "DB_INTERPOLATE_PARAMS"}
 )
 
 

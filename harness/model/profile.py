@@ -131,7 +131,16 @@ class Profile(Strict):
 
     @property
     def app_names(self) -> list[str]:
-        return [f"app-{i}" for i in range(1, self.app.instances + 1)]
+        """The initial fleet's members: app-1 .. app-<instances>."""
+        return self.member_slots[: self.app.instances]
+
+    @property
+    def member_slots(self) -> list[str]:
+        """Every member slot: the initial fleet, then the spares auto scaling may fill."""
+        most = self.app.instances
+        if self.scaling is not None:
+            most = max(most, self.scaling.max_capacity.value)
+        return [f"app-{i}" for i in range(1, most + 1)]
 
     @property
     def proxy(self) -> RdsProxySettings | None:

@@ -39,7 +39,7 @@ from harness.analysis.recovery import (
 )
 from harness.analysis.series import ArchData
 from harness.analysis.slo import SloResult, evaluate
-from harness.analysis.verdict import FAIL, INVALID, PASS, Verdict, verdict
+from harness.analysis.verdict import FAIL, INVALID, PASS, STOPPED, Verdict, verdict
 from harness.model.alarmdef import AlarmDef
 from harness.report.html import render
 from harness.report.junit import junit_xml
@@ -104,6 +104,7 @@ def build_record(
     invalid: Mapping[str, Sequence[str]] | None = None,
     errors: Mapping[str, str] | None = None,
     status: str = "complete",
+    interrupted_by: str = "",
 ) -> RunRecord:
     """Analyse every architecture's data and judge the run.
 
@@ -112,7 +113,9 @@ def build_record(
     `load_t_s` as merge_events() adds. `invalid` holds the generator's self-check
     reasons per architecture (non-empty = invalid run, exit 3); `writes_checked` how many
     writes per kind and outcome the invariants looked at (invariants.count_writes); `errors` why an
-    architecture stopped early. `status` is one of record.Status.
+    architecture stopped early. `status` is one of record.Status; an interrupted run's
+    verdict is `interrupted` (exit 2) whatever it measured, its reasons say what it
+    measured, and `interrupted_by` names the signal.
     """
     invariants = invariants or {}
     invalid_reasons: dict[str, list[str]] = {a: list(r) for a, r in (invalid or {}).items() if r}
@@ -144,11 +147,14 @@ def build_record(
         )
         for arch in names
     ]
+    finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     judged = _judge(verdict(slos, invariants, invalid_reasons), errors, no_load,
                     nothing_ran=bool(no_load) and len(no_load) == len(names))
+    if status == "interrupted":
+        judged = _interrupted(header, names, data, by=interrupted_by, at=finished_at)
     return RunRecord.model_validate({
         "run_id": header.run_id, "status": status, "started_at": header.started_at,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_at": finished_at,
         "scenario": ScenarioRecord(
             name=header.scenario, file=header.scenario_file, seed=header.seed,
             phases=[Phase(name=n, start_s=lo, end_s=hi) for n, lo, hi in header.phases],
@@ -242,13 +248,29 @@ def _judge(judged: Verdict, errors: Mapping[str, str], no_load: Mapping[str, str
     if nothing_ran:
         # exit 2 when an error (a stack that did not start, a generator that could not
         # run) stopped it: bad input or environment; 3 when it ran and sent nothing
-        return Verdict(2 if errors else INVALID, "no load",
+        return Verdict(STOPPED if errors else INVALID, "no load",
                        [f"{a}: {why}" for a, why in no_load.items()])
     crashed = [f"{a}: {e}" for a, e in errors.items()]
     if crashed and judged.exit_code == PASS:
         # an architecture that stopped early has not shown that its SLOs hold
         return Verdict(FAIL, "failed", crashed)
     return judged
+
+
+def _interrupted(header: RunHeader, names: Sequence[str], data: Mapping[str, ArchData], *,
+                 by: str, at: str) -> Verdict:
+    """An interrupted run is not judged: it says when, and what it measured until then."""
+    load_s = max((hi for _, _, hi in header.phases), default=0.0)
+    reasons = [f"interrupted{f' by {by}' if by else ''} at {at}: not judged"]
+    for arch in dict.fromkeys([*(header.settings.get("architectures") or []), *names]):
+        measured = data[arch].duration_s if arch in data else 0
+        if measured:
+            reasons.append(f"{arch}: {measured} of {load_s:g} s of load measured")
+        elif arch in names:
+            reasons.append(f"{arch}: interrupted before its load measured anything")
+        else:
+            reasons.append(f"{arch}: not started")
+    return Verdict(STOPPED, "interrupted", reasons)
 
 
 def _position(settings: Mapping[str, Any], arch: str) -> int | None:

@@ -76,10 +76,14 @@ def invariant_verdict(a: ArchRecord, inv: InvariantLike) -> str:
     return "ok"
 
 
-def arch_line(a: ArchRecord) -> str:
-    """One line per architecture: verdict, SLOs, recoveries, data, peak errors."""
+def arch_line(a: ArchRecord, *, interrupted: bool = False) -> str:
+    """One line per architecture: verdict, SLOs, recoveries, data, peak errors.
+
+    In an interrupted run nothing passed or failed: what it measured is "interrupted".
+    """
     failed = (not a.valid) or a.error or any(not s.passed for s in a.slos) or _violations(a)
-    state = "INVALID" if not a.valid else ("FAILED" if failed else "passed")
+    state = "INVALID" if not a.valid else (
+        "interrupted" if interrupted else "FAILED" if failed else "passed")
     peak = max((r.peak_error_rate for r in a.recoveries if r.peak_error_rate is not None),
                default=None)
     parts = [
@@ -126,6 +130,11 @@ def _why(best: ArchRecord, other: ArchRecord) -> list[str]:
 def headline(record: RunRecord) -> list[str]:
     """[the answer, then one line per architecture]."""
     archs = [a for a in record.architectures if a.totals is not None or a.error]
+    if record.status == "interrupted":
+        lines = [arch_line(a, interrupted=True) for a in record.architectures]
+        first = record.verdict.reasons[0] if record.verdict and record.verdict.reasons else (
+            "interrupted: not judged")
+        return [f"{first[:1].upper()}{first[1:]}.", *lines]
     lines = [arch_line(a) for a in record.architectures]
     if len(archs) < 2:
         if not archs:

@@ -266,8 +266,10 @@ line is the database's max_connections (the instance class's, at the run's scale
 past it gets "Too many connections" (MySQL error 1040), which the services answer 503; the
 sampler's own connection then takes root's one extra slot, so "at the limit" is a reading
 above max_connections (or a sampler refused too). Refused: connections the instances turned
-away after login; with RDS Proxy these include the proxy's own tries past the writer's free slots
-(it then waits for one of its connections, and its clients see no refusal).</p>
+away after login (Aborted_connects less Aborted_connects_preauth: an upper bound, since a
+login that failed for another reason counts too); with RDS Proxy these include the proxy's own
+tries past the writer's free slots (it then waits for one of its connections, and its clients
+see no refusal).</p>
 {{ db_chart | safe }}
 <table id="db-connections-table"><tr><th></th><th>writer before the first fault (median)</th>
 <th>writer min / max</th><th>writer at the end</th><th>seconds unanswered</th>

@@ -1,8 +1,8 @@
 """junit.xml for CI: one test suite per architecture, one test case per SLO and per invariant.
 
 A failed SLO or violated invariant is a <failure> with the measured value; an
-invalid run or an architecture that stopped early is an <error> case, so CI
-shows it apart from a real regression.
+invalid run, an architecture that stopped early or an interrupted run is an <error>
+case, so CI shows it apart from a real regression (and never an interrupted run as green).
 """
 
 from __future__ import annotations
@@ -42,13 +42,16 @@ def junit_xml(record: RunRecord) -> str:
                     case, "failure", type="invariant",
                     message=f"{inv.description}: {inv.value}",
                 ).text = "\n".join(inv.examples)
-        if not a.valid or a.error:
+        interrupted = record.status == "interrupted"
+        if not a.valid or a.error or interrupted:
             case = ET.SubElement(suite, "testcase", classname=f"{a.arch}.run", name="valid run")
             cases += 1
             errors += 1
             why = "; ".join([*a.invalid_reasons, *([a.error] if a.error else [])])
-            ET.SubElement(case, "error", type="invalid" if not a.valid else "crash",
-                          message=why or "invalid run")
+            if interrupted and record.verdict is not None:
+                why = "; ".join([*record.verdict.reasons, *([why] if why else [])])
+            kind = "invalid" if not a.valid else "interrupted" if interrupted else "crash"
+            ET.SubElement(case, "error", type=kind, message=why or "invalid run")
         suite.set("tests", str(cases))
         suite.set("failures", str(fails))
         suite.set("errors", str(errors))

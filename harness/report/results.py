@@ -3,8 +3,12 @@
 Every file is written to a temporary name in the folder and renamed into place,
 so a reader never sees half a file. While the run is in progress the folder
 holds an `INCOMPLETE` marker (and run.json says `status: running`); `finish()`
-removes it last. A run that dies keeps the marker; one that is interrupted
-(Ctrl-C, a crash inside the `with` block) gets the reason written into it.
+removes it last. The marker says how the run ended as soon as that is known:
+`interrupted at <time> by SIGTERM: ...` (Ctrl-C, SIGTERM), `crashed at <time>: <error>`
+(an exception inside the `with` block), `incomplete at <time>: ...` (the load stopped
+early); a run whose harness was killed outright still says `running since ... (pid N)`
+until its watchdog or the next harness command finds the owner gone and writes
+`ended: owner pid N gone, found at <time>` (`mark_owner_gone`).
 
     with ResultsDir.create(Path("results"), "blackfriday") as out:
         events = EventLog(out.events_path)
@@ -105,8 +109,7 @@ class ResultsDir:
             raise ConfigError(f"{path}: cannot create the results folder: {exc.strerror}") from None
         out = cls(path)
         (path / LOGS).mkdir()
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write(path / MARKER, f"running since {started} (pid {os.getpid()})\n")
+        _mark_running(path)
         return out
 
     @property
@@ -133,8 +136,13 @@ class ResultsDir:
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is not None:
-            self.mark_interrupted(f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__)
+        if exc_type is None:
+            return
+        what = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
+        if issubclass(exc_type, KeyboardInterrupt):
+            self.mark_interrupted(what)
+        else:
+            self.mark_ended("crashed", what)
 
     # -- writing --
 
@@ -157,9 +165,39 @@ class ResultsDir:
         """The last step of a run: the folder is complete."""
         (self.path / MARKER).unlink(missing_ok=True)
 
-    def mark_interrupted(self, reason: str) -> None:
-        when = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write(self.path / MARKER, f"interrupted at {when}: {reason}\n")
+    def mark_interrupted(self, reason: str, *, by: str = "") -> None:
+        """`interrupted at <time> by SIGTERM: <reason>`."""
+        self.mark_ended("interrupted", reason, by=by)
+
+    def mark_ended(self, how: str, reason: str, *, by: str = "") -> None:
+        """The marker says how the run ended: `<how> at <time>[ by <signal>]: <reason>`."""
+        signal = f" by {by}" if by else ""
+        atomic_write(self.path / MARKER, f"{how} at {_now()}{signal}: {reason}\n")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _mark_running(path: Path) -> None:
+    atomic_write(path / MARKER, f"running since {_now()} (pid {os.getpid()})\n")
+
+
+def mark_owner_gone(path: Path, pid: int, detail: str = "") -> bool:
+    """A folder still marked running whose harness (pid) is gone: say so; True if it was.
+
+    A marker that already says how the run ended (interrupted, crashed) is left as is.
+    """
+    marker = path / MARKER
+    try:
+        before = marker.read_text().strip()
+    except OSError:
+        return False
+    if not before.startswith("running since"):
+        return False
+    note = f"; {detail}" if detail else ""
+    atomic_write(marker, f"ended: owner pid {pid} gone, found at {_now()} ({before}){note}\n")
+    return True
 
 
 def timeseries_csv(data: Mapping[str, ArchData]) -> str:
@@ -229,8 +267,7 @@ def create_repeat_set(root: Path, scenario: str) -> Path:
         raise ConfigError(f"{path}: results folder already exists; wait a second") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot create the results folder: {exc.strerror}") from None
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    atomic_write(path / MARKER, f"running since {started} (pid {os.getpid()})\n")
+    _mark_running(path)
     return path
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from pathlib import Path
 from typing import Literal
 
@@ -244,6 +245,42 @@ def join(procs_files: list[Path]) -> None:
     pid = str(os.getpid())
     for procs in procs_files:
         procs.write_text(pid)
+
+
+def _stack_cgroups(root: Path, stack_id: str) -> list[Path]:
+    """harness/<stack_id>/* component cgroups in every layout (v1 cpu and memory, v2)."""
+    found = []
+    for base in (root / "cpu", root / "memory", root):
+        stack_dir = base / _PARENT / stack_id
+        if stack_dir.is_dir():
+            found += sorted(c for c in stack_dir.iterdir() if c.is_dir())
+    return found
+
+
+def kill_members(root: Path, stack_id: str) -> int:
+    """SIGKILL every process in the stack's cgroups, workers and helpers included.
+
+    v2 with `cgroup.kill` (Linux 5.14+) kills a whole cgroup in one write, forks in
+    flight included; elsewhere (v1, older v2) each PID in `cgroup.procs` is killed:
+    a cgroup's members are ours whatever process group or session they moved to.
+    Returns how many PIDs were signalled (a `cgroup.kill` write counts its members).
+    """
+    killed = 0
+    for cgroup in _stack_cgroups(root, stack_id):
+        pids = [int(p) for p in _read(cgroup / "cgroup.procs", "").split() if p.isdigit()]
+        if not pids:
+            continue
+        kill_file = cgroup / "cgroup.kill"
+        if kill_file.exists():
+            with contextlib.suppress(OSError):
+                kill_file.write_text("1")
+                killed += len(pids)
+                continue
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed
 
 
 def remove_tree(root: Path, stack_id: str) -> None:

@@ -33,6 +33,8 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
 from harness.errors import StackError
+from harness.model.components import IMAGE_OF_KIND
+from harness.runtime import watchdog
 from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
 from harness.runtime.cgroups import CFS_PERIOD_US, quota_us
 from harness.runtime.docker_engine import (
@@ -76,10 +78,8 @@ HELPER_ENV = "HARNESS_HELPER"
 
 
 def default_images() -> dict[str, str]:
-    """Component kind -> image, as `make docker-setup` builds them (harness/<kind>:latest)."""
-    kinds = ("toxiproxy", "localstack", "mariadb", "rdsproxy", "haproxy", "php", "go")
-    return {**{kind: f"harness/{kind}:latest" for kind in kinds},
-            "faultpoint": "harness/localstack:latest"}
+    """Component kind -> image, as `make docker-setup` builds them (harness/<image>:latest)."""
+    return {kind: f"harness/{image}:latest" for kind, image in IMAGE_OF_KIND.items()}
 
 
 class DockerRuntime(StartsByLaunching):
@@ -101,6 +101,8 @@ class DockerRuntime(StartsByLaunching):
         self._specs: dict[str, ComponentSpec] = {}
         self._main: dict[str, psutil.Process | None] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
+        # if the harness dies, its watchdog removes the run's containers at once
+        watchdog.guard("docker", run_id)
 
     def _command(self, spec: ComponentSpec) -> list[str]:
         """One shell running the spec's processes, each with the image's own program."""
@@ -346,6 +348,7 @@ class DockerRuntime(StartsByLaunching):
                 list(pool.map(stop, names[:-1]))
         remove_run(self.client, self.run_id)
         self._containers.clear()
+        watchdog.release("docker", self.run_id)
 
 
 class RunContainers:

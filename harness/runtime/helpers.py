@@ -24,11 +24,15 @@ _PR_SET_PDEATHSIG = 1
 
 def child_setup(procs: list[Path]) -> Callable[[], None]:
     """A preexec_fn: the child joins these cgroups and dies with the harness."""
+    parent = os.getpid()
+
     def setup() -> None:
-        # If the harness is SIGKILLed, take the child down with it; the registry
-        # reaper covers what this misses (grandchildren).
+        # If the harness is SIGKILLed, take the child down with it; its watchdog
+        # covers what this misses (grandchildren).
         with contextlib.suppress(Exception):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)  # the harness died before PDEATHSIG was armed
         cgroups.join(procs)
 
     return setup

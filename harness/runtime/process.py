@@ -1,8 +1,10 @@
 """The process runtime: every component is one or more local processes.
 
 Each process leads its own session (so a signal to its group reaches its
-workers), writes stdout and stderr to the component's log, is recorded in the
-stack's registry, and, as a last resort, dies with the harness (PDEATHSIG).
+workers: nginx's and php-fpm's stay in their master's group), writes stdout and
+stderr to the component's log, and is recorded in the stack's registry. If the
+harness dies, the leaders die with it (PDEATHSIG) and the harness's watchdog kills
+the rest: every recorded group, the stack's cgroups (harness.runtime.watchdog).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from harness.errors import EnvironmentProblem, StackError
-from harness.runtime import cgroups
+from harness.runtime import cgroups, watchdog
 from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
 from harness.runtime.helpers import CgroupHelper, child_setup, run_in_cgroups
 from harness.runtime.registry import ProcessRecord, Registry
@@ -52,6 +54,8 @@ class ProcessRuntime(StartsByLaunching):
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
         workdir.mkdir(parents=True, exist_ok=True)
         log_dir.mkdir(parents=True, exist_ok=True)
+        # before the first process: if the harness dies from here on, they die too
+        watchdog.guard("stack", workdir, stack_id=stack_id)
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -211,3 +215,4 @@ class ProcessRuntime(StartsByLaunching):
                 self._forget(name)
         self.cgroups.cleanup()
         self._spawner.shutdown(wait=False)
+        watchdog.release("stack", self.workdir)

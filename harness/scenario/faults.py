@@ -24,7 +24,9 @@ from pydantic import (
 )
 
 from harness.errors import ScenarioError
+from harness.model.components import declare
 from harness.model.deploy import ShiftConfig
+from harness.model.profile import Profile
 from harness.scenario.units import parse_duration
 
 _PHASE_RE = re.compile(r"^([A-Za-z_][\w-]*?)(?:\s*([+-])\s*(\d[\w.]*))?$")
@@ -213,7 +215,7 @@ class AzOutage(_Fault):
 
 
 class DbFailover(_Fault):
-    """Unplanned: the writer is killed and the stack fails over; planned: a switchover."""
+    """Unplanned: the writer is killed, the stack fails over; planned: the same, no write lost."""
 
     type: Literal["db_failover"]
     instant: ClassVar[bool] = True
@@ -373,25 +375,12 @@ class Topology:
     kinds: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_profile(cls, profile: Any) -> Topology:
-        """The topology `Stack.start()` builds for this profile (names only)."""
-        comps: dict[str, str | None] = {"toxiproxy": None, "aws": None, "lb": None}
-        kinds = {"toxiproxy": "toxiproxy", "aws": "localstack", "lb": "haproxy"}
-        # db-writer, and db-reader (Aurora) or db-standby (RDS Multi-AZ)
-        for name, zone in profile.db_instances:
-            comps[name] = zone
-            kinds[name] = "mariadb"
-        for i, name in enumerate(profile.app_names):
-            comps[name] = profile.zone_of(i)
-            kinds[name] = profile.app.kind
-        if getattr(profile, "proxy", None) is not None:
-            # RDS Proxy runs in several AZs: no single zone takes it down
-            comps["db-proxy"] = None
-            kinds["db-proxy"] = "rdsproxy"
-        edges = {"client->lb", "app->db", "app->aws", *(f"lb->{a}" for a in profile.app_names)}
-        if profile.has_reader:
-            edges.add("app->db-reader")
-        return cls(comps, frozenset(edges), kinds)
+    def from_profile(cls, profile: Profile) -> Topology:
+        """The topology `Stack.start()` builds for this profile: its declaration's names."""
+        shape = declare(profile)
+        listed = shape.listed()
+        return cls({c.name: c.zone for c in listed}, frozenset(e.name for e in shape.edges),
+                   {c.name: c.kind for c in listed})
 
     @classmethod
     def from_stack(cls, info: Any) -> Topology:

@@ -1,10 +1,11 @@
-"""The stack's components, declared once and assembled from the profile.
+"""The stack's components as they run, built from their one declaration.
 
-Each service has its module under harness/stacks/components (as testcontainers has one
-module per service) that builds its `ComponentSpec`; this module says which ones a
-profile's stack has, on which ports, and how the topology names them, so `Stack`
-never picks components out of a list by position. The app is declared through
-`APP_KINDS`: a profile's `app.command` / `app.image` / `app.health_path` point the
+`harness.model.components.declare` says which components a profile's stack has and
+where; each service has its module under harness/stacks/components (as testcontainers
+has one module per service) that builds its `ComponentSpec`. This module turns a
+declaration into a `Declared` (the spec to run and the port the topology knows it by),
+by kind, so `Stack` never picks components out of a list by position. The app is built
+through `APP_KINDS`: a profile's `app.command` / `app.image` / `app.health_path` point the
 same slot at another command, image or health check without code changes.
 """
 
@@ -15,95 +16,141 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.model.database import RdsSettings
+from harness.errors import StackError
+from harness.model.components import ComponentDecl, StackDecl, declare
 from harness.model.profile import Profile
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import HttpOk
 from harness.settings import Settings
-from harness.stacks.components import apps, awsfault, localstack, mariadb, toxiproxy
+from harness.stacks.components import (
+    apps,
+    awsfault,
+    haproxy,
+    localstack,
+    mariadb,
+    rdsproxy,
+    toxiproxy,
+)
 from harness.stacks.topology import Component
 
 
 @dataclass(frozen=True)
 class Declared:
-    """One component of the stack: what to run, and the port the topology knows it by."""
+    """One component as the stack runs it: its declaration, what to run, and its port."""
 
+    decl: ComponentDecl
     spec: ComponentSpec
     port: int
-    #: part of the stack's topology (a fault target, in the report); the AWS fault point
-    #: is plumbing behind the app->aws edge, not a component of the architecture
-    listed: bool = True
+
+    def __post_init__(self) -> None:
+        runs = (self.spec.name, self.spec.kind, self.spec.zone)
+        said = (self.decl.name, self.decl.kind, self.decl.zone)
+        if runs != said:
+            raise StackError(f"{self.decl.name}: its spec runs (name, kind, zone) {runs}; "
+                             f"its declaration says {said}")
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        return self.decl.name
 
     def component(self) -> Component:
-        return Component(self.spec.name, self.spec.kind, self.port, self.spec.zone)
+        return Component(self.decl.name, self.decl.kind, self.port, self.decl.zone)
 
 
 @dataclass(frozen=True)
-class Backing:
-    """The components that start first, together: fault proxy, AWS, databases."""
+class _Backing:
+    """What a backing component's builder gets: the stack's, and every backing port."""
 
-    toxiproxy: Declared
-    aws: Declared
-    aws_fault: Declared
-    databases: tuple[Declared, ...]
+    shape: StackDecl
+    profile: Profile
+    settings: Settings
+    workdir: Path
+    log_dir: Path
+    seed: int
+    ports: dict[str, int]
 
-    def all(self) -> list[Declared]:
-        return [self.toxiproxy, self.aws, self.aws_fault, *self.databases]
 
-    def port(self, name: str) -> int | None:
-        return next((d.port for d in self.databases if d.name == name), None)
+def _toxiproxy(c: ComponentDecl, b: _Backing) -> ComponentSpec:
+    return toxiproxy.spec(api_port=b.ports[c.name], binary=b.settings.tool("toxiproxy-server"),
+                          seed=b.seed)
+
+
+def _localstack(c: ComponentDecl, b: _Backing) -> ComponentSpec:
+    return localstack.spec(port=b.ports[c.name], python=b.settings.localstack_python,
+                           workdir=b.workdir / "localstack", services=["sqs", "s3"])
+
+
+def _faultpoint(c: ComponentDecl, b: _Backing) -> ComponentSpec:
+    return awsfault.spec(port=b.ports[c.name], upstream_port=b.ports[b.shape.behind(c.name)],
+                         seed=b.seed)
+
+
+def _mariadb(c: ComponentDecl, b: _Backing) -> ComponentSpec:
+    dbdir = b.workdir / c.name
+    b.log_dir.mkdir(parents=True, exist_ok=True)
+    mariadb.install_datadir(dbdir / "data", b.log_dir / f"{c.name}.log")
+    return mariadb.spec(c.name, port=b.ports[c.name], workdir=dbdir, zone=c.zone,
+                        options=mariadb.instance_options(b.profile, c.ordinal))
+
+
+#: how each kind that needs nothing else ready (`StackDecl.backing`) is built
+BACKING_KINDS: dict[str, Callable[[ComponentDecl, _Backing], ComponentSpec]] = {
+    "toxiproxy": _toxiproxy, "localstack": _localstack, "faultpoint": _faultpoint,
+    "mariadb": _mariadb,
+}
 
 
 def declare_backing(
     profile: Profile, settings: Settings, *, take: Callable[[], int], workdir: Path,
     log_dir: Path, seed: int,
-) -> Backing:
-    """Declare the fault proxy, LocalStack, the AWS fault point and every DB instance."""
-    toxi_port, aws_port, aws_fault_port = take(), take(), take()
-    toxi = Declared(toxiproxy.spec(
-        api_port=toxi_port, binary=settings.tool("toxiproxy-server"), seed=seed), toxi_port)
-    aws = Declared(localstack.spec(
-        port=aws_port, python=settings.localstack_python, workdir=workdir / "localstack",
-        services=["sqs", "s3"]), aws_port)
-    # the AWS fault point sits behind the app->aws edge, in front of LocalStack
-    fault = Declared(awsfault.spec(port=aws_fault_port, upstream_port=aws_port, seed=seed),
-                     aws_fault_port, listed=False)
-    db = profile.database
-    # an RDS Multi-AZ pair, or an Aurora writer and reader (standing for shared storage):
-    # both instances semi-synchronous, either can be the writer, so an acknowledged
-    # commit survives a failover on both architectures and costs each one round trip
-    ack_timeout_ms = (db.standby_ack_timeout_ms.value if isinstance(db, RdsSettings)
-                      else db.storage_ack_timeout_ms.value)
-    semi_sync = mariadb.semi_sync_options(ack_timeout_ms) if len(profile.db_instances) > 1 else ()
-    # every instance of the database has the class's limit (a reader or standby as well)
-    max_connections = db.connection_limit().used
-    databases = []
-    for server_id, (name, zone) in enumerate(profile.db_instances, start=1):
-        port, dbdir = take(), workdir / name
-        log_dir.mkdir(parents=True, exist_ok=True)
-        mariadb.install_datadir(dbdir / "data", log_dir / f"{name}.log")
-        databases.append(Declared(mariadb.spec(
-            name, port=port, workdir=dbdir, server_id=server_id, zone=zone, extra=semi_sync,
-            max_connections=max_connections,
-        ), port))
-    return Backing(toxi, aws, fault, tuple(databases))
+) -> list[Declared]:
+    """The components that start first, together: fault proxy, AWS and its fault point,
+    every database instance."""
+    shape = declare(profile)
+    ports = {c.name: take() for c in shape.backing()}
+    ctx = _Backing(shape, profile, settings, workdir, log_dir, seed, ports)
+    return [Declared(c, BACKING_KINDS[c.kind](c, ctx), ports[c.name]) for c in shape.backing()]
+
+
+def declare_proxy(profile: Profile, settings: Settings, decl: ComponentDecl, *, port: int,
+                  admin_port: int, target_port: int) -> Declared:
+    """RDS Proxy in front of its target (its own direct port: no fault proxy between)."""
+    assert profile.proxy is not None  # a db-proxy is declared for a profile with a proxy
+    return Declared(decl, rdsproxy.spec(
+        decl.name, port=port, admin_port=admin_port, target_port=target_port,
+        settings=profile.proxy, time_scale=settings.time_scale, binary=settings.rdsproxy_binary,
+    ), port)
+
+
+def declare_lb(profile: Profile, settings: Settings, decl: ComponentDecl, *, port: int,
+               servers: list[tuple[str, int]], spares: list[tuple[str, int]], workdir: Path,
+               ) -> Declared:
+    """HAProxy in front of the members' edges, with its config written to the work dir."""
+    cfg = workdir / "haproxy.cfg"
+    cfg.write_text(haproxy.config(profile, port=port, servers=servers, workdir=workdir,
+                                  time_scale=settings.time_scale, spares=spares))
+    return Declared(decl, haproxy.spec(cfg_path=cfg, port=port, binary=settings.tool("haproxy")),
+                    port)
 
 
 @dataclass(frozen=True)
 class AppSlot:
-    """What an app builder gets: the slot, its port, environment and zone."""
+    """What an app builder gets: the member's declaration, its port and environment."""
 
-    name: str
+    member: ComponentDecl
     port: int
     env: dict[str, str]
-    zone: str
     workdir: Path
     log_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.member.name
+
+    @property
+    def zone(self) -> str | None:
+        return self.member.zone
 
 
 AppBuilder = Callable[[Profile, Settings, AppSlot], ComponentSpec]
@@ -140,4 +187,4 @@ def declare_app(profile: Profile, settings: Settings, slot: AppSlot) -> Declared
     if app.health_path != "/ready" or app.command:
         spec = dataclasses.replace(
             spec, ready=HttpOk(f"http://{LOOPBACK}:{slot.port}{app.health_path}"))
-    return Declared(spec, slot.port)
+    return Declared(slot.member, spec, slot.port)

@@ -16,6 +16,16 @@ import json
 import sys
 from pathlib import Path
 
+from harness.model.components import (
+    APP_TO_AWS,
+    APP_TO_DB,
+    APP_TO_READER,
+    CLIENT_TO_LB,
+    EdgeDecl,
+    Role,
+    StackDecl,
+    declare,
+)
 from harness.model.profile import Profile
 from harness.model.profile_file import load_profile, stacks_root
 from harness.stacks.components import haproxy
@@ -28,17 +38,15 @@ ARCHITECTURES = ("legacy", "modern")
 #: AWS timings of the compose stacks scaled as `harness up --time-scale 0.1` scales them,
 #: so a health check runs every 3 s instead of 30 s while exploring by hand
 TIME_SCALE = 0.1
-#: ports inside the compose network (each container has its own address)
+#: the port a role's container listens on (each container has its own address)
 APP_PORT = 8080
 LB_PORT = 80
-DB_PORT = 3306
-AWS_PORT = 4566
-#: listen ports of the edges on the toxiproxy container: client->lb is the one published
-CLIENT_EDGE_PORT = 8000
+PORTS: dict[Role, int] = {"app": APP_PORT, "lb": LB_PORT, "database": 3306, "db-proxy": 3306,
+                          "aws": 4566}
+#: listen ports of the edges on the toxiproxy container (client->lb is the one published);
+#: a member's lb->app-N listens on APP_EDGE_BASE_PORT + N
+EDGE_PORTS = {CLIENT_TO_LB: 8000, APP_TO_DB: 3306, APP_TO_READER: 3307, APP_TO_AWS: 4566}
 APP_EDGE_BASE_PORT = 20000
-DB_EDGE_PORT = 3306
-DB_READER_EDGE_PORT = 3307
-AWS_EDGE_PORT = 4566
 #: where the haproxy image keeps its runtime files
 HAPROXY_RUN = "/run/harness"
 
@@ -47,29 +55,43 @@ def generated_dir() -> Path:
     return stacks_root() / "docker" / "generated"
 
 
+def edge_port(shape: StackDecl, edge: EdgeDecl) -> int:
+    """Where the edge listens on the toxiproxy container."""
+    if edge.source == "lb":
+        return APP_EDGE_BASE_PORT + shape.get(edge.upstream).ordinal
+    if edge.name not in EDGE_PORTS:
+        raise KeyError(f"edge {edge.name}: give it a port on the toxiproxy container "
+                       "(harness.stacks.compose.EDGE_PORTS)")
+    return EDGE_PORTS[edge.name]
+
+
+def address(shape: StackDecl, name: str) -> str:
+    """host:port of a component on the compose network (its name is its host name)."""
+    return f"{name}:{PORTS[shape.get(name).role]}"
+
+
+def fault_proxy(shape: StackDecl) -> str:
+    """The fault proxy's host name: every edge's listener."""
+    (toxiproxy,) = shape.role("fault-proxy")
+    return toxiproxy.name
+
+
 def edges(profile: Profile) -> list[dict[str, object]]:
-    """Toxiproxy's proxies for one architecture (its `-config` file), as the stack's edges."""
-    proxies: list[tuple[str, int, str]] = [("client->lb", CLIENT_EDGE_PORT, f"lb:{LB_PORT}")]
-    proxies += [
-        (f"lb->{name}", APP_EDGE_BASE_PORT + i, f"{name}:{APP_PORT}")
-        for i, name in enumerate(profile.app_names, start=1)
-    ]
-    # with RDS Proxy the apps' writer endpoint is the proxy, which reaches the writer
-    writer = "db-proxy" if profile.proxy is not None else "db-writer"
-    proxies.append(("app->db", DB_EDGE_PORT, f"{writer}:{DB_PORT}"))
-    if profile.has_reader:
-        proxies.append(("app->db-reader", DB_READER_EDGE_PORT, f"db-reader:{DB_PORT}"))
-    proxies.append(("app->aws", AWS_EDGE_PORT, f"aws:{AWS_PORT}"))
+    """Toxiproxy's proxies for one architecture (its `-config` file), as the stack's edges.
+
+    An edge goes to its upstream: the compose stacks have no AWS fault point.
+    """
+    shape = declare(profile)
     return [
-        {"name": proxy_name(edge), "listen": f"0.0.0.0:{port}", "upstream": upstream,
-         "enabled": True}
-        for edge, port, upstream in proxies
+        {"name": proxy_name(e.name), "listen": f"0.0.0.0:{edge_port(shape, e)}",
+         "upstream": address(shape, e.upstream), "enabled": True}
+        for e in shape.edges
     ]
 
 
 def haproxy_cfg(profile: Profile) -> str:
     """The LB's config: the profile's routing and health checks, targets through their edges."""
-    lb = profile.load_balancer
+    lb, shape = profile.load_balancer, declare(profile)
     scaled = haproxy.TargetGroupSettings.of(profile, TIME_SCALE)
     return render(
         profile.name, "haproxy.cfg.j2",
@@ -77,8 +99,8 @@ def haproxy_cfg(profile: Profile) -> str:
         admin_socket=f"{HAPROXY_RUN}/haproxy.sock", run_dir=HAPROXY_RUN,
         balance=haproxy._BALANCE[lb.routing.value],
         servers=[
-            {"name": name, "host": "toxiproxy", "port": APP_EDGE_BASE_PORT + i}
-            for i, name in enumerate(profile.app_names, start=1)
+            {"name": e.upstream, "host": fault_proxy(shape), "port": edge_port(shape, e)}
+            for e in shape.edges if e.source == "lb"
         ],
         hc=haproxy.health_check_vars(profile, TIME_SCALE),
         idle_timeout_ms=haproxy._ms(lb.idle_timeout_s.at(TIME_SCALE)),

@@ -1,24 +1,36 @@
 """The top-level docker-compose.yml, built from the stack profiles.
 
 One compose profile per architecture (`docker compose --profile modern up --wait`):
-the same components, sizes, client settings and database options as the process
-runtime starts, every edge through Toxiproxy, and only the client->lb edge and
-Toxiproxy's API published, on 127.0.0.1. Generated (and checked by a unit test) so
-that it cannot drift from the profiles; `python -m harness.stacks.compose` rewrites it.
+a service for each component the profile declares (harness.model.components), with the
+command line and environment the process runtime gives it (the same builders, other
+addresses), every edge through Toxiproxy, and only the client->lb edge and Toxiproxy's
+API published, on 127.0.0.1. The AWS fault point, the harness's own plumbing, is left
+out. Generated (and checked by a unit test) so that it cannot drift from the profiles;
+`python -m harness.stacks.compose` rewrites it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from harness.model.database import RdsSettings
+from harness.model.components import (
+    APP_TO_AWS,
+    IMAGE_OF_KIND,
+    ComponentDecl,
+    Role,
+    StackDecl,
+    declare,
+)
 from harness.model.profile import Profile
 from harness.model.profile_file import load_profile
 from harness.runtime.cgroups import CFS_PERIOD_US, quota_us
-from harness.stacks import compose as c
-from harness.stacks.components import localstack, mariadb
+from harness.stacks import compose
+from harness.stacks.components import apps, haproxy, mariadb, rdsproxy
 
 HEADER = """\
 # Both stacks as containers, for users with Docker: one profile per architecture.
@@ -35,10 +47,15 @@ HEADER = """\
 # AWS timings are scaled by 0.1, as `harness up --time-scale 0.1` scales them.
 """
 
-_STACK_IMAGES = ("mariadb", "haproxy", "php", "go", "rdsproxy", "toxiproxy", "localstack")
+class _Dumper(yaml.SafeDumper):
+    """Every service spelled out: no YAML anchors where two services share a value."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
-def _image(name: str) -> dict[str, Any]:
+def _image(kind: str) -> dict[str, Any]:
+    name = IMAGE_OF_KIND[kind]
     return {
         "image": f"harness/{name}:latest",
         "build": {"context": ".", "dockerfile": f"stacks/docker/{name}.Dockerfile"},
@@ -53,137 +70,173 @@ def _aliases(*names: str) -> dict[str, Any]:
     return {"networks": {"default": {"aliases": list(names)}}}
 
 
-def _db(arch: str, server_id: int, profile: Profile) -> dict[str, Any]:
-    db = profile.database
-    ack_ms = (db.standby_ack_timeout_ms.value if isinstance(db, RdsSettings)
-              else db.storage_ack_timeout_ms.value)
-    service: dict[str, Any] = {
-        **_image("mariadb"),
-        "profiles": [arch],
-        "command": [f"--server-id={server_id}",
-                    f"--max-connections={db.connection_limit().used}",
-                    *mariadb.semi_sync_options(ack_ms)],
+@dataclass(frozen=True)
+class _Arch:
+    """One architecture as compose services: its declaration and the services' names."""
+
+    profile: Profile
+    shape: StackDecl
+    #: component -> service; a component is reachable by its own name on the network
+    services: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.shape.arch
+
+    def seed_job(self) -> str:
+        return f"seed-{self.name}"
+
+
+def _database(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
+    return {"command": list(mariadb.instance_options(a.profile, c.ordinal))}
+
+
+def _fault_proxy(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
+    entry = [compose.edge_port(a.shape, e) for e in a.shape.edges if e.source == "client"]
+    return {
+        "command": ["-config", f"/etc/harness/{a.name}/toxiproxy.json"],
+        "ports": [*(f"127.0.0.1:${{HARNESS_LB_PORT:-8080}}:{port}" for port in entry),
+                  "127.0.0.1:${HARNESS_TOXIPROXY_PORT:-8474}:8474"],
     }
+
+
+def _db_proxy(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
+    assert a.profile.proxy is not None
+    assert c.target is not None
+    return {
+        "command": list(rdsproxy.args(
+            listen=f"0.0.0.0:{compose.PORTS[c.role]}", admin_port=rdsproxy.CONTAINER_ADMIN_PORT,
+            target=compose.address(a.shape, c.target), settings=a.profile.proxy,
+            time_scale=compose.TIME_SCALE,
+        )),
+        "environment": dict(rdsproxy.ENV),
+    }
+
+
+def _app(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
+    host = compose.fault_proxy(a.shape)
+    ends = {e.name: (host, compose.edge_port(a.shape, e))
+            for e in a.shape.edges if e.source == "app"}
+    aws_host, aws_port = ends[APP_TO_AWS]
+    size = a.profile.app.size
+    return {
+        "environment": {"APP_NAME": c.name, **apps.env(
+            # SQS_ENDPOINT_STRATEGY=path: LocalStack's queue URLs are <endpoint>/<account>/<name>
+            a.profile, edges=ends,
+            queue_url=f"http://{aws_host}:{aws_port}/000000000000/{a.profile.aws.queue}",
+        )},
+        # the instance's/task's size, enforced by Docker (cgroup v1 or v2), with the
+        # CPU period both runtimes share (cgroups.CFS_PERIOD_US)
+        "cpu_period": CFS_PERIOD_US, "cpu_quota": quota_us(size.cpus.value),
+        "mem_limit": f"{size.memory_mb.value}m",
+    }
+
+
+def _lb(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
+    return {
+        "command": list(haproxy.args(f"/etc/harness/{a.name}/haproxy.cfg")),
+        "healthcheck": {
+            "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{compose.PORTS[c.role]}/ready"],
+            "interval": "2s", "timeout": "2s", "retries": 30,
+        },
+    }
+
+
+#: what a component's service says besides its image, by role
+_ROLES: dict[Role, Callable[[_Arch, ComponentDecl], dict[str, Any]]] = {
+    "database": _database, "fault-proxy": _fault_proxy, "db-proxy": _db_proxy, "app": _app,
+    "lb": _lb,
+}
+#: roles with one service for every architecture (`_shared_aws`)
+_SHARED: tuple[Role, ...] = ("aws",)
+
+
+def _depends_on(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
+    """What the component needs first: the seed job for what is seeded (the databases,
+    AWS), the fault proxy for its edges, and the rest healthy."""
+    after = a.shape.after(c)
+    seeded = {b.name for b in a.shape.backing()}
+    needs: dict[str, Any] = {}
+    if any(name in seeded for name in after):
+        needs[a.seed_job()] = {"condition": "service_completed_successfully"}
+    if any(e.source == c.role for e in a.shape.edges):
+        needs |= _healthy(a.services[compose.fault_proxy(a.shape)])
+    return needs | _healthy(*(a.services[name] for name in after if name not in seeded))
+
+
+def _service(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
+    service = {**_image(c.kind), "profiles": [a.name], **_ROLES[c.role](a, c)}
+    needs = _depends_on(a, c)
+    if needs:
+        service["depends_on"] = needs
+    if a.services[c.name] != c.name:
+        service |= _aliases(c.name)
     return service
 
 
-def _app_env(profile: Profile, name: str) -> dict[str, str]:
-    aws = f"http://toxiproxy:{c.AWS_EDGE_PORT}"
-    env = {
-        "APP_NAME": name,
-        "DB_HOST": "toxiproxy", "DB_PORT": str(c.DB_EDGE_PORT), "DB_NAME": mariadb.DATABASE,
-        "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
-        "AWS_ENDPOINT_URL": aws, "AWS_REGION": localstack.REGION,
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        # SQS_ENDPOINT_STRATEGY=path: LocalStack's queue URLs are <endpoint>/<account>/<name>
-        "SQS_QUEUE_URL": f"{aws}/000000000000/{profile.aws.queue}",
-        **profile.app.client.env(),
-        **(profile.app.db_pool.env() if profile.app.db_pool else {}),
-        **profile.app.env,
-    }
-    if profile.has_reader:
-        env |= {"DB_READER_HOST": "toxiproxy", "DB_READER_PORT": str(c.DB_READER_EDGE_PORT)}
-    if profile.aws.bucket:
-        env["S3_BUCKET"] = profile.aws.bucket
-    return env
-
-
-def _arch_services(profile: Profile) -> dict[str, dict[str, Any]]:
-    arch = profile.name
-    prof = [arch]
-    services: dict[str, dict[str, Any]] = {}
-    replicas = [n for n, _ in profile.db_instances if n != "db-writer"]
-    # each architecture's own writer (the instance class decides max_connections), known
-    # on the network as db-writer: one compose profile runs at a time
-    services[f"db-writer-{arch}"] = {**_db(arch, 1, profile), **_aliases("db-writer")}
-    for i, name in enumerate(replicas, start=2):
-        services[name] = _db(arch, i, profile)
-    services[f"toxiproxy-{arch}"] = {
-        **_image("toxiproxy"), "profiles": prof,
-        "command": ["-config", f"/etc/harness/{arch}/toxiproxy.json"],
-        "ports": [
-            f"127.0.0.1:${{HARNESS_LB_PORT:-8080}}:{c.CLIENT_EDGE_PORT}",
-            "127.0.0.1:${HARNESS_TOXIPROXY_PORT:-8474}:8474",
-        ],
-        **_aliases("toxiproxy"),
-    }
-    services[f"seed-{arch}"] = {
-        **_image("mariadb"), "profiles": prof,
+def _seed_job(a: _Arch) -> dict[str, Any]:
+    """Schema, seed data, replication, queue and bucket: what the stack does once its
+    backing services are up."""
+    databases = a.shape.role("database")
+    return {
+        **_image("mariadb"), "profiles": [a.name],
         "entrypoint": ["/seed/seed.sh"],
         "environment": {
-            "REPLICAS": " ".join(replicas), "QUEUE": profile.aws.queue,
-            "BUCKET": profile.aws.bucket or "",
+            "REPLICAS": " ".join(d.name for d in databases[1:]), "QUEUE": a.profile.aws.queue,
+            "BUCKET": a.profile.aws.bucket or "",
         },
-        "depends_on": _healthy(f"db-writer-{arch}", *replicas, "aws"),
+        "depends_on": _healthy(*(a.services[d.name]
+                                 for d in [*databases, *a.shape.role("aws")])),
         "restart": "no",
     }
-    seeded = {f"seed-{arch}": {"condition": "service_completed_successfully"}}
-    proxy = profile.proxy
-    if proxy is not None:
-        services["db-proxy"] = {
-            **_image("rdsproxy"), "profiles": prof,
-            "command": [
-                "--listen", f"0.0.0.0:{c.DB_PORT}", "--admin-port", "8081",
-                "--target", f"db-writer:{c.DB_PORT}", "--user", mariadb.APP_USER,
-                "--database", mariadb.DATABASE,
-                "--max-connections-percent", str(proxy.max_connections_percent.value),
-                "--borrow-timeout-s", f"{proxy.connection_borrow_timeout_s.at(c.TIME_SCALE):g}",
-                "--idle-client-timeout-s", f"{proxy.idle_client_timeout_s.at(c.TIME_SCALE):g}",
-            ],
-            "environment": {"DB_PASSWORD": mariadb.APP_PASSWORD},
-            "depends_on": seeded,
-        }
-    kind = profile.app.kind
-    size = profile.app.size
-    app_services = []
-    for i, name in enumerate(profile.app_names, start=1):
-        service = f"{kind}-{i}"
-        app_services.append(service)
-        services[service] = {
-            **_image(kind), "profiles": prof,
-            "environment": _app_env(profile, name),
-            # the instance's/task's size, enforced by Docker (cgroup v1 or v2), with the
-            # CPU period both runtimes share (cgroups.CFS_PERIOD_US)
-            "cpu_period": CFS_PERIOD_US, "cpu_quota": quota_us(size.cpus.value),
-            "mem_limit": f"{size.memory_mb.value}m",
-            "depends_on": {
-                **seeded, **_healthy(f"toxiproxy-{arch}"),
-                **(_healthy("db-proxy") if proxy is not None else {}),
-            },
-            **_aliases(name),
-        }
-    services[f"lb-{arch}"] = {
-        **_image("haproxy"), "profiles": prof,
-        "command": ["-f", f"/etc/harness/{arch}/haproxy.cfg"],
-        "healthcheck": {
-            "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{c.LB_PORT}/ready"],
-            "interval": "2s", "timeout": "2s", "retries": 30,
-        },
-        "depends_on": _healthy(f"toxiproxy-{arch}", *app_services),
-        **_aliases("lb"),
-    }
+
+
+def _arch_services(a: _Arch) -> dict[str, dict[str, Any]]:
+    """The databases and fault proxy, the seed job, then the rest in start order."""
+    own = [c for c in a.shape.listed() if c.role not in _SHARED]
+    first = [*a.shape.role("database"), *a.shape.role("fault-proxy")]
+    services = {a.services[c.name]: _service(a, c) for c in first}
+    services[a.seed_job()] = _seed_job(a)
+    services |= {a.services[c.name]: _service(a, c) for c in own if c not in first}
     return services
+
+
+def _service_names(shapes: list[StackDecl]) -> dict[str, dict[str, str]]:
+    """Each architecture's component -> service name."""
+    counts = Counter(c.name for shape in shapes for c in shape.listed())
+
+    def name(c: ComponentDecl, arch: str) -> str:
+        if c.role == "app":
+            return f"{c.kind}-{c.ordinal}"  # named by what runs in it: php-1, go-1
+        if counts[c.name] > 1 and c.role not in _SHARED:
+            return f"{c.name}-{arch}"  # db-writer-modern, known as db-writer on the network
+        return c.name
+
+    return {shape.arch: {c.name: name(c, shape.arch) for c in shape.listed()}
+            for shape in shapes}
+
+
+def _shared_aws(a: _Arch, archs: list[str]) -> dict[str, dict[str, Any]]:
+    """LocalStack, the same on every architecture: one service for all of them."""
+    (aws,) = a.shape.role("aws")
+    edge = next(e for e in a.shape.edges if e.upstream == aws.name)
+    host = f"{compose.fault_proxy(a.shape)}:{compose.edge_port(a.shape, edge)}"
+    # the queue URLs LocalStack returns name the app->aws edge
+    return {aws.name: {**_image(aws.kind), "profiles": archs,
+                       "environment": {"LOCALSTACK_HOST": host}}}
 
 
 def document() -> dict[str, Any]:
     """The compose file as data: shared services first, then each architecture's."""
-    profiles = {arch: load_profile(arch) for arch in c.ARCHITECTURES}
-    services: dict[str, dict[str, Any]] = {
-        "aws": {
-            **_image("localstack"), "profiles": list(c.ARCHITECTURES),
-            # the queue URLs LocalStack returns name the app->aws edge
-            "environment": {"LOCALSTACK_HOST": f"toxiproxy:{c.AWS_EDGE_PORT}"},
-        },
-    }
-    for profile in profiles.values():
-        services.update(_arch_services(profile))
+    profiles = [load_profile(arch) for arch in compose.ARCHITECTURES]
+    shapes = [declare(p) for p in profiles]
+    names = _service_names(shapes)
+    archs = [_Arch(p, shape, names[shape.arch]) for p, shape in zip(profiles, shapes, strict=True)]
+    services = _shared_aws(archs[0], [a.name for a in archs])
+    for a in archs:
+        services.update(_arch_services(a))
     return {"name": "harness", "services": services}
 
 
 def render() -> str:
-    return HEADER + "\n" + yaml.safe_dump(document(), sort_keys=False, width=100)
-
-
-def images() -> tuple[str, ...]:
-    """The images the compose file and the Docker runtime use (harness/<name>:latest)."""
-    return _STACK_IMAGES
+    return HEADER + "\n" + yaml.dump(document(), Dumper=_Dumper, sort_keys=False, width=100)

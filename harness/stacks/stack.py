@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pymysql
 
 from harness.errors import StackError
+from harness.model.components import APP_TO_AWS, ComponentDecl, EdgeDecl, Role, declare
 from harness.model.database import RdsSettings
 from harness.model.orchestrator import EcsSettings
 from harness.model.profile import Profile
@@ -27,16 +28,22 @@ from harness.runtime.select import make_runtime
 from harness.runtime.wait import HttpOk, wait_ready
 from harness.settings import Settings
 from harness.stacks import seed as seeding
-from harness.stacks.assembly import AppSlot, Declared, declare_app, declare_backing
+from harness.stacks.assembly import (
+    AppSlot,
+    Declared,
+    declare_app,
+    declare_backing,
+    declare_lb,
+    declare_proxy,
+)
 from harness.stacks.capacity import Capacity, read_capacity
-from harness.stacks.components import awsfault, haproxy, localstack, mariadb, rdsproxy, toxiproxy
+from harness.stacks.components import apps, awsfault, haproxy, localstack, mariadb, toxiproxy
 from harness.stacks.orchestrators.asg import AsgGroup
 from harness.stacks.orchestrators.aurora import AuroraCluster
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
 from harness.stacks.orchestrators.ecs import EcsService
 from harness.stacks.orchestrators.rds import RdsInstance
 from harness.stacks.orchestrators.scaling import ScalingGroup
-from harness.stacks.slots import member_slots
 from harness.stacks.topology import Component, Edge, StackInfo, proxy_name
 
 
@@ -60,8 +67,11 @@ class Stack:
         events: EventLog | None = None,
         orchestrate: bool = True,
         runtime: str = "process",
+        command: str = "run",
     ) -> None:
         self.profile = profile
+        #: the stack's components and edges, as the profile declares them
+        self._shape = declare(profile)
         self.settings = settings
         self.seed_plan = seed_plan or seeding.SeedPlan()
         self.stack_id = stack_id or new_stack_id(profile.name)
@@ -72,6 +82,9 @@ class Stack:
         self._lb_port = lb_port
         self._ports = PortAllocator()
         self.runtime_name = runtime
+        #: the harness command that holds the stack (up, run, capacity): a plain
+        #: `harness down` stops only those of `up`
+        self.command = command
         self.runtime: Runtime | None = None
         self._info: StackInfo | None = None
         self.seed_data: seeding.SeedData | None = None
@@ -89,6 +102,10 @@ class Stack:
         self.scaling: ScalingGroup | None = None
         self._member_env: dict[str, str] = {}
         self._toxi: toxiproxy.ToxiproxyClient | None = None
+        #: while starting: what has started, the edges made, the client->lb edge's port
+        self._started: dict[str, Declared] = {}
+        self._edges: dict[str, Edge] = {}
+        self._entry_port = 0
 
     @property
     def info(self) -> StackInfo:
@@ -128,7 +145,8 @@ class Stack:
         )
         self.runtime = make_runtime(
             self.runtime_name, stack_id=self.stack_id, workdir=self.workdir,
-            log_dir=self.log_dir, owner={"arch": self.profile.name, "stack_id": self.stack_id},
+            log_dir=self.log_dir, owner={"arch": self.profile.name, "stack_id": self.stack_id,
+                                            "command": self.command},
         )
         try:
             self._info = self._start(self.runtime, lb_port)
@@ -183,79 +201,96 @@ class Stack:
     # -- the steps of start ---------------------------------------------------
 
     def _start(self, rt: Runtime, lb_port: int) -> StackInfo:
-        p, s, take = self.profile, self.settings, self._ports.take
-        backing = declare_backing(p, s, take=take, workdir=self.workdir, log_dir=self.log_dir,
-                                  seed=self.seed_plan.seed)
-        writer_port = backing.port("db-writer")
-        assert writer_port is not None  # every profile has a writer
-        reader_port, standby_port = backing.port("db-reader"), backing.port("db-standby")
-        ready = rt.start_many([d.spec for d in backing.all()])
-        self._database_up(writer_port, [port for port in (reader_port, standby_port)
-                                        if port is not None])
-
-        toxi = toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{backing.toxiproxy.port}")
-        edges: dict[str, Edge] = {}
-
-        def edge(name: str, upstream: str, upstream_port: int) -> Edge:
-            e = Edge(name, proxy_name(name), take(), upstream, upstream_port)
-            toxi.create(e.proxy, listen_port=e.listen_port, upstream_port=upstream_port)
-            edges[name] = e
-            return e
-
+        """Every component `declare(profile)` names, in its order, each behind its edges."""
+        p, shape = self.profile, self._shape
+        self._started, self._edges, self._entry_port = {}, {}, lb_port
+        backing = declare_backing(p, self.settings, take=self._ports.take, workdir=self.workdir,
+                                  log_dir=self.log_dir, seed=self.seed_plan.seed)
+        ready = rt.start_many([d.spec for d in backing])
+        writer_port = next(d.port for d in backing if d.name == "db-writer")
+        self._database_up(writer_port, [d.port for d in backing if d.decl.role == "database"
+                                        and d.name != "db-writer"])
+        (toxi,) = [d for d in backing if d.decl.role == "fault-proxy"]
+        self._toxi = toxiproxy.ToxiproxyClient(f"http://{LOOPBACK}:{toxi.port}")
+        self._connect(backing)
         # with RDS Proxy the tasks' writer endpoint is the proxy, which reaches the writer
-        proxy = self._start_proxy(rt, writer_port, ready) if p.proxy is not None else None
-        db_edge = (edge("app->db", rdsproxy.NAME, proxy.port) if proxy is not None
-                   else edge("app->db", "db-writer", writer_port))
-        reader_edge = edge("app->db-reader", "db-reader", reader_port) if reader_port else None
-        aws_edge = edge("app->aws", "aws", backing.aws_fault.port)
-        (self.workdir / awsfault.PORT_FILE).write_text(str(backing.aws_fault.port))
-
-        aws_direct = f"http://{LOOPBACK}:{backing.aws.port}"
+        for decl in shape.role("db-proxy"):
+            assert decl.target is not None  # a proxy forwards to its target
+            self._connect([self._start_proxy(rt, decl, self._started[decl.target].port, ready)])
+        (self.workdir / awsfault.PORT_FILE).write_text(str(self._port_of("aws-fault-point")))
+        aws_direct = f"http://{LOOPBACK}:{self._port_of('aws')}"
         queue_url = localstack.create_resources(aws_direct, queue=p.aws.queue, bucket=p.aws.bucket)
-        self._member_env = self._app_env(db_edge, reader_edge, aws_edge, queue_url)
-        app_decls = [self._declare_app(name, take()) for name in p.app_names]
-        ready.update(rt.start_many([d.spec for d in app_decls]))
+        self._member_env = self._app_env(queue_url)
+        backends, spares = self._start_members(rt, ready)
+        for decl in shape.role("lb"):
+            self._connect([self._start_lb(rt, decl, backends, spares, ready)])
+        missing = [c.name for c in shape.components if c.name not in self._started]
+        if missing:
+            raise StackError(f"{p.name} stack: declared but never started: {', '.join(missing)}")
 
-        backends = [(d.name, edge(f"lb->{d.name}", d.name, d.port).listen_port)
-                    for d in app_decls]
-        # auto scaling: an edge and a load balancer slot (in maintenance) for every member
-        # the group may grow to; a member launched later gets its own port behind it
-        spares = [(name, edge(f"lb->{name}", name, take()).listen_port)
-                  for name in member_slots(p)[len(p.app_names):]]
-        self._toxi = toxi
-        lb = self._start_lb(rt, backends, spares, ready)
-
-        client = Edge("client->lb", proxy_name("client->lb"), lb_port, "lb", lb.port)
-        toxi.create(client.proxy, listen_port=lb_port, upstream_port=lb.port)
-        edges[client.name] = client
         lb_url = f"http://{LOOPBACK}:{lb_port}"
         ready["end-to-end"] = wait_ready(
             "the stack (through client->lb)", HttpOk(f"{lb_url}/ready"), timeout_s=15,
             log=rt.log_path("lb"),
         )
-
-        declared = [*backing.all(), *app_decls, lb, *([proxy] if proxy is not None else [])]
-        components = {d.name: d.component() for d in declared if d.listed}
+        reader = self._started.get("db-reader")
         return StackInfo(
             stack_id=self.stack_id, arch=p.name, workdir=str(self.workdir),
-            log_dir=str(self.log_dir), lb_url=lb_url, toxiproxy_api=toxi.api_url,
+            log_dir=str(self.log_dir), lb_url=lb_url, toxiproxy_api=self._toxi.api_url,
             haproxy_socket=str(self.workdir / "haproxy.sock"), aws_endpoint=aws_direct,
             queue_url=queue_url, bucket=p.aws.bucket, db_writer_port=writer_port,
-            db_reader_port=reader_port, components=components, edges=edges, ready_s=ready,
-            db_proxy_admin=self._proxy_admin, runtime=self.runtime_name,
+            db_reader_port=reader.port if reader else None,
+            components={c.name: self._started[c.name].component() for c in shape.listed()},
+            edges={e.name: self._edges[e.name] for e in [*shape.edges, *shape.spare_edges()]},
+            ready_s=ready, db_proxy_admin=self._proxy_admin, runtime=self.runtime_name,
         )
 
-    def _start_proxy(self, rt: Runtime, writer_port: int, ready: dict[str, float]
-                     ) -> Declared:
+    def _port_of(self, role: Role) -> int:
+        """The port of the one component of `role` (AWS, its fault point)."""
+        (decl,) = self._shape.role(role)
+        return self._started[decl.name].port
+
+    def _connect(self, started: list[Declared]) -> None:
+        """Components just started: noted, and the edges to them made, each through its
+        own fault proxy."""
+        self._started.update((d.name, d) for d in started)
+        ports = {d.name: d.port for d in started}
+        for e in self._shape.edges:
+            if e.forwards_to in ports:
+                # the client->lb edge is the stack's entry: on the port asked for
+                listen = self._entry_port if e.source == "client" else None
+                self._open_edge(e, ports[e.forwards_to], listen)
+
+    def _open_edge(self, e: EdgeDecl, upstream_port: int, listen_port: int | None = None) -> Edge:
+        """Create the edge's fault proxy, on `listen_port` or a port of its own."""
+        assert self._toxi is not None
+        edge = Edge(e.name, proxy_name(e.name), listen_port or self._ports.take(), e.upstream,
+                    upstream_port)
+        self._toxi.create(edge.proxy, listen_port=edge.listen_port, upstream_port=upstream_port)
+        self._edges[e.name] = edge
+        return edge
+
+    def _start_members(self, rt: Runtime, ready: dict[str, float]
+                       ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """The fleet behind its edges, and an edge for every spare slot: the load
+        balancer's servers and spare servers, (member, edge port) each."""
+        members = [self._declare_app(c.name, self._ports.take()) for c in self._shape.role("app")]
+        ready.update(rt.start_many([d.spec for d in members]))
+        self._connect(members)
+        backends = [(d.name, self._edges[self._shape.member_edge(d.name).name].listen_port)
+                    for d in members]
+        # auto scaling: an edge and a load balancer slot (in maintenance) for every member
+        # the group may grow to; a member launched later gets its own port behind it
+        spares = [(e.upstream, self._open_edge(e, self._ports.take()).listen_port)
+                  for e in self._shape.spare_edges()]
+        return backends, spares
+
+    def _start_proxy(self, rt: Runtime, decl: ComponentDecl, target_port: int,
+                     ready: dict[str, float]) -> Declared:
         """RDS Proxy in front of the writer (its own direct port: no fault proxy between)."""
-        settings = self.profile.proxy
-        assert settings is not None
         port, admin_port = self._ports.take(), self._ports.take()
-        proxy = Declared(rdsproxy.spec(
-            port=port, admin_port=admin_port, target_port=writer_port, settings=settings,
-            time_scale=self.settings.time_scale, binary=self.settings.rdsproxy_binary,
-            user=mariadb.APP_USER, password=mariadb.APP_PASSWORD, database=mariadb.DATABASE,
-        ), port)
+        proxy = declare_proxy(self.profile, self.settings, decl, port=port,
+                              admin_port=admin_port, target_port=target_port)
         ready[proxy.name] = rt.start(proxy.spec)
         self._proxy_admin = f"http://{LOOPBACK}:{admin_port}"
         return proxy
@@ -271,17 +306,11 @@ class Stack:
         for port in replicas:
             mariadb.wait_caught_up(reader_port=port, writer_port=writer_port)
 
-    def _start_lb(self, rt: Runtime, backends: list[tuple[str, int]],
+    def _start_lb(self, rt: Runtime, decl: ComponentDecl, backends: list[tuple[str, int]],
                   spares: list[tuple[str, int]], ready: dict[str, float]) -> Declared:
         """HAProxy in front of the members' edges, its spare slots in maintenance."""
-        lb_inner = self._ports.take()
-        cfg = self.workdir / "haproxy.cfg"
-        cfg.write_text(haproxy.config(
-            self.profile, port=lb_inner, servers=backends, workdir=self.workdir,
-            time_scale=self.settings.time_scale, spares=spares,
-        ))
-        lb = Declared(haproxy.spec(cfg_path=cfg, port=lb_inner,
-                                   binary=self.settings.tool("haproxy")), lb_inner)
+        lb = declare_lb(self.profile, self.settings, decl, port=self._ports.take(),
+                        servers=backends, spares=spares, workdir=self.workdir)
         ready[lb.name] = rt.start(lb.spec)
         admin = haproxy.HaproxyAdmin(self.workdir / "haproxy.sock")
         for name, _ in spares:
@@ -290,11 +319,10 @@ class Stack:
 
     def _declare_app(self, name: str, port: int) -> Declared:
         """One app instance/task in slot `name` (app-N), listening on port."""
-        p = self.profile
-        slot = AppSlot(name=name, port=port, env={**self._member_env, "APP_NAME": name},
-                       zone=p.zone_of(member_slots(p).index(name)), workdir=self.workdir,
+        slot = AppSlot(member=self._shape.get(name), port=port,
+                       env={**self._member_env, "APP_NAME": name}, workdir=self.workdir,
                        log_dir=self.log_dir)
-        return declare_app(p, self.settings, slot)
+        return declare_app(self.profile, self.settings, slot)
 
     def launch_member(self, name: str) -> Component:
         """Start a new instance/task in a spare slot, behind its edge; not yet registered.
@@ -305,33 +333,20 @@ class Stack:
         assert self.runtime is not None
         assert self._toxi is not None
         port = self._ports.take()
-        self._toxi.set_upstream(self.info.edges[f"lb->{name}"].proxy, port)
+        edge = self.info.edges[self._shape.member_edge(name).name]
+        self._toxi.set_upstream(edge.proxy, port)
         member = self._declare_app(name, port)
         self.runtime.launch(member.spec)
         return member.component()
 
-    def _app_env(
-        self, db: Edge, reader: Edge | None, aws: Edge, queue_url: str
-    ) -> dict[str, str]:
-        p = self.profile
-        aws_via_edge = f"http://{LOOPBACK}:{aws.listen_port}"
-        parts = urlsplit(queue_url)
+    def _app_env(self, queue_url: str) -> dict[str, str]:
+        """The members' environment: their edges' ends on loopback."""
+        ends = {e.name: (LOOPBACK, self._edges[e.name].listen_port)
+                for e in self._shape.edges if e.source == "app"}
+        aws_port = self._edges[APP_TO_AWS].listen_port
         # The queue URL names LocalStack's own port; the apps must reach it through the edge.
-        app_queue_url = urlunsplit(parts._replace(netloc=f"{LOOPBACK}:{aws.listen_port}"))
-        env = {
-            "DB_HOST": LOOPBACK, "DB_PORT": str(db.listen_port), "DB_NAME": mariadb.DATABASE,
-            "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
-            "AWS_ENDPOINT_URL": aws_via_edge, "AWS_REGION": localstack.REGION,
-            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "SQS_QUEUE_URL": app_queue_url,
-            **p.app.client.env(),
-            **(p.app.db_pool.env() if p.app.db_pool else {}),
-            **p.app.env,
-        }
-        if reader is not None:
-            env |= {"DB_READER_HOST": LOOPBACK, "DB_READER_PORT": str(reader.listen_port)}
-        if p.aws.bucket:
-            env["S3_BUCKET"] = p.aws.bucket
+        app_queue_url = urlunsplit(urlsplit(queue_url)._replace(netloc=f"{LOOPBACK}:{aws_port}"))
+        env = apps.env(self.profile, edges=ends, queue_url=app_queue_url)
         if self.app_bug:
             env["APP_BUG"] = self.app_bug
         return env

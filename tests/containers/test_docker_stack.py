@@ -3,8 +3,9 @@
 The cross-check runs one cut-down smoke (modern only, 18 s of load) on both runtimes:
 the orchestrators must react step by step alike, the killed task must be back on
 both, and every invariant must hold on both.
-The crash test SIGKILLs a docker run once its containers are up: the next harness
-command must remove every container, network and volume that run had made.
+The crash test SIGKILLs a docker run once its containers are up: its watchdog must
+remove every container, network and volume that run had made, with no further command
+(the next command cleans up after a run whose watchdog died too: test_docker_runtime.py).
 """
 
 from __future__ import annotations
@@ -129,9 +130,10 @@ def _objects(client: docker.DockerClient, owner_pid: int) -> list[str]:
     ]
 
 
-def test_the_next_command_removes_what_a_killed_docker_run_made(
+def test_a_killed_docker_runs_containers_go_with_it(
     env: dict[str, str], client: docker.DockerClient, tmp_path: Path,
 ) -> None:
+    """Its watchdog removes them, with no further harness command."""
     run = subprocess.Popen(
         [HARNESS, "run", str(_scenario(tmp_path)), "--runtime", "docker", "--ci",
          "--out", str(tmp_path / "out")],
@@ -154,10 +156,7 @@ def test_the_next_command_removes_what_a_killed_docker_run_made(
             run.wait()
         if run.stdout is not None:
             run.stdout.close()
-    # the killed harness's containers outlive it: nothing of its teardown ran
-    assert _objects(client, run.pid) != []
-    listed = subprocess.run([HARNESS, "list"], env=env, text=True, capture_output=True,
-                            timeout=120, check=False)
-    assert listed.returncode == 0, listed.stderr
-    assert "removed the containers of" in listed.stderr
+    deadline = time.monotonic() + 20  # a forced remove of each container takes a moment
+    while _objects(client, run.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert _objects(client, run.pid) == []

@@ -63,7 +63,8 @@ def backends(tmp_path_factory: pytest.TempPathFactory, runtime_name: str) -> Ite
     try:
         db_dir = root / "work" / "db"
         mariadb.install_datadir(db_dir / "data", runtime.log_path("db"))
-        runtime.launch(mariadb.spec("db", port=db_port, workdir=db_dir, server_id=1, zone=None))
+        runtime.launch(mariadb.spec("db", port=db_port, workdir=db_dir, zone=None,
+                                    options=mariadb.server_options(1)))
         runtime.start_many([
             toxiproxy.spec(api_port=toxi_port, binary=settings.tool("toxiproxy-server"), seed=1),
             localstack.spec(

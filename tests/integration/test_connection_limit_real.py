@@ -118,6 +118,30 @@ def test_too_many_connections_is_a_5xx_unless_rds_proxy_pools(
         assert all("context deadline exceeded" in b for b in timeouts), timeouts[:3]
 
 
+def test_without_prepared_statements_rds_proxy_multiplexes_the_pooled_connections(
+        short_tmp: Path) -> None:
+    # the same stack and load as modern above, with the Go driver's interpolateParams on
+    unpinned = {**BIG_POOL["db_pool"], "interpolate_params": {"value": True, "source": WHY}}
+    profile = profile_with("modern", {"database": SMALL_LIMIT, "app": {"db_pool": unpinned}},
+                           file="test_connection_limit_real.py", node=None, at="profile")
+    with running_stack("modern", short_tmp, profile=profile) as stack:
+        info = stack.info
+        ToxiproxyClient(info.toxiproxy_api).add_toxic(
+            proxy_name("app->db"), name="slow-db", type="latency",
+            attributes={"latency": 100, "jitter": 0})
+        answers = _hammer(info.lb_url)
+        assert info.db_proxy_admin
+        proxy = RdsProxyAdmin(info.db_proxy_admin).stats()
+    statuses = [s for s, _ in answers]
+    print(f"modern, interpolateParams: {len(answers)} answers "
+          f"{ {s: statuses.count(s) for s in sorted(set(statuses))} }; proxy: {proxy}")
+    # nothing pins: each transaction borrows one of the proxy's connections and gives it back
+    assert proxy["pin_reasons"] == {}
+    assert proxy["pinned_sessions"] == 0
+    assert proxy["borrow_timeouts"] == 0
+    assert [b for s, b in answers if s >= 500 or s == 0] == []
+
+
 def test_persistent_php_connections_stay_open_between_requests(short_tmp: Path) -> None:
     persistent = {"db_pool": {"persistent": {"value": True, "source": WHY}}}
     profile = profile_with("legacy", {"app": persistent}, file="test_connection_limit_real.py",

@@ -15,7 +15,6 @@ import requests
 
 from harness.stacks.components.mariadb import DATABASE, admin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
-from harness.stacks.slots import member_slots
 from harness.stacks.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -104,7 +103,7 @@ def test_every_edge_passes_through_its_own_fault_proxy(stack: Stack) -> None:
     info = stack.info
     proxies = ToxiproxyClient(info.toxiproxy_api).proxies()
     # every member slot has its edge, the spares auto scaling may fill included
-    slots = member_slots(stack.profile)
+    slots = stack.profile.member_slots
     assert set(stack.profile.app_names) <= set(slots)
     edges = {"client->lb", "app->db", "app->aws", *(f"lb->{a}" for a in slots)}
     if stack.profile.has_reader:

@@ -3,13 +3,14 @@ read back from the files, and off with a reason when the machine cannot enforce 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from harness.errors import EnvironmentProblem
 from harness.runtime.base import Limits
-from harness.runtime.cgroups import CgroupLimiter, detect, remove_tree
+from harness.runtime.cgroups import CgroupLimiter, detect, kill_members, remove_tree
 
 
 def _v1_tree(root: Path) -> Path:
@@ -148,3 +149,24 @@ def test_remove_tree_removes_empty_component_cgroups(tmp_path: Path, make: objec
     remove_tree(root, "stack-3")
     for base in (root / "cpu", root / "memory", root):
         assert not (base / "harness" / "stack-3").exists()
+
+
+def test_kill_members_kills_every_pid_of_a_v1_stack_and_writes_cgroup_kill_on_v2(
+        tmp_path: Path) -> None:
+    v1 = tmp_path / "v1" / "cpu" / "harness" / "stack-1" / "app-1"
+    v1.mkdir(parents=True)
+    v2 = tmp_path / "v2" / "harness" / "stack-1" / "app-1"
+    v2.mkdir(parents=True)
+    (v2 / "cgroup.procs").write_text("4242\n")
+    (v2 / "cgroup.kill").write_text("0")
+    worker = subprocess.Popen(["sleep", "300"])
+    try:
+        (v1 / "cgroup.procs").write_text(f"{worker.pid}\n")
+        assert kill_members(tmp_path / "v1", "stack-1") == 1
+        assert worker.wait(timeout=5) == -9
+        assert kill_members(tmp_path / "v2", "stack-1") == 1
+        assert (v2 / "cgroup.kill").read_text() == "1"  # the kernel kills the whole cgroup
+        assert kill_members(tmp_path / "v1", "other-stack") == 0
+    finally:
+        worker.kill()
+        worker.wait()

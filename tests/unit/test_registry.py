@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +22,13 @@ def _dead_owner(workdir: Path) -> None:
     created = psutil.Process(proc.pid).create_time()
     proc.wait()
     (workdir / "owner.json").write_text(json.dumps({"pid": proc.pid, "create_time": created}))
+
+
+def _dead(proc: psutil.Process) -> bool:
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_reap_stale_kills_recorded_process_groups_and_removes_the_workdir(tmp_path: Path) -> None:
@@ -42,8 +51,8 @@ def test_reap_stale_kills_recorded_process_groups_and_removes_the_workdir(tmp_pa
 
         assert registry.reap_stale(tmp_path) == ["legacy-crashed"]
 
-        assert not group.is_running()
-        assert not worker.is_running()
+        assert _dead(group)
+        assert _dead(worker)  # an orphan's zombie waits for init to reap it
         assert not workdir.exists()
     finally:
         if leader.poll() is None:
@@ -105,3 +114,22 @@ def test_parallel_launches_and_stops_all_end_up_in_pids_json(tmp_path: Path) -> 
         t * 100 + i for t in range(threads_n) for i in range(rounds)
     )
     assert list(tmp_path.iterdir()) == [reg.pids_file]  # no temporary file left behind
+
+
+def test_a_folder_no_harness_claimed_is_never_removed(tmp_path: Path) -> None:
+    """A state dir pointed at a project (HARNESS_STATE_DIR empty: the working directory)
+    must not cost it its stacks/ folder: only claimed work dirs are cleaned up."""
+    profiles = tmp_path / "stacks" / "modern"
+    profiles.mkdir(parents=True)
+    (profiles / "profile.yaml").write_text("name: modern\n")
+    reader = subprocess.Popen(["sh", "-c", "sleep 300; :", f"{profiles}/profile.yaml"],
+                              start_new_session=True)
+    try:
+        assert registry.reap_stale(tmp_path) == []
+        registry.remove_stack(profiles)
+        registry.kill_stack(profiles)
+        assert (profiles / "profile.yaml").exists()
+        assert reader.poll() is None  # names a file in it, but it is no stack's
+    finally:
+        os.killpg(reader.pid, signal.SIGKILL)  # its sleep too
+        reader.wait()

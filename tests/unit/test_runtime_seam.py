@@ -14,6 +14,7 @@ import pytest
 import harness
 from harness.errors import EnvironmentProblem, FaultError, StackError
 from harness.faults.base import FaultContext, build
+from harness.model.components import declare
 from harness.model.profile_file import load_profile
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.select import make_runtime
@@ -56,8 +57,9 @@ def test_an_unknown_runtime_name_is_an_environment_problem(tmp_path: Path) -> No
 
 
 def _slot(tmp_path: Path) -> AppSlot:
-    return AppSlot(name="app-1", port=40123, env={"DB_PORT": "1"}, zone="a",
-                   workdir=tmp_path, log_dir=tmp_path / "logs")
+    member = declare(load_profile("modern")).get("app-1")
+    return AppSlot(member=member, port=40123, env={"DB_PORT": "1"}, workdir=tmp_path,
+                   log_dir=tmp_path / "logs")
 
 
 def _settings(tmp_path: Path) -> Settings:

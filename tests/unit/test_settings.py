@@ -46,3 +46,12 @@ def test_an_error_quoting_a_newline_stays_on_one_line() -> None:
     assert str(ConfigError("s.yaml: workload.'a\nb': unknown key")) == (
         "s.yaml: workload.'a\\nb': unknown key"
     )
+
+
+def test_an_empty_state_dir_is_the_default_and_a_relative_one_an_error() -> None:
+    """The harness removes what dead runs left under <state dir>/stacks: never under the
+    working directory (a project's own stacks/ folder)."""
+    assert Settings.from_env({"HARNESS_STATE_DIR": "", "XDG_STATE_HOME": "/tmp/x"}).state_dir \
+        == Path("/tmp/x/harness")
+    with pytest.raises(ConfigError, match=r"HARNESS_STATE_DIR=state: not an absolute path"):
+        Settings.from_env({"HARNESS_STATE_DIR": "state"})

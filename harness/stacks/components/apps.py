@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from harness.model.components import APP_TO_AWS, APP_TO_DB, APP_TO_READER
 from harness.model.profile import Profile
 from harness.model.profile_file import stacks_root
 from harness.runtime.base import ComponentSpec, Limits, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import HttpOk
+from harness.stacks.components import localstack, mariadb
 from harness.stacks.templates import render
+
+
+def env(profile: Profile, *, edges: Mapping[str, tuple[str, int]], queue_url: str
+        ) -> dict[str, str]:
+    """An app member's environment on every runtime (APP_NAME aside).
+
+    `edges`: where the member reaches each of its edges (host, port): the writer endpoint
+    (app->db), the reader endpoint (app->db-reader, when there is a reader) and AWS
+    (app->aws); `queue_url` names the AWS edge too.
+    """
+    db_host, db_port = edges[APP_TO_DB]
+    aws_host, aws_port = edges[APP_TO_AWS]
+    app = profile.app
+    values = {
+        "DB_HOST": db_host, "DB_PORT": str(db_port), "DB_NAME": mariadb.DATABASE,
+        "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
+        "AWS_ENDPOINT_URL": f"http://{aws_host}:{aws_port}", "AWS_REGION": localstack.REGION,
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "SQS_QUEUE_URL": queue_url,
+        **app.client.env(),
+        **(app.db_pool.env() if app.db_pool else {}),
+        **app.env,
+    }
+    if APP_TO_READER in edges:
+        reader_host, reader_port = edges[APP_TO_READER]
+        values |= {"DB_READER_HOST": reader_host, "DB_READER_PORT": str(reader_port)}
+    if profile.aws.bucket:
+        values["S3_BUCKET"] = profile.aws.bucket
+    return values
 
 
 def php_instance(
     name: str, *, profile: Profile, port: int, workdir: Path, log_dir: Path, env: dict[str, str],
-    zone: str, php_fpm: str = "php-fpm8.2", nginx: str = "nginx",
+    zone: str | None, php_fpm: str = "php-fpm8.2", nginx: str = "nginx",
 ) -> ComponentSpec:
     """One EC2-style instance: nginx in front of a php-fpm pool with fixed max_children."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +88,8 @@ def php_instance(
 
 
 def go_task(
-    name: str, *, profile: Profile, port: int, binary: Path, env: dict[str, str], zone: str,
+    name: str, *, profile: Profile, port: int, binary: Path, env: dict[str, str],
+    zone: str | None,
 ) -> ComponentSpec:
     """One ECS-style task: the Go binary with its own pool, limits and graceful shutdown."""
     return ComponentSpec(

@@ -79,10 +79,15 @@ def health_check_vars(profile: Profile, time_scale: float) -> dict[str, object]:
     }
 
 
+def args(cfg_path: str) -> tuple[str, ...]:
+    """Its command line after `haproxy -db` (in the foreground: the image's entrypoint)."""
+    return ("-f", cfg_path)
+
+
 def spec(*, cfg_path: Path, port: int, binary: str = "haproxy") -> ComponentSpec:
     return ComponentSpec(
         name="lb", kind="haproxy",
-        processes=(ProcessSpec(name="haproxy", argv=(binary, "-db", "-f", str(cfg_path))),),
+        processes=(ProcessSpec(name="haproxy", argv=(binary, "-db", *args(str(cfg_path)))),),
         ready=PortOpen(port, LOOPBACK), ready_timeout_s=10, stop_grace_s=3,
     )
 

@@ -24,6 +24,8 @@ import pymysql
 from pymysql.connections import Connection
 
 from harness.errors import EnvironmentProblem, StackError
+from harness.model.database import RdsSettings
+from harness.model.profile import Profile
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import PortOpen
@@ -84,26 +86,48 @@ def semi_sync_options(ack_timeout_ms: int) -> tuple[str, ...]:
     )
 
 
+def server_options(server_id: int, max_connections: int = 151,
+                   replication: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """What sets one instance apart: its server id, connection limit and replication.
+
+    151 is MariaDB's own max_connections, for a server outside a stack.
+    """
+    return (f"--server-id={server_id}", f"--max-connections={max_connections}", *replication)
+
+
+def instance_options(profile: Profile, server_id: int) -> tuple[str, ...]:
+    """`server_options` of one instance of the profile's database, on every runtime.
+
+    Every instance has the class's limit (a reader or standby as well). An RDS Multi-AZ
+    pair, or an Aurora writer and reader (standing for shared storage), is
+    semi-synchronous both ways, either can be the writer, so an acknowledged commit
+    survives a failover on both architectures and costs each one round trip.
+    """
+    db = profile.database
+    ack_timeout_ms = (db.standby_ack_timeout_ms.value if isinstance(db, RdsSettings)
+                      else db.storage_ack_timeout_ms.value)
+    semi_sync = semi_sync_options(ack_timeout_ms) if len(profile.db_instances) > 1 else ()
+    return server_options(server_id, db.connection_limit().used, semi_sync)
+
+
 def spec(
-    name: str, *, port: int, workdir: Path, server_id: int, zone: str | None,
-    mariadbd: str = "mariadbd", extra: tuple[str, ...] = (), max_connections: int = 151,
+    name: str, *, port: int, workdir: Path, zone: str | None, options: tuple[str, ...],
+    mariadbd: str = "mariadbd",
 ) -> ComponentSpec:
     """A MariaDB server with binary logs and GTIDs, so any instance can be promoted.
 
-    `max_connections`: the profile's (Profile.database.connection_limit().used); 151 is
-    MariaDB's own default, for a server outside a stack.
+    `options`: the instance's `server_options` (`instance_options` in a stack).
     """
     argv = (
         mariadbd, "--no-defaults", "--user=root",
         f"--datadir={workdir / 'data'}", f"--socket={workdir / 'mysqld.sock'}",
         f"--pid-file={workdir / 'mysqld.pid'}", f"--tmpdir={_tmpdir(workdir)}",
         f"--port={port}", f"--bind-address={LOOPBACK}", "--skip-name-resolve",
-        f"--server-id={server_id}", "--log-bin=binlog", "--log-slave-updates",
-        "--binlog-format=ROW", "--gtid-strict-mode=1",
-        f"--max-connections={max_connections}", "--innodb-buffer-pool-size=64M",
+        "--log-bin=binlog", "--log-slave-updates",
+        "--binlog-format=ROW", "--gtid-strict-mode=1", "--innodb-buffer-pool-size=64M",
         # one transaction = one fsync, as RDS does: lost writes must be real losses
         "--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1",
-        *extra,
+        *options,
     )
     return ComponentSpec(
         name=name, kind="mariadb", zone=zone,

@@ -19,28 +19,43 @@ from harness.model.database import RdsProxySettings
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
 from harness.runtime.wait import HttpOk
+from harness.stacks.components import mariadb
 
-NAME = "db-proxy"
+#: its admin endpoint's port in a container of docker-compose.yml (the image's health check)
+CONTAINER_ADMIN_PORT = 8081
+
+
+def args(*, listen: str, admin_port: int, target: str, settings: RdsProxySettings,
+         time_scale: float) -> tuple[str, ...]:
+    """Its command line after the program, on every runtime: the profile's pool, AWS timings
+    scaled. The password comes from $DB_PASSWORD (`ENV`), out of the process list."""
+    return (
+        "--listen", listen, "--admin-port", str(admin_port), "--target", target,
+        "--user", mariadb.APP_USER, "--database", mariadb.DATABASE,
+        "--max-connections-percent", str(settings.max_connections_percent.value),
+        "--borrow-timeout-s", f"{settings.connection_borrow_timeout_s.at(time_scale):g}",
+        "--idle-client-timeout-s", f"{settings.idle_client_timeout_s.at(time_scale):g}",
+    )
+
+
+#: its environment on every runtime
+ENV = {"DB_PASSWORD": mariadb.APP_PASSWORD}
 
 
 def spec(
-    *, port: int, admin_port: int, target_port: int, settings: RdsProxySettings,
-    time_scale: float, binary: Path, user: str, password: str, database: str,
+    name: str, *, port: int, admin_port: int, target_port: int, settings: RdsProxySettings,
+    time_scale: float, binary: Path,
 ) -> ComponentSpec:
-    """The proxy process with the profile's pool settings, AWS timings scaled."""
+    """The proxy process on loopback, in front of the writer on `target_port`."""
     return ComponentSpec(
-        name=NAME, kind="rdsproxy",
+        name=name, kind="rdsproxy",
         processes=(ProcessSpec(
             name="rdsproxy",
-            argv=(
-                str(binary), "--listen", f"{LOOPBACK}:{port}", "--admin-port", str(admin_port),
-                "--target", f"{LOOPBACK}:{target_port}", "--user", user, "--database", database,
-                "--max-connections-percent", str(settings.max_connections_percent.value),
-                "--borrow-timeout-s", f"{settings.connection_borrow_timeout_s.at(time_scale):g}",
-                "--idle-client-timeout-s", f"{settings.idle_client_timeout_s.at(time_scale):g}",
-            ),
-            # the password stays out of the process list
-            env={"DB_PASSWORD": password},
+            argv=(str(binary), *args(
+                listen=f"{LOOPBACK}:{port}", admin_port=admin_port,
+                target=f"{LOOPBACK}:{target_port}", settings=settings, time_scale=time_scale,
+            )),
+            env=dict(ENV),
         ),),
         ready=HttpOk(f"http://{LOOPBACK}:{admin_port}/stats"),
         ready_timeout_s=10, stop_grace_s=2,

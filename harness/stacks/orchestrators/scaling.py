@@ -38,7 +38,6 @@ from harness.records.events import OrchestratorEvent
 from harness.records.samples import MetricsLog
 from harness.scaling.policy import FleetCounts, PolicyDef, TargetTracker, metric_points
 from harness.stacks.orchestrators.base import Orchestrator, StackHandles
-from harness.stacks.slots import member_slots
 from harness.stacks.topology import Component
 
 
@@ -84,7 +83,7 @@ class ScalingGroup(Orchestrator):
         self.min_capacity = settings.min_capacity.value
         self.max_capacity = settings.max_capacity.value
         self.desired = profile.app.instances
-        self._slots = member_slots(profile)
+        self._slots = profile.member_slots
         #: members started or launching, not terminating
         self._members: set[str] = set(profile.app_names)
         #: member -> run time of the decision that launched it, until it is in service

@@ -35,6 +35,10 @@ type config struct {
 	// DBMaxOpenConns per pool, 0 = unlimited (database/sql's default);
 	// DBMaxIdleConns 0 keeps none: a new connection per query, no pool
 	DBMaxOpenConns, DBMaxIdleConns int
+	// DBInterpolateParams is go-sql-driver/mysql's interpolateParams: false (its
+	// default) makes every query with arguments a server-side prepared statement,
+	// which pins an RDS Proxy session; true sends each query as one text statement
+	DBInterpolateParams bool
 
 	AWSEndpoint  string
 	AWSRegion    string
@@ -113,6 +117,13 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 		Bucket:           getenv("S3_BUCKET"),
 		ShutdownGrace:    millis("SHUTDOWN_GRACE_MS", 10000),
 		Bug:              getenv("APP_BUG"),
+	}
+	switch v := getenv("DB_INTERPOLATE_PARAMS"); v {
+	case "", "0":
+	case "1":
+		c.DBInterpolateParams = true
+	default:
+		errs = append(errs, fmt.Errorf("DB_INTERPOLATE_PARAMS must be 0 or 1, got %q", v))
 	}
 	// An empty password is a password (root over TCP in a rehearsal), but
 	// the variable must be there, so a forgotten one is not mistaken for it.

@@ -46,6 +46,9 @@ func TestConfigDefaults(t *testing.T) {
 	if c.DBMaxOpenConns != 20 || c.DBMaxIdleConns != 10 {
 		t.Errorf("pool: %d %d", c.DBMaxOpenConns, c.DBMaxIdleConns)
 	}
+	if c.DBInterpolateParams {
+		t.Error("interpolateParams on by default; go-sql-driver/mysql's default is false")
+	}
 	if c.DBReaderHost != "" || c.Bucket != "" || c.Bug != "" {
 		t.Errorf("optional values set: %+v", c)
 	}
@@ -67,6 +70,20 @@ func TestConfigPoolLimitsMayBeZero(t *testing.T) {
 	vars["DB_MAX_IDLE_CONNS"] = "50" // unlimited open: any idle count is kept
 	if _, err := loadConfig(env(vars)); err != nil {
 		t.Errorf("unlimited open, 50 idle: %v", err)
+	}
+}
+
+// DB_INTERPOLATE_PARAMS is 0 or 1 (the profile's app.db_pool.interpolate_params).
+func TestConfigInterpolateParams(t *testing.T) {
+	vars := minimalEnv()
+	vars["DB_INTERPOLATE_PARAMS"] = "1"
+	c, err := loadConfig(env(vars))
+	if err != nil || !c.DBInterpolateParams {
+		t.Errorf("DB_INTERPOLATE_PARAMS=1: %v, %v", c.DBInterpolateParams, err)
+	}
+	vars["DB_INTERPOLATE_PARAMS"] = "yes"
+	if _, err := loadConfig(env(vars)); err == nil || !strings.Contains(err.Error(), "DB_INTERPOLATE_PARAMS must be 0 or 1") {
+		t.Errorf("DB_INTERPOLATE_PARAMS=yes: %v", err)
 	}
 }
 

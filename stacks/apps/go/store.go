@@ -113,7 +113,7 @@ func openPool(cfg config, host, port string, writer bool) (*sql.DB, error) {
 	mc.ReadTimeout = cfg.DBQueryTimeout
 	mc.WriteTimeout = cfg.DBQueryTimeout
 	mc.ParseTime = true
-	mc.InterpolateParams = false
+	mc.InterpolateParams = cfg.DBInterpolateParams
 	// After a failover the old writer may come back read-only behind the same
 	// endpoint; with this a write there drops the connection instead of
 	// failing on it forever, and the pool dials the new writer.

@@ -13,6 +13,7 @@ from harness.records.recorder import Recorder
 from harness.report.assemble import RunHeader, build_record
 from harness.report.headline import data_line, headline
 from harness.report.html import render
+from harness.report.junit import junit_xml
 from harness.report.record import RunRecord
 from harness.report.summary import summary_md
 from harness.report.terminal import print_verdict
@@ -220,3 +221,36 @@ def test_writes_checked_are_in_run_json_and_the_reports() -> None:
     assert doc["architectures"][0]["writes_checked"]["order"]["acknowledged"] == 12
     assert "| orders | modern | 12 | 2 | 1 |" in summary_md(record)
     assert "12 / 2 / 1" in render(record, {}, [])
+
+
+def test_an_interrupted_run_is_never_passed_and_says_what_it_measured() -> None:
+    """Ctrl-C 5 s into modern's load, legacy never started: verdict `interrupted`, exit 2."""
+    header = RunHeader(run_id="r", scenario="smoke", seed=1, phases=[("main", 0.0, 30.0)],
+                       settings={"architectures": ["modern", "legacy"]})
+    record = build_record(header, P99, {"modern": _from_recorder()}, [],
+                          invariants={"modern": []}, status="interrupted",
+                          interrupted_by="SIGTERM")
+    verdict = record.verdict
+    assert verdict is not None
+    assert (verdict.status, verdict.exit_code) == ("interrupted", 2)
+    assert verdict.reasons[0].startswith("interrupted by SIGTERM at ")
+    assert verdict.reasons[1:] == ["modern: 5 of 30 s of load measured", "legacy: not started"]
+
+    console = Console(record=True, width=200)
+    print_verdict(record, Path("results/r"), console)
+    shown = console.export_text()
+    assert "passed" not in shown
+    assert "interrupted (exit 2, status interrupted)" in shown
+    assert "modern: 5 of 30 s of load measured" in shown
+    lines = headline(record)
+    assert lines[0].startswith("Interrupted by SIGTERM at ")
+    assert lines[1].startswith("modern: interrupted;")
+    assert "INTERRUPTED (exit 2)" in summary_md(record)
+
+
+def test_an_interrupted_run_is_an_error_in_junit() -> None:
+    record = build_record(HEADER, P99, {"modern": _from_recorder()}, [],
+                          invariants={"modern": []}, status="interrupted")
+    xml = junit_xml(record)
+    assert 'errors="1"' in xml
+    assert '<error type="interrupted" message="interrupted at ' in xml

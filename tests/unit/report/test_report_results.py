@@ -58,6 +58,15 @@ def test_interrupted_run_says_why(tmp_path: Path) -> None:
     assert not out.complete
 
 
+def test_a_crashed_run_says_so_and_the_error(tmp_path: Path) -> None:
+    out = ResultsDir.create(tmp_path, "smoke", now=NOW)
+    with pytest.raises(RuntimeError), out:
+        raise RuntimeError("boom")
+    text = (out.path / MARKER).read_text()
+    assert text.startswith("crashed at ")
+    assert text.rstrip().endswith(": RuntimeError: boom")
+
+
 def test_atomic_write_replaces_whole_file_and_leaves_no_temporaries(tmp_path: Path) -> None:
     target = tmp_path / "run.json"
     atomic_write(target, "old")

@@ -42,7 +42,8 @@ def test_legacy_opens_a_connection_per_request_by_default() -> None:
 def test_modern_pool_is_the_samples_scaled_and_no_longer_raw_env() -> None:
     modern = load_profile("modern")
     assert modern.app.db_pool is not None
-    assert modern.app.db_pool.env() == {"DB_MAX_OPEN_CONNS": "3", "DB_MAX_IDLE_CONNS": "2"}
+    assert modern.app.db_pool.env() == {"DB_MAX_OPEN_CONNS": "3", "DB_MAX_IDLE_CONNS": "2",
+                                        "DB_INTERPOLATE_PARAMS": "0"}
     assert "DB_MAX_OPEN_CONNS" not in modern.app.env
     assert modern.app.connections_per_member() == 3
 

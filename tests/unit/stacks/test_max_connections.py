@@ -120,8 +120,8 @@ def test_the_limit_is_a_modelled_row_the_report_reads(arch: str) -> None:
 
 
 def test_mariadb_runs_with_the_limit_it_is_given(tmp_path: Path) -> None:
-    spec = mariadb.spec("db-writer", port=1, workdir=tmp_path, server_id=1, zone=None,
-                        max_connections=205)
+    spec = mariadb.spec("db-writer", port=1, workdir=tmp_path, zone=None,
+                        options=mariadb.server_options(1, 205))
     limits = [a for a in spec.processes[0].argv if a.startswith("--max-connections=")]
     assert limits == ["--max-connections=205"]
 
@@ -146,8 +146,9 @@ def test_the_stack_starts_every_db_instance_with_its_profiles_limit(
     backing = declare_backing(
         load_profile(arch), Settings.from_env({"HARNESS_STATE_DIR": "/tmp/hs-unit"}),
         take=lambda: next(ports), workdir=tmp_path, log_dir=tmp_path / "logs", seed=1)
-    assert [d.name for d in backing.databases] == [
+    databases = [d for d in backing if d.decl.role == "database"]
+    assert [d.name for d in databases] == [
         "db-writer", "db-standby" if arch == "legacy" else "db-reader"]
-    for db in backing.databases:
+    for db in databases:
         limits = [a for a in db.spec.processes[0].argv if a.startswith("--max-connections=")]
         assert limits == [f"--max-connections={limit}"], db.name
