@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
 import time
@@ -432,10 +431,8 @@ def run(
     )
     if runtime == "process":  # the docker runtime's limits are Docker's, on cgroup v1 or v2
         capacity_gate(ci=ci, allow_unlimited=allow_unlimited, say=say)
-    settings = _settings()
-    if time_scale is not None:
-        found = dataclasses.replace(found, time_scale=time_scale)
-    Settings.from_env(time_scale=found.time_scale)  # the same range check as --time-scale
+    # the run's time scale: --time-scale over HARNESS_TIME_SCALE over the scenario's
+    settings = Settings.from_env(time_scale=time_scale, scenario_time_scale=found.time_scale)
     for name in dict.fromkeys(profile_of(a) for a in archs):
         doctor_mod.require(settings, name)
     signal.signal(signal.SIGTERM, _raise_interrupt)

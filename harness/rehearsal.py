@@ -13,7 +13,7 @@ import contextlib
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +148,8 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
     arch = outcome.arch
     say = view.say
     events = EventLog(results.path / f"events-{arch}.jsonl", echo=view.event)
-    profile = _arch_profile(scenario, outcome)
-    alarms = profile.alarm_definitions(scenario.time_scale)
+    profile = _arch_profile(scenario, outcome, options.settings.time_scale)
+    alarms = profile.alarm_definitions(options.settings.time_scale)
     outcome.alarms = [a.to_json() for a in alarms]
     stack = _stack(scenario, options, profile, events, log_dir=results.logs_dir / arch)
     load: LoadResult | None = None
@@ -199,7 +199,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                 took.mark("drain")
             view.stage("checking invariants")
             outcome.invariants, outcome.writes_checked = _invariants(
-                stack, load, settle_s=database_settle_s(profile, scenario.time_scale))
+                stack, load, settle_s=database_settle_s(profile, options.settings.time_scale))
             outcome.complete = load.complete
             took.mark("invariants")
             view.stage("tearing down")
@@ -214,7 +214,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         outcome.events = [{**e, "arch": arch} for e in events.events]
 
 
-def _arch_profile(scenario: Scenario, outcome: ArchOutcome) -> Profile:
+def _arch_profile(scenario: Scenario, outcome: ArchOutcome, time_scale: float) -> Profile:
     """The profile the architecture runs: its variant, the scenario's alarms and scaling."""
     arch = outcome.arch
     # the scenario's variant of the profile when the label names one (legacy#tcp-check)
@@ -226,15 +226,15 @@ def _arch_profile(scenario: Scenario, outcome: ArchOutcome) -> Profile:
     if scenario.scaling is not None:
         profile = scenario.scaling.applied(profile, str(scenario.path))
     outcome.profile = profile.model_dump(mode="json")
-    outcome.modelled = modelled_rows(profile, variant, scenario.time_scale)
+    outcome.modelled = modelled_rows(profile, variant, time_scale)
     return profile
 
 
 def _stack(scenario: Scenario, options: RunOptions, profile: Profile, events: EventLog, *,
            log_dir: Path) -> Stack:
-    """The architecture's stack (not started yet) at the scenario's time scale and seed data."""
+    """The architecture's stack (not started yet) at the run's time scale and seed data."""
     return Stack(
-        profile, replace(options.settings, time_scale=scenario.time_scale),
+        profile, options.settings,
         seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
                            events=scenario.workload.data.events),
         log_dir=log_dir, app_bug=scenario.bug, events=events, runtime=options.runtime,
@@ -298,7 +298,7 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         scenario=scenario.name, seed=options.seed,
         phases=scenario.workload.phase_windows(), scenario_file=str(scenario.path),
         definition=scenario.definition,
-        settings={"time_scale": scenario.time_scale, "workers": options.workers,
+        settings={"time_scale": options.settings.time_scale, "workers": options.workers,
                   "architectures": options.architectures, "drain_s": scenario.drain_s,
                   "bug": scenario.bug},
         versions={"harness": __version__, "python": platform.python_version()},

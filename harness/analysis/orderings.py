@@ -163,18 +163,31 @@ def window_p99_ms(data: ArchData, recovery: FaultRecovery, until_s: float | None
     return stats.latency_ms["p99"] if stats.requests else None
 
 
-def from_record(profile: Mapping[str, Any], definition: Mapping[str, Any], time_scale: float,
-                recoveries: Sequence[FaultRecovery], data: ArchData | None
-                ) -> tuple[list[ClockOrdering], str | None]:
-    """`clock_orderings` from run.json's parts: (orderings, None) or ([], why not judged)."""
+def recorded_profile(profile: Mapping[str, Any]) -> Profile | str:
+    """run.json's stack profile read back into the typed Profile, or why it does not read back.
+
+    Everything after a run reads a profile setting through this, never the JSON by key.
+    """
     if not profile:
-        return [], "no stack profile was recorded"
+        return "no stack profile was recorded"
     try:
-        typed = Profile.model_validate(profile)
+        return Profile.model_validate(profile)
     except ValidationError as exc:
         first = exc.errors()[0]
-        return [], (f"the recorded stack profile does not read back "
-                    f"({'.'.join(str(p) for p in first['loc'])}: {first['msg']})")
+        return (f"the recorded stack profile does not read back "
+                f"({'.'.join(str(p) for p in first['loc'])}: {first['msg']})")
+
+
+def from_record(profile: Profile | str, definition: Mapping[str, Any], time_scale: float,
+                recoveries: Sequence[FaultRecovery], data: ArchData | None
+                ) -> tuple[list[ClockOrdering], str | None]:
+    """`clock_orderings` from run.json's parts: (orderings, None) or ([], why not judged).
+
+    `profile` is `recorded_profile`'s answer: the typed profile, or why there is none.
+    """
+    if isinstance(profile, str):
+        return [], profile
+    typed = profile
     try:
         faults = parse_timeline(definition.get("faults"), source="the recorded scenario")
     except ScenarioError as exc:

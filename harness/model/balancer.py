@@ -1,7 +1,8 @@
 """The load balancer section: routing, draining, and the target health check that admits a target.
 
-CLB-style (legacy) or ALB-style (modern), with AWS's field names; what a health check
-proves (its depth) is checked against the sample services' paths.
+CLB-style (legacy), ALB-style (modern) or NLB-style (modern-nlb: a TCP listener that
+parses no HTTP), with AWS's field names; what a health check proves (its depth) is
+checked against the sample services' paths.
 """
 
 from __future__ import annotations
@@ -73,9 +74,12 @@ class HealthCheck(Strict):
 
 
 class LoadBalancer(Strict):
-    style: Literal["clb", "alb"]
-    #: how a request picks a target (CLB HTTP: least outstanding requests; ALB: round robin)
-    routing: Cited[Literal["round_robin", "least_outstanding_requests"]]
+    #: `nlb`: a TCP listener, so the LB answers nothing of its own (no 502/503/504): a
+    #: target that refuses or dies resets the client's connection
+    style: Literal["clb", "alb", "nlb"]
+    #: how a request picks a target (CLB HTTP: least outstanding requests; ALB: round
+    #: robin); how a connection does (NLB: a flow hash, the connection stays on its target)
+    routing: Cited[Literal["round_robin", "least_outstanding_requests", "flow_hash"]]
     health_check: HealthCheck
     #: a connection idle this long is closed by the LB; a silent target gives 504
     idle_timeout_s: Timing
@@ -86,11 +90,33 @@ class LoadBalancer(Strict):
     #: what the LB does when no target is healthy: `reject` answers 503 (CLB);
     #: `fail_open` routes to every registered target anyway (ALB)
     when_all_unhealthy: Cited[Literal["reject", "fail_open"]]
+    #: NLB target group attributes the stand-in records but does not model (the report
+    #: lists them with their sources): closing the connections left at the end of the
+    #: deregistration delay, cross-zone load balancing, client IP preservation
+    connection_termination: Cited[bool] | None = None
+    cross_zone: Cited[bool] | None = None
+    client_ip_preservation: Cited[bool] | None = None
 
     @model_validator(mode="after")
-    def _alb_checks_http(self) -> LoadBalancer:
+    def _style_rules(self) -> LoadBalancer:
         if self.style == "alb" and self.health_check.protocol.value == "TCP":
             # ELB Application guide, Health checks for your target groups, HealthCheckProtocol
             raise ValueError("health_check.protocol: an ALB's HTTP target group checks over "
                              "HTTP or HTTPS; TCP checks are for Network Load Balancers")
+        flow_hash = self.routing.value == "flow_hash"
+        if (self.style == "nlb") != flow_hash:
+            # ELB Network guide, How a Network Load Balancer works: a flow hash for TCP
+            raise ValueError(
+                f"routing: an NLB routes each TCP connection by a flow hash (flow_hash), an "
+                f"HTTP load balancer each request (round_robin, least_outstanding_requests); "
+                f"style {self.style} with routing {self.routing.value}")
+        if self.style == "nlb" and self.when_all_unhealthy.value != "fail_open":
+            raise ValueError("when_all_unhealthy: an NLB fails open when every target is "
+                             "unhealthy (ELB Network guide, Health checks for Network Load "
+                             "Balancer target groups); it has no 503 of its own to answer")
+        nlb_only = [name for name in ("connection_termination", "cross_zone",
+                                      "client_ip_preservation") if getattr(self, name) is not None]
+        if self.style != "nlb" and nlb_only:
+            raise ValueError(f"{', '.join(nlb_only)}: NLB target group attributes; "
+                             f"style {self.style} has none")
         return self

@@ -52,6 +52,19 @@ class Timing(Strict):
         return max(scaled, self.floor.value) if self.floor is not None else scaled
 
 
+#: the time scales a run accepts: 1000 times faster than AWS to 10 times slower
+TIME_SCALE_MIN, TIME_SCALE_MAX = 0.001, 10.0
+
+
+def check_time_scale(value: float) -> float:
+    """The one check of a time scale, wherever it is set (a scenario's `time_scale:`,
+    `--time-scale`, HARNESS_TIME_SCALE); ValueError says what is wrong, the caller where."""
+    if not TIME_SCALE_MIN <= value <= TIME_SCALE_MAX:  # NaN too
+        raise ValueError(f"time scale {value:g} is out of range; "
+                         f"use {TIME_SCALE_MIN:g} to {TIME_SCALE_MAX:g} (1 = AWS timings)")
+    return value
+
+
 @dataclass(frozen=True)
 class ModelledSetting:
     """One row of the report's "what this run modelled" table."""

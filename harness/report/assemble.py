@@ -28,7 +28,7 @@ from harness.analysis.detection import (
     repairs_from_events,
 )
 from harness.analysis.invariants import Invariant
-from harness.analysis.orderings import ClockOrdering, withhold_estimates
+from harness.analysis.orderings import ClockOrdering, recorded_profile, withhold_estimates
 from harness.analysis.orderings import from_record as clock_orderings
 from harness.analysis.recovery import (
     FaultRecovery,
@@ -41,6 +41,7 @@ from harness.analysis.series import ArchData
 from harness.analysis.slo import SloResult, evaluate
 from harness.analysis.verdict import FAIL, INVALID, PASS, STOPPED, Verdict, verdict
 from harness.model.alarmdef import AlarmDef
+from harness.model.profile import Profile
 from harness.report.html import render
 from harness.report.junit import junit_xml
 from harness.report.record import (
@@ -92,6 +93,11 @@ class RunHeader:
     #: each architecture's generator CPU share (GeneratorCpu.to_json), when its load ran
     generator_cpu: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def time_scale(self) -> float:
+        """The run's time scale (Settings.time_scale, which the run records in `settings`)."""
+        return float(self.settings.get("time_scale", 1.0))
+
 
 def build_record(
     header: RunHeader,
@@ -121,7 +127,7 @@ def build_record(
     invalid_reasons: dict[str, list[str]] = {a: list(r) for a, r in (invalid or {}).items() if r}
     errors = errors or {}
     writes_checked = writes_checked or {}
-    time_scale = float(header.settings.get("time_scale", 1.0))
+    time_scale = header.time_scale
     alarms = {a: [AlarmDef.from_json(d) for d in defs] for a, defs in header.alarms.items()}
     analysed = {
         arch: _analyse(arch, d, header, objectives, events, alarms.get(arch, []), time_scale)
@@ -177,13 +183,16 @@ class _Analysis:
     false_alarms: list[FalseAlarm]
     overload_alarms: list[OverloadAlarm]
     deploys: list[DeploySummary]
+    #: the recorded profile read back (None: not recorded, or it does not read back)
+    profile: Profile | None
 
 
 def _analyse(arch: str, data: ArchData, header: RunHeader, objectives: Objectives,
              events: Sequence[Mapping[str, Any]], alarms: Sequence[AlarmDef],
              time_scale: float) -> _Analysis:
     """Recovery, clock orderings, alarm detection and deploys of one architecture's run."""
-    profile = header.profiles.get(arch, {})
+    profile = recorded_profile(header.profiles.get(arch, {}))
+    typed = profile if isinstance(profile, Profile) else None  # why not: `unjudged` says
     faults = faults_from_events(events, arch)
     # recovery figures are also given at AWS's timings: run seconds / time_scale (an estimate)
     recoveries = detect_all(data, faults, objectives.recovery, time_scale=time_scale)
@@ -196,9 +205,10 @@ def _analyse(arch: str, data: ArchData, header: RunHeader, objectives: Objective
     end = max([float(data.duration_s), *(c.at_s for c in changes)])
     detections, false_alarms, overload_alarms = detect(
         faults, recoveries, changes, {d.name: d for d in alarms}, end,
-        repairs_from_events(events, arch, end), overload_episodes(events, arch, profile))
+        repairs_from_events(events, arch, end), overload_episodes(events, arch, typed))
     return _Analysis(faults, recoveries, orderings, unjudged, detections, false_alarms,
-                     overload_alarms, summarize_deploys(events, data, detections, arch))
+                     overload_alarms, summarize_deploys(events, data, detections, arch),
+                     typed)
 
 
 def _arch_record(
@@ -238,8 +248,15 @@ def _arch_record(
         false_alarms=analysis.false_alarms if analysis else [],
         overload_alarms=analysis.overload_alarms if analysis else [],
         deploys=analysis.deploys if analysis else [],
-        scaling=scaling_record(events, arch, header.profiles.get(arch, {}), data, time_scale),
+        scaling=scaling_record(
+            events, arch, analysis.profile if analysis else _typed_profile(header, arch), data,
+            time_scale),
     )
+
+
+def _typed_profile(header: RunHeader, arch: str) -> Profile | None:
+    profile = recorded_profile(header.profiles.get(arch, {}))
+    return profile if isinstance(profile, Profile) else None
 
 
 def _judge(judged: Verdict, errors: Mapping[str, str], no_load: Mapping[str, str], *,

@@ -38,7 +38,7 @@ class ClockView:
 
 def clock_view(record: RunRecord) -> ClockView | None:
     """What to show of the compressed clock; None at time scale 1 or with nothing judged."""
-    scale = float(record.settings.get("time_scale", 1.0))
+    scale = record.time_scale
     if scale == 1.0:
         return None
     archs = record.architectures

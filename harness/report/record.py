@@ -276,6 +276,11 @@ class RunRecord(_Model):
     def arch_names(self) -> list[str]:
         return [a.arch for a in self.architectures]
 
+    @property
+    def time_scale(self) -> float:
+        """The run's time scale (Settings.time_scale as the run recorded it)."""
+        return float(self.settings.get("time_scale", 1.0))
+
     def slo_results(self) -> list[SloResult]:
         """Every SLO result, one SLO's architectures next to each other, in scenario order."""
         results = [s for a in self.architectures for s in a.slos]

@@ -1,4 +1,8 @@
-"""The report's capacity over time and scaling gap, from events (harness.analysis.scaling)."""
+"""The report's capacity over time and scaling gap, from events (harness.analysis.scaling).
+
+Profile settings come from the typed profile run.json's JSON reads back into
+(harness.analysis.orderings.recorded_profile), timings at the run's scale by `Timing.at`.
+"""
 
 from __future__ import annotations
 
@@ -14,46 +18,53 @@ from harness.analysis.scaling import (
     scaling_gap,
 )
 from harness.analysis.series import ArchData
+from harness.model.profile import Profile
+from harness.model.scaling import TargetTracking
 from harness.report.record import RunRecord, ScalingRecord
 from harness.report.text import fmt, fmt_ratio, marked
 
 
-def cpu_target(profile: Mapping[str, Any]) -> float | None:
+def _tracking(profile: Profile | None) -> TargetTracking | None:
+    return profile.scaling.target_tracking if profile and profile.scaling else None
+
+
+def cpu_target(profile: Profile | None) -> float | None:
     """The CPU target of the profile's target tracking policy (None: none, or not CPU)."""
-    policy = (profile.get("scaling") or {}).get("target_tracking") or {}
-    if (policy.get("metric") or {}).get("value") != "CPUUtilization":
+    policy = _tracking(profile)
+    if policy is None or policy.metric.value != "CPUUtilization":
         return None
-    return float(policy["target_value"]["value"])
+    return policy.target_value.value
 
 
-def decision_lookback_s(profile: Mapping[str, Any], time_scale: float) -> float | None:
+def decision_lookback_s(profile: Profile | None, time_scale: float) -> float | None:
     """How far back the data of a scale-out decision reaches, in run seconds.
 
     The high alarm acts on its newest `scale_out_datapoints` published datapoints: the
     newest ended at least the publication delay ago, and periods are aligned, so the
-    oldest began less than (datapoints + 1) periods before that.
+    oldest began less than (datapoints + 1) periods before that. The timings are the
+    run's, as the live policy has them (`Timing.at`, floors included).
     """
-    policy = (profile.get("scaling") or {}).get("target_tracking") or {}
-    delay = ((profile.get("metrics") or {}).get("publication_delay_s") or {}).get("value")
-    try:
-        periods = int(policy["scale_out_datapoints"]["value"]) + 1
-        return (periods * float(policy["period_s"]["value"]) + float(delay or 0)) * time_scale
-    except (KeyError, TypeError):
+    policy = _tracking(profile)
+    if profile is None or policy is None:
         return None
+    metrics = profile.metrics
+    delay = metrics.publication_delay_s.at(time_scale) if metrics is not None else 0.0
+    return (policy.scale_out_datapoints.value + 1) * policy.period_s.at(time_scale) + delay
 
 
 def overload_episodes(events: Sequence[Mapping[str, Any]], arch: str,
-                      profile: Mapping[str, Any]) -> list[tuple[float, float]]:
+                      profile: Profile | None) -> list[tuple[float, float]]:
     """The architecture's overload episodes; none without a CPU target (a fixed fleet)."""
     target = cpu_target(profile)
     return [] if target is None else overload_windows(capacity_points(events, arch), target)
 
 
 def scaling_record(events: Sequence[Mapping[str, Any]], arch: str,
-                   profile: Mapping[str, Any], data: ArchData | None,
+                   profile: Profile | None, data: ArchData | None,
                    time_scale: float = 1.0) -> ScalingRecord | None:
-    """The architecture's scaling record; None for a fixed fleet (no `scaling:` section)."""
-    if not profile.get("scaling"):
+    """The architecture's scaling record; None for a fixed fleet (no `scaling:` section) or
+    a profile that was not recorded or does not read back (`recorded_profile`)."""
+    if profile is None or profile.scaling is None:
         return None
     points = capacity_points(events, arch)
     changes = desired_changes(events, arch)

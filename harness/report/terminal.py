@@ -66,7 +66,7 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
                               markup=False)
     inverted = sum(len(a.inverted()) for a in archs)
     if inverted:
-        scale = float(record.settings.get("time_scale", 1.0))
+        scale = record.time_scale
         console.print(f"[yellow]{inverted} ordering{'s' if inverted > 1 else ''} inverted[/yellow] "
                       f"at time scale {scale:g}: AWS timings scaled, request-path timeouts not "
                       f"(see {where / SUMMARY})", highlight=False)

@@ -373,6 +373,8 @@ class Topology:
     components: dict[str, str | None]  # name -> zone
     edges: frozenset[str]
     kinds: dict[str, str] = field(default_factory=dict)
+    #: the load balancer parses HTTP (CLB, ALB); an NLB's TCP listener answers nothing itself
+    http_lb: bool = True
 
     @classmethod
     def from_profile(cls, profile: Profile) -> Topology:
@@ -380,7 +382,8 @@ class Topology:
         shape = declare(profile)
         listed = shape.listed()
         return cls({c.name: c.zone for c in listed}, frozenset(e.name for e in shape.edges),
-                   {c.name: c.kind for c in listed})
+                   {c.name: c.kind for c in listed},
+                   http_lb=profile.load_balancer.style != "nlb")
 
     @classmethod
     def from_stack(cls, info: Any) -> Topology:
@@ -508,6 +511,11 @@ def check_timeline(
             topology.resolve(fault)
         except ValueError as exc:
             problems.append(f"{where}.target: {exc}")
+        if isinstance(fault, HttpErrors) and not topology.http_lb:
+            problems.append(
+                f"{where}.type: http_errors needs an HTTP load balancer; an NLB's TCP listener "
+                "answers no status of its own (a deploy of bad-errors, or a fault on app[*] or an "
+                "edge, reaches its clients)")
         start: float | None = None
         if phases is not None:
             if fault.at.phase is not None and fault.at.phase not in phases:

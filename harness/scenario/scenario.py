@@ -23,13 +23,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from harness import yamlfile
 from harness.errors import ProfileError, ScenarioError
+from harness.model.cited import check_time_scale
 from harness.model.monitoring import AlarmSpec
 from harness.model.profile import Profile
 from harness.model.profile_file import available_profiles, load_profile
@@ -63,7 +64,9 @@ class _Header(BaseModel):
     #: stack profiles (stacks/<name>/profile.yaml); checked against them below
     architectures: list[str] = Field(default_factory=lambda: list(ARCHS), min_length=1)
     seed: int = Field(1, description="overrides workload.seed: same seed, same traffic")
-    time_scale: float = Field(1.0, ge=0.001, le=10, description="multiplies every AWS timing")
+    #: the run's default; --time-scale and HARNESS_TIME_SCALE override it (Settings.time_scale)
+    time_scale: Annotated[float, AfterValidator(check_time_scale)] = Field(
+        1.0, description="multiplies every AWS timing")
     drain: Duration = Field(5.0, description="wait after the load before checking invariants")
     bug: Literal["ack_before_commit", "skip_stock_check"] | None = Field(
         None, description="plant a bug in the sample services, to see the checks fail"
@@ -87,6 +90,8 @@ class Scenario:
     path: Path
     architectures: list[str]
     seed: int
+    #: the file's `time_scale:`, the run's default: what a run uses is Settings.time_scale
+    #: (harness.settings.resolve_time_scale), as `seed` is the default of the run's seed
     time_scale: float
     drain_s: float
     bug: str | None

@@ -12,7 +12,7 @@ from harness.model.profile_file import available_profiles, load_profile, profile
 
 
 def test_shipped_profiles_load_with_the_expected_shape() -> None:
-    assert available_profiles() == ["legacy", "modern", "modern-no-proxy"]
+    assert available_profiles() == ["legacy", "modern", "modern-nlb", "modern-no-proxy"]
     legacy, modern = load_profile("legacy"), load_profile("modern")
     assert (legacy.app.kind, legacy.load_balancer.style) == ("php", "clb")
     assert (modern.app.kind, modern.load_balancer.style) == ("go", "alb")
@@ -116,8 +116,11 @@ def test_every_cited_setting_is_modelled_and_timings_follow_the_time_scale(arch:
         for r in timings
     )
     # the idle timeout stays above the services' own request timeouts at any time scale
-    assert rows["load_balancer.idle_timeout_s"].used_value == pytest.approx(30.0)
-    assert profile.load_balancer.idle_timeout_s.at(1.0) == pytest.approx(60.0)
+    # (CLB and ALB 60 s, the NLB's TCP idle timeout 350 s)
+    aws_idle = 350.0 if profile.load_balancer.style == "nlb" else 60.0
+    assert rows["load_balancer.idle_timeout_s"].used_value == pytest.approx(
+        max(30.0, aws_idle * 0.1))
+    assert profile.load_balancer.idle_timeout_s.at(1.0) == pytest.approx(aws_idle)
 
 
 def test_both_architectures_get_the_same_cpu_and_memory_budget() -> None:

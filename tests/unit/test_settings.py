@@ -20,8 +20,8 @@ def test_environment_then_overrides() -> None:
 
 @pytest.mark.parametrize(("value", "message"), [
     ("fast", "HARNESS_TIME_SCALE='fast': not a number"),
-    ("0", "time scale 0 is out of range"),
-    ("100", "time scale 100 is out of range"),
+    ("0", "HARNESS_TIME_SCALE='0': time scale 0 is out of range"),
+    ("100", "HARNESS_TIME_SCALE='100': time scale 100 is out of range"),
 ])
 def test_bad_time_scale(value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

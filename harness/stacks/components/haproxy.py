@@ -1,4 +1,4 @@
-"""HAProxy as the load balancer, configured like a Classic LB or an ALB."""
+"""HAProxy as the load balancer, configured like a Classic LB, an ALB or an NLB."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ from harness.stacks.templates import render
 _MIN_INTERVAL_MS = 100
 
 #: the profile's routing (AWS names) as HAProxy balance algorithms: least outstanding
-#: requests is HAProxy's leastconn (fewest requests in flight on the server)
-_BALANCE = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn"}
+#: requests is HAProxy's leastconn (fewest requests in flight on the server); the NLB's
+#: flow hash hashes each connection's source address and port (the template sets
+#: `sess.flow`), so a connection, and every request on it, stays on one target
+_BALANCE = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn",
+            "flow_hash": "hash var(sess.flow)"}
 
 
 def _ms(seconds: float) -> int:

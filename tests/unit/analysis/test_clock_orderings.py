@@ -10,6 +10,7 @@ from harness.analysis.orderings import (
     ClockOrdering,
     clock_orderings,
     from_record,
+    recorded_profile,
     relation,
     withhold_estimates,
 )
@@ -391,8 +392,15 @@ def test_the_aws_estimate_is_kept_when_every_ordering_holds() -> None:
 
 
 def test_an_unreadable_recorded_profile_is_said_not_judged() -> None:
-    orderings, why = from_record({"name": "x"}, {"faults": [FAILOVER]}, 0.1, [], None)
+    unreadable = recorded_profile({"name": "x"})
+    orderings, why = from_record(unreadable, {"faults": [FAILOVER]}, 0.1, [], None)
     assert orderings == []
     assert why is not None
     assert why.startswith("the recorded stack profile does not read back")
-    assert from_record({}, {}, 0.1, [], None) == ([], "no stack profile was recorded")
+    assert from_record(recorded_profile({}), {}, 0.1, [], None) == (
+        [], "no stack profile was recorded")
+
+
+def test_a_recorded_profile_reads_back_into_the_typed_profile() -> None:
+    profile = load_profile("modern")
+    assert recorded_profile(profile.model_dump(mode="json")) == profile

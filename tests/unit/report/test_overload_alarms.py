@@ -9,6 +9,7 @@ from rich.console import Console
 
 from harness.analysis.detection import FalseAlarm
 from harness.model.alarmdef import AlarmDef
+from harness.model.profile_file import load_profile
 from harness.report.assemble import RunHeader, build_record
 from harness.report.html import render
 from harness.report.record import RunRecord
@@ -21,9 +22,9 @@ CPU = AlarmDef(name="cpu-high", metric="CPUUtilization", statistic="Average", pe
                evaluation_periods=2, datapoints_to_alarm=2, threshold=70,
                comparison="GreaterThanThreshold", treat_missing_data="missing", delay_s=6,
                every_s=6)  # evaluates data from at_s - 18 to at_s - 6
-SCALES = {"scaling": {"target_tracking": {"metric": {"value": "CPUUtilization"},
-                                          "target_value": {"value": 50}}}}
-FIXED: dict[str, Any] = {"scaling": None}
+# run.json's profiles: modern's policy tracks CPU at a 50 % target; the same without scaling
+SCALES = load_profile("modern").model_dump(mode="json")
+FIXED: dict[str, Any] = {**SCALES, "scaling": None}
 
 
 def _events(arch: str) -> list[dict[str, Any]]:

@@ -163,7 +163,7 @@ def test_a_variant_of_an_unknown_profile_is_an_error(tmp_path: Path) -> None:
     path = _write(tmp_path, VARIANTS.replace("modern#slow-failover:", "modrn#slow-failover:"))
     assert _error(path) == (
         f"{path}:{_line(path, 'modrn#')}: variants.modrn#slow-failover: no stack profile "
-        "'modrn'; choose from legacy, modern, modern-no-proxy")
+        "'modrn'; choose from legacy, modern, modern-nlb, modern-no-proxy")
 
 
 @pytest.mark.parametrize("label", ["legacy", "legacy#a.b", "#x"])
