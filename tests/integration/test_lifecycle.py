@@ -10,8 +10,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +19,10 @@ import pytest
 import requests
 from conftest import processes_under, still_alive
 
+from tests.support.cli_process import HARNESS, CliProcess
+
 pytestmark = pytest.mark.integration
 
-HARNESS = str(Path(sys.executable).parent / "harness")
 READY_S = 60
 
 
@@ -33,26 +32,11 @@ def env(short_tmp: Path) -> dict[str, str]:
     return {**os.environ, "HARNESS_STATE_DIR": str(short_tmp), "COLUMNS": "250"}
 
 
-class Up:
+class Up(CliProcess):
     """A running `harness up` whose output is read in the background."""
 
     def __init__(self, arch: str, env: dict[str, str], *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [HARNESS, "up", arch, "--time-scale", "0.1", *extra], env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
+        super().__init__(["up", arch, "--time-scale", "0.1", *extra], env)
 
     def wait_ready(self) -> str:
         """Wait for the 'up:' line; return the printed load balancer URL."""
@@ -74,10 +58,6 @@ class Up:
         self.close()
         return code
 
-    def close(self) -> None:
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @pytest.fixture

@@ -12,55 +12,32 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.support.cli_process import CliProcess
+
 pytestmark = pytest.mark.integration
 
-HARNESS = str(Path(sys.executable).parent / "harness")
 #: the issue's measure: 5 s after the SIGKILL, nothing of the run may be left
 AFTER_S = 5.0
 
 
-class _Run:
-    """`harness run smoke --arch legacy --ci` whose output is read in the background."""
+class _Run(CliProcess):
+    """`harness run smoke --arch legacy --ci`, its output read in the background."""
 
     def __init__(self, state: Path, out: Path) -> None:
         env = {**os.environ, "HARNESS_STATE_DIR": str(state), "COLUMNS": "200"}
-        self.proc = subprocess.Popen(
-            [HARNESS, "run", "smoke", "--arch", "legacy", "--ci", "--out", str(out)],
-            env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, text: str, timeout_s: float = 90) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            if any(text in line for line in self.lines):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"no {text!r} in the run's output:\n" + "\n".join(self.lines))
+        super().__init__(["run", "smoke", "--arch", "legacy", "--ci", "--out", str(out)], env)
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        super().close()
 
 
 def _alive(proc: psutil.Process) -> bool:
