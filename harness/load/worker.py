@@ -74,7 +74,7 @@ def run_local(plan: Plan) -> None:
         return
     env = Environment(
         user_classes=load_user_classes(str(locustfile.path), locustfile.user_classes),
-        host=plan.target,
+        host=plan.target, stop_timeout=locustfile.stop_timeout,
     )
     if not plan.start_fixed:
         plan.start_at = time.time() + 0.2  # loading the locustfile took a while
@@ -97,7 +97,10 @@ def run_master(plan: Plan, workers: int, bind_host: str, port: int, wait_s: floa
     user_classes = (
         load_user_classes(str(locustfile.path), locustfile.user_classes) if locustfile else []
     )
-    env = Environment(user_classes=user_classes, host=plan.target)
+    env = Environment(
+        user_classes=user_classes, host=plan.target,
+        stop_timeout=locustfile.stop_timeout if locustfile else None,
+    )
     runner = env.create_master_runner(master_bind_host=bind_host, master_bind_port=port)
     assert isinstance(runner, MasterRunner)
     done: set[str] = set()

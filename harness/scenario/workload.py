@@ -208,6 +208,13 @@ class Locustfile(_Model):
     users: int = Field(ge=1, description="concurrent users")
     spawn_rate: float = Field(10.0, gt=0, description="users started per second")
     duration: Duration = Field(gt=0, description="how long the users run")
+    # Locust's own default (0) kills users mid-request: the server saw those requests and
+    # the record would not; k6's gracefulStop makes the same choice the other way
+    stop_timeout: Duration = Field(
+        10.0, ge=0,
+        description="at the end, how long a user may finish its task in flight before it is "
+        "killed (Locust's --stop-timeout); a request killed unanswered is not recorded",
+    )
 
 
 class Workload(_Model):
