@@ -23,6 +23,9 @@ import (
 const (
 	bugAckBeforeCommit = "ack_before_commit"
 	bugSkipStockCheck  = "skip_stock_check"
+	// bugRaceWindow: skip_stock_check's pause between its unlocked check and its
+	// decrement, so concurrent claims at the last units overlap on every run
+	bugRaceWindow = 50 * time.Millisecond
 )
 
 type config struct {

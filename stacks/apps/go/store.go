@@ -231,6 +231,12 @@ func (s *store) claim(ctx context.Context, k claimKind, ref, amount int64, key s
 		return claim{}, false, errNotEnough
 	}
 	if unguarded {
+		// work between check and act, as a real handler has: the window the race needs
+		select {
+		case <-time.After(bugRaceWindow):
+		case <-ctx.Done():
+			return claim{}, false, ctx.Err()
+		}
 		_, err = tx.ExecContext(ctx, k.takeUnguarded, amount, ref)
 	} else {
 		// The row is locked, so the guard cannot fail here; it stays so

@@ -10,6 +10,9 @@ use PDOException;
 /** The handlers of stacks/api.yaml that need the database (and the queue). */
 final class Shop
 {
+    /** skip_stock_check's pause between its unlocked check and its decrement (the Go app's bugRaceWindow). */
+    private const BUG_RACE_WINDOW_US = 50000;
+
     /** Orders and reservations are the same idempotent "take from a counter" write. */
     private const WRITES = [
         'order' => [
@@ -152,6 +155,8 @@ final class Shop
             if (!$left || $left['n'] < $amount) {
                 return false;
             }
+            // work between check and act, as a real handler has: the window the race needs
+            usleep(self::BUG_RACE_WINDOW_US);
             $this->db()->prepare("UPDATE $table SET $column = $column - ? WHERE id = ?")->execute([$amount, $id]);
             return true;
         }
