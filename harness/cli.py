@@ -22,12 +22,12 @@ from harness.load import locustcheck
 from harness.load.command import load as load_command
 from harness.model.profile_file import available_profiles, is_profile_file, load_profile
 from harness.records.events import FaultEvent
+from harness.records.marker import mark_owner_gone
 from harness.rehearsal import RunOptions, rehearse
 from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
 from harness.report.commands import compare_command, report_command
 from harness.report.compare_options import parse_rule
-from harness.report.results import mark_owner_gone
 from harness.report.terminal import print_verdict
 from harness.runtime import cgroups, registry, select
 from harness.scenario import scenario as scenario_mod
@@ -578,7 +578,14 @@ def main() -> None:
         # typer >= 0.20 raises its own vendored click's exceptions (TyperException subclasses)
         show = getattr(exc, "show", None)
         if isinstance(exc, click.ClickException | TyperException) and callable(show):
-            show()
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `harness` alone: the help
+                show()
+                sys.exit(2)
+            # one line, as for every other bad input, instead of click's usage block
+            ctx = getattr(exc, "ctx", None)
+            hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+            err.print(f"harness: error: {exc.format_message().rstrip('.')}{hint}", markup=False,
+                      highlight=False, soft_wrap=True, emoji=False)
             sys.exit(2)
         raise
     sys.exit(code if isinstance(code, int) else 0)

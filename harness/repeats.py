@@ -21,9 +21,10 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.records.marker import MARKER, atomic_write
 from harness.rehearsal import RunOptions, Say, rehearse
 from harness.report.record import Repeat, RunRecord
-from harness.report.results import MARKER, ResultsDir, atomic_write, create_repeat_set
+from harness.report.results import ResultsDir, create_repeat_set
 from harness.runtime.watchdog import guarding_results
 from harness.scenario.scenario import Scenario
 

@@ -3,12 +3,8 @@
 Every file is written to a temporary name in the folder and renamed into place,
 so a reader never sees half a file. While the run is in progress the folder
 holds an `INCOMPLETE` marker (and run.json says `status: running`); `finish()`
-removes it last. The marker says how the run ended as soon as that is known:
-`interrupted at <time> by SIGTERM: ...` (Ctrl-C, SIGTERM), `crashed at <time>: <error>`
-(an exception inside the `with` block), `incomplete at <time>: ...` (the load stopped
-early); a run whose harness was killed outright still says `running since ... (pid N)`
-until its watchdog or the next harness command finds the owner gone and writes
-`ended: owner pid N gone, found at <time>` (`mark_owner_gone`).
+removes it last. The marker (harness.records.marker) says how the run ended as soon as
+that is known: `crashed at <time>: <error>` for an exception inside the `with` block.
 
     with ResultsDir.create(Path("results"), "blackfriday") as out:
         events = EventLog(out.events_path)
@@ -23,8 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -35,10 +29,10 @@ from typing import Any
 from harness.analysis.series import ALL, PERCENTILE_KEYS, ArchData
 from harness.errors import ConfigError
 from harness.records.classify import DROPPED
+from harness.records.marker import MARKER, atomic_write, mark_ended, mark_running
 from harness.records.recorder import SecondCounts, percentiles_ms
 from harness.report.record import RunRecord
 
-MARKER = "INCOMPLETE"
 RUN_JSON = "run.json"
 TIMESERIES = "timeseries.csv"
 EVENTS = "events.jsonl"
@@ -64,22 +58,6 @@ def run_id(scenario: str, now: datetime | None = None) -> str:
     """`20261123T100501Z-blackfriday`: sorts by time, names the scenario."""
     now = now or datetime.now(UTC)
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{scenario}"
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file next to `path`, fsync, then rename over it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private; results are for everyone on the machine to read
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def is_complete(path: Path) -> bool:
@@ -109,7 +87,7 @@ class ResultsDir:
             raise ConfigError(f"{path}: cannot create the results folder: {exc.strerror}") from None
         out = cls(path)
         (path / LOGS).mkdir()
-        _mark_running(path)
+        mark_running(path)
         return out
 
     @property
@@ -171,33 +149,7 @@ class ResultsDir:
 
     def mark_ended(self, how: str, reason: str, *, by: str = "") -> None:
         """The marker says how the run ended: `<how> at <time>[ by <signal>]: <reason>`."""
-        signal = f" by {by}" if by else ""
-        atomic_write(self.path / MARKER, f"{how} at {_now()}{signal}: {reason}\n")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _mark_running(path: Path) -> None:
-    atomic_write(path / MARKER, f"running since {_now()} (pid {os.getpid()})\n")
-
-
-def mark_owner_gone(path: Path, pid: int, detail: str = "") -> bool:
-    """A folder still marked running whose harness (pid) is gone: say so; True if it was.
-
-    A marker that already says how the run ended (interrupted, crashed) is left as is.
-    """
-    marker = path / MARKER
-    try:
-        before = marker.read_text().strip()
-    except OSError:
-        return False
-    if not before.startswith("running since"):
-        return False
-    note = f"; {detail}" if detail else ""
-    atomic_write(marker, f"ended: owner pid {pid} gone, found at {_now()} ({before}){note}\n")
-    return True
+        mark_ended(self.path, how, reason, by=by)
 
 
 def timeseries_csv(data: Mapping[str, ArchData]) -> str:
@@ -267,7 +219,7 @@ def create_repeat_set(root: Path, scenario: str) -> Path:
         raise ConfigError(f"{path}: results folder already exists; wait a second") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot create the results folder: {exc.strerror}") from None
-    _mark_running(path)
+    mark_running(path)
     return path
 
 

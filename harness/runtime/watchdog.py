@@ -42,6 +42,7 @@ from pathlib import Path
 import psutil
 
 import harness
+from harness.records.marker import mark_owner_gone
 from harness.runtime import registry
 
 #: the kinds of thing a watchdog cleans, in the order it cleans them: the load first
@@ -203,8 +204,6 @@ def _clean_one(kind: str, key: str, extra: dict[str, str], owner_pid: int,
         finally:
             client.close()
     if kind == "results":
-        from harness.report.results import mark_owner_gone  # the analysis stack, lazily
-
         detail = "its watchdog killed: " + ", ".join(done) if done else ""
         mark_owner_gone(Path(key), owner_pid, detail)
         if extra.get("note"):

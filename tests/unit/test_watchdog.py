@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.report.results import MARKER, mark_owner_gone
+from harness.records.marker import MARKER, mark_owner_gone
 from harness.runtime import registry
 
 OWNER = textwrap.dedent("""
