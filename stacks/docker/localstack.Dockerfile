@@ -16,7 +16,7 @@ RUN update-ca-certificates >/dev/null \
        "localstack-core[runtime]==2026.3.0" "cbor2<6" "pyopenssl==24.2.1" \
        "cryptography==43.0.3" "service_identity<24.3"
 ENV GATEWAY_LISTEN=0.0.0.0:4566 SERVICES=sqs,s3 EAGER_SERVICE_LOADING=1 DNS_ADDRESS=0 \
-    PERSISTENCE=0 DISABLE_EVENTS=1 SQS_ENDPOINT_STRATEGY=path \
+    PERSISTENCE=0 DISABLE_EVENTS=1 SQS_ENDPOINT_STRATEGY=path SKIP_SSL_CERT_DOWNLOAD=1 \
     LOCALSTACK_VOLUME_DIR=/var/lib/localstack FILESYSTEM_ROOT=/var/lib/localstack/fs
 WORKDIR /var/lib/localstack
 EXPOSE 4566

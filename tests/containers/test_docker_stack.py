@@ -2,7 +2,8 @@
 
 The cross-check runs one cut-down smoke (modern only, 18 s of load) on both runtimes:
 the orchestrators must react step by step alike, the killed task must be back on
-both, and every invariant must hold on both.
+both, and every invariant must hold on both; on both, nothing listens or is published
+beyond 127.0.0.1 and no secret of the stack is written to the results.
 The crash test SIGKILLs a docker run once its containers are up: its watchdog must
 remove every container, network and volume that run had made, with no further command
 (the next command cleans up after a run whose watchdog died too: test_docker_runtime.py).
@@ -10,6 +11,7 @@ remove every container, network and volume that run had made, with no further co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,9 +26,12 @@ from typing import Any
 import docker
 import pytest
 import yaml
+from docker.errors import NotFound
+from docker.models.containers import Container
 
 from harness.runtime import docker as dockerrt
 from harness.scenario.scenario import SCENARIOS_DIR
+from tests.support.exposure import STACK_SECRETS, ListenerWatch, beyond_loopback, secrets_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(420)]
 
@@ -72,17 +77,59 @@ def _scenario(tmp_path: Path) -> Path:
     return path
 
 
-def _rehearse(env: dict[str, str], scenario: Path, runtime: str, out: Path
-              ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+class _OwnedContainers:
+    """The containers of a harness process (by PID): their main processes, for a
+    ListenerWatch, and the host ports they publish (none: they share the host's network)."""
+
+    def __init__(self, client: docker.DockerClient, owner_pid: int) -> None:
+        self.client = client
+        self.owner_pid = owner_pid
+        #: "ip:port" of every published port seen
+        self.published: set[str] = set()
+        self._pids: dict[str, int] = {}
+
+    def pids(self) -> list[int]:
+        flt = {"label": f"{dockerrt.LABEL_OWNER_PID}={self.owner_pid}"}
+        pids: dict[str, int] = {}
+        for c in self.client.containers.list(sparse=True, filters=flt):
+            self.published |= {f"{p.get('IP')}:{p['PublicPort']}"
+                               for p in c.attrs.get("Ports") or [] if p.get("PublicPort")}
+            pids[str(c.id)] = self._pids.get(str(c.id)) or self._main_pid(c)
+        self._pids = pids
+        # 0: not started yet (or no longer running); it would stand for the kernel
+        return [pid for pid in pids.values() if pid > 0]
+
+    @staticmethod
+    def _main_pid(container: Container) -> int:
+        with contextlib.suppress(NotFound):
+            container.reload()
+            return int(container.attrs["State"].get("Pid") or 0)
+        return 0
+
+
+def _rehearse(env: dict[str, str], scenario: Path, runtime: str, out: Path,
+              client: docker.DockerClient) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The architecture's record, and its orchestrators' actions in order (kind, component)."""
     started = time.monotonic()
-    result = subprocess.run(
+    with subprocess.Popen(
         [HARNESS, "run", str(scenario), "--runtime", runtime, "--ci", "--out", str(out)],
-        env=env, text=True, capture_output=True, timeout=300, check=False,
-    )
-    print(f"{runtime}: {time.monotonic() - started:.1f} s wall")
-    assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
+        env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as proc:
+        containers = _OwnedContainers(client, proc.pid)
+        with ListenerWatch(pid=proc.pid, roots=containers.pids) as watch:
+            try:
+                stdout, stderr = proc.communicate(timeout=300)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
+    print(f"{runtime}: {time.monotonic() - started:.1f} s wall, {watch.samples} samples")
+    assert proc.returncode in (0, 1), stdout[-3000:] + stderr[-3000:]
+    exposed = [*map(str, beyond_loopback(watch.listeners)),
+               *(p for p in containers.published if not p.startswith("127.0.0.1:"))]
+    assert exposed == [], (runtime, exposed)
+    assert any("localstack" in x.command for x in watch.listeners), sorted(watch.listeners)
     (run,) = [p for p in out.iterdir() if p.is_dir()]
+    assert secrets_in(run, STACK_SECRETS) == [], runtime
     record: dict[str, Any] = json.loads((run / "run.json").read_text())
     (arch,) = record["architectures"]
     events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
@@ -96,7 +143,8 @@ def test_both_runtimes_react_alike_and_violate_no_invariant(
     env: dict[str, str], client: docker.DockerClient, tmp_path: Path,
 ) -> None:
     scenario = _scenario(tmp_path)
-    runs = {rt: _rehearse(env, scenario, rt, tmp_path / rt) for rt in ("process", "docker")}
+    runs = {rt: _rehearse(env, scenario, rt, tmp_path / rt, client)
+            for rt in ("process", "docker")}
     archs = {rt: arch for rt, (arch, _) in runs.items()}
     for runtime, arch in archs.items():
         assert arch["valid"], (runtime, arch["invalid_reasons"])

@@ -143,7 +143,8 @@ def _start_app(b: Backends, kind: str, bug: str | None, *, release: dict[str, st
         "DB_HOST": LOOPBACK, "DB_PORT": str(proxy_port), "DB_NAME": mariadb.DATABASE,
         "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
         "AWS_ENDPOINT_URL": f"http://{LOOPBACK}:{aws_port}", "AWS_REGION": localstack.REGION,
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ACCESS_KEY_ID": localstack.ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": localstack.SECRET_ACCESS_KEY,
         "SQS_QUEUE_URL": app_queue_url,
         **profile.app.client.env(),
     }

@@ -14,7 +14,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from harness.model.profile import Profile
@@ -22,6 +21,10 @@ from harness.model.profile_file import load_profile
 from harness.settings import Settings
 from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
+
+# moved to tests/support; re-exported for the tests that import them from here
+from tests.support.processes import processes_under as processes_under
+from tests.support.processes import still_alive as still_alive
 
 # A shell starts a background job with SIGINT ignored, and an ignored signal stays ignored
 # across exec: the Ctrl-C tests' harness processes would never see the SIGINT they are
@@ -84,25 +87,3 @@ def stack(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Stack]
         load_profile(request.param), settings, seed_plan=SeedPlan(seed=11, products=20, events=3)
     ) as running:
         yield running
-
-
-def processes_under(path: Path) -> list[psutil.Process]:
-    """Processes whose command line or working directory points into `path`."""
-    found = []
-    for proc in psutil.process_iter(["cmdline", "cwd"]):
-        text = " ".join(proc.info["cmdline"] or []) + " " + (proc.info["cwd"] or "")
-        if str(path) in text and proc.pid != os.getpid():
-            found.append(proc)
-    return found
-
-
-def still_alive(procs: list[psutil.Process]) -> list[str]:
-    """Those of `procs` (captured earlier) that still run, described for an assertion."""
-    alive = []
-    for proc in procs:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
-        except psutil.Error:
-            continue
-    return alive

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import processes_under
+
+from tests.support.processes import processes_under
 
 pytestmark = pytest.mark.integration
 

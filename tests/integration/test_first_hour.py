@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import processes_under
+
+from tests.support.processes import processes_under
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-from conftest import processes_under, still_alive
 
 from tests.support.cli_process import HARNESS, CliProcess
+from tests.support.processes import processes_under, still_alive
 
 pytestmark = pytest.mark.integration
 

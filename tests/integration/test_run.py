@@ -14,9 +14,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import processes_under
 
 from harness.scenario.scenario import SCENARIOS_DIR
+from tests.support.exposure import STACK_SECRETS, ListenerWatch, beyond_loopback, secrets_in
+from tests.support.processes import processes_under
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +42,21 @@ def _run(env: dict[str, str], *args: str, timeout: float = 300
     return result, time.monotonic() - started
 
 
+def _run_watched(env: dict[str, str], *args: str, timeout: float = 300
+                 ) -> tuple[subprocess.CompletedProcess[str], float, ListenerWatch]:
+    """`_run`, with every socket that the harness and its descendants listen on sampled."""
+    started = time.monotonic()
+    with subprocess.Popen([HARNESS, "run", *args], env=env, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc, ListenerWatch(pid=proc.pid) as watch:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    return result, time.monotonic() - started, watch
+
+
 def _only_run(out: Path) -> Path:
     runs = [p for p in out.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
@@ -49,8 +65,8 @@ def _only_run(out: Path) -> Path:
 
 def test_smoke_in_ci_mode_passes_on_both_architectures(env: dict[str, str], tmp_path: Path
                                                        ) -> None:
-    result, took = _run(env, "smoke", "--ci", "--out", str(tmp_path))
-    print(f"harness run smoke --ci: {took:.1f} s wall")
+    result, took, watch = _run_watched(env, "smoke", "--ci", "--out", str(tmp_path))
+    print(f"harness run smoke --ci: {took:.1f} s wall, {watch.samples} listener samples")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     run = _only_run(tmp_path)
     for name in ("run.json", "timeseries.csv", "events.jsonl", "report.html", "junit.xml",
@@ -70,6 +86,11 @@ def test_smoke_in_ci_mode_passes_on_both_architectures(env: dict[str, str], tmp_
     kinds = [json.loads(line)["kind"] for line in (run / "events.jsonl").read_text().splitlines()]
     assert kinds.count("fault.applied") == 4  # two faults x two architectures
     assert processes_under(Path(env["HARNESS_STATE_DIR"])) == []
+    # everything listened on loopback only, LocalStack (which bound 0.0.0.0 once) included
+    exposed = beyond_loopback(watch.listeners)
+    assert exposed == [], "\n".join(map(str, exposed))
+    assert any("localstack" in x.command for x in watch.listeners), sorted(watch.listeners)
+    assert secrets_in(run, STACK_SECRETS) == []
 
 
 def _short_scenario(tmp_path: Path, **changes: Any) -> Path:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
+from harness.stacks.components import localstack
 from harness.stacks.components.mariadb import DATABASE, admin
 from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.stack import Stack
+from tests.support.exposure import ListenerWatch, beyond_loopback
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +51,14 @@ def test_lb_url_is_loopback_and_every_component_listens(stack: Stack) -> None:
             pass
 
 
+def test_every_component_listens_on_loopback_only(stack: Stack) -> None:
+    # the stack's processes are this test process's children
+    listeners = ListenerWatch(pid=os.getpid()).sample()
+    exposed = beyond_loopback(listeners)
+    assert exposed == [], "\n".join(map(str, exposed))
+    assert {c.port for c in stack.info.components.values()} <= {x.port for x in listeners}
+
+
 def test_reads_through_the_load_balancer_return_the_seeded_data(stack: Stack) -> None:
     url = stack.info.lb_url
     assert requests.get(f"{url}/ready", timeout=10).status_code == 200
@@ -78,10 +88,7 @@ def test_an_order_through_the_lb_commits_and_is_published(stack: Stack) -> None:
     order_id = created.json()["order_id"]
     assert _stock(info.db_writer_port, 5) == before - 2
 
-    sqs = boto3.client(
-        "sqs", endpoint_url=info.aws_endpoint, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test",
-    )
+    sqs = localstack.client("sqs", info.aws_endpoint)
     published: set[int] = set()
     deadline = time.monotonic() + 20
     while order_id not in published and time.monotonic() < deadline:
@@ -91,10 +98,7 @@ def test_an_order_through_the_lb_commits_and_is_published(stack: Stack) -> None:
     assert order_id in published
 
     if info.bucket:  # modern: a receipt per order in S3
-        s3 = boto3.client(
-            "s3", endpoint_url=info.aws_endpoint, region_name="us-east-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
-        )
+        s3 = localstack.client("s3", info.aws_endpoint)
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=info.bucket).get("Contents", [])]
         assert f"receipts/{order_id}.json" in keys
 

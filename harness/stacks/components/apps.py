@@ -30,7 +30,8 @@ def env(profile: Profile, *, edges: Mapping[str, tuple[str, int]], queue_url: st
         "DB_HOST": db_host, "DB_PORT": str(db_port), "DB_NAME": mariadb.DATABASE,
         "DB_USER": mariadb.APP_USER, "DB_PASSWORD": mariadb.APP_PASSWORD,
         "AWS_ENDPOINT_URL": f"http://{aws_host}:{aws_port}", "AWS_REGION": localstack.REGION,
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ACCESS_KEY_ID": localstack.ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": localstack.SECRET_ACCESS_KEY,
         "SQS_QUEUE_URL": queue_url,
         **app.client.env(),
         **(app.db_pool.env() if app.db_pool else {}),
@@ -80,7 +81,7 @@ def php_instance(
                 "-e", str(log_dir / "nginx-error.log"),
             )),
         ),
-        ready=HttpOk(f"http://{LOOPBACK}:{port}/ready"),
+        ready=ready_check(profile, port),
         ready_timeout_s=20, stop_grace_s=5,
         # one cgroup for both processes: an instance's size covers nginx and php-fpm
         limits=limits_of(profile),
@@ -97,11 +98,16 @@ def go_task(
         processes=(ProcessSpec(
             name="shop", argv=(str(binary),), env={**env, "APP_LISTEN": f"{LOOPBACK}:{port}"},
         ),),
-        ready=HttpOk(f"http://{LOOPBACK}:{port}/ready"),
+        ready=ready_check(profile, port),
         ready_timeout_s=20,
         stop_grace_s=float(env.get("SHUTDOWN_GRACE_MS", "10000")) / 1000 + 1,
         limits=limits_of(profile),
     )
+
+
+def ready_check(profile: Profile, port: int) -> HttpOk:
+    """An instance's/task's readiness: its `app.health_path` answers 200."""
+    return HttpOk(f"http://{LOOPBACK}:{port}{profile.app.health_path}")
 
 
 def limits_of(profile: Profile) -> Limits:
