@@ -8,13 +8,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from harness import yamlfile
 from harness.errors import ProfileError
+from harness.model.database import Database
+from harness.model.deploy import Deploy
+from harness.model.orchestrator import Orchestrator
 from harness.model.profile import Profile
 
 
@@ -46,7 +50,8 @@ def is_profile_file(path: Path) -> bool:
     if path.name == "profile.yaml":
         return True
     try:
-        head = path.read_text()[:4096]
+        # not UTF-8 is the reader's error to report, with its line
+        head = path.read_bytes()[:4096].decode("utf-8", "replace")
     except OSError:
         return False
     head = f"\n{head}"
@@ -56,7 +61,10 @@ def is_profile_file(path: Path) -> bool:
 def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     raw, root = yamlfile.read(path, "stack profile", ProfileError)
     if not isinstance(raw, dict):
-        raise ProfileError(f"{path}: a stack profile must be a mapping, got {type(raw).__name__}")
+        raise ProfileError(
+            f"{path}:{yamlfile.top_line(root)}: <top>: a stack profile must be a mapping, got "
+            f"{'an empty file' if raw is None else type(raw).__name__}; start with name:, "
+            "load_balancer:, ... as stacks/legacy/profile.yaml does")
     return raw, root
 
 
@@ -71,12 +79,20 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _has(raw: Any, loc: list[str]) -> bool:
+def _has(raw: Any, loc: list[str | int]) -> bool:
     for key in loc:
-        if not isinstance(raw, dict) or key not in raw:
+        if isinstance(key, int):
+            if not isinstance(raw, list) or not 0 <= key < len(raw):
+                return False
+        elif not isinstance(raw, dict) or key not in raw:
             return False
         raw = raw[key]
     return True
+
+
+def _dotted(loc: list[str | int]) -> str:
+    """`['alarms', 3, 'name']` -> `alarms[3].name`, as a field path is written."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
 
 
 @dataclass(frozen=True)
@@ -104,16 +120,18 @@ def _raw_profile(name_or_path: str) -> tuple[dict[str, Any], list[_Source]]:
     sources = [_Source(str(path), raw, root)]
     base_name = raw.pop("extends", None)
     if base_name is not None:
-        if not isinstance(base_name, str) or Path(base_name).suffix:
+        where = f"{path}:{yamlfile.line_of(root, 'extends')}"
+        known = available_profiles()
+        if base_name not in known:
             raise ProfileError(
-                f"{path}:{yamlfile.line_of(root, 'extends')}: extends: name an architecture "
-                f"({', '.join(available_profiles())}), not {base_name!r}"
+                f"{where}: extends: unknown architecture {base_name!r}; name one of: "
+                f"{', '.join(known)}"
             )
         base_path = profile_path(base_name)
         base, base_root = _read(base_path)
         if "extends" in base:
             raise ProfileError(
-                f"{path}: extends: {base_name} extends another profile itself; "
+                f"{where}: extends: {base_name} extends another profile itself; "
                 "extend a profile that stands alone"
             )
         _check_cited(raw, sources[0])
@@ -168,6 +186,25 @@ def _check_cited(over: dict[str, Any], source: _Source, prefix: str = "") -> Non
         _check_cited(value, source, f"{field}.")
 
 
+def _source_of(loc: list[str | int], sources: list[_Source]) -> _Source:
+    """The document that sets the field at `loc` in the merged profile.
+
+    The variant's own keys come first, then its base; merged as `_merge` does, a list
+    or a value replaces the base's whole, so what lies below it is that document's.
+    """
+    for source in sources:
+        node: Any = source.raw
+        for key in loc:
+            if not _has(node, [key]):
+                break
+            node = node[key]
+            if not isinstance(node, dict):
+                return source
+        else:
+            return source
+    return sources[0]
+
+
 def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
     try:
         return Profile.model_validate(raw)
@@ -175,16 +212,14 @@ def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
         # a misspelt key gives "extra" and "missing" errors: the misspelling says more
         first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         # the discriminated unions add the chosen member's tag to the path: drop it
-        loc = [str(p) for p in first["loc"] if p not in _UNION_TAGS]
-        message = ("unknown key; check the spelling against stacks/legacy or stacks/modern"
-                   if first["type"] == "extra_forbidden" else first["msg"])
-        named = _NAMED_FIELD.match(message.removeprefix("Value error, "))
+        loc: list[str | int] = [p for p in first["loc"] if p not in _UNION_TAGS]
+        message = _message(first)
+        named = _NAMED_FIELD.match(message)
         if not loc and named:
             # a check across sections names the setting it blames: point at that line
-            loc, message = named["field"].split("."), named["rest"]
-        field = ".".join(loc) or "<top>"
-        # the document that sets the field (the variant's own keys first, then its base)
-        source = next((s for s in sources if _has(s.raw, loc)), sources[0])
+            loc, message = list(named["field"].split(".")), named["rest"]
+        field = _dotted(loc) or "<top>"
+        source = _source_of(loc, sources)
         shown = source.shown(field)
         line = yamlfile.line_of(source.node, shown)
         where = f"{source.file}:{line}" if line is not None else source.file
@@ -192,6 +227,28 @@ def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
         raise ProfileError(f"{where}: {shown}: {message}{more}") from None
 
 
-_UNION_TAGS = {"asg", "ecs", "rds_mysql", "aurora_mysql"}
+def _message(error: ErrorDetails) -> str:
+    """What a person should read for one pydantic error, without pydantic's type names."""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key; check the spelling against stacks/legacy or stacks/modern"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        got = type(error["input"]).__name__
+        if "Cited[" in error["msg"] or "Timing" in error["msg"]:
+            return f'expected {{value: ..., source: "where the figure comes from"}}, not {got}'
+        return f"expected a mapping of settings, not {got}"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _union_tags() -> set[str]:
+    """The tag values of the profile's discriminated unions (`asg`, `rds_mysql`, ...)."""
+    tags: set[str] = set()
+    for union, key in ((Orchestrator, "kind"), (Deploy, "kind"), (Database, "engine")):
+        for member in get_args(get_args(union)[0]):
+            tags.update(get_args(member.model_fields[key].annotation))
+    return tags
+
+
+_UNION_TAGS = _union_tags()
 #: a whole-profile check's message that starts with the dotted setting it is about
 _NAMED_FIELD = re.compile(r"^(?P<field>[a-z_]+(?:\.[a-z_]+)+):? (?P<rest>.*)$", re.DOTALL)

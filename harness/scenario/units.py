@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -15,6 +16,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration; write e.g. 30s or 500ms")
     if isinstance(value, int | float):
+        if not math.isfinite(value):  # YAML's .nan and .inf; NaN passes every comparison
+            raise ValueError(f"{value!r} is not a duration; write a number of seconds or e.g. 30s")
         if value < 0:
             raise ValueError(f"{value!r}: a duration cannot be negative")
         return float(value)
@@ -31,4 +34,6 @@ def parse_duration(value: object) -> float:
         pos = match.end()
     if pos != len(text) or not text:
         raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 500ms or 1m30s")
+    if not math.isfinite(total):  # hundreds of digits: too long for a float
+        raise ValueError(f"{value[:20]!r}... is too long a duration; write e.g. 30s or 2h")
     return total

@@ -228,8 +228,9 @@ def test_a_bad_key_in_a_variant_names_the_variants_line(tmp_path: Path) -> None:
 
 
 def test_a_variant_must_extend_a_known_architecture(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match=r"unknown architecture 'moden'"):
-        load_profile(str(_write(tmp_path, "extends: moden\nname: x\n")))
+    path = _write(tmp_path, "name: x\nextends: moden\n")
+    with pytest.raises(ProfileError, match=rf"^{path}:2: extends: unknown architecture 'moden'"):
+        load_profile(str(path))
 
 
 @pytest.mark.parametrize(("arch", "failover"), [("modern", "failover_s"),

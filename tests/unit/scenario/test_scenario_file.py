@@ -1,5 +1,5 @@
 """Whole scenario files: the shipped ones are valid, broken ones give one line with file,
-line and field, and no input whatsoever gives a traceback."""
+line and field (tests/unit/test_input_fuzzing.py mutates them at random)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 import typer
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from harness.cli import _pick_archs
 from harness.errors import ScenarioError
@@ -104,63 +102,6 @@ def test_validate_command_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"harness: error: {path}:")
-
-
-# -- fuzzing: any mutation of a valid scenario is valid or a ScenarioError ------------
-
-_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-    st.text(max_size=12), st.sampled_from(["5s", "-1s", "10/s", "0/s", "1%", "peak+3s", "app-1",
-                                           "app->db", "zone:b", "lb", "kill", "latency"]),
-)
-_values = st.recursive(
-    _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.text(max_size=8), inner, max_size=3), max_leaves=8,
-)
-
-
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            found += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            found += _paths(v, (*prefix, i))
-    return found
-
-
-PATHS = _paths(SMOKE)[1:]
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(st.tuples(st.sampled_from(PATHS), _values, st.booleans()), min_size=1,
-                max_size=3))
-def test_fuzzed_scenarios_are_valid_or_one_clear_error(
-    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[tuple[Any, ...], Any, bool]]
-) -> None:
-    data = copy.deepcopy(SMOKE)
-    for path, value, delete in edits:
-        parent: Any = data
-        try:
-            for key in path[:-1]:
-                parent = parent[key]
-            if delete and isinstance(parent, dict):
-                parent.pop(path[-1], None)
-            else:
-                parent[path[-1]] = value
-        except (KeyError, IndexError, TypeError):
-            continue
-    target = tmp_path_factory.mktemp("fuzz") / "s.yaml"
-    target.write_text(yaml.safe_dump(data))
-    problem = ""
-    try:
-        load_scenario(str(target))
-    except ScenarioError as exc:
-        problem = str(exc)
-    if problem:
-        assert problem.startswith(str(target))
-        assert "\n" not in problem
 
 
 def test_a_relative_locustfile_is_found_beside_the_scenario_from_any_directory(
