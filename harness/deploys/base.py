@@ -33,10 +33,11 @@ def release_env(spec: Deploy) -> dict[str, str]:
     }
 
 
-def serves_version(url: str, version: str, timeout_s: float = 1.0) -> bool:
-    """Does the app at url answer (its liveness check) as this release?"""
+def serves_version(url: str, version: str, *, liveness_path: str, timeout_s: float = 1.0
+                   ) -> bool:
+    """Does the app at url answer its liveness check (`app.liveness_path`) as this release?"""
     try:
-        reply = requests.get(f"{url}/health", timeout=timeout_s)
+        reply = requests.get(f"{url}{liveness_path}", timeout=timeout_s)
     except requests.RequestException:
         return False
     return reply.status_code == 200 and reply.headers.get("X-App-Version") == version

@@ -134,7 +134,7 @@ class BlueGreenDeploy(DeployRun):
                 "APP_LISTEN": f"{LOOPBACK}:{port}"}) for p in spec.processes)
             self.runtime.launch(dataclasses.replace(
                 spec, name=green, processes=procs,
-                ready=HttpOk(f"http://{LOOPBACK}:{port}/ready")))
+                ready=HttpOk(f"http://{LOOPBACK}:{port}{self.profile.app.health_path}")))
             # the replacement target group: weight 0 until traffic shifts, and DOWN until
             # the ALB's checks pass, as a new target is (harness.stacks.components.
             # targets.TargetGroup.register; `_green_healthy` admits it)

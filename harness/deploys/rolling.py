@@ -84,9 +84,11 @@ class RollingDeploy(DeployRun):
 
     def __init__(self, spec: Deploy, name: str, *, settings: OpsWorksDeploy,
                  runtime: Runtime, info: StackInfo, instances: list[str],
-                 events: EventLog, time_scale: float) -> None:
+                 liveness_path: str, events: EventLog, time_scale: float) -> None:
         super().__init__(spec, name, events=events, time_scale=time_scale)
         self.settings = settings
+        #: the app's liveness path: a reloaded instance answers it as the release
+        self.liveness_path = liveness_path
         self.runtime = runtime
         self.info = info
         self.instances = instances
@@ -150,7 +152,8 @@ class RollingDeploy(DeployRun):
         url = f"http://{LOOPBACK}:{self.info.components[app].port}"
         deadline = reloaded + _RELOAD_TIMEOUT_S
         # done when no old worker is left and a new one answers as the release
-        while _workers(master) & old_workers or not serves_version(url, self.spec.version):
+        while _workers(master) & old_workers or not serves_version(
+                url, self.spec.version, liveness_path=self.liveness_path):
             if time.monotonic() > deadline:
                 raise FaultError(f"{app} did not answer as {self.spec.version} within "
                                  f"{_RELOAD_TIMEOUT_S:g} s of php-fpm's reload")

@@ -43,7 +43,8 @@ class DeployFault(FaultType):
         else:
             run = RollingDeploy(
                 spec, self.name, settings=settings, runtime=stack.runtime, info=self.ctx.info,
-                instances=self.targets, events=self.ctx.events, time_scale=scale)
+                instances=self.targets, liveness_path=stack.profile.app.liveness_path,
+                events=self.ctx.events, time_scale=scale)
         self._run = run
         run.start()
 

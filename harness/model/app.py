@@ -140,12 +140,19 @@ class App(Strict):
     #: implementation settings that are no AWS behaviour (shutdown grace)
     env: dict[str, str] = Field(default_factory=dict)
     #: a team's own service instead of the sample one: its command (`{port}`, `{host}`
-    #: are filled in; it also gets APP_LISTEN and PORT), its image under the docker
-    #: runtime, and the path the stack calls for readiness (the LB's check calls
-    #: load_balancer.health_check.path)
+    #: are filled in; it also gets APP_LISTEN and PORT) and its image under the docker
+    #: runtime
     command: list[str] | None = Field(default=None, min_length=1)
     image: str | None = None
+    #: readiness, "can serve traffic" (the sample services: the database answers): what
+    #: the stack waits for on each instance/task it starts (a blue/green deploy's green
+    #: tasks too) and through client->lb before it counts as up. Not the load balancer's
+    #: target health check: that requests its own load_balancer.health_check.path, as on AWS
     health_path: str = Field(default="/ready", pattern=r"^/")
+    #: liveness, "the process is alive" (answers without its dependencies): the command of
+    #: the ECS container health check in the task definition, and what a deploy polls to
+    #: see an instance/task answer as the new release
+    liveness_path: str = Field(default="/health", pattern=r"^/")
 
     @field_validator("env")
     @classmethod

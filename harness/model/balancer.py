@@ -18,7 +18,9 @@ from harness.model.cited import Cited, Strict, Timing
 #: once; `static` a file the web server serves without the app (legacy nginx only)
 Depth = Literal["shallow", "deep", "static"]
 
-#: each sample service's health check paths and their depth (stacks/apps/README.md)
+#: each sample service's health check paths and their depth (stacks/apps/README.md); a
+#: team's own service (`app.command`) has its own paths: only its liveness path's depth
+#: is known (harness.model.profile.own_paths), any other is the profile's stated choice
 HEALTH_PATHS: dict[str, dict[str, Depth]] = {
     "php": {"/health": "shallow", "/ready": "deep", "/index.html": "static"},
     "go": {"/health": "shallow", "/ready": "deep"},
@@ -33,7 +35,7 @@ class HealthCheck(Strict):
     #: the path an HTTP check requests (a TCP check has none)
     path: Cited[Annotated[str, Field(pattern=r"^/")]] | None = None
     #: what a passing check proves (the team's choice, not an AWS default); checked
-    #: against the app's paths (HEALTH_PATHS)
+    #: against the app's paths (HEALTH_PATHS; a team's own service: its liveness path)
     depth: Cited[Depth]
     interval_s: Timing
     timeout_s: Timing

@@ -24,6 +24,9 @@ class AsgSettings(Strict):
 
 
 class EcsHealthCheck(Strict):
+    """The container health check in the task definition: its command GETs the app's
+    `app.liveness_path` (not the ALB's target health check, which is the load balancer's)."""
+
     interval_s: Timing
     timeout_s: Timing
     retries: Cited[Annotated[int, Field(ge=1)]]
@@ -35,7 +38,7 @@ class EcsSettings(Strict):
     kind: Literal["ecs"]
     #: from a task's process dying to ECS marking it stopped and deregistering it
     task_stopped_notice_s: Timing
-    #: the container health check in the task definition
+    #: the container health check in the task definition (of `app.liveness_path`)
     container_health_check: EcsHealthCheck
     #: the service ignores the LB's verdict on a new task for this long
     health_check_grace_s: Timing

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from harness.model.alarmdef import AlarmDef
 from harness.model.app import App
-from harness.model.balancer import HEALTH_PATHS, LoadBalancer
+from harness.model.balancer import HEALTH_PATHS, Depth, LoadBalancer
 from harness.model.cited import ModelledSetting, Strict, modelled_settings
 from harness.model.database import AuroraSettings, Database, RdsProxySettings, RdsSettings
 from harness.model.deploy import Deploy
@@ -102,25 +102,43 @@ class Profile(Strict):
         return self
 
     @model_validator(mode="after")
-    def _health_check_fits_the_app(self) -> Profile:
+    def _paths_fit_the_app(self) -> Profile:
+        """The app's readiness and liveness paths, and the LB check's path and depth.
+
+        A sample service serves the paths of HEALTH_PATHS, each of a known depth. A team's
+        own service (`app.command`) serves its own: its liveness path is shallow by what
+        liveness means; any other path's depth is the profile's stated (cited) choice.
+        """
         hc, app = self.load_balancer.health_check, self.app
         at = "load_balancer.health_check"
-        served = HEALTH_PATHS[app.kind]
-        paths = ", ".join(f"{p} {d}" for p, d in served.items())
+        served = own_paths(app) if app.command else HEALTH_PATHS[app.kind]
+        paths = ", ".join(f"{p} {d}" for p, d in served.items()) or "none known"
         if hc.depth.value == "static" and (app.kind != "php" or app.command):
             raise ValueError(f"{at}.depth: static needs a page nginx serves without the app; "
                              f"only the sample PHP instance has one (this app's paths: {paths})")
-        if hc.path is None or app.command:
-            return self  # a TCP check; a team's own service, whose paths are its own
+        if not app.command:
+            for name in ("health_path", "liveness_path"):
+                path = getattr(app, name)
+                if path not in served:
+                    raise ValueError(
+                        f"app.{name}: the {app.kind} app does not serve {path}; its paths: "
+                        f"{paths} (a team's own service sets app.command)")
+        if hc.path is None:
+            return self  # a TCP check
         path, depth = hc.path.value, hc.depth.value
         if path not in served:
+            if app.command:
+                return self  # a path of the team's own, of the depth the profile states
             raise ValueError(f"{at}.path: the {app.kind} app does not serve {path}; "
                              f"its check paths: {paths}")
-        if served[path] != depth:
-            right = next(p for p, d in served.items() if d == depth)
-            raise ValueError(f"{at}.depth: {path} on the {app.kind} app is a {served[path]} "
-                             f"check, not {depth} (a {depth} check requests {right})")
-        return self
+        if served[path] == depth:
+            return self
+        if app.command:
+            raise ValueError(f"{at}.depth: {path} is the service's app.liveness_path (the "
+                             f"process is alive), a {served[path]} check, not {depth}")
+        right = next(p for p, d in served.items() if d == depth)
+        raise ValueError(f"{at}.depth: {path} on the {app.kind} app is a {served[path]} "
+                         f"check, not {depth} (a {depth} check requests {right})")
 
     def alarm_definitions(self, time_scale: float) -> list[AlarmDef]:
         """Every alarm the run evaluates (per-member alarms expanded over app_names)."""
@@ -185,6 +203,14 @@ class Profile(Strict):
         """Most connections `members` instances/tasks open to the writer; None = no bound."""
         each = self.app.connections_per_member()
         return None if each is None else each * members
+
+
+def own_paths(app: App) -> dict[str, Depth]:
+    """The paths of a team's own service whose depth is known: its liveness path, shallow
+    (the process answers, whatever its dependencies do), unless it is its readiness too."""
+    if app.liveness_path == app.health_path:
+        return {}
+    return {app.liveness_path: "shallow"}
 
 
 #: the "what this run modelled" row of the database's connection limit (the report reads it)

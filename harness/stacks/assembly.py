@@ -5,8 +5,9 @@ where; each service has its module under harness/stacks/components (as testconta
 has one module per service) that builds its `ComponentSpec`. This module turns a
 declaration into a `Declared` (the spec to run and the port the topology knows it by),
 by kind, so `Stack` never picks components out of a list by position. The app is built
-through `APP_KINDS`: a profile's `app.command` / `app.image` / `app.health_path` point the
-same slot at another command, image or health check without code changes.
+through `APP_KINDS`: a profile's `app.command` / `app.image` point the same slot at
+another command or image without code changes (every builder checks readiness on
+`app.health_path`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from harness.model.components import ComponentDecl, StackDecl, declare
 from harness.model.profile import Profile
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
-from harness.runtime.wait import HttpOk
 from harness.settings import Settings
 from harness.stacks.components import (
     apps,
@@ -184,7 +184,4 @@ def declare_app(profile: Profile, settings: Settings, slot: AppSlot) -> Declared
         spec = dataclasses.replace(spec, processes=(ProcessSpec("app", argv, env=env),))
     if app.image:
         spec = dataclasses.replace(spec, image=app.image)
-    if app.health_path != "/ready" or app.command:
-        spec = dataclasses.replace(
-            spec, ready=HttpOk(f"http://{LOOPBACK}:{slot.port}{app.health_path}"))
     return Declared(slot.member, spec, slot.port)

@@ -12,7 +12,7 @@ out. Generated (and checked by a unit test) so that it cannot drift from the pro
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,12 +113,26 @@ def _db_proxy(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
     }
 
 
+def _healthcheck(port: int, path: str) -> dict[str, Any]:
+    """A compose healthcheck: GET `path` on the container's own `port` answers 200."""
+    return {"test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{port}{path}"],
+            "interval": "2s", "timeout": "2s", "retries": 30}
+
+
+#: the readiness path the sample app images' own HEALTHCHECK requests
+#: (stacks/docker/{go,php}.Dockerfile); a profile with another `app.health_path` says its own
+IMAGE_READY_PATH = "/ready"
+
+
 def _app(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
     host = compose.fault_proxy(a.shape)
     ends = {e.name: (host, compose.edge_port(a.shape, e))
             for e in a.shape.edges if e.source == "app"}
     aws_host, aws_port = ends[APP_TO_AWS]
     size = a.profile.app.size
+    ready = a.profile.app.health_path
+    checked = ({} if ready == IMAGE_READY_PATH
+               else {"healthcheck": _healthcheck(compose.PORTS[c.role], ready)})
     return {
         "environment": {"APP_NAME": c.name, **apps.env(
             # SQS_ENDPOINT_STRATEGY=path: LocalStack's queue URLs are <endpoint>/<account>/<name>
@@ -129,16 +143,15 @@ def _app(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
         # CPU period both runtimes share (cgroups.CFS_PERIOD_US)
         "cpu_period": CFS_PERIOD_US, "cpu_quota": quota_us(size.cpus.value),
         "mem_limit": f"{size.memory_mb.value}m",
+        **checked,
     }
 
 
 def _lb(a: _Arch, c: ComponentDecl) -> dict[str, Any]:
     return {
         "command": list(haproxy.args(f"/etc/harness/{a.name}/haproxy.cfg")),
-        "healthcheck": {
-            "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{compose.PORTS[c.role]}/ready"],
-            "interval": "2s", "timeout": "2s", "retries": 30,
-        },
+        # the stack is up when the app's readiness answers through the LB
+        "healthcheck": _healthcheck(compose.PORTS[c.role], a.profile.app.health_path),
     }
 
 
@@ -226,9 +239,13 @@ def _shared_aws(a: _Arch, archs: list[str]) -> dict[str, dict[str, Any]]:
                        "environment": {"LOCALSTACK_HOST": host}}}
 
 
-def document() -> dict[str, Any]:
-    """The compose file as data: shared services first, then each architecture's."""
-    profiles = [load_profile(arch) for arch in compose.ARCHITECTURES]
+def document(profiles: Sequence[Profile] | None = None) -> dict[str, Any]:
+    """The compose file as data: shared services first, then each architecture's.
+
+    `profiles`: the shipped ones (compose.ARCHITECTURES) unless given (a variant in a test).
+    """
+    if profiles is None:
+        profiles = [load_profile(arch) for arch in compose.ARCHITECTURES]
     shapes = [declare(p) for p in profiles]
     names = _service_names(shapes)
     archs = [_Arch(p, shape, names[shape.arch]) for p, shape in zip(profiles, shapes, strict=True)]

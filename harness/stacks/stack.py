@@ -229,9 +229,10 @@ class Stack:
             raise StackError(f"{p.name} stack: declared but never started: {', '.join(missing)}")
 
         lb_url = f"http://{LOOPBACK}:{lb_port}"
+        # the app's readiness path, through the LB (whose own target check is its path)
         ready["end-to-end"] = wait_ready(
-            "the stack (through client->lb)", HttpOk(f"{lb_url}/ready"), timeout_s=15,
-            log=rt.log_path("lb"),
+            "the stack (through client->lb)", HttpOk(f"{lb_url}{p.app.health_path}"),
+            timeout_s=15, log=rt.log_path("lb"),
         )
         reader = self._started.get("db-reader")
         return StackInfo(

@@ -7,7 +7,8 @@ As ECS documents it, with every timing from the profile (scaled):
   get 502s. ECS then deregisters it (the deregistration delay lets in-flight
   requests finish; a dead task has none) and asks for a replacement;
 - the service also stops tasks that fail their container health check
-  (`container_health_check`) and tasks the ALB marks unhealthy, once
+  (`container_health_check`, a GET of `app.liveness_path`) and tasks the ALB
+  marks unhealthy, once
   `health_check_grace_s` has passed since the task started: deregistration
   (draining up to the delay), SIGTERM, replacement. So a deep health check
   failing on every task (a database outage) recycles every task, as the ASG
@@ -117,12 +118,14 @@ class EcsService(Orchestrator):
         interval = self.h.scaled(check.interval_s)
         timeout = max(_MIN_CHECK_TIMEOUT_S, self.h.scaled(check.timeout_s))
         retries = check.retries.value
+        # the task definition's health check command runs the service's liveness check
+        path = self.h.profile.app.liveness_path
         while self.sleep(interval):
             for app in self.h.info.apps():
                 if self.busy(app) or not self.h.runtime.is_running(app):
                     self._failures.pop(app, None)
                     continue
-                url = f"http://127.0.0.1:{self.h.info.components[app].port}/health"
+                url = f"http://127.0.0.1:{self.h.info.components[app].port}{path}"
                 try:
                     healthy = requests.get(url, timeout=timeout).status_code == 200
                 except requests.RequestException:
