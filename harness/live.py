@@ -37,7 +37,7 @@ from rich.text import Text
 from harness.deploys.text import event_line as deploy_line
 from harness.faults.executor import Planned
 from harness.records.classify import ERROR_CLASSES
-from harness.records.events import FaultEvent, OrchestratorEvent, Source
+from harness.records.events import FaultEvent, OrchestratorEvent, Source, StackEvent
 
 #: a guess for starting and seeding a stack, until one architecture has shown the real time
 START_ESTIMATE_S = 12.0
@@ -81,7 +81,8 @@ def clock_text(seconds: float) -> str:
 
 
 def event_text(event: dict[str, Any]) -> str | None:
-    """An orchestrator action or a fault as one short sentence; None for other events."""
+    """An orchestrator action, a fault or a harness part's stop as one short sentence;
+    None for other events."""
     kind = str(event.get("kind", ""))
     who = str(event.get("component", ""))
     if kind.startswith(Source.ORCHESTRATOR):
@@ -101,6 +102,11 @@ def event_text(event: dict[str, Any]) -> str | None:
         verb = kind.removeprefix(Source.FAULT).replace("_", " ")
         text = f"fault {event.get('fault')} ({event.get('type')}) {verb} on {targets}"
         return text + (f": {event['error']}" if event.get("error") else "")
+    if kind == StackEvent.PART_STOPPED:
+        # the verdict's "not measurable after N s" is decided after the run (analysis.parts)
+        text = (f"{event.get('part') or who} stopped with no fault asking for it: "
+                "the run is invalid, and nothing from here is the architecture's")
+        return text + (f" ({event['error']})" if event.get("error") else "")
     return None
 
 

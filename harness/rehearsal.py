@@ -19,6 +19,7 @@ from typing import Any
 
 from harness import __version__
 from harness.analysis.invariants import Invariant, count_writes, evaluate
+from harness.analysis.parts import part_failures
 from harness.analysis.series import ArchData
 from harness.errors import HarnessError
 from harness.faults.base import FaultContext
@@ -198,8 +199,15 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                 time.sleep(scenario.drain_s)
                 took.mark("drain")
             view.stage("checking invariants")
-            outcome.invariants, outcome.writes_checked = _invariants(
-                stack, load, settle_s=database_settle_s(profile, options.settings.time_scale))
+            stopped = part_failures(events.events)
+            if stopped:
+                # the queue or the edges the checks read may be gone with the part, and
+                # nothing after its failure is judged: the run is invalid (report.assemble)
+                say(f"{arch}: invariants not checked: {stopped[0].reason}")
+            else:
+                outcome.invariants, outcome.writes_checked = _invariants(
+                    stack, load,
+                    settle_s=database_settle_s(profile, options.settings.time_scale))
             outcome.complete = load.complete
             took.mark("invariants")
             view.stage("tearing down")

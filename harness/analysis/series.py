@@ -124,6 +124,15 @@ class ArchData:
         self.dropped[(second, endpoint)] = self.dropped.get((second, endpoint), 0) + n
         self._forget()
 
+    def before(self, second: int) -> ArchData:
+        """The data of the seconds before `second` only (harness.analysis.parts cuts at a
+        harness failure). The histograms are shared with this data, not copied."""
+        return ArchData(
+            self.arch, cells={k: h for k, h in self.cells.items() if k[0] < second},
+            counts={s: c for s, c in self.counts.items() if s < second},
+            dropped={k: n for k, n in self.dropped.items() if k[0] < second},
+        )
+
     def _forget(self) -> None:
         self.__dict__.pop("_per_second", None)
         self._seconds.clear()

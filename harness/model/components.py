@@ -35,6 +35,15 @@ IMAGE_OF_KIND = {
     "mariadb": "mariadb", "rdsproxy": "rdsproxy", "haproxy": "haproxy", "php": "php", "go": "go",
 }
 
+#: the kinds that are the harness's own parts, not the architecture under test, each with
+#: the name a run's verdict gives it: the fault proxies on every edge, the AWS emulator
+#: and its fault point, and the RDS Proxy stand-in (on AWS a managed service that does
+#: not crash on its own; a scenario fault aimed at it makes its stop the architecture's)
+HARNESS_PARTS: dict[str, str] = {
+    "toxiproxy": "Toxiproxy", "localstack": "LocalStack", "faultpoint": "the AWS fault point",
+    "rdsproxy": "the RDS Proxy stand-in",
+}
+
 
 @dataclass(frozen=True)
 class ComponentDecl:
@@ -94,6 +103,11 @@ class StackDecl:
     def listed(self) -> list[ComponentDecl]:
         """The components of the architecture: fault targets, in stack.json."""
         return [c for c in self.components if c.listed]
+
+    def harness_parts(self) -> list[ComponentDecl]:
+        """The components that are the harness's own parts (HARNESS_PARTS): a stop of one
+        that no scenario fault asked for is the harness failing, not the architecture."""
+        return [c for c in self.components if c.kind in HARNESS_PARTS]
 
     def backing(self) -> list[ComponentDecl]:
         """What needs nothing else: started first, together, and seeded before the rest."""

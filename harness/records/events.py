@@ -124,6 +124,11 @@ class StackEvent(StrEnum):
     DB_CONNECTIONS = "db.connections"
     #: the load balancer finished draining a target (the lb drain fault)
     LB_TARGET_DEREGISTERED = "lb.target_deregistered"
+    #: a part of the harness itself stopped with no scenario fault asking for it
+    #: (harness.stacks.collector): `component`, `component_kind`, `part` (its name in
+    #: the verdict), `alive_s` (last seen alive), and `error` when the part is the
+    #: collector itself; nothing after it is the architecture's (harness.analysis.parts)
+    PART_STOPPED = "harness.part_stopped"
 
 
 #: any kind an EventLog takes

@@ -104,7 +104,8 @@ def arch_line(a: ArchRecord, *, interrupted: bool = False) -> str:
 def _why(best: ArchRecord, other: ArchRecord) -> list[str]:
     reasons = []
     if best.valid != other.valid:
-        reasons.append(f"{other.arch}'s run is invalid (the generator fell behind)")
+        why = "; ".join(other.invalid_reasons) or "the generator fell behind"
+        reasons.append(f"{other.arch}'s run is invalid ({why})")
     if other.error and not best.error:
         reasons.append(f"{other.arch} stopped early ({other.error})")
     if _violations(best) != _violations(other):
