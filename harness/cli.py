@@ -26,6 +26,7 @@ from harness.records.marker import mark_owner_gone
 from harness.rehearsal import RunOptions, rehearse
 from harness.repeats import exit_code as repeats_exit_code
 from harness.repeats import rehearse_repeated
+from harness.replay.command import replay as replay_command
 from harness.report.commands import compare_command, report_command
 from harness.report.compare_options import parse_rule
 from harness.report.terminal import print_verdict
@@ -315,6 +316,7 @@ def inject(
 
 app.command(name="load")(load_command)
 app.command(name="capacity")(capacity_command)
+app.command(name="replay")(replay_command)
 
 
 @app.command()

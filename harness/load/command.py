@@ -92,7 +92,7 @@ def build_workload(
         if not path.is_absolute():
             path = (phases_file.parent / path).resolve()
         data = {**data, "locustfile": {**data["locustfile"], "path": str(path)}}
-    return load_workload({**base, **data}, str(phases_file))
+    return load_workload({**base, **data}, str(phases_file), base_dir=phases_file.parent)
 
 
 def load(

@@ -6,6 +6,12 @@ inverting the cumulative rate Λ(t) = ∫ rate: arrival k is at Λ⁻¹(x_k), wh
 x_k = k + 0.5 (uniform) or a sum of unit exponential gaps (a Poisson process
 whose rate follows the phases). Journey choices and their parameters come from
 a second generator, so switching `arrivals` does not change which journeys run.
+
+A series phase (a recorded night) is replayed exactly instead: each bucket gets
+round(Λ at its end) - round(Λ at its start) arrivals, so the count per bucket is the
+recorded one and the running total never drifts; inside the bucket they fall at even
+gaps (uniform) or at seeded random times (poisson: given the count, a Poisson
+process's times are uniform order statistics).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from harness.scenario.workload import Workload
+from harness.scenario.workload import SeriesPhase, Workload
 
 
 class Arrival(NamedTuple):
@@ -44,6 +50,8 @@ class Segment:
     length_s: float
     rate_start: float
     rate_end: float
+    #: a series bucket: exactly its (rounded) area's arrivals, not a random count
+    exact: bool = False
 
     @property
     def area(self) -> float:
@@ -73,16 +81,29 @@ def segments(workload: Workload) -> list[Segment]:
         at = start
         for length, r0, r1 in phase.segments():
             if length > 0:
-                result.append(Segment(at, length, r0, r1))
+                result.append(Segment(at, length, r0, r1, phase.exact_counts))
             at += length
     return result
 
 
 def rate_at(workload: Workload, t: float) -> float:
-    """Offered arrivals per second at offset t (0 outside the phases and in gaps)."""
-    for seg in segments(workload):
-        if seg.start_s <= t < seg.start_s + seg.length_s:
-            return seg.rate_at(t)
+    """Offered arrivals per second at offset t (0 outside the phases and in gaps).
+
+    Called once a second of the run: it looks into the one phase running at t (a
+    series by index), so a night-long series costs no more than a constant phase.
+    """
+    if workload.locustfile is not None:
+        return 0.0
+    for phase, (_name, start, end) in zip(workload.phases, workload.phase_windows(), strict=True):
+        if not start <= t < end:
+            continue
+        if isinstance(phase, SeriesPhase):
+            return phase.rates[min(int((t - start) // phase.bucket), len(phase.rates) - 1)]
+        at = start
+        for length, r0, r1 in phase.segments():
+            if length > 0 and at <= t < at + length:
+                return Segment(at, length, r0, r1).rate_at(t)
+            at += length
     return 0.0
 
 
@@ -114,6 +135,22 @@ def arrivals(workload: Workload, seed: int | None = None) -> Iterator[Arrival]:
     x = gaps.expovariate(1.0) if poisson else 0.5
     for seg in segments(workload):
         area = seg.area
+        if seg.exact:
+            for offset_s in _bucket_times(seg, _whole(done + area) - _whole(done), gaps, poisson):
+                yield Arrival(
+                    index,
+                    offset_s,
+                    names[min(bisect.bisect_right(cumulative, draw() * total), len(names) - 1)],
+                    int(draw() * products) + 1,
+                    int(draw() * 3) + 1,
+                    int(draw() * events) + 1,
+                    int(draw() * 4) + 1,
+                )
+                index += 1
+            done += area
+            # a phase after the series starts its own arrivals from here
+            x = done + (gaps.expovariate(1.0) if poisson else 0.5)
+            continue
         while x < done + area:
             yield Arrival(
                 index,
@@ -127,6 +164,21 @@ def arrivals(workload: Workload, seed: int | None = None) -> Iterator[Arrival]:
             index += 1
             x += gaps.expovariate(1.0) if poisson else 1.0
         done += area
+
+
+def _whole(x: float) -> int:
+    """x rounded half up (not to even), so a series of halves alternates 0, 1, 0, 1."""
+    return math.floor(x + 0.5)
+
+
+def _bucket_times(seg: Segment, n: int, gaps: random.Random, poisson: bool) -> list[float]:
+    """The offsets of a series bucket's n arrivals, in order, inside [start, end)."""
+    if n <= 0:
+        return []
+    if poisson:
+        return [seg.start_s + u * seg.length_s for u in sorted(gaps.random() for _ in range(n))]
+    step = seg.length_s / n
+    return [seg.start_s + (k + 0.5) * step for k in range(n)]
 
 
 def offered_per_second(workload: Workload, seed: int | None = None) -> list[int]:

@@ -32,6 +32,7 @@ from harness import yamlfile
 from harness.errors import ProfileError, ScenarioError
 from harness.model.cited import check_time_scale
 from harness.model.monitoring import AlarmSpec
+from harness.model.prices import check_overrides, load_prices
 from harness.model.profile import Profile
 from harness.model.profile_file import available_profiles, load_profile
 from harness.scenario import alarms as scenario_alarms
@@ -79,6 +80,8 @@ class _Header(BaseModel):
     scaling: dict[str, Any] = Field(default_factory=dict)
     #: what-if copies of a profile, keyed by label (harness.scenario.variants)
     variants: dict[str, Any] = Field(default_factory=dict)
+    #: AWS prices that replace the table's (harness.model.prices), by name: {name: USD}
+    prices: Any = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,8 @@ def _validate(raw: Any, path: Path, source: str, root: yaml.Node | None = None) 
         header = _Header.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(source, exc)) from None
-    workload = load_workload(header.workload, source, prefix="workload")
+    workload = load_workload(header.workload, source, prefix="workload",
+                             base_dir=path.parent)
     workload = with_locustfile_from(workload.model_copy(update={"seed": header.seed}), path.parent)
     if workload.locustfile is not None and not workload.locustfile.path.is_file():
         raise ScenarioError(
@@ -200,6 +204,10 @@ def _validate(raw: Any, path: Path, source: str, root: yaml.Node | None = None) 
         raise ScenarioError(f"{source}: architectures: a label appears twice; give copies "
                             "their own variant (modern, modern#2)")
     alarms = scenario_alarms.parse_alarms(header.alarms, source)
+    try:  # checked here; the cost analysis reads them back from the recorded definition
+        check_overrides(header.prices, load_prices().names, source)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     variants = parse_variants(header.variants, source=source, root=root)
     for arch in header.architectures:
         profile = _profile(arch, variants)

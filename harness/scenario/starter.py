@@ -122,13 +122,18 @@ class Shopper(HttpUser):
 """
 
 
+def head_text(name: str, *, file: str, description: str) -> str:
+    """The starter's commented top level (name to drain), for other writers of scenarios."""
+    return _HEAD.format(name=name, file=file, description=description)
+
+
 def scenario_text(name: str, *, locustfile: bool = False, file: str = "") -> str:
     """The starter scenario for `name`; with `locustfile`, its workload is locustfile.py."""
     description = (
         "my event: our own locustfile, an app lost and a slow database" if locustfile
         else "my event: a doors-open ramp to 3x, an app lost at the peak and a slow database"
     )
-    head = _HEAD.format(name=name, file=file or f"{name}.yaml", description=description)
+    head = head_text(name, file=file or f"{name}.yaml", description=description)
     return head + (_LOCUST_WORKLOAD if locustfile else _JOURNEYS)
 
 

@@ -11,9 +11,10 @@ rates like "200/s" or "6000/m" (a bare number is per second).
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,12 +22,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
 
 from harness import yamlfile
 from harness.errors import ScenarioError
+from harness.scenario.ratefile import read_rates
 from harness.scenario.units import DURATION_PATTERN, parse_duration
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*$")
@@ -45,6 +48,8 @@ def parse_rate(value: Any) -> float:
         raise ValueError(f"{value!r}: a rate cannot be negative")
     else:
         raise ValueError(f"{value!r} is not a rate; write e.g. '200/s', '6000/m' or a number")
+    if not math.isfinite(rate):  # .nan, .inf, or hundreds of digits
+        raise ValueError(f"{value!r:.24} is not a rate; write e.g. '200/s', '6000/m' or a number")
     if rate < 0:
         raise ValueError(f"{value!r}: a rate cannot be negative")
     return rate
@@ -97,6 +102,9 @@ class Journey(_Model):
 
 
 class _Phase(_Model):
+    #: True: each segment gets exactly its arrivals (rounded), not a Poisson count of them
+    exact_counts: ClassVar[bool] = False
+
     name: str = Field(min_length=1, description="how SLOs and reports refer to this phase")
     duration: Duration = Field(description="length of the phase")
     at: Duration | None = Field(
@@ -177,7 +185,72 @@ class StepPhase(_Phase):
         ]
 
 
-Phase = Annotated[ConstantPhase | RampPhase | SpikePhase | StepPhase, Field(discriminator="shape")]
+class SeriesPhase(_Phase):
+    """A recorded rate series replayed bucket by bucket (`harness replay` writes one).
+
+    Each bucket gets exactly its arrivals (rate x bucket; fractions carried over so the
+    running total never drifts by a whole arrival), so both architectures are offered
+    the recorded shape second by second; where they fall inside the bucket follows the
+    workload's `arrivals` (poisson: seeded random times, uniform: even gaps).
+    """
+
+    exact_counts: ClassVar[bool] = True
+
+    shape: Literal["series"]
+    rates: list[Rate] = Field(
+        min_length=1, description="arrivals per second in each bucket, in order"
+    )
+    file: Path | None = Field(
+        None, exclude=True,
+        description="instead of `rates`: a file with one rate a line (`#` lines skipped), "
+        "relative to the scenario file",
+    )
+    bucket: Duration = Field(1.0, gt=0, description="length of each rate's bucket")
+    duration: Duration = Field(
+        0.0, description="may be left out: the number of rates x bucket"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rates_and_length(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("file") is not None:
+            if data.get("rates") is not None:
+                raise ValueError("give `rates` or `file`, not both")
+            base = (info.context or {}).get("base_dir")
+            path = Path(str(data["file"]))
+            data["rates"] = read_rates(path if base is None else Path(base) / path)
+        elif data.get("rates") is None:
+            raise ValueError("a series needs `rates: [...]` (arrivals per second of each "
+                             "bucket) or `file:` (one rate a line)")
+        if "duration" not in data and isinstance(data["rates"], list):
+            try:
+                bucket = parse_duration(data.get("bucket", 1.0))
+            except ValueError:
+                return data  # the field's own check names the problem
+            data["duration"] = len(data["rates"]) * bucket
+        return data
+
+    @model_validator(mode="after")
+    def _length_matches(self) -> SeriesPhase:
+        length = len(self.rates) * self.bucket
+        if abs(self.duration - length) > 1e-6 * max(1.0, length):
+            raise ValueError(
+                f"duration ({self.duration:g} s) is not the series' length ({len(self.rates)} "
+                f"rates x {self.bucket:g} s = {length:g} s); leave `duration` out"
+            )
+        return self
+
+    def segments(self) -> list[tuple[float, float, float]]:
+        return [(self.bucket, rate, rate) for rate in self.rates]
+
+
+Phase = Annotated[
+    ConstantPhase | RampPhase | SpikePhase | StepPhase | SeriesPhase,
+    Field(discriminator="shape"),
+]
 
 
 class Timeouts(_Model):
@@ -320,13 +393,19 @@ def _key_path(prefix: str, loc: tuple[int | str, ...]) -> str:
     return path
 
 
-_SHAPES = ("constant", "ramp", "spike", "step")
+_SHAPES = ("constant", "ramp", "spike", "step", "series")
 
 
-def load_workload(data: Any, source: str, prefix: str = "") -> Workload:
-    """Validate parsed YAML into a Workload; ScenarioError (exit 2) naming file and field."""
+def load_workload(
+    data: Any, source: str, prefix: str = "", base_dir: Path | None = None
+) -> Workload:
+    """Validate parsed YAML into a Workload; ScenarioError (exit 2) naming file and field.
+
+    `base_dir` is the folder of the file `data` came from: a series phase's `file:` is
+    read from there (and inlined as `rates`).
+    """
     try:
-        return Workload.model_validate(data)
+        return Workload.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(source, exc, prefix)) from None
 
@@ -337,7 +416,9 @@ def load_workload_file(path: Path) -> Workload:
     prefix = ""
     if isinstance(data, dict) and "workload" in data:
         data, prefix = data["workload"], "workload"
-    return with_locustfile_from(load_workload(data, str(path), prefix), path.parent)
+    return with_locustfile_from(
+        load_workload(data, str(path), prefix, base_dir=path.parent), path.parent
+    )
 
 
 def with_locustfile_from(workload: Workload, base_dir: Path) -> Workload:

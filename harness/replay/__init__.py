@@ -1,0 +1,1 @@
+"""`harness replay`: access logs (ALB, Classic LB, combined) into a scenario that replays them."""
