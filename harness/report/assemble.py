@@ -30,6 +30,7 @@ from harness.analysis.detection import (
 from harness.analysis.invariants import Invariant
 from harness.analysis.orderings import ClockOrdering, recorded_profile, withhold_estimates
 from harness.analysis.orderings import from_record as clock_orderings
+from harness.analysis.parts import PartFailure, measurable, part_failures, unmeasured_after
 from harness.analysis.recovery import (
     FaultRecovery,
     FaultWindow,
@@ -42,6 +43,7 @@ from harness.analysis.slo import SloResult, evaluate
 from harness.analysis.verdict import FAIL, INVALID, PASS, STOPPED, Verdict, verdict
 from harness.model.alarmdef import AlarmDef
 from harness.model.profile import Profile
+from harness.report.cost import arch_cost
 from harness.report.html import render
 from harness.report.junit import junit_xml
 from harness.report.record import (
@@ -122,21 +124,32 @@ def build_record(
     architecture stopped early. `status` is one of record.Status; an interrupted run's
     verdict is `interrupted` (exit 2) whatever it measured, its reasons say what it
     measured, and `interrupted_by` names the signal.
+
+    A harness part that stopped on its own (harness.analysis.parts) makes its
+    architecture invalid too, and its data is judged only up to the failure: the
+    harness's damage is never counted as the architecture's errors.
     """
     invariants = invariants or {}
     invalid_reasons: dict[str, list[str]] = {a: list(r) for a, r in (invalid or {}).items() if r}
     errors = errors or {}
+    recorded, data = data, measurable(data, events)
+    failures = {a: found for a in dict.fromkeys([*data, *errors, *invariants])
+                if (found := part_failures(events, a))}
+    for arch, found in failures.items():
+        invalid_reasons.setdefault(arch, []).extend(f.invalid_reason for f in found)
     writes_checked = writes_checked or {}
     time_scale = header.time_scale
     alarms = {a: [AlarmDef.from_json(d) for d in defs] for a, defs in header.alarms.items()}
     analysed = {
-        arch: _analyse(arch, d, header, objectives, events, alarms.get(arch, []), time_scale)
+        arch: _analyse(arch, d, header, objectives, events, alarms.get(arch, []), time_scale,
+                       failures.get(arch, [None])[0])
         for arch, d in data.items()
     }
     # an architecture that produced no data at all still gets its row (and its error)
     names = list(dict.fromkeys([*data, *errors, *invariants]))
-    no_load = {a: _no_load_reason(a, data, errors) for a in names
-               if a not in data or data[a].stats().requests == 0}
+    # what the generator sent at all, not what is left of it before a harness failure
+    no_load = {a: _no_load_reason(a, recorded, errors) for a in names
+               if a not in recorded or recorded[a].stats().requests == 0}
     # nothing was sent, so nothing was measured: an SLO "met" on no requests would lie
     windows = {name: (lo, hi) for name, lo, hi in header.phases}
     recoveries = {arch: a.recoveries for arch, a in analysed.items()}
@@ -189,8 +202,13 @@ class _Analysis:
 
 def _analyse(arch: str, data: ArchData, header: RunHeader, objectives: Objectives,
              events: Sequence[Mapping[str, Any]], alarms: Sequence[AlarmDef],
-             time_scale: float) -> _Analysis:
-    """Recovery, clock orderings, alarm detection and deploys of one architecture's run."""
+             time_scale: float, failure: PartFailure | None = None) -> _Analysis:
+    """Recovery, clock orderings, alarm detection and deploys of one architecture's run.
+
+    After a harness `failure` the data is cut: a fault the cut leaves unjudged is not
+    measurable rather than unrecovered, and alarms that changed from then on are the
+    harness's doing, not detections or false alarms of the architecture.
+    """
     profile = recorded_profile(header.profiles.get(arch, {}))
     typed = profile if isinstance(profile, Profile) else None  # why not: `unjudged` says
     faults = faults_from_events(events, arch)
@@ -200,8 +218,10 @@ def _analyse(arch: str, data: ArchData, header: RunHeader, objectives: Objective
     # inverted one gets no AWS estimate
     orderings, unjudged = clock_orderings(profile, header.definition, time_scale, recoveries,
                                           data)
-    recoveries = withhold_estimates(recoveries, orderings)
+    recoveries = unmeasured_after(withhold_estimates(recoveries, orderings), failure)
     changes = changes_from_events(events, arch)
+    if failure is not None:
+        changes = [c for c in changes if c.at_s < failure.measured_until_s]
     end = max([float(data.duration_s), *(c.at_s for c in changes)])
     detections, false_alarms, overload_alarms = detect(
         faults, recoveries, changes, {d.name: d for d in alarms}, end,
@@ -251,6 +271,9 @@ def _arch_record(
         scaling=scaling_record(
             events, arch, analysis.profile if analysis else _typed_profile(header, arch), data,
             time_scale),
+        cost=arch_cost(header.definition,
+                       analysis.profile if analysis else _typed_profile(header, arch), data,
+                       events, arch, time_scale),
     )
 
 
@@ -307,15 +330,20 @@ def _no_load_reason(arch: str, data: Mapping[str, ArchData], errors: Mapping[str
 def write_reports(out: ResultsDir, record: RunRecord, data: Mapping[str, ArchData],
                   events: Sequence[Mapping[str, Any]]) -> None:
     """report.html, junit.xml and summary.md from the record and the data."""
-    out.write_text(REPORT, render(record, data, events))
+    # the charts end where the record's figures do: at a harness failure, if any
+    out.write_text(REPORT, render(record, measurable(data, events), events))
     out.write_text(JUNIT, junit_xml(record))
     out.write_text(SUMMARY, summary_md(record))
 
 
 def write_all(out: ResultsDir, record: RunRecord, data: Mapping[str, ArchData],
               events: Sequence[Mapping[str, Any]], *, finish: bool = True) -> None:
-    """Every results file; run.json is written last before the folder is marked complete."""
-    out.write_timeseries(data)
+    """Every results file; run.json is written last before the folder is marked complete.
+
+    timeseries.csv holds the seconds the record judged: none after a harness failure,
+    whose figures measure the harness, not the architecture.
+    """
+    out.write_timeseries(measurable(data, events))
     if not out.events_path.exists():
         out.write_events([dict(e) for e in events])
     write_reports(out, record, data, events)

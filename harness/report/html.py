@@ -23,7 +23,7 @@ from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.records.classify import FAILURE_CLASSES
 from harness.records.events import FaultEvent, Source, StackEvent
-from harness.report import connections, scaling
+from harness.report import connections, cost, scaling
 from harness.report.clock import MARK_NOTE, clock_view
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
@@ -384,12 +384,14 @@ Alarms of an overload: {% for a in alarmed %}<span class="arch-{{ a.arch }}">{{ 
 {% for label, key, unit in totals_rows %}<tr><td>{{ label }}</td>
 {% for a in r.architectures %}<td class="num">{{ total(a, key, unit) }}</td>{% endfor %}</tr>
 {% endfor %}
+{% for label, cells in cost_rows %}<tr><td>{{ label }}</td>
+{% for v in cells %}<td class="num">{{ v }}</td>{% endfor %}</tr>{% endfor %}
 <tr><td>validity</td>{% for a in r.architectures %}<td>
 {% if a.valid %}valid{% else %}<span class="fail">INVALID</span>:
 {{ a.invalid_reasons | join('; ') }}{% endif %}
 {% if a.error %}<br><span class="fail">{{ a.error }}</span>{% endif %}</td>{% endfor %}</tr>
 </table>
-
+{{ cost_section }}
 <h2>Capacity</h2>
 <p class="muted">Each instance/task's CPU and memory as its profile asks and as the kernel held
 them (read back from its cgroup once the stack was up).</p>
@@ -515,5 +517,6 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
         unjudged=scaling.overload_unjudged,
         slos=record.slo_results(), invariants=invariants,
         totals_rows=TOTALS_ROWS, total=_total, inv_verdict=invariant_verdict, kinds=KINDS,
+        cost_rows=cost.rows(record), cost_section=cost.section(record),
         settings=json.dumps(record.settings, indent=2, sort_keys=True, default=str),
     )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.analysis.cost import ArchCost
 from harness.analysis.deploys import DeploySummary
 from harness.analysis.detection import FalseAlarm, FaultDetection, OverloadAlarm
 from harness.analysis.invariants import Invariant
@@ -215,6 +216,10 @@ class ArchRecord(_Model):
     scaling: ScalingRecord | None = Field(
         None, description="auto scaling: capacity over time and the scaling gap; null: a "
         "fixed fleet")
+    cost: ArchCost | None = Field(
+        None, description="the event's cost on AWS: line items (quantity in AWS units, unit "
+        "price, source), total, cost per million requests served, what scaling added "
+        "(harness.analysis.cost); null: not priced (a record written before it, no data)")
 
 
 class ScalingRecord(_Model):

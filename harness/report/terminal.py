@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.report.cost import rows as cost_rows
 from harness.report.deploytable import deploys_line
 from harness.report.headline import data_line
 from harness.report.record import RunRecord
@@ -56,6 +57,8 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         if name.startswith(("at AWS", "deploys")) and all(v == "—" for v in values):
             continue  # nothing recovered (deployed): nothing to show
         table.add_row(name, *values)
+    for name, values in cost_rows(record)[:2]:  # the event's AWS cost; its items: report.html
+        table.add_row(escape(name), *map(escape, values))
     console.print(table)
     for a in archs:
         if a.error:
