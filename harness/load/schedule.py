@@ -130,6 +130,17 @@ def arrivals(workload: Workload, seed: int | None = None) -> Iterator[Arrival]:
     # which the generator pays for every arrival, at any rate.
     draw = choices.random
 
+    def arrival(index: int, offset_s: float) -> Arrival:
+        return Arrival(
+            index,
+            offset_s,
+            names[min(bisect.bisect_right(cumulative, draw() * total), len(names) - 1)],
+            int(draw() * products) + 1,
+            int(draw() * 3) + 1,
+            int(draw() * events) + 1,
+            int(draw() * 4) + 1,
+        )
+
     index = 0
     done = 0.0  # cumulative expected arrivals before the current segment
     x = gaps.expovariate(1.0) if poisson else 0.5
@@ -137,30 +148,14 @@ def arrivals(workload: Workload, seed: int | None = None) -> Iterator[Arrival]:
         area = seg.area
         if seg.exact:
             for offset_s in _bucket_times(seg, _whole(done + area) - _whole(done), gaps, poisson):
-                yield Arrival(
-                    index,
-                    offset_s,
-                    names[min(bisect.bisect_right(cumulative, draw() * total), len(names) - 1)],
-                    int(draw() * products) + 1,
-                    int(draw() * 3) + 1,
-                    int(draw() * events) + 1,
-                    int(draw() * 4) + 1,
-                )
+                yield arrival(index, offset_s)
                 index += 1
             done += area
             # a phase after the series starts its own arrivals from here
             x = done + (gaps.expovariate(1.0) if poisson else 0.5)
             continue
         while x < done + area:
-            yield Arrival(
-                index,
-                seg.time_of(x - done),
-                names[min(bisect.bisect_right(cumulative, draw() * total), len(names) - 1)],
-                int(draw() * products) + 1,
-                int(draw() * 3) + 1,
-                int(draw() * events) + 1,
-                int(draw() * 4) + 1,
-            )
+            yield arrival(index, seg.time_of(x - done))
             index += 1
             x += gaps.expovariate(1.0) if poisson else 1.0
         done += area

@@ -125,7 +125,7 @@ def scenario_text(replay: Replay, *, name: str, file: str, rates_file: str) -> s
     peak_requests = number(replay.shaped.rates[peak])
     weights = "".join(f"    {n}: {{weight: {number(share)}}}\n"
                       for n, share in mix.weights.items())
-    return starter.head_text(name, file=file, description=description) + f"""
+    return starter.head_text(name, file=file, description=description, writer="replay") + f"""
 # Replayed by `harness replay` from {replay.files} log files: {replay.lines} lines read,
 # {replay.skipped} skipped. Window: {utc(w.start)} to {utc(w.end)} ({w.chosen}),
 # {_ratio(replay)}.{compressed}

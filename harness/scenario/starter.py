@@ -15,7 +15,7 @@ from harness.errors import ConfigError
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _HEAD = """\
-# {name}: a rehearsal of your own event, written by `harness init`.
+# {name}: a rehearsal of your own event, written by `harness {writer}`.
 #
 #   harness validate {file}                      # check it (seconds)
 #   harness run {file} --arch modern             # one architecture, about a minute
@@ -122,9 +122,9 @@ class Shopper(HttpUser):
 """
 
 
-def head_text(name: str, *, file: str, description: str) -> str:
+def head_text(name: str, *, file: str, description: str, writer: str = "init") -> str:
     """The starter's commented top level (name to drain), for other writers of scenarios."""
-    return _HEAD.format(name=name, file=file, description=description)
+    return _HEAD.format(name=name, file=file, description=description, writer=writer)
 
 
 def scenario_text(name: str, *, locustfile: bool = False, file: str = "") -> str:
