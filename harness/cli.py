@@ -29,10 +29,11 @@ from harness.repeats import rehearse_repeated
 from harness.replay.command import replay as replay_command
 from harness.report.commands import compare_command, report_command
 from harness.report.compare_options import parse_rule
+from harness.report.forecast import forecast_command
 from harness.report.terminal import print_verdict
 from harness.runtime import cgroups, registry, select
+from harness.scenario import own_starter, starter
 from harness.scenario import scenario as scenario_mod
-from harness.scenario import starter
 from harness.scenario.labels import profile_of
 from harness.settings import Settings
 from harness.stacks.seed import SeedPlan
@@ -336,7 +337,7 @@ def validate(
         )
         return
     found = scenario_mod.load_scenario(scenario)
-    users = locustcheck.check_workload(found.workload, str(found.path))
+    locust_info = locustcheck.inspect_workload(found.workload, str(found.path))
     out.print(
         f"ok: {found.path}: {found.name}, {len(found.workload.phase_windows())} phases over "
         f"{found.workload.duration:g} s, {len(found.faults)} faults, "
@@ -347,9 +348,12 @@ def validate(
         picked = "runs" if label in found.architectures else f"pick with --arch {label}"
         out.print(f"variant {variant.summary()}; {picked}", soft_wrap=True, highlight=False,
                   markup=False)
-    if found.workload.locustfile is not None:
-        out.print(f"locustfile: {found.workload.locustfile.path}: runs {', '.join(users)}",
+    if locust_info is not None:
+        out.print(f"locustfile: {locust_info.path}: runs {', '.join(locust_info.users)}",
                   soft_wrap=True, highlight=False)
+        if locust_info.shape is not None:
+            out.print(f"locustfile: {locust_info.shape.describe()}", soft_wrap=True,
+                      highlight=False, markup=False)
 
 
 @app.command()
@@ -360,8 +364,18 @@ def init(
     ] = False,
     directory: Annotated[Path, typer.Option("--dir", help="folder to write to")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="overwrite existing files")] = False,
+    own_service: Annotated[Path | None, typer.Option(
+        "--own-service", help="write a starter folder for your own service into DIR "
+        "(scenario, a profile per era, schema, locustfile)")] = None,
 ) -> None:
     """Write a commented starter scenario (and locustfile) that validates as it is."""
+    if own_service is not None:
+        written = own_starter.write_own_starter(own_service, force=force)
+        for path in written:
+            out.print(f"wrote {path}", highlight=False)
+        out.print(f"next: fill in the lines marked FILL IN; harness validate {written[0]}; "
+                  f"harness run {written[0]}", highlight=False, soft_wrap=True)
+        return
     written = starter.write_starter(name, directory, locustfile=locustfile, force=force)
     for path in written:
         out.print(f"wrote {path}", highlight=False)
@@ -552,6 +566,17 @@ def compare(
         baseline, candidate, baseline_arch=baseline_arch, candidate_arch=candidate_arch,
         out_dir=out_dir, rule=rule, console=out,
     ))
+
+
+@app.command()
+def forecast(
+    run_dir: Annotated[Path, typer.Argument(help="a results folder, results/<run-id>")],
+    hours: Annotated[float, typer.Option(
+        help="the longer event's length in AWS hours, e.g. 6 for a 6-hour sale")],
+) -> None:
+    """What a longer event shaped like this rehearsal would cost on AWS: the run's line
+    items scaled to --hours, an estimate, with its assumptions."""
+    raise typer.Exit(forecast_command(run_dir, hours, console=out))
 
 
 def main() -> None:

@@ -51,6 +51,15 @@ class LoadError(HarnessError):
     """The load generator could not run (bad target, locustfile that does not import, ...)."""
 
 
+class ResultsError(HarnessError):
+    """The results folder cannot be written: a full disk, or the folder was removed.
+
+    Exit 2, an environment problem, not 3: nothing is in doubt about the architectures
+    or the generator, the figures could not be kept. The run stops at the first such
+    failure, tears its stacks down and leaves what it had written readable.
+    """
+
+
 class InvalidRun(HarnessError):
     """The run cannot be judged: the generator could not keep its schedule."""
 

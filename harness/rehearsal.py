@@ -20,8 +20,9 @@ from typing import Any
 from harness import __version__
 from harness.analysis.invariants import Invariant, count_writes, evaluate
 from harness.analysis.parts import part_failures
+from harness.analysis.queries import judge_all, write_checks, write_keys
 from harness.analysis.series import ArchData
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ResultsError
 from harness.faults.base import FaultContext
 from harness.faults.executor import FaultExecutor, plan
 from harness.interrupts import Seen, interrupts
@@ -29,13 +30,22 @@ from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
 from harness.load.writes import read as read_writes
 from harness.model.profile import Profile
-from harness.readback import database_settle_s, drain_queue, read_writer
+from harness.readback import (
+    database_settle_s,
+    drain_queue,
+    read_keys,
+    read_queries,
+    read_writer,
+)
+from harness.records.files import Watch, watch
+from harness.records.marker import MARKER
 from harness.records.samples import METRICS_FILE, MetricsLog
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
 from harness.report.results import REPEAT_PREFIX, ResultsDir
 from harness.runtime.events import EventLog
 from harness.runtime.watchdog import guarding_results
+from harness.scenario.replayed import replayed_night
 from harness.scenario.scenario import Scenario
 from harness.scenario.variants import modelled_rows
 from harness.settings import Settings
@@ -120,15 +130,28 @@ def _rehearse(scenario: Scenario, options: RunOptions, results: ResultsDir, say:
                    title=scenario.name)
     plain_say, say = say, view.say
     try:
-        with interrupts() as interrupted, view:
-            for arch in options.architectures:
-                view.arch(arch)
-                say(f"{arch}: starting the stack")
-                outcomes[arch] = ArchOutcome(arch)
-                _one_arch(scenario, outcomes[arch], options, results, view, interrupted)
-                view.finish_arch()
-                if not outcomes[arch].complete:
-                    status = "incomplete"
+        with interrupts() as interrupted, view, \
+                watch(results.path, sentinel=MARKER) as broken:
+            try:
+                for arch in options.architectures:
+                    broken.check()
+                    view.arch(arch)
+                    say(f"{arch}: starting the stack")
+                    outcomes[arch] = ArchOutcome(arch)
+                    _one_arch(scenario, outcomes[arch], options, results, view,
+                              (interrupted, broken))
+                    view.finish_arch()
+                    if not outcomes[arch].complete:
+                        status = "incomplete"
+            except Exception as exc:
+                # a full disk or a removed folder surfaces as whatever failed first (a log
+                # a component opens, a mkdir): the folder is the cause, said once, and
+                # nothing is left to write what was measured into
+                failure = broken.explain(exc)
+                if failure is None:
+                    raise
+                raise ResultsError(f"{failure}; the run stopped there and its stacks are "
+                                   "torn down") from None
     except KeyboardInterrupt as exc:
         status = "interrupted"
         # interrupts() names the signal; a bare KeyboardInterrupt is Python's own Ctrl-C
@@ -141,11 +164,14 @@ def _rehearse(scenario: Scenario, options: RunOptions, results: ResultsDir, say:
 
 
 def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
-              results: ResultsDir, view: RunView, interrupted: Seen) -> None:
+              results: ResultsDir, view: RunView, stops: tuple[Seen, Watch]) -> None:
     """One architecture's part: stack up, load and faults on one clock, drain, invariants.
 
     What the load measured lands on `outcome` even when an error or Ctrl-C ends it early.
+    A results folder that stops taking writes (`broken`) stops the load and raises its
+    ResultsError once the stack is down.
     """
+    interrupted, broken = stops
     arch = outcome.arch
     say = view.say
     events = EventLog(results.path / f"events-{arch}.jsonl", echo=view.event)
@@ -183,7 +209,7 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                     load = run_load(
                         info.lb_url, scenario.workload, out_dir=results.path / "load" / arch,
                         seed=options.seed, workers=options.workers, on_second=view.second,
-                        start_at=start_at,
+                        start_at=start_at, stop=broken,
                         stack_cpus=(largest_fleet_cpus(stack.capacity, profile)
                                     if stack.capacity else None),
                     )
@@ -194,9 +220,11 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
                 view.watch_faults(list)
                 if interrupted.is_set():
                     raise KeyboardInterrupt(interrupted.signal)
+                broken.check()
                 say(f"{arch}: load done; draining {scenario.drain_s:g} s")
                 view.stage("draining")
-                time.sleep(scenario.drain_s)
+                broken.wait(scenario.drain_s)
+                broken.check()
                 took.mark("drain")
             view.stage("checking invariants")
             stopped = part_failures(events.events)
@@ -214,6 +242,8 @@ def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,
         took.mark("teardown")
         say(f"{arch}: took {took}")
     except HarnessError as exc:
+        if broken.explain(exc) is not None:
+            raise  # the run stops: _rehearse says why
         outcome.error = str(exc)
         say(f"{arch}: error: {exc}")
     finally:
@@ -246,6 +276,7 @@ def _stack(scenario: Scenario, options: RunOptions, profile: Profile, events: Ev
         seed_plan=SeedPlan(seed=options.seed, products=scenario.workload.data.products,
                            events=scenario.workload.data.events),
         log_dir=log_dir, app_bug=scenario.bug, events=events, runtime=options.runtime,
+        own=scenario.own,
     )
 
 
@@ -284,16 +315,28 @@ class _Stages:
 
 
 def _invariants(stack: Stack, load: LoadResult, *, settle_s: float
-                ) -> tuple[list[Invariant], dict[str, dict[str, int]]]:
+                ) -> tuple[list[Invariant], dict[str, dict[str, int]] | None]:
+    """The sample shop's checks (unless the scenario's own data replaced the shop), the
+    scenario's own queries (harness.scenario.own) and the locustfile's acknowledged writes
+    (harness.load.acked); and how many writes of each kind they checked."""
     info = stack.info
-    assert stack.seed_data is not None
-    initial = {p[0]: p[3] for p in stack.seed_data.products}
+    own = stack.own
+    shop = own is None or own.sample_shop
     writes = list(read_writes(load.out_dir / "writes.jsonl"))
-    checks = evaluate(
-        writes, read_writer(stack.info, settle_s), initial_stock=initial,
-        queued_order_ids=drain_queue(info.aws_endpoint, info.queue_url),
-    )
-    return checks, count_writes(writes)
+    marked = write_keys(writes)
+    checks: list[Invariant] = []
+    if shop:
+        assert stack.seed_data is not None
+        initial = {p[0]: p[3] for p in stack.seed_data.products}
+        checks = evaluate(
+            writes, read_writer(stack.info, settle_s), initial_stock=initial,
+            queued_order_ids=drain_queue(info.aws_endpoint, info.queue_url),
+        )
+    if own is not None and own.invariants:
+        checks += judge_all(own.invariants, read_queries(info, settle_s, own.invariants))
+    if marked:
+        checks += write_checks(writes, read_keys(info, settle_s, marked))
+    return checks, count_writes(writes) if shop or marked else None
 
 
 def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
@@ -318,6 +361,9 @@ def _write(scenario: Scenario, options: RunOptions, results: ResultsDir,
         alarms={a: o.alarms for a, o in outcomes.items()},
         generator_cpu={a: o.generator_cpu for a, o in outcomes.items()
                        if o.generator_cpu is not None},
+        replay=(night.model_dump(mode="json")
+                if (night := replayed_night(scenario.replayed_from, scenario.workload))
+                else None),
     )
     data = {a: o.data for a, o in outcomes.items() if o.data is not None}
     record = build_record(

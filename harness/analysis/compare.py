@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harness.analysis.cost import ArchCost
 from harness.analysis.runlevel import SecondTable
 from harness.analysis.series import ALL, ArchData
 from harness.analysis.stats import (
@@ -216,6 +217,9 @@ class Side:
     recovery_s: Sequence[Mapping[str, float | None]] = field(default_factory=tuple)
     #: per run: fault name -> why that run has no figure ("modern run 2: no impact")
     no_figure: Sequence[Mapping[str, str]] = field(default_factory=tuple)
+    #: per run: the event's AWS cost from run.json (None: the run recorded none); empty:
+    #: no costs to compare (the comparison then has no cost rows)
+    costs: Sequence[ArchCost | None] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,8 @@ class Comparison:
     deltas: list[MetricDelta]
     #: runs a side needed for a verdict
     min_repeats: int = DEFAULT_MIN_REPEATS
+    #: the event's AWS cost on both sides and its difference: shown, never judged
+    costs: list[CostDelta] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[MetricDelta]:
@@ -244,6 +250,90 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "deltas": [d.to_json() for d in self.deltas]}
+
+
+@dataclass(frozen=True)
+class CostDelta:
+    """One cost figure of both sides, in on-demand AWS dollars, and candidate - baseline.
+
+    A cost is arithmetic on the recorded fleet and the price table, not a sample: it has
+    no interval and gets no verdict, so it never fails a pipeline. A side whose cost
+    leaves out items the run could not measure is a lower bound (`*_partial`), and the
+    delta is then of the measured items; None: not measurable, `note` says why.
+    """
+
+    #: "event_cost" (the whole event) or "per_million" (per million requests served)
+    metric: Literal["event_cost", "per_million"]
+    baseline: float | None
+    candidate: float | None
+    delta: float | None
+    relative: float | None
+    #: the line items a side's figure leaves out (not measurable): it is then a lower bound
+    baseline_left_out: tuple[str, ...] = ()
+    candidate_left_out: tuple[str, ...] = ()
+    #: why there is no figure ("not measurable: ..."), or what to read the delta with
+    note: str = ""
+
+    @property
+    def measurable(self) -> bool:
+        return self.delta is not None
+
+
+#: why a side has no cost figure; `NO_COST_WHY` says why a run.json has none
+NO_COST = "no cost in run.json"
+NO_COST_WHY = ("a run.json without a cost was written before costs were priced, or without "
+               "a typed profile or measured seconds")
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round(math.fsum(values) / len(values), 6)
+
+
+def _cost_figures(side: Side, metric: str) -> tuple[float | None, tuple[str, ...], str]:
+    """The side's mean figure over its runs, the items it leaves out, or why there is none."""
+    costs = list(side.costs)
+    if len(costs) < len(side.runs) or any(c is None for c in costs):
+        missing = len(side.runs) - sum(c is not None for c in costs)
+        runs = "" if len(side.runs) == 1 else f" in {missing} of {len(side.runs)} runs"
+        return None, (), f"{side.label}: {NO_COST}{runs}"
+    known = [c for c in costs if c is not None]
+    if metric == "per_million":
+        values = [c.per_million_usd for c in known]
+        if any(v is None for v in values):
+            return None, (), f"{side.label}: no request served, so no cost per request"
+        figures = [v for v in values if v is not None]
+    else:
+        figures = [c.total_usd for c in known]
+    left_out = tuple(dict.fromkeys(item for c in known for item in c.unmeasured))
+    return _mean(figures), left_out, ""
+
+
+def cost_deltas(baseline: Side, candidate: Side) -> list[CostDelta]:
+    """The event's cost and the cost per million requests served, both sides; [] when
+    neither side carries costs (a comparison of bare data)."""
+    if not baseline.costs and not candidate.costs:
+        return []
+    out = []
+    metrics: tuple[Literal["event_cost", "per_million"], ...] = ("event_cost", "per_million")
+    for metric in metrics:
+        base, base_out, base_why = _cost_figures(baseline, metric)
+        cand, cand_out, cand_why = _cost_figures(candidate, metric)
+        if base is None or cand is None:
+            why = "; ".join(w for w in (base_why, cand_why) if w)
+            out.append(CostDelta(metric, base, cand, None, None, base_out, cand_out,
+                                 f"not measurable: {why}"))
+            continue
+        delta = round(cand - base, 6)
+        note = ""
+        if metric == "event_cost":
+            hours = [_mean([c.event_aws_h for c in side.costs if c is not None])
+                     for side in (baseline, candidate)]
+            if abs(hours[0] - hours[1]) > 1e-6:
+                note = (f"the events differ in length ({hours[0]:.4g} h and {hours[1]:.4g} h "
+                        "of AWS time): compare the cost per million")
+        out.append(CostDelta(metric, base, cand, delta, delta / base if base else None,
+                             base_out, cand_out, note))
+    return out
 
 
 def judge(delta: float, baseline: float, *, significant: bool, higher_worse: bool,
@@ -301,7 +391,7 @@ def judge_runs(baseline: Mapping[str, Sequence[float]], candidate: Mapping[str, 
 
 def _side(x: Side | ArchData, label: str | None) -> Side:
     if isinstance(x, Side):
-        return x if label is None else Side(label, x.runs, x.recovery_s, x.no_figure)
+        return x if label is None else Side(label, x.runs, x.recovery_s, x.no_figure, x.costs)
     return Side(label or x.arch, [x])
 
 
@@ -359,6 +449,7 @@ def compare(
         method=f"{method}; {rule.describe(judged)}", runs=(na, nb),
         seconds=(tables_a[0].seconds, tables_b[0].seconds),
         deltas=decide(items, runs=min(na, nb), rule=rule), min_repeats=min_repeats,
+        costs=cost_deltas(a, b),
     )
 
 

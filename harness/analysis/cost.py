@@ -10,8 +10,9 @@ Converting the run back to AWS:
 
 - time: the run compresses AWS time by its `time_scale`, so a run second stands for
   1 / time_scale AWS seconds (a 60 s load at 0.05 is a 20-minute event);
-- size: every member runs at `cpu_factor` of its AWS size (the profile's `app.size`,
-  "CPU x 0.15"), so it serves cpu_factor of the traffic an AWS-sized member would.
+- size: every member runs at `cpu_factor` of its AWS size (the profile's typed
+  `app.size`: `instance_type` or `vcpu` and `memory_gib`, and `cpu_factor`), so it serves
+  cpu_factor of the traffic an AWS-sized member would.
   Traffic counts (requests, connections, bytes, AWS calls) stand for count /
   (cpu_factor x time_scale) on AWS: the rate 1 / cpu_factor higher, over 1 / time_scale
   the time.
@@ -27,7 +28,6 @@ base fleet (`app.instances` every second).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -39,9 +39,6 @@ from harness.model.profile import Profile
 
 #: bytes in the GB AWS bills processed data by
 GB = 2**30
-_EC2 = re.compile(r"\bEC2 ([a-z][a-z0-9-]*\.[a-z0-9]+)")
-_FARGATE = re.compile(r"\bFargate task ([\d.]+) vCPU / ([\d.]+) GB")
-_FACTOR = re.compile(r"\bCPU x ([\d.]+)")
 #: one LCU / NLCU per hour: new connections per second, processed GB per hour (ELB pricing)
 _CAPACITY_UNIT = {"alb": (25.0, 1.0), "nlb": (800.0, 1.0)}
 
@@ -133,25 +130,23 @@ class _Size:
 
 
 def aws_size(profile: Profile) -> tuple[_Size | None, float, str]:
-    """The AWS size a member stands for, the CPU factor, and why either is unknown ("")."""
-    text = profile.app.size.aws_size.value
-    factor_match = _FACTOR.search(text)
-    # without "CPU x f" in the text: the factor the profile scales the fleet's CPU and the
-    # database's connections by (database.max_connections.scale says so)
-    factor = (float(factor_match.group(1)) if factor_match
+    """The AWS size a member stands for, the CPU factor, and why the size is unknown ("").
+
+    From the profile's typed `app.size` (the model checks a Fargate size and that `cpus`
+    is its vCPU x cpu_factor); without `cpu_factor`, the factor the profile scales the
+    database's connections by (database.max_connections.scale: the same 0.15 both
+    shipped profiles scale the fleet's CPU by).
+    """
+    size = profile.app.size
+    factor = (size.cpu_factor if size.cpu_factor is not None
               else profile.database.max_connections.scale.value)
-    why = ""
-    ec2, fargate = _EC2.search(text), _FARGATE.search(text)
-    if ec2 is not None:
-        return _Size("ec2", instance_type=ec2.group(1)), factor, why
-    if fargate is not None:
-        vcpu, gb = float(fargate.group(1)), float(fargate.group(2))
-        if abs(vcpu * factor - profile.app.size.cpus.value) > 1e-6:
-            return None, factor, (f"app.size.aws_size says {vcpu:g} vCPU x {factor:g}, but "
-                                  f"app.size.cpus is {profile.app.size.cpus.value:g}")
-        return _Size("fargate", vcpu=vcpu, gb=gb), factor, why
-    return None, factor, (f"app.size.aws_size {text!r} names no EC2 instance type "
-                          "(\"EC2 t3.small\") or Fargate size (\"Fargate task 0.5 vCPU / 1 GB\")")
+    if size.instance_type is not None:
+        return _Size("ec2", instance_type=size.instance_type), factor, ""
+    if size.vcpu is not None and size.memory_gib is not None:
+        return _Size("fargate", vcpu=size.vcpu, gb=size.memory_gib), factor, ""
+    return None, factor, ("the profile's app.size gives no typed AWS size: add instance_type "
+                          "(EC2, e.g. t3.small) or vcpu and memory_gib (a Fargate task, e.g. "
+                          "0.5 and 1), with cpu_factor")
 
 
 @dataclass(frozen=True)
@@ -164,25 +159,47 @@ class Fleet:
     peak: int
 
 
+@dataclass(frozen=True)
+class FleetStretch:
+    """A stretch of the run [start_s, end_s) over which the billed fleet held still."""
+
+    start_s: float
+    end_s: float
+    #: members billed: the larger of desired and launching + in service
+    members: int
+    #: None: before the first capacity sample (the fleet the stack started with)
+    in_service: int | None
+
+
+def fleet_stretches(points: Sequence[CapacityPoint], run_s: float, base: int
+                    ) -> list[FleetStretch]:
+    """The billed fleet over [0, run_s), each sample holding until the next one."""
+    if not points:
+        return [FleetStretch(0.0, run_s, base, None)] if run_s > 0 else []
+    ordered = sorted(points, key=lambda p: p.t_s)
+    # before the first sample: the fleet the stack started with
+    first = min(max(ordered[0].t_s, 0.0), run_s)
+    out = [FleetStretch(0.0, first, base, None)] if first > 0 else []
+    for i, p in enumerate(ordered):
+        start = min(max(p.t_s, 0.0), run_s)
+        end = min(max(ordered[i + 1].t_s, 0.0), run_s) if i + 1 < len(ordered) else run_s
+        if end > start:
+            out.append(FleetStretch(start, end, max(p.desired, p.launching + p.in_service),
+                                    p.in_service))
+    return out
+
+
 def fleet_seconds(points: Sequence[CapacityPoint], run_s: float, base: int) -> Fleet:
-    """Integrate the billed fleet over [0, run_s): each sample holds until the next one."""
+    """Integrate the billed fleet over [0, run_s) (`fleet_stretches`)."""
     if not points:
         return Fleet(base * run_s, base * run_s, None, base)
     billed = not_serving = 0.0
     peak = base
-    ordered = sorted(points, key=lambda p: p.t_s)
-    # before the first sample: the fleet the stack started with
-    first = min(max(ordered[0].t_s, 0.0), run_s)
-    billed += base * first
-    for i, p in enumerate(ordered):
-        start = min(max(p.t_s, 0.0), run_s)
-        end = min(max(ordered[i + 1].t_s, 0.0), run_s) if i + 1 < len(ordered) else run_s
-        if end <= start:
-            continue
-        members = max(p.desired, p.launching + p.in_service)
-        peak = max(peak, members)
-        billed += members * (end - start)
-        not_serving += max(0, members - p.in_service) * (end - start)
+    for f in fleet_stretches(points, run_s, base):
+        billed += f.members * (f.end_s - f.start_s)
+        if f.in_service is not None:
+            peak = max(peak, f.members)
+            not_serving += max(0, f.members - f.in_service) * (f.end_s - f.start_s)
     return Fleet(billed, base * run_s, not_serving, peak)
 
 
@@ -257,10 +274,13 @@ def forecast(cost: ArchCost, aws_hours: float) -> ArchCost:
     """The same line items for an event of `aws_hours` shaped like this one: an estimate.
 
     Every line grows in proportion to the hours (the rehearsal's fleet, traffic and AWS
-    calls per hour held for the whole event), a load balancer's hours by whole hours.
+    calls per hour held for the whole event), a load balancer's hours by whole hours; a
+    line the rehearsal could not measure stays not measurable. The assumptions say so.
     """
     if cost.event_aws_h <= 0:
         raise ValueError("the rehearsal measured no time to forecast from")
+    if not math.isfinite(aws_hours) or aws_hours <= 0:
+        raise ValueError(f"a forecast needs a positive number of hours, not {aws_hours}")
     ratio = aws_hours / cost.event_aws_h
     lines = []
     for li in cost.lines:
@@ -277,7 +297,8 @@ def forecast(cost: ArchCost, aws_hours: float) -> ArchCost:
                              subtotal_usd=round(quantity * li.unit_price_usd, 6)))
     total = round(sum(li.subtotal_usd or 0.0 for li in lines), 6)
     served = None if cost.served_aws is None else cost.served_aws * ratio
-    per_million = cost.per_million_usd  # the same mix per hour: the same cost per request
+    # not the rehearsal's: the whole-hour lines do not grow in proportion to the requests
+    per_million = round(total / (served / 1e6), 6) if served else None
     added = None if cost.scaling_added_usd is None else round(cost.scaling_added_usd * ratio, 6)
     return replace(
         cost, lines=lines, total_usd=total, event_aws_h=round(aws_hours, 6),
@@ -286,11 +307,30 @@ def forecast(cost: ArchCost, aws_hours: float) -> ArchCost:
         base_member_hours=_times(cost.base_member_hours, ratio),
         not_serving_member_hours=_times(cost.not_serving_member_hours, ratio),
         scaling_added_usd=added, forecast_h=aws_hours,
-        assumptions=[f"an estimate, not a measurement: the rehearsal's {cost.event_aws_h:.4g} "
-                     f"AWS hours repeated over {aws_hours:g} h, with its fleet (base, "
-                     "pre-scaled, scaled out, replaced), traffic and AWS calls per hour "
-                     "unchanged; a longer sale's own shape (a second peak, a quiet night) "
-                     "is not known to it", *cost.assumptions])
+        assumptions=[*_forecast_assumptions(cost, aws_hours, ratio), *cost.assumptions])
+
+
+def _forecast_assumptions(cost: ArchCost, aws_hours: float, ratio: float) -> list[str]:
+    """What the forecast holds constant, what grows how, and what it cannot say."""
+    def items(scales: Scales) -> str:
+        return ", ".join(li.item for li in cost.lines if li.measurable and li.scales == scales)
+
+    out = [f"an estimate, not a measurement: the rehearsal's {cost.event_aws_h:.4g} AWS hours "
+           f"repeated {ratio:.4g} times over {aws_hours:g} h, with its fleet (base, "
+           "pre-scaled, scaled out, replaced), traffic and AWS calls per hour unchanged; "
+           "its one-off moments (warm-up, faults, a scale-out and its way back, a "
+           "replacement) recur in every repetition; a longer sale's own shape (a second "
+           "peak, a quiet night, a fleet left scaled out) is not known to it"]
+    if proportional := items("hours"):
+        out.append(f"in proportion to the hours: {proportional}")
+    if whole := items("whole_hours"):
+        out.append(f"by whole hours, not in proportion: {whole} (each partial hour billed as "
+                   "a full one, so the cost per million requests differs from the "
+                   "rehearsal's)")
+    if cost.unmeasured:
+        out.append("still not measurable and left out of the estimate: "
+                   + ", ".join(cost.unmeasured))
+    return out
 
 
 def _times(value: float | None, ratio: float) -> float | None:

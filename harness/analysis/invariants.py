@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 Kind = Literal["order", "reservation"]
@@ -63,21 +63,54 @@ class DatabaseState:
     seats_total: dict[int, int] = field(default_factory=dict)
 
 
+#: one value of a row a scenario's own query found, made JSON-safe by the read-back
+Cell = int | float | str | None
+
+
+@dataclass(frozen=True)
+class QueryCheck:
+    """A scenario's own SQL invariant as it ran (harness.scenario.own, harness.analysis.queries).
+
+    What it asked and expected, and what the writer answered after the drain: the
+    columns, the first EXAMPLES rows, how many rows there were, or the database's error.
+    """
+
+    sql: str
+    #: "no rows", "rows >= 3", "value == 0"
+    expect: str
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[Cell, ...], ...] = ()
+    #: every row the query gave; None when it failed
+    row_count: int | None = None
+    #: the one value a `value:` expectation compared; None otherwise or when there was none
+    measured: float | None = None
+    #: the database's message when the query failed (a failed invariant, not a crash)
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class Invariant:
-    """One checked property: ok or not, the measured count and a few examples."""
+    """One checked property: ok or not, the measured count and a few examples.
+
+    A scenario's own check carries its query: its `value` is then the rows that violate
+    it for `no rows`, otherwise 1 when it failed and 0 when it held.
+    """
 
     name: str
     ok: bool
     value: int
     description: str
     examples: tuple[str, ...] = ()
+    query: QueryCheck | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "name": self.name, "ok": self.ok, "value": self.value,
             "description": self.description, "examples": list(self.examples),
         }
+        if self.query is not None:
+            body["query"] = asdict(self.query)
+        return body
 
 
 def count_writes(writes: Iterable[Write]) -> dict[str, dict[str, int]]:

@@ -20,7 +20,14 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from harness.records.classify import CLASSES, DROPPED, ERROR_CLASSES
-from harness.records.recorder import Recorder, SecondCounts, new_histogram, percentiles_ms
+from harness.records.recorder import (
+    Recorder,
+    SecondCounts,
+    decoded,
+    free,
+    new_histogram,
+    percentiles_ms,
+)
 
 #: the endpoint name that means "every endpoint"
 ALL = "*"
@@ -83,10 +90,15 @@ class Stats:
 
 @dataclass
 class ArchData:
-    """One architecture's recorded data: latency histograms per second x endpoint x class."""
+    """One architecture's recorded data: latency histograms per second x endpoint x class.
+
+    Cells are kept in their encoded form (~0.4 kB, where a decoded histogram is ~170 kB):
+    an hour at 200 arrivals a second has tens of thousands of them, which decoded would
+    take gigabytes (bench.results_memory). `cell()` decodes one.
+    """
 
     arch: str
-    cells: dict[tuple[int, str, str], HdrHistogram] = field(default_factory=dict)
+    cells: dict[tuple[int, str, str], str] = field(default_factory=dict)
     counts: dict[int, SecondCounts] = field(default_factory=dict)
     #: (second, endpoint) -> arrivals dropped at the concurrency cap (Recorder.dropped)
     dropped: dict[tuple[int, str], int] = field(default_factory=dict)
@@ -102,21 +114,32 @@ class ArchData:
             data.add_cell(row["second"], row["endpoint"], row["class"], row["latency_hdr"])
         return data
 
+    def cell(self, key: tuple[int, str, str]) -> HdrHistogram:
+        """One cell's histogram, decoded (a new one each call)."""
+        return decoded(self.cells[key])
+
     def add_cell(self, second: int, endpoint: str, cls: str, encoded: str) -> None:
-        hist = self.cells.get((second, endpoint, cls))
-        if hist is None:
-            hist = self.cells[(second, endpoint, cls)] = new_histogram()
-        hist.decode_and_add(encoded)
+        key = (second, endpoint, cls)
+        before = self.cells.get(key)
+        if before is None:
+            self.cells[key] = encoded
+        else:
+            hist = decoded(before)
+            other = decoded(encoded)
+            hist.add(other)
+            free(other)
+            self.cells[key] = _encoded(hist)
         self._forget()
 
     def add_samples(self, second: int, endpoint: str, cls: str, latencies_ms: Iterable[float]
                     ) -> None:
         """Record known latencies (tests and synthetic data)."""
-        hist = self.cells.get((second, endpoint, cls))
-        if hist is None:
-            hist = self.cells[(second, endpoint, cls)] = new_histogram()
+        key = (second, endpoint, cls)
+        before = self.cells.get(key)
+        hist = new_histogram() if before is None else decoded(before)
         for ms in latencies_ms:
             hist.record_value(max(1, int(ms * 1000)))
+        self.cells[key] = _encoded(hist)
         self._forget()
 
     def add_dropped(self, second: int, endpoint: str, n: int) -> None:
@@ -151,21 +174,33 @@ class ArchData:
     # -- aggregates --
 
     @cached_property
-    def _per_second(self) -> dict[tuple[int, str], tuple[HdrHistogram, dict[str, int]]]:
-        """Per second x endpoint (and x ALL): the merged histogram and counts by class."""
-        merged: dict[tuple[int, str], tuple[HdrHistogram, dict[str, int]]] = {}
-        for (s, ep, cls), hist in self.cells.items():
+    def _per_second(self) -> dict[tuple[int, str], tuple[str, dict[str, int]]]:
+        """Per second x endpoint (and x ALL): the merged histogram (encoded), counts by class.
+
+        Built a second at a time, so only one second's merged histograms are ever decoded.
+        """
+        merged: dict[tuple[int, str], tuple[str, dict[str, int]]] = {}
+        live: dict[tuple[int, str], tuple[HdrHistogram, dict[str, int]]] = {}
+        current = None
+        for (s, ep, cls) in sorted(self.cells):
+            if s != current:
+                _close(live, merged)
+                current = s
+            hist = self.cell((s, ep, cls))
+            count = hist.get_total_count()
             for key in ((s, ep), (s, ALL)):
-                if key not in merged:
-                    merged[key] = (new_histogram(), dict.fromkeys(CLASSES, 0))
-                merged[key][0].add(hist)
-                merged[key][1][cls] = merged[key][1].get(cls, 0) + hist.get_total_count()
+                if key not in live:
+                    live[key] = (new_histogram(), dict.fromkeys(CLASSES, 0))
+                live[key][0].add(hist)
+                live[key][1][cls] = live[key][1].get(cls, 0) + count
+            free(hist)
+        _close(live, merged)
         return merged
 
     def histogram(self, s: int, endpoint: str = ALL) -> HdrHistogram | None:
         """Second `s`'s latency histogram, every class merged (None: nothing finished)."""
         cell = self._per_second.get((s, endpoint))
-        return None if cell is None else cell[0]
+        return None if cell is None else decoded(cell[0])
 
     def stats(self, start: int = 0, end: int | None = None, endpoint: str = ALL) -> Stats:
         """Exact aggregates over seconds [start, end) for one endpoint (or ALL).
@@ -181,7 +216,9 @@ class ArchData:
         for s in range(start, end):
             cell = self._per_second.get((s, endpoint))
             if cell is not None:
-                hist.add(cell[0])
+                other = decoded(cell[0])
+                hist.add(other)
+                free(other)
                 for cls, n in cell[1].items():
                     classes[cls] = classes.get(cls, 0) + n
             c = self.counts.get(s)
@@ -193,8 +230,10 @@ class ArchData:
             else:
                 dropped += self.dropped.get((s, endpoint), 0)
         requests = sum(classes.values())
-        return Stats(requests, {**classes, DROPPED: dropped}, percentiles_ms(hist), offered,
-                     achieved, dropped)
+        latency = percentiles_ms(hist)
+        free(hist)
+        return Stats(requests, {**classes, DROPPED: dropped}, latency, offered, achieved,
+                     dropped)
 
     def _dropped_in(self, second: int) -> int:
         return sum(n for (s, _ep), n in self.dropped.items() if s == second)
@@ -223,6 +262,19 @@ class ArchData:
                 **{k: st.latency_ms[k] for k in PERCENTILE_KEYS},
             })
         return rows
+
+
+def _close(live: dict[tuple[int, str], tuple[HdrHistogram, dict[str, int]]],
+           merged: dict[tuple[int, str], tuple[str, dict[str, int]]]) -> None:
+    """Encode one second's merged histograms into `merged` and let them go."""
+    for key, (hist, classes) in live.items():
+        merged[key] = (_encoded(hist), classes)
+        free(hist)
+    live.clear()
+
+
+def _encoded(hist: HdrHistogram) -> str:
+    return str(hist.encode().decode())
 
 
 def window_starts(start: int, end: int, window: int) -> range:

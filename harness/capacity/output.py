@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from harness.records.files import atomic_write, failed
+
 from .search import SearchResult, Slos
 
 _COLOUR = {"pass": "green", "fail": "red", "invalid": "yellow"}
@@ -84,7 +86,8 @@ def print_search(console: Console, title: str, who: str, result: SearchResult, s
 
 
 def write_json(path: Path, report: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise failed(path, exc) from None
+    atomic_write(path, json.dumps(report, indent=2) + "\n")

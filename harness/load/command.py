@@ -20,6 +20,7 @@ from harness.errors import ConfigError, InvalidRun, LoadError, ScenarioError
 from harness.load.progress import ProgressLine
 from harness.load.runner import LoadResult, check_target, run_load
 from harness.records.classify import ERROR_CLASSES
+from harness.records.files import atomic_write
 from harness.runtime.ports import PortAllocator
 from harness.scenario.units import parse_duration
 from harness.scenario.workload import Workload, load_workload, parse_rate
@@ -170,7 +171,7 @@ def load(
         )
     print_report(result)
     if json_file is not None:
-        json_file.write_text(json.dumps(result.summary(), indent=2) + "\n")
+        atomic_write(json_file, json.dumps(result.summary(), indent=2) + "\n")
     if not result.complete:
         raise LoadError("the load was stopped early; the figures above cover what ran")
     if not result.valid:

@@ -20,10 +20,15 @@ import gevent.event
 import psutil
 from locust.env import Environment
 
-from harness.load import journeys
+from harness.load import acked, journeys
 from harness.load.http import Answer, Client
 from harness.load.inflight import Inflight
-from harness.load.locustcheck import describe_import_error, no_users_message, unknown_user_classes
+from harness.load.locustcheck import (
+    describe_import_error,
+    many_shapes_message,
+    no_users_message,
+    unknown_user_classes,
+)
 from harness.load.schedule import arrivals
 from harness.load.writes import Write, outcome_of, to_wire
 from harness.records.classify import classify_exception, classify_status
@@ -220,6 +225,8 @@ class ClosedModel:
         self.recorder = Recorder()
         self.t0 = time.monotonic() + (plan.start_at - time.time())
         env.events.request.add_listener(self._on_request)  # type: ignore[no-untyped-call]
+        # the locustfile's record_write() calls note their writes here (harness.load.acked)
+        acked.attach(self.recorder)
 
     def _on_request(
         self,
@@ -273,21 +280,33 @@ def _run_queue_wait_s() -> float:
 
 def load_user_classes(path: str, names: list[str]) -> list[type[Any]]:
     """The locustfile's User classes (all, or the named ones); LoadError-worthy text on failure."""
+    return load_locustfile_parts(path, names)[0]
+
+
+def load_locustfile_parts(path: str, names: list[str]) -> tuple[list[type[Any]], Any | None]:
+    """The locustfile's User classes (all, or the named ones) and its LoadTestShape, if any.
+
+    One import for both: a shape's tick() may name User classes, which must be the
+    very classes the Environment runs. ValueError with LoadError-worthy text on failure.
+    """
     from locust.util.load_locustfile import load_locustfile
 
     try:
-        found, _shapes = load_locustfile(path)
+        found, shapes = load_locustfile(path)
     except BaseException as exc:  # a locustfile can raise anything, SystemExit included
         raise ValueError(describe_import_error(path, exc)) from None
     if not found:
         raise ValueError(no_users_message(path))
+    if len(shapes) > 1:
+        raise ValueError(many_shapes_message(path, [type(s).__name__ for s in shapes]))
     unknown = unknown_user_classes(list(found), names)
     if unknown:
         raise ValueError(
             f"{path}: locustfile.user_classes: {', '.join(unknown)} not found; "
             f"it defines {', '.join(sorted(found))}"
         )
-    return [found[n] for n in names] if names else list(found.values())
+    users = [found[n] for n in names] if names else list(found.values())
+    return users, (shapes[0] if shapes else None)
 
 
 # -- process modes --

@@ -32,6 +32,7 @@ from harness.errors import LoadError
 from harness.load import schedule, selfcheck
 from harness.load.cpushare import CpuSampler, GeneratorCpu
 from harness.load.writes import WritesLog
+from harness.records.files import atomic_open, atomic_write, failed
 from harness.records.recorder import Recorder
 from harness.runtime import watchdog
 from harness.runtime.ports import PortAllocator
@@ -174,7 +175,10 @@ def run_load(
 def _write_plan(target_url: str, workload: Workload, out_dir: Path, *, seed: int,
                 run_tag: str | None, start_at: float | None) -> Path:
     """load-plan.json, what every generator process reads: target, workload, seed, start."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise failed(out_dir, exc) from None
     parts = urlsplit(target_url)
     plan = {
         "target": f"{parts.scheme}://{parts.netloc}",
@@ -185,7 +189,7 @@ def _write_plan(target_url: str, workload: Workload, out_dir: Path, *, seed: int
         "start_at": start_at,
     }
     plan_file = out_dir / "load-plan.json"
-    plan_file.write_text(json.dumps(plan, indent=1))
+    atomic_write(plan_file, json.dumps(plan, indent=1))
     return plan_file
 
 
@@ -426,18 +430,22 @@ class _Collector:
 
 
 def write_results(result: LoadResult) -> None:
-    """load-seconds.jsonl (with histograms), load-seconds.csv, load-summary.json."""
+    """load-seconds.jsonl (with histograms), load-seconds.csv, load-summary.json.
+
+    Each written atomically (harness.records.files); ResultsError when the folder cannot
+    take them.
+    """
     out = result.out_dir
     rows = list(result.recorder.rows())
-    with (out / "load-seconds.jsonl").open("w") as f:
+    with atomic_open(out / "load-seconds.jsonl") as f:
         for row in rows:
             f.write(json.dumps(row, separators=(",", ":")) + "\n")
-    with (out / "load-seconds.csv").open("w", newline="") as f:
+    with atomic_open(out / "load-seconds.csv", newline="") as f:
         columns = [k for k in (rows[0] if rows else {}) if not k.endswith("_hdr")]
         writer = csv.DictWriter(f, columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    with (out / "load-arrivals.csv").open("w", newline="") as f:
+    with atomic_open(out / "load-arrivals.csv", newline="") as f:
         plain = csv.writer(f)
         plain.writerow(
             [
@@ -469,4 +477,4 @@ def write_results(result: LoadResult) -> None:
                     c.cpu_wait_pct,
                 ]
             )
-    (out / "load-summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
+    atomic_write(out / "load-summary.json", json.dumps(result.summary(), indent=2) + "\n")

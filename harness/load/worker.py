@@ -38,19 +38,23 @@ from typing import Any
 import gevent
 import gevent.event
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, Runner, WorkerRunner
 
 from harness.load.generator import (
     ClosedModel,
     OpenModel,
     Plan,
     flush_every_second,
+    load_locustfile_parts,
     load_user_classes,
 )
+from harness.scenario.workload import Locustfile
 
 PREFIX = "@harness "
 #: a worker that sent no heartbeat for this long (Locust marks it missing after ~3 s) is lost
 LOST_AFTER_S = 5.0
+#: how often the end of a locustfile's shape is looked for (its tick() runs once a second)
+SHAPE_POLL_S = 0.1
 
 
 def emit(kind: str, **data: Any) -> None:
@@ -72,9 +76,10 @@ def run_local(plan: Plan) -> None:
         _on_sigterm(model.stop)
         model.run()
         return
+    user_classes, shape = _load(locustfile)
     env = Environment(
-        user_classes=load_user_classes(str(locustfile.path), locustfile.user_classes),
-        host=plan.target, stop_timeout=locustfile.stop_timeout,
+        user_classes=user_classes, host=plan.target, stop_timeout=locustfile.stop_timeout,
+        shape_class=shape,
     )
     if not plan.start_fixed:
         plan.start_at = time.time() + 0.2  # loading the locustfile took a while
@@ -85,8 +90,7 @@ def run_local(plan: Plan) -> None:
     stop = gevent.event.Event()
     _on_sigterm(stop.set)
     gevent.sleep(max(0.0, closed.t0 - time.monotonic()))
-    runner.start(locustfile.users, spawn_rate=locustfile.spawn_rate)
-    stop.wait(locustfile.duration)
+    _drive(runner, locustfile, shape, closed.t0, stop)
     runner.quit()
     flusher.kill()
     closed.sink(closed.recorder.drain())
@@ -94,12 +98,10 @@ def run_local(plan: Plan) -> None:
 
 def run_master(plan: Plan, workers: int, bind_host: str, port: int, wait_s: float) -> None:
     locustfile = plan.workload.locustfile
-    user_classes = (
-        load_user_classes(str(locustfile.path), locustfile.user_classes) if locustfile else []
-    )
+    user_classes, shape = _load(locustfile) if locustfile else ([], None)
     env = Environment(
         user_classes=user_classes, host=plan.target,
-        stop_timeout=locustfile.stop_timeout if locustfile else None,
+        stop_timeout=locustfile.stop_timeout if locustfile else None, shape_class=shape,
     )
     runner = env.create_master_runner(master_bind_host=bind_host, master_bind_port=port)
     assert isinstance(runner, MasterRunner)
@@ -136,14 +138,56 @@ def run_master(plan: Plan, workers: int, bind_host: str, port: int, wait_s: floa
 
     _on_sigterm(stop_all)
     if locustfile is not None:
-        gevent.sleep(max(0.0, start_at - time.time()))
-        runner.start(locustfile.users, spawn_rate=locustfile.spawn_rate)
-        stop.wait(locustfile.duration)
+        t0 = time.monotonic() + (start_at - time.time())
+        gevent.sleep(max(0.0, t0 - time.monotonic()))
+        _drive(runner, locustfile, shape, t0, stop)
         runner.stop()
         for client_id in clients:
             runner.send_message("harness_finish", None, client_id)
     _wait_for_workers(runner, clients, done)
     runner.quit()
+
+
+def _load(locustfile: Locustfile) -> tuple[list[type[Any]], Any | None]:
+    """The locustfile's User classes and shape; ValueError when it has neither shape nor users."""
+    user_classes, shape = load_locustfile_parts(str(locustfile.path), locustfile.user_classes)
+    if shape is None and locustfile.users is None:
+        raise ValueError(
+            f"{locustfile.path}: no users given and no LoadTestShape class in the file; "
+            "set the workload's locustfile.users, or add a shape"
+        )
+    return user_classes, shape
+
+
+def _drive(runner: Runner, locustfile: Locustfile, shape: Any | None, t0: float,
+           stop: gevent.event.Event) -> None:
+    """Run the users from `t0` (time.monotonic()) until `stop`, the duration, or the shape's end.
+
+    A shape runs as in Locust (runner.start_shape: tick() once a second), with its
+    clock zeroed at the load's offset 0, which is also the fault timeline's and the SLO
+    windows' 0: the shape's second N is the run's second N. Its tick() returning None
+    ends the load then; a shape still running at the duration is stopped there.
+    """
+    deadline = t0 + locustfile.duration
+    if shape is None:
+        assert locustfile.users is not None  # _load refused it otherwise
+        runner.start(locustfile.users, spawn_rate=locustfile.spawn_rate)
+        stop.wait(max(0.0, deadline - time.monotonic()))
+        return
+    runner.start_shape()
+    # start_shape() zeroed the shape's clock now, a moment after t0; deltas keep the two
+    # clocks (perf_counter, monotonic) apart, whatever their origins
+    shape.start_time = time.perf_counter() - (time.monotonic() - t0)
+    while not stop.wait(min(SHAPE_POLL_S, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            return
+        greenlet = runner.shape_greenlet
+        if greenlet is None or greenlet.dead:
+            ended = time.monotonic() - t0
+            if ended < locustfile.duration - 1.5:  # tick() is called once a second
+                emit("problem", message=f"the locustfile's shape {type(shape).__name__} ended "
+                     f"the load at {ended:.1f} s, before its planned {locustfile.duration:g} s")
+            return
 
 
 def _wait_for_workers(runner: MasterRunner, clients: list[str], done: set[str]) -> None:
@@ -154,8 +198,9 @@ def _wait_for_workers(runner: MasterRunner, clients: list[str], done: set[str]) 
     """
     silent_since: dict[str, float] = {}
     while not done.issuperset(clients):
-        alive = {c.id for c in (*runner.clients.ready, *runner.clients.running,
-                                *runner.clients.spawning)}  # fmt: skip
+        # a stopped worker is still there (Locust keeps it stopped for its stop_timeout);
+        # only Locust's missed heartbeats say it is gone
+        alive = {c.id for c in runner.clients.all if c.state != STATE_MISSING}
         for client_id in set(clients) - done:
             if client_id in alive:
                 silent_since.pop(client_id, None)
@@ -206,6 +251,10 @@ def run_worker(master_host: str, master_port: int, locustfile: str | None) -> No
 
     runner.register_message("harness_plan", on_plan)
     runner.register_message("harness_finish", lambda environment, msg, **_: finish.set())
+    # Locust's worker handles the master's stop by stopping its users, then sleeping out
+    # the stop_timeout before it reads the next message (harness_finish): its users have
+    # all stopped here, so what it recorded is complete and goes now
+    env.events.test_stop.add_listener(lambda **_: finish.set())  # type: ignore[no-untyped-call]
     runner.register_message("harness_stop", on_stop)
     runner.greenlet.join()
 

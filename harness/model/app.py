@@ -6,6 +6,8 @@ time scale; `db_pool` is the service's side of the database's max_connections.
 
 from __future__ import annotations
 
+import re
+import string
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -105,17 +107,78 @@ _POOL_FIELDS = {"php": ("persistent",),
                 "go": ("max_open_conns", "max_idle_conns", "interpolate_params")}
 
 
+#: a Fargate task's vCPU -> the memory sizes (GiB) it can have (ECS developer guide, Task
+#: CPU and memory: 0.25 vCPU 0.5, 1 or 2 GB; 0.5 vCPU 1-4 GB; 1 vCPU 2-8 GB, 2 vCPU 4-16 GB
+#: and 4 vCPU 8-30 GB by 1 GB; 8 vCPU 16-60 GB by 4 GB; 16 vCPU 32-120 GB by 8 GB)
+FARGATE_MEMORY_GIB: dict[float, tuple[float, ...]] = {
+    0.25: (0.5, 1.0, 2.0),
+    0.5: (1.0, 2.0, 3.0, 4.0),
+    1.0: tuple(float(g) for g in range(2, 9)),
+    2.0: tuple(float(g) for g in range(4, 17)),
+    4.0: tuple(float(g) for g in range(8, 31)),
+    8.0: tuple(float(g) for g in range(16, 61, 4)),
+    16.0: tuple(float(g) for g in range(32, 121, 8)),
+}
+
+
 class Size(Strict):
     """One instance's or task's CPU and memory, and the AWS size it stands for.
 
     Enforced through a cgroup per instance/task (a PHP instance's nginx and php-fpm
-    share one); the run records what the kernel actually holds.
+    share one); the run records what the kernel actually holds. The AWS size is cited
+    as text (`aws_size`) and typed (`instance_type`, or `vcpu` and `memory_gib`, with
+    `cpu_factor`): the event's cost is priced by the typed fields.
     """
 
     #: e.g. "Fargate task 0.5 vCPU / 1 GB", "EC2 t3.small"
     aws_size: Cited[str]
     cpus: Cited[Annotated[float, Field(gt=0, le=64)]]
     memory_mb: Cited[Annotated[int, Field(ge=64)]]
+    #: an EC2 member: its instance type as the price list names it ("t3.small")
+    instance_type: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+    #: a Fargate member: the task size (a pair FARGATE_MEMORY_GIB allows)
+    vcpu: float | None = Field(default=None, gt=0)
+    memory_gib: float | None = Field(default=None, gt=0)
+    #: the share of the AWS size's CPU a member runs with here (`cpus` = AWS vCPU x this)
+    cpu_factor: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_typed_aws_size(self) -> Size:
+        fargate = (self.vcpu, self.memory_gib)
+        if self.instance_type is not None and fargate != (None, None):
+            raise ValueError("give instance_type (EC2) or vcpu and memory_gib (a Fargate "
+                             "task), not both")
+        if self.instance_type is not None and not re.search(
+                rf"(?<![\w.-]){re.escape(self.instance_type)}(?![\w.-])", self.aws_size.value):
+            raise ValueError(f"instance_type {self.instance_type} is not the size aws_size "
+                             f"names ({self.aws_size.value!r}): make them agree")
+        if self.vcpu is None and self.memory_gib is None:
+            return self
+        if self.vcpu is None or self.memory_gib is None:
+            raise ValueError("a Fargate task size needs both vcpu and memory_gib, e.g. "
+                             "vcpu: 0.5 and memory_gib: 1")
+        allowed = FARGATE_MEMORY_GIB.get(self.vcpu)
+        if allowed is None:
+            raise ValueError(f"vcpu {self.vcpu:g} is not a Fargate task size; choose one of "
+                             + ", ".join(f"{v:g}" for v in FARGATE_MEMORY_GIB))
+        if self.memory_gib not in allowed:
+            raise ValueError(f"memory_gib {self.memory_gib:g} is not a Fargate size for "
+                             f"{self.vcpu:g} vCPU; choose one of "
+                             + ", ".join(f"{g:g}" for g in allowed))
+        if self.cpu_factor is not None and abs(
+                self.vcpu * self.cpu_factor - self.cpus.value) > 1e-6:
+            raise ValueError(f"cpus {self.cpus.value:g} is not vcpu {self.vcpu:g} x cpu_factor "
+                             f"{self.cpu_factor:g} ({self.vcpu * self.cpu_factor:g}): make "
+                             "them agree")
+        return self
+
+
+#: what `app.command`'s arguments may name: the member's port, its listen address, and
+#: the harness's own Python (which has PyMySQL and boto3), for a service written in Python
+COMMAND_PLACEHOLDERS = ("port", "host", "python")
+#: `${DB_HOST}` in an `app.env` value: the harness's variable of that name, so a team's code
+#: reads its own names (PAYMENTS_DB_HOST: ${DB_HOST}); filled in when the stack starts
+ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
 #: variables the typed settings produce; a raw `app.env` must not set them behind their back
@@ -143,6 +206,9 @@ class App(Strict):
     #: are filled in; it also gets APP_LISTEN and PORT) and its image under the docker
     #: runtime
     command: list[str] | None = Field(default=None, min_length=1)
+    #: the folder `command` runs in; a profile file (or scenario) that sets a command gets
+    #: its own folder, so `./server.py` is the file beside it (harness.model.profile_file)
+    workdir: str | None = None
     image: str | None = None
     #: readiness, "can serve traffic" (the sample services: the database answers): what
     #: the stack waits for on each instance/task it starts (a blue/green deploy's green
@@ -163,6 +229,31 @@ class App(Strict):
                 f"{', '.join(clash)} come from app.client or app.db_pool (cited settings); "
                 "remove them from env"
             )
+        return env
+
+    @field_validator("command")
+    @classmethod
+    def _known_placeholders(cls, command: list[str] | None) -> list[str] | None:
+        for i, arg in enumerate(command or []):
+            try:
+                names = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
+            except ValueError as exc:
+                raise ValueError(f"command[{i}] {arg!r}: {exc}; write {{{{ and }}}} for a "
+                                 "literal brace") from None
+            unknown = [n for n in names if n not in COMMAND_PLACEHOLDERS]
+            if unknown:
+                raise ValueError(f"command[{i}] {arg!r}: unknown placeholder {{{unknown[0]}}}; "
+                                 f"known: {', '.join(f'{{{n}}}' for n in COMMAND_PLACEHOLDERS)}")
+        return command
+
+    @field_validator("env")
+    @classmethod
+    def _mapped_names(cls, env: dict[str, str]) -> dict[str, str]:
+        for key, value in env.items():
+            rest = ENV_REFERENCE.sub("", value)
+            if "${" in rest:
+                raise ValueError(f"env.{key}: {value!r}: write a harness variable as "
+                                 "${NAME} (upper case, digits, _), e.g. ${DB_HOST}")
         return env
 
     @model_validator(mode="after")

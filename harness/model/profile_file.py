@@ -113,10 +113,40 @@ class _Source:
         return self.at if field == "<top>" else f"{self.at}.{field}"
 
 
+def with_workdir(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """`raw` (a profile's own keys) with `app.workdir` made absolute from `folder`.
+
+    A team's `app.command` runs in the folder of the file that sets it (unless its
+    `app.workdir` says another, relative to that folder), wherever the harness is started.
+    """
+    app = raw.get("app")
+    if not isinstance(app, dict) or not (app.get("command") or "workdir" in app):
+        return raw
+    workdir = app.get("workdir")
+    if workdir is not None and not isinstance(workdir, str):
+        return raw  # the model names the wrong type
+    return {**raw, "app": {**app, "workdir": str((folder / (workdir or ".")).resolve())}}
+
+
+def own_keys(path: Path, base: str) -> dict[str, Any]:
+    """The keys a team's profile file sets on top of `base`, which it must extend.
+
+    The file is validated whole first, so an error in it names its own file and line.
+    """
+    load_profile(str(path))
+    raw, root = _read(path)
+    if raw.get("extends") != base:
+        line = yamlfile.line_of(root, "extends") or yamlfile.top_line(root)
+        raise ProfileError(f"{path}:{line}: extends: this profile is used for {base}, so it "
+                           f"says extends: {base} (it has {raw.get('extends')!r})")
+    return with_workdir({k: v for k, v in raw.items() if k != "extends"}, path.parent)
+
+
 def _raw_profile(name_or_path: str) -> tuple[dict[str, Any], list[_Source]]:
     """A profile file's keys with its `extends:` base merged under them, and their sources."""
     path = profile_path(name_or_path)
     raw, root = _read(path)
+    raw = with_workdir(raw, path.parent)
     sources = [_Source(str(path), raw, root)]
     base_name = raw.pop("extends", None)
     if base_name is not None:

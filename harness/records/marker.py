@@ -1,4 +1,4 @@
-"""The `INCOMPLETE` marker of a results folder, and writing a file atomically.
+"""The `INCOMPLETE` marker of a results folder (written atomically, harness.records.files).
 
 While a run is in progress its folder holds `INCOMPLETE`; it says how the run ended as
 soon as that is known: `interrupted at <time> by SIGTERM: ...`, `crashed at <time>: ...`,
@@ -11,27 +11,15 @@ clean-up write it without importing the analysis stack.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.errors import ResultsError
+
+# the one atomic writer lives in harness.records.files; callers import it from here too
+from harness.records.files import atomic_write as atomic_write
+
 MARKER = "INCOMPLETE"
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file next to `path`, fsync, then rename over it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private; results are for everyone on the machine to read
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _now() -> str:
@@ -62,5 +50,8 @@ def mark_owner_gone(path: Path, pid: int, detail: str = "") -> bool:
     if not before.startswith("running since"):
         return False
     note = f"; {detail}" if detail else ""
-    atomic_write(marker, f"ended: owner pid {pid} gone, found at {_now()} ({before}){note}\n")
+    try:
+        atomic_write(marker, f"ended: owner pid {pid} gone, found at {_now()} ({before}){note}\n")
+    except ResultsError:
+        return False  # a full disk: the marker can say no more than "running"
     return True

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.records.files import AppendLog, read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -59,6 +61,9 @@ class MetricsLog:
         self.arch = arch
         self.samples: list[Sample] = []
         self._lock = threading.Lock()
+        # the collector's thread appends: a full disk stops the file (the run's watch
+        # hears of it), never the collector, which would look like a harness part dying
+        self._file = AppendLog(path) if path is not None else None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -66,27 +71,22 @@ class MetricsLog:
         batch = list(samples)
         with self._lock:
             self.samples.extend(batch)
-            if self.path is not None and batch:
-                with self.path.open("a") as fh:
-                    fh.writelines(json.dumps(s.to_json(self.arch)) + "\n" for s in batch)
+            if self._file is not None and batch:
+                self._file.append(json.dumps(s.to_json(self.arch)) + "\n" for s in batch)
 
     def snapshot(self) -> list[Sample]:
         with self._lock:
             return list(self.samples)
 
 
-def read_samples(path: Path) -> dict[str, list[Sample]]:
-    """metrics.jsonl as samples per architecture (empty when the file does not exist)."""
+def read_samples(path: Path, notes: list[str] | None = None) -> dict[str, list[Sample]]:
+    """metrics.jsonl as samples per architecture (empty when the file does not exist).
+
+    A last line cut off mid-write (a full disk, a killed run) is left out and noted.
+    """
     per_arch: dict[str, list[Sample]] = {}
     if not path.exists():
         return per_arch
-    for row in _rows(path):
+    for row in read_jsonl(path, notes):
         per_arch.setdefault(str(row["arch"]), []).append(Sample.from_json(row))
     return per_arch
-
-
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open() as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)

@@ -1,5 +1,6 @@
 """Writing the replay: a scenario (the `harness init` starter's top level, a series
-workload, a fault at the peak second, SLOs) and its rate file, one number a line.
+workload, a fault at the peak second, SLOs, and `replayed_from:` for the report) and its
+rate file, one number a line.
 
 Only counts and templated endpoints go into either file: no client address, user
 agent, query string or cookie from the logs.
@@ -7,6 +8,7 @@ agent, query string or cookie from the logs.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +158,32 @@ slos:
   - {{name: recovers, metric: recovery_s, fault: lose-an-app-at-peak, threshold: 60s}}
 
 recovery: {{baseline: 5s, consecutive: 3}}
-"""
+{source_block(replay)}"""
+
+
+def source_block(replay: Replay) -> str:
+    """`replayed_from:` (harness.scenario.replayed): the original night, for the report."""
+    w, shaped = replay.window, replay.shaped
+    total = sum(replay.classes.values())
+    status = "".join(
+        f"    {c + ':':<6} {round(replay.classes[c]):>10}"
+        f"{f'   # {_pct(replay.classes[c] / total)}' if total else ''}\n" for c in CLASSES)
+    return f"""
+# The original night, set beside the rehearsal in the report: its requests per second
+# (the series above x requests_per_journey) against offered and answered, and its status
+# mix (last year's system) against each architecture's (this stack).
+replayed_from:
+  phase: {PHASE}
+  window: {{start: "{utc(w.start)}", end: "{utc(w.end)}", chosen: {json.dumps(w.chosen)}}}
+  scale: {shaped.scale:.10g}
+  compress: {shaped.compress}
+  requests_per_journey: {number(replay.mix.requests_per_arrival)}
+  files: {replay.files}
+  lines: {replay.lines}
+  skipped: {replay.skipped}
+  requests: {round(total)}
+  status:
+{status}"""
 
 
 def write_replay(replay: Replay, out: Path, *, force: bool = False) -> list[Path]:

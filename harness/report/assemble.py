@@ -38,6 +38,8 @@ from harness.analysis.recovery import (
     faults_from_events,
     merge_events,
 )
+from harness.analysis.replayed import ReplayFigures
+from harness.analysis.replayed import figures as replay_figures
 from harness.analysis.series import ArchData
 from harness.analysis.slo import SloResult, evaluate
 from harness.analysis.verdict import FAIL, INVALID, PASS, STOPPED, Verdict, verdict
@@ -60,6 +62,7 @@ from harness.report.record import (
 from harness.report.results import JUNIT, REPORT, SUMMARY, ResultsDir
 from harness.report.scaling import overload_episodes, scaling_record
 from harness.report.summary import summary_md
+from harness.scenario.replayed import ReplayedNight
 from harness.scenario.slo import Objectives
 
 __all__ = ["RunHeader", "build_record", "merge_events", "write_all", "write_reports"]
@@ -94,6 +97,8 @@ class RunHeader:
     alarms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: each architecture's generator CPU share (GeneratorCpu.to_json), when its load ran
     generator_cpu: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the original night the scenario replays (ReplayedNight's JSON); None: no replay
+    replay: dict[str, Any] | None = None
 
     @property
     def time_scale(self) -> float:
@@ -155,6 +160,12 @@ def build_record(
     recoveries = {arch: a.recoveries for arch, a in analysed.items()}
     slos = [s for s in evaluate(objectives.slos, data, windows, recoveries)
             if s.arch not in no_load]
+    night = ReplayedNight.model_validate(header.replay) if header.replay else None
+    # the original night beside each architecture's run of it, up to a harness failure
+    replays = {} if night is None else {
+        arch: replay_figures(night, d, failures[arch][0].measured_until_s
+                             if arch in failures else None)
+        for arch, d in data.items() if arch not in no_load}
     archs = [
         _arch_record(
             arch, header, data.get(arch), analysed.get(arch), events,
@@ -162,7 +173,7 @@ def build_record(
             invariants=list(invariants.get(arch, [])), writes_checked=writes_checked.get(arch),
             invalid=[*([no_load[arch]] if arch in no_load else []),
                      *invalid_reasons.get(arch, [])],
-            error=errors.get(arch), time_scale=time_scale,
+            error=errors.get(arch), time_scale=time_scale, replay=replays.get(arch),
         )
         for arch in names
     ]
@@ -177,7 +188,7 @@ def build_record(
         "scenario": ScenarioRecord(
             name=header.scenario, file=header.scenario_file, seed=header.seed,
             phases=[Phase(name=n, start_s=lo, end_s=hi) for n, lo, hi in header.phases],
-            definition=header.definition,
+            definition=header.definition, replayed_from=night,
         ),
         "architectures": archs, "settings": header.settings, "versions": header.versions,
         "verdict": judged, "repeat": header.repeat,
@@ -236,6 +247,7 @@ def _arch_record(
     events: Sequence[Mapping[str, Any]], *, slos: list[SloResult], alarms: list[AlarmDef],
     invariants: list[Invariant], writes_checked: Mapping[str, Mapping[str, int]] | None,
     invalid: list[str], error: str | None, time_scale: float,
+    replay: ReplayFigures | None = None,
 ) -> ArchRecord:
     """One architecture's row of run.json: the header's parts, its analysis and its judgement."""
     return ArchRecord(
@@ -274,6 +286,7 @@ def _arch_record(
         cost=arch_cost(header.definition,
                        analysis.profile if analysis else _typed_profile(header, arch), data,
                        events, arch, time_scale),
+        replay=replay,
     )
 
 
@@ -338,15 +351,17 @@ def write_reports(out: ResultsDir, record: RunRecord, data: Mapping[str, ArchDat
 
 def write_all(out: ResultsDir, record: RunRecord, data: Mapping[str, ArchData],
               events: Sequence[Mapping[str, Any]], *, finish: bool = True) -> None:
-    """Every results file; run.json is written last before the folder is marked complete.
+    """Every results file, then (with `finish`) the folder is marked complete.
 
     timeseries.csv holds the seconds the record judged: none after a harness failure,
-    whose figures measure the harness, not the architecture.
+    whose figures measure the harness, not the architecture. The records come before
+    the reports rendered from them: a disk that fills on the way leaves what
+    `harness report` rebuilds the rest from.
     """
     out.write_timeseries(measurable(data, events))
     if not out.events_path.exists():
         out.write_events([dict(e) for e in events])
-    write_reports(out, record, data, events)
     out.write_record(record)
+    write_reports(out, record, data, events)
     if finish:
         out.finish()

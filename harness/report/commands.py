@@ -42,8 +42,17 @@ def report_command(run_dir: Path, *, console: Console | None = None) -> int:
     if repeats:
         return max(report_command(r, console=console) for r in repeats)
     record = read_record(run_dir)
-    data = read_timeseries(run_dir / TIMESERIES)
-    write_reports(ResultsDir(run_dir), record, data, read_events(run_dir))
+    # what a run stopped mid-write left is rebuilt from, and what was left out is said
+    notes: list[str] = []
+    if (run_dir / TIMESERIES).exists() or not record.architectures:
+        data = read_timeseries(run_dir / TIMESERIES, notes)
+    else:
+        data = {}
+        notes.append(f"{run_dir / TIMESERIES}: missing; the report has run.json's figures "
+                     "but no per-second charts")
+    write_reports(ResultsDir(run_dir), record, data, read_events(run_dir, notes))
+    for note in notes:
+        console.print(f"[yellow]{note}[/]", highlight=False)
     if not is_complete(run_dir):
         console.print(f"[yellow]{run_dir}: the run is incomplete (status {record.status}); "
                       "the report shows what was saved[/]")
@@ -71,7 +80,7 @@ class Loaded:
         return names
 
     def side(self, arch: str, label: str) -> Side:
-        runs, recoveries, missing = [], [], []
+        runs, recoveries, missing, costs = [], [], [], []
         for i, (record, data) in enumerate(self.runs, start=1):
             if arch not in data:
                 have = ", ".join(data) or "none"
@@ -81,7 +90,8 @@ class Loaded:
             recoveries.append({r.fault: r.recovery_s for r in record.arch(arch).recoveries})
             missing.append({r.fault: f"{label} run {i}: {r.status.replace('_', ' ')}"
                             for r in record.arch(arch).recoveries if r.recovery_s is None})
-        return Side(label, runs, recoveries, missing)
+            costs.append(record.arch(arch).cost)
+        return Side(label, runs, recoveries, missing, costs)
 
 
 def load(path: Path) -> Loaded:

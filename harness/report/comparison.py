@@ -7,7 +7,15 @@ from collections.abc import Sequence
 import jinja2
 from rich.table import Table
 
-from harness.analysis.compare import Comparison, MetricDelta
+from harness.analysis.compare import (
+    NO_COST,
+    NO_COST_WHY,
+    RECOVERY,
+    Comparison,
+    CostDelta,
+    MetricDelta,
+)
+from harness.report.cost import usd, usd_delta
 from harness.report.text import fmt, fmt_delta
 
 #: p50/p95/p99 and error rate are the run's own, from its merged histograms
@@ -17,6 +25,10 @@ LABELS = {
     "p99": "p99",
     "error_rate": "error rate",
     "achieved_ratio": "achieved/offered",
+}
+COST_LABELS = {
+    "event_cost": "AWS event cost",
+    "per_million": "AWS cost/1M served",
 }
 
 
@@ -42,6 +54,37 @@ def _cells(d: MetricDelta) -> list[str]:
     ]
 
 
+def _cost_value(value: float | None, left_out: Sequence[str]) -> str:
+    if value is None:
+        return "not measurable"
+    return ("≥ " if left_out else "") + usd(value)
+
+
+def _cost_cells(d: CostDelta) -> list[str]:
+    """A cost row: both sides, the delta, no interval; "not judged", or why not measurable."""
+    if d.delta is None:
+        delta, verdict = "not measurable", d.note
+    else:
+        pct = "" if d.relative is None else f" ({d.relative * 100:+.1f} %)"
+        partial = d.baseline_left_out or d.candidate_left_out
+        delta = usd_delta(d.delta) + pct
+        verdict = ("not judged" + ("; of the measured items" if partial else "")
+                   + (f"; {d.note}" if d.note else ""))
+    return [COST_LABELS[d.metric], _cost_value(d.baseline, d.baseline_left_out),
+            _cost_value(d.candidate, d.candidate_left_out), delta, "—", "—", verdict]
+
+
+def _rows(c: Comparison) -> list[tuple[list[str], MetricDelta | None]]:
+    """The table's rows: latency and error metrics, then the cost rows, then recoveries."""
+    def recovery(d: MetricDelta) -> bool:
+        return d.metric.startswith(f"{RECOVERY} ")
+
+    rows: list[tuple[list[str], MetricDelta | None]] = [
+        (_cells(d), d) for d in c.deltas if not recovery(d)]
+    rows += [(_cost_cells(d), None) for d in c.costs]
+    return rows + [(_cells(d), d) for d in c.deltas if recovery(d)]
+
+
 def _p(p: float | None) -> str:
     """An adjusted p-value: 0.003, 0.41, 1, or `< 0.001`."""
     if p is None:
@@ -59,9 +102,10 @@ def rich_table(c: Comparison) -> Table:
                   caption_justify="left")
     for i, h in enumerate(_header(c)):
         table.add_column(h, justify="right" if 0 < i < 6 else "left")
-    for d in c.deltas:
-        style = "bold red" if d.regression else ("green" if d.improvement else "")
-        table.add_row(*_cells(d), style=style)
+    for cells, d in _rows(c):
+        style = ("" if d is None else
+                 "bold red" if d.regression else ("green" if d.improvement else ""))
+        table.add_row(*cells, style=style)
     return table
 
 
@@ -71,9 +115,8 @@ def markdown(comparisons: Sequence[Comparison]) -> str:
         lines += [f"## {c.candidate} vs {c.baseline}", ""]
         lines.append("| " + " | ".join(_header(c)) + " |")
         lines.append("|" + " --- |" * len(_header(c)))
-        for d in c.deltas:
-            cells = _cells(d)
-            if d.regression:
+        for cells, d in _rows(c):
+            if d is not None and d.regression:
                 cells[-1] = "**REGRESSION**"
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", _note(c), ""]
@@ -89,7 +132,25 @@ def _note(c: Comparison) -> str:
     return (
         f"Run-level percentiles and error rates from merged histograms ({runs}); "
         f"deltas are {c.candidate} - {c.baseline}; intervals: {c.method}.{few}"
+        + _cost_note(c)
     )
+
+
+def _cost_note(c: Comparison) -> str:
+    event = next((d for d in c.costs if d.metric == "event_cost"), None)
+    if event is None:
+        return ""
+    left = [f"{side}: {', '.join(items)}" for side, items in
+            ((c.baseline, event.baseline_left_out), (c.candidate, event.candidate_left_out))
+            if items]
+    partial = (" ≥: a lower bound that leaves out what the run could not measure ("
+               + "; ".join(left) + ")." if left else "")
+    if any(NO_COST in d.note for d in c.costs):
+        partial += f" Not measurable, {NO_COST}: {NO_COST_WHY}."
+    return (" Costs: each side's event (AWS event cost) and its cost per million requests "
+            "served (AWS cost/1M served) at on-demand AWS list prices, from its run.json "
+            "(report.html, \"What the event costs on AWS\", has the line items); shown, not "
+            "judged: a cost is arithmetic on the recorded fleet, not a sample." + partial)
 
 
 _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
@@ -109,5 +170,5 @@ th { background: #f0f0f0 } .REGRESSION { color: #b00; font-weight: 700 }
 
 
 def html(comparisons: Sequence[Comparison]) -> str:
-    items = [(c, _header(c), [_cells(d) for d in c.deltas], _note(c)) for c in comparisons]
+    items = [(c, _header(c), [cells for cells, _ in _rows(c)], _note(c)) for c in comparisons]
     return _TEMPLATE.render(items=items)

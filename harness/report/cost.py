@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
+import plotly.graph_objects as go
 from markupsafe import Markup
 
 from harness.analysis.cost import ArchCost, Traffic, event_cost
+from harness.analysis.cost_timeline import cumulative
 from harness.analysis.scaling import capacity_points
 from harness.analysis.series import ArchData
 from harness.errors import HarnessError
@@ -45,6 +47,11 @@ def usd(value: float | None) -> str:
     if value is None:
         return "—"
     return f"${value:,.2f}" if abs(value) >= 0.995 or value == 0 else f"${value:.4f}"
+
+
+def usd_delta(value: float) -> str:
+    """A signed difference in dollars: +$1.20, -$0.0042."""
+    return ("+" if value >= 0 else "-") + usd(abs(value))
 
 
 def total_text(cost: ArchCost | None) -> str:
@@ -114,6 +121,45 @@ An overridden price is marked.</p>
 <ul class="muted">{% for x in c.assumptions %}<li>{{ x }}</li>{% endfor %}</ul>
 {% endfor %}
 """)
+
+
+_CHART = _ENV.from_string("""
+<h2>Cost over time (AWS)</h2>
+<p class="muted">Each architecture's dollars spent since the load started, at AWS time (run
+seconds / time scale {{ '%g' % scale }}) and on-demand list prices: the app fleet's lines grow
+with the members billed each second (the recorded capacity timeline: a scale-out steepens the
+curve from its launch), a load balancer's hours step up at each AWS hour begun, the database
+and every other measurable line accrue evenly. A curve marked ≥ leaves out lines the run could
+not measure. Each ends at its event total in the tables below.</p>
+{{ chart }}
+""")
+
+
+def chart(record: RunRecord, events: Sequence[Mapping[str, Any]],
+          colors: Mapping[str, str]) -> Markup:
+    """Cumulative dollars per architecture over the run in AWS time; empty without a cost."""
+    fig = go.Figure()
+    priced = [a for a in record.architectures if a.cost is not None]
+    for a in priced:
+        assert a.cost is not None
+        points = cumulative(a.cost, capacity_points(events, a.arch))
+        partial = "" if a.cost.complete else f" (≥: {len(a.cost.unmeasured)} not measurable)"
+        fig.add_scatter(
+            x=[p.aws_s / 60 for p in points], y=[p.usd for p in points],
+            customdata=[p.run_s for p in points], name=f"{a.arch}{partial}",
+            line={"color": colors.get(a.arch)},
+            hovertemplate="$%{y:.4f} after %{x:.1f} AWS min (run %{customdata:.0f} s)")
+    if not priced:
+        return Markup("")
+    fig.update_layout(
+        height=320, template="plotly_white", hovermode="x unified",
+        margin={"l": 60, "r": 60, "t": 30, "b": 40}, legend={"orientation": "h", "y": -0.3},
+        xaxis_title="AWS minutes since the load started", yaxis_title="US dollars, cumulative")
+    fig.update_yaxes(rangemode="tozero")
+    html = fig.to_html(full_html=False, include_plotlyjs=False,
+                       config={"displaylogo": False, "responsive": True},
+                       div_id="cost-over-time")
+    return Markup(_CHART.render(chart=Markup(html), scale=record.time_scale))
 
 
 def section(record: RunRecord) -> Markup:

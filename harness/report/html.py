@@ -23,7 +23,7 @@ from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.records.classify import FAILURE_CLASSES
 from harness.records.events import FaultEvent, Source, StackEvent
-from harness.report import connections, cost, scaling
+from harness.report import connections, cost, replayed, scaling
 from harness.report.clock import MARK_NOTE, clock_view
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
@@ -246,6 +246,7 @@ had its full CPU limit.</strong>
 <b>{{ o.value }}</b>{% if o.source %} <small class="muted">({{ o.source }})</small>{% endif %}
 </li>{% endfor %}</ul></div>{% endfor %}
 <div id="charts">{{ chart | safe }}</div>
+{{ replay_section }}
 
 {% if scaling_chart %}<h2>Capacity over time (auto scaling)</h2>
 <p class="muted">Desired, launching and in-service instances/tasks, once a second; the shaded
@@ -257,6 +258,7 @@ until enough capacity was in service.</p>
 {% for row in scaling_rows %}<tr><th class="arch-{{ row[0] }}">{{ row[0] }}</th>
 {% for cell in row[1:] %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>
 {% endif %}
+{{ cost_chart }}
 {% if db_chart %}<h2>Database connections</h2>
 <p class="muted">Threads_connected on the writer and the reader (whichever instance holds the
 role at that second), sampled once a second by the harness; it includes the sampler's own
@@ -499,7 +501,9 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
     inv_names: dict[str, str] = {}
     for a in archs:
         for inv in a.invariants:
-            inv_names.setdefault(inv.name, inv.description)
+            inv_names.setdefault(inv.name, inv.description if inv.query is None else
+                                 f"{inv.description} (the scenario's own query; expects "
+                                 f"{inv.query.expect})")
     invariants = [
         (name, desc, [next((x for x in a.invariants if x.name == name), None) for a in archs])
         for name, desc in inv_names.items()
@@ -510,7 +514,9 @@ def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
         scaling_chart=scaling.chart(record, colors),
         scaling_rows=scaling.summary_rows(record),
         db_chart=connections.chart(record, events, colors),
+        cost_chart=cost.chart(record, events, colors),
         db_rows=connections.table(record, events),
+        replay_section=replayed.section(record, data, colors),
         detection=_detection, alarmed=[a for a in archs if a.alarms], fired=_fired,
         mark=_mark, mark_note=MARK_NOTE, clock=clock_view(record),
         marked_any=any(a.inverted(rec.fault) for a in archs for rec in a.recoveries),

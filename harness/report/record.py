@@ -19,12 +19,14 @@ from harness.analysis.detection import FalseAlarm, FaultDetection, OverloadAlarm
 from harness.analysis.invariants import Invariant
 from harness.analysis.orderings import ClockOrdering, Figure
 from harness.analysis.recovery import FaultRecovery, FaultWindow
+from harness.analysis.replayed import ReplayFigures
 from harness.analysis.scaling import CapacityPoint, DesiredChange, Gap
 from harness.analysis.series import PERCENTILE_KEYS, ArchData
 from harness.analysis.slo import SloResult
 from harness.analysis.verdict import Verdict
 from harness.model.alarmdef import AlarmDef
 from harness.records.classify import FAILURE_CLASSES
+from harness.scenario.replayed import ReplayedNight
 
 #: 2: recoveries carry a status (no_impact is no longer recovery_s 0), dropped arrivals
 #: count as failures, invariants say how many writes they checked
@@ -220,6 +222,10 @@ class ArchRecord(_Model):
         None, description="the event's cost on AWS: line items (quantity in AWS units, unit "
         "price, source), total, cost per million requests served, what scaling added "
         "(harness.analysis.cost); null: not priced (a record written before it, no data)")
+    replay: ReplayFigures | None = Field(
+        None, description="the replayed phase beside the original night: the log's requests "
+        "x scale, offered, answered, and the status mix by class (harness.analysis.replayed); "
+        "null: the scenario replays no log, or no data")
 
 
 class ScalingRecord(_Model):
@@ -245,6 +251,10 @@ class ScenarioRecord(_Model):
     phases: list[Phase] = Field(default_factory=list)
     #: the scenario as loaded (slos, recovery parameters, faults, workload)
     definition: dict[str, Any] = Field(default_factory=dict)
+    replayed_from: ReplayedNight | None = Field(
+        None, description="the original night a `harness replay` scenario replays: its "
+        "window, scale, compression, lines read, status mix and requests per second x scale "
+        "as replayed (harness.scenario.replayed); null: no replay")
 
 
 class Repeat(_Model):

@@ -16,10 +16,11 @@ that is known: `crashed at <time>: <error>` for an exception inside the `with` b
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +28,11 @@ from types import TracebackType
 from typing import Any
 
 from harness.analysis.series import ALL, PERCENTILE_KEYS, ArchData
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ResultsError
 from harness.records.classify import DROPPED
-from harness.records.marker import MARKER, atomic_write, mark_ended, mark_running
-from harness.records.recorder import SecondCounts, percentiles_ms
+from harness.records.files import atomic_write, failed, read_jsonl
+from harness.records.marker import MARKER, mark_ended, mark_running
+from harness.records.recorder import SecondCounts, decoded, free, percentiles_ms
 from harness.report.record import RunRecord
 
 RUN_JSON = "run.json"
@@ -86,7 +88,10 @@ class ResultsDir:
         except OSError as exc:
             raise ConfigError(f"{path}: cannot create the results folder: {exc.strerror}") from None
         out = cls(path)
-        (path / LOGS).mkdir()
+        try:
+            (path / LOGS).mkdir()
+        except OSError as exc:
+            raise failed(path / LOGS, exc) from None
         mark_running(path)
         return out
 
@@ -117,10 +122,15 @@ class ResultsDir:
         if exc_type is None:
             return
         what = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
-        if issubclass(exc_type, KeyboardInterrupt):
-            self.mark_interrupted(what)
-        else:
-            self.mark_ended("crashed", what)
+        # best effort: a folder that is full or gone cannot take the marker either, and
+        # that must not hide the error that is on its way out
+        with contextlib.suppress(ResultsError):
+            if issubclass(exc_type, KeyboardInterrupt):
+                self.mark_interrupted(what)
+            elif issubclass(exc_type, ResultsError):
+                self.mark_ended("stopped", str(exc))
+            else:
+                self.mark_ended("crashed", what)
 
     # -- writing --
 
@@ -172,42 +182,75 @@ def timeseries_csv(data: Mapping[str, ArchData]) -> str:
                 **{f"{k}_ms": row[k] for k in PERCENTILE_KEYS},
             })
             for ep, cls in cells.get(s, []):
-                hist = d.cells[(s, ep, cls)]
+                hist = d.cell((s, ep, cls))
                 values = percentiles_ms(hist)
                 writer.writerow({
                     "arch": arch, "second": s, "endpoint": ep, "class": cls,
                     "count": hist.get_total_count(),
                     **{f"{k}_ms": values[k] for k in PERCENTILE_KEYS},
-                    "latency_hdr": hist.encode().decode(),
+                    "latency_hdr": d.cells[(s, ep, cls)],
                 })
+                free(hist)
             for ep, n in dropped.get(s, []):
                 writer.writerow({"arch": arch, "second": s, "endpoint": ep, "class": DROPPED,
                                  "count": n})
     return buf.getvalue()
 
 
-def read_timeseries(path: Path) -> dict[str, ArchData]:
-    """ArchData per architecture from a timeseries.csv, histograms decoded exactly."""
+def read_timeseries(path: Path, notes: list[str] | None = None) -> dict[str, ArchData]:
+    """ArchData per architecture from a timeseries.csv, histograms decoded exactly.
+
+    The file is written atomically, but a copy can be cut short: a last row that is
+    not whole is left out and `notes` says so; a damaged row before it is a ConfigError.
+    """
     data: dict[str, ArchData] = {}
     try:
         fh = path.open(newline="")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     with fh:
-        for row in csv.DictReader(fh):
-            d = data.setdefault(row["arch"], ArchData(row["arch"]))
-            s = int(row["second"])
-            if row["endpoint"] == ALL and row["class"] == ALL:
-                counts = SecondCounts(**{k: int(row[k]) for k in _COUNTS if k not in _FLOATS})
-                # a results folder from before cpu_wait_pct has no such column
-                for k in _FLOATS:
-                    setattr(counts, k, float(row.get(k) or 0.0))
-                d.counts[s] = counts
-            elif row["class"] == DROPPED:
-                d.add_dropped(s, row["endpoint"], int(row["count"]))
-            else:
-                d.add_cell(s, row["endpoint"], row["class"], row["latency_hdr"])
+        reader = csv.DictReader(fh)
+        for row, line, last in _rows(reader):
+            try:
+                _add_row(data, row)
+            except Exception as exc:  # any damage, also a histogram cut short
+                if not last:
+                    raise ConfigError(f"{path}:{line}: a damaged row ({exc}); this is not "
+                                      "a whole timeseries.csv") from None
+                if notes is not None:
+                    notes.append(f"{path}: line {line} was cut off; left out")
     return data
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[tuple[dict[str, str], int, bool]]:
+    """The rows with the line each ends on and whether it is the last one."""
+    previous: tuple[dict[str, str], int] | None = None
+    for row in reader:
+        if previous is not None:
+            yield *previous, False
+        previous = row, reader.line_num
+    if previous is not None:
+        yield *previous, True
+
+
+def _add_row(data: dict[str, ArchData], row: dict[str, str]) -> None:
+    """One row of timeseries.csv into its architecture's data."""
+    if None in row or None in row.values():
+        raise ValueError("too few or too many columns")
+    d = data.setdefault(row["arch"], ArchData(row["arch"]))
+    s = int(row["second"])
+    if row["endpoint"] == ALL and row["class"] == ALL:
+        counts = SecondCounts(**{k: int(row[k]) for k in _COUNTS if k not in _FLOATS})
+        # a results folder from before cpu_wait_pct has no such column
+        for k in _FLOATS:
+            setattr(counts, k, float(row.get(k) or 0.0))
+        d.counts[s] = counts
+    elif row["class"] == DROPPED:
+        d.add_dropped(s, row["endpoint"], int(row["count"]))
+    else:
+        # the cell is kept encoded: decode it once here, so damage is found while reading
+        free(decoded(row["latency_hdr"]))
+        d.add_cell(s, row["endpoint"], row["class"], row["latency_hdr"])
 
 
 def create_repeat_set(root: Path, scenario: str) -> Path:
@@ -234,30 +277,68 @@ def repeat_runs(path: Path) -> list[Path]:
 
 
 def read_record(run_dir: Path) -> RunRecord:
-    """run.json of a results folder; ConfigError when missing or not a run.json."""
+    """run.json of a results folder; ConfigError when missing or not a run.json.
+
+    The error of a run that wrote no (or half a) run.json says how the run ended
+    (its INCOMPLETE marker) and which of its records are there, so the user knows
+    what is left: run.json is the source of every report, so none is rebuilt without it.
+    """
     path = run_dir / RUN_JSON
     try:
         text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing{_left(run_dir)}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}; is this a results folder?"
                           ) from None
     try:
         return RunRecord.model_validate_json(text)
     except ValueError as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: not a valid run.json (schema v1): {first}") from None
+        raise ConfigError(f"{path}: not a valid run.json (schema v1): {_first_error(exc)}"
+                          f"{_left(run_dir) if not text.rstrip().endswith('}') else ''}"
+                          ) from None
 
 
-def read_events(run_dir: Path) -> list[dict[str, Any]]:
-    """events.jsonl as dicts (empty when the run had no events); bad lines are skipped."""
+def _first_error(exc: ValueError) -> str:
+    """Pydantic's first complaint, on one line: `Invalid JSON: EOF while parsing ...`."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    detail = next((line for line in lines[1:] if line and not line.startswith("For further")),
+                  "").split(" [type=")[0]
+    return f"{lines[0]}: {detail}" if detail else lines[0]
+
+
+#: what a run records before its run.json, and what each is
+_RECORDS = ((TIMESERIES, "per-second series"), (EVENTS, "events"),
+            ("metrics.jsonl", "metric samples"))
+
+
+def _left(run_dir: Path) -> str:
+    """`; INCOMPLETE says: <how it ended>; readable: timeseries.csv (per-second series), ...`."""
+    if not run_dir.is_dir():
+        return "; is this a results folder?"
+    left = [f"{name} ({what})" for name, what in _RECORDS if (run_dir / name).is_file()]
+    left += [f"{p.relative_to(run_dir)} (events)" for p in sorted(run_dir.glob("events-*.jsonl"))]
+    left += [f"{p.relative_to(run_dir)} (per-second series)"
+             for p in sorted(run_dir.glob("load/*/load-seconds.jsonl"))]
+    try:
+        ended = (run_dir / MARKER).read_text().strip()
+    except OSError:
+        ended = ""
+    if not left and not ended:
+        return "; is this a results folder?"
+    how = f"; INCOMPLETE says: {ended}" if ended else ""
+    kept = (f"; readable: {', '.join(left)}; a report needs run.json" if left
+            else "; no record of the run was kept")
+    return how + kept
+
+
+def read_events(run_dir: Path, notes: list[str] | None = None) -> list[dict[str, Any]]:
+    """events.jsonl as dicts (empty when the run had no events).
+
+    A run stopped mid-write (a full disk, a kill) leaves half a last line: it is left
+    out, and `notes` says so.
+    """
     path = run_dir / EVENTS
     if not path.exists():
         return []
-    events = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a run killed mid-write leaves half a last line
-    return events
+    return list(read_jsonl(path, notes))

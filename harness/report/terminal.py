@@ -12,6 +12,7 @@ from harness.report.cost import rows as cost_rows
 from harness.report.deploytable import deploys_line
 from harness.report.headline import data_line
 from harness.report.record import RunRecord
+from harness.report.replayed import terminal_row as replay_row
 from harness.report.results import REPORT, SUMMARY
 from harness.report.text import detected_line, fmt, fmt_ratio, marked, recovery_value
 
@@ -59,6 +60,9 @@ def print_verdict(record: RunRecord, where: Path, console: Console) -> None:
         table.add_row(name, *values)
     for name, values in cost_rows(record)[:2]:  # the event's AWS cost; its items: report.html
         table.add_row(escape(name), *map(escape, values))
+    replay = replay_row(record)  # the original night; its chart and mix: report.html
+    if replay is not None:
+        table.add_row(escape(replay[0]), *map(escape, replay[1]))
     console.print(table)
     for a in archs:
         if a.error:

@@ -254,7 +254,8 @@ class DockerRuntime(StartsByLaunching):
         container = self._containers.get(name)
         if container is None:
             return
-        with contextlib.suppress(DockerException):
+        # OSError: a results folder that is full or gone must not keep the container
+        with contextlib.suppress(DockerException, OSError):
             text = container.logs(stdout=True, stderr=True)
             if text:
                 with self.log_path(name).open("ab") as fh:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records.events import EventKind, Source
+from harness.records.files import AppendLog
 
 
 class EventLog:
@@ -36,6 +37,9 @@ class EventLog:
         self.events: list[dict[str, Any]] = []
         self._echo = echo
         self._lock = threading.Lock()
+        # append-only, read back tolerantly (a last line cut off is left out): a failed
+        # write stops the file, never the thread that emits, and tells the run's watch
+        self._file = AppendLog(path) if path is not None else None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -56,9 +60,8 @@ class EventLog:
         line = json.dumps(event, sort_keys=False, default=str)
         with self._lock:
             self.events.append(event)
-            if self.path is not None:
-                with self.path.open("a") as fh:
-                    fh.write(line + "\n")
+            if self._file is not None:
+                self._file.append([line + "\n"])
         if self._echo is not None:
             self._echo(event)
         return event

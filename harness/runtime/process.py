@@ -110,7 +110,14 @@ class ProcessRuntime(StartsByLaunching):
             timeout_s=spec.ready_timeout_s,
             alive=lambda: self.is_running(name),
             log=self.log_path(name),
+            exit_code=lambda: self._exit_code(name),
         )
+
+    def _exit_code(self, name: str) -> int | None:
+        """The exit code of the component's first process that ended (None: none has)."""
+        running = self._running.get(name)
+        codes = [p.poll() for p in running.popens] if running else []
+        return next((code for code in codes if code is not None), None)
 
     def _signal(self, name: str, sig: signal.Signals) -> None:
         running = self._running.get(name)

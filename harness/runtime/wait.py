@@ -8,6 +8,7 @@ its log.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +79,35 @@ def log_tail(path: Path | None, lines: int = 15) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+#: lines of a component's log quoted in a start error (run.json keeps only the message)
+QUOTED_LINES = 10
+#: characters of them at most, the latest kept: the error stays one readable line
+QUOTED_CHARS = 1200
+#: the line a runtime writes to a component's log before each start (process.py)
+_START_MARK = re.compile(r"^--- \S+ starting ")
+
+
+def last_lines(path: Path | None, lines: int = QUOTED_LINES) -> str:
+    """The last non-empty lines the component wrote since its latest start, joined by ` | `.
+
+    For a one-line error: a team debugging its own app sees why it died in the message
+    (and so in run.json and the report), not only in the log file.
+    """
+    tail = log_tail(path, lines=200).splitlines()
+    starts = [i for i, line in enumerate(tail) if _START_MARK.match(line)]
+    since = tail[starts[-1] + 1:] if starts else tail
+    kept = [line.strip() for line in since if line.strip()][-lines:]
+    text = " | ".join(kept)
+    return text if len(text) <= QUOTED_CHARS else "..." + text[-QUOTED_CHARS:]
+
+
+def describe_exit(code: int | None) -> str:
+    """`exit code 3`, `killed by signal 9` (a Popen's negative returncode), or unknown."""
+    if code is None:
+        return "exit code unknown"
+    return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+
 def wait_ready(
     component: str,
     strategy: WaitStrategy,
@@ -86,8 +116,13 @@ def wait_ready(
     alive: Callable[[], bool] = lambda: True,
     log: Path | None = None,
     poll_s: float = 0.1,
+    exit_code: Callable[[], int | None] | None = None,
 ) -> float:
-    """Poll until ready; return the seconds it took. Fail fast if the process died."""
+    """Poll until ready; return the seconds it took. Fail fast if the process died.
+
+    The error names the component, how it exited (`exit_code`, where the runtime can
+    tell) and quotes its last log lines.
+    """
     start = time.monotonic()
     deadline = start + timeout_s
     reason: str | None = "not checked yet"
@@ -96,15 +131,23 @@ def wait_ready(
         if reason is None:
             return time.monotonic() - start
         if not alive():
+            how = f"{describe_exit(exit_code())}, " if exit_code is not None else ""
             raise StackError(
-                f"{component} exited before it was ready ({strategy.describe()}); "
-                f"see {log}" if log else f"{component} exited before it was ready",
+                f"{component} exited before it was ready ({how}checked on "
+                f"{strategy.describe()}){_quoted(log)}" + (f"; see {log}" if log else ""),
                 log_tail=log_tail(log),
             )
         if time.monotonic() >= deadline:
             raise StackError(
                 f"{component} was not ready on {strategy.describe()} within {timeout_s:g} s "
-                f"(last check: {reason})" + (f"; see {log}" if log else ""),
+                f"(last check: {reason}){_quoted(log)}" + (f"; see {log}" if log else ""),
                 log_tail=log_tail(log),
             )
         time.sleep(poll_s)
+
+
+def _quoted(log: Path | None) -> str:
+    if log is None:
+        return ""
+    lines = last_lines(log)
+    return f"; its last log lines: {lines}" if lines else "; it logged nothing"

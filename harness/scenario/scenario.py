@@ -12,6 +12,7 @@
     recovery: {...}
     scaling: {schedule: [...]}  # harness/scenario/scaling.py (scheduled scaling)
     variants: {legacy#x: {description: ..., profile: {...}}}  # harness/scenario/variants.py
+    own_service: {schema: [...], seed: ..., invariants: [...]}  # harness/scenario/own.py
 
 Every problem is one line `file:line: field: what is wrong and what to do`, found
 before anything starts: a fault aimed at a component a stack does not have is
@@ -39,6 +40,8 @@ from harness.scenario import alarms as scenario_alarms
 from harness.scenario import faults as fault_schema
 from harness.scenario.deploys import check_deploys
 from harness.scenario.labels import profile_of
+from harness.scenario.own import OwnService, check_own, parse_own
+from harness.scenario.replayed import ReplaySource, parse_source
 from harness.scenario.scaling import ScenarioScaling, check_scaling, parse_scaling
 from harness.scenario.slo import Objectives, check_phases, load_objectives
 from harness.scenario.variants import Variant, parse_variants
@@ -82,6 +85,10 @@ class _Header(BaseModel):
     variants: dict[str, Any] = Field(default_factory=dict)
     #: AWS prices that replace the table's (harness.model.prices), by name: {name: USD}
     prices: Any = None
+    #: a team's own schema, seed, queues, buckets and SQL checks (harness.scenario.own)
+    own_service: Any = None
+    #: the original night a `harness replay` scenario replays (harness.scenario.replayed)
+    replayed_from: Any = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,10 @@ class Scenario:
     scaling: ScenarioScaling | None = None
     #: what-if copies of a profile by label (harness.scenario.variants)
     variants: dict[str, Variant] = field(default_factory=dict)
+    #: the original night this scenario replays (harness.scenario.replayed); None: none
+    replayed_from: ReplaySource | None = None
+    #: a team's own data and checks; None: the sample shop's (harness.scenario.own)
+    own: OwnService | None = None
 
     def profile(self, label: str) -> Profile:
         """The stack profile an architecture label runs: its variant's, else its profile's.
@@ -218,6 +229,10 @@ def _validate(raw: Any, path: Path, source: str, root: yaml.Node | None = None) 
             faults, source=source, topology=fault_schema.Topology.from_profile(profile),
             phases=starts, run_s=workload.duration,
         )
+    replayed_from = parse_source(header.replayed_from, workload, source)
+    own = parse_own(header.own_service, source, base_dir=path.parent)
+    check_own(own, profiles={a: _profile(a, variants) for a in header.architectures},
+              bug=header.bug, source=source)
     scaling = parse_scaling(header.scaling, source)
     if scaling is not None:
         check_scaling(scaling, source=source, phases=starts, run_s=workload.duration,
@@ -227,7 +242,7 @@ def _validate(raw: Any, path: Path, source: str, root: yaml.Node | None = None) 
         architectures=list(header.architectures), seed=header.seed,
         time_scale=header.time_scale, drain_s=header.drain, bug=header.bug,
         workload=workload, faults=faults, objectives=objectives, definition=raw,
-        alarms=alarms, scaling=scaling, variants=variants,
+        alarms=alarms, scaling=scaling, variants=variants, own=own, replayed_from=replayed_from,
     )
 
 
@@ -249,6 +264,8 @@ def on_architectures(scenario: Scenario, archs: list[str]) -> Scenario:
         check_deploys(scenario.faults, profile=profile, arch=arch,
                       source=str(scenario.path), alarm_names=[
                           a.name for a in scenario.alarm_specs(profile, arch)])
+    check_own(scenario.own, profiles={a: scenario.profile(a) for a in archs}, bug=scenario.bug,
+              source=str(scenario.path))
     return dataclasses.replace(scenario, architectures=list(archs))
 
 

@@ -76,6 +76,7 @@ workload:
   # path is taken from this file's folder. Every request is recorded and judged.
   locustfile:
     path: locustfile.py
+    # a LoadTestShape class in the file sets these two over time: then leave them out
     users: 20               # concurrent users
     spawn_rate: 10          # users started per second
     duration: 30s           # how long they run (the one phase is called `main`)

@@ -8,6 +8,9 @@
           load_balancer:
             routing: {value: round_robin, source: "ELB Classic guide: TCP listeners ..."}
 
+`profile:` may also name a team's profile file (`profile: payments-legacy.yaml`, which
+says `extends: legacy`), or be `{extends: payments-legacy.yaml, ...}` with keys on top.
+
 The key is an architecture label `<profile>#<name>`; its runs use the profile with
 `profile:` merged on top as a profile's `extends:` is, and validated like a profile
 file (an unknown key, a wrong type or a new value without its source is an error with
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -27,7 +31,13 @@ import yaml
 from harness import yamlfile
 from harness.errors import ProfileError, ScenarioError
 from harness.model.profile import Profile
-from harness.model.profile_file import available_profiles, load_profile, profile_with
+from harness.model.profile_file import (
+    available_profiles,
+    load_profile,
+    own_keys,
+    profile_with,
+    with_workdir,
+)
 from harness.scenario.labels import profile_of
 
 #: `<profile>#<name>`: no dots, so that `variants.<label>.profile...` stays a field path
@@ -110,11 +120,12 @@ def parse_variants(raw: dict[str, Any], *, source: str, root: yaml.Node | None
             raise ScenarioError(f"{_where(source, root, f'{at}.description')}: "
                                 f"{at}.description: say in one line what the variant changes "
                                 "and why")
-        overrides = body.get("profile")
+        overrides = _from_file(body.get("profile"), label, source, root, f"{at}.profile")
         if not isinstance(overrides, dict) or not overrides:
             raise ScenarioError(f"{_where(source, root, f'{at}.profile')}: {at}.profile: the "
                                 "profile keys the variant changes, as a mapping (as in "
-                                f"stacks/{profile_of(label)}/profile.yaml)")
+                                f"stacks/{profile_of(label)}/profile.yaml), or a profile file "
+                                f"of your own that says extends: {profile_of(label)}")
         try:
             # the base first: a broken base profile is its own file's error, not the variant's
             base = load_profile(profile_of(label))
@@ -125,6 +136,50 @@ def parse_variants(raw: dict[str, Any], *, source: str, root: yaml.Node | None
         found[label] = Variant(label, description.strip(), profile,
                                _overrides(base, profile, overrides))
     return found
+
+
+def _from_file(over: Any, label: str, source: str, root: yaml.Node | None, at: str) -> Any:
+    """A variant's `profile:` with a team's profile file read into it.
+
+    `profile: payments-legacy.yaml` is that file's keys (it says `extends: legacy`);
+    `profile: {extends: payments-legacy.yaml, app: {...}}` is the file's keys with the
+    mapping's on top. A path is relative to the scenario file; an inline `app.command`
+    runs in the scenario's folder.
+    """
+    folder = Path(source).parent
+    if isinstance(over, str):
+        over = {"extends": over}
+    if not isinstance(over, dict):
+        return over
+    file = over.get("extends")
+    rest = {k: v for k, v in over.items() if k != "extends"}
+    rest = with_workdir(rest, folder)
+    if file is None:
+        return rest
+    base = profile_of(label)
+    if not isinstance(file, str) or not Path(file).suffix:
+        raise ScenarioError(f"{_where(source, root, f'{at}.extends')}: {at}.extends: a "
+                            f"profile file of your own (payments-{base}.yaml) that says "
+                            f"extends: {base}; the label already names {base}")
+    path = folder / file
+    if not path.is_file():
+        raise ScenarioError(f"{_where(source, root, at)}: {at}: {path} is not a file; a "
+                            "relative path is taken from the scenario file's folder")
+    try:
+        keys = own_keys(path, base)
+    except ProfileError as exc:
+        raise ScenarioError(str(exc)) from None
+    return _merge_keys(keys, rest)
+
+
+def _merge_keys(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_keys(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _overrides(base: Profile, varied: Profile, over: dict[str, Any]) -> list[Override]:

@@ -274,13 +274,37 @@ class ShopData(_Model):
 
 
 class Locustfile(_Model):
-    """A team's own locustfile, run as written (closed model) and recorded like our journeys."""
+    """A team's own locustfile, run as written (closed model) and recorded like our journeys.
+
+    With a `LoadTestShape` class in the file, the shape sets the users and spawn rate
+    over time as in Locust: its run time (`get_run_time()`) starts with the load, so
+    second N of the shape is second N of the load, of the fault timeline and of the
+    SLO windows. `users` and `spawn_rate` are then left out (Locust ignores -u and -r
+    with a shape). `duration` is the load's planned length, the window fault times
+    and SLOs are checked against: a shape whose tick() returns None ends the load
+    then (`harness validate` refuses a duration longer than a shape it can follow to
+    its end), and one still running at `duration` is stopped there, as Locust's
+    --run-time stops a shape.
+    """
 
     path: Path = Field(description="relative to the scenario file")
     user_classes: list[str] = Field(default_factory=list, description="default: every User in it")
-    users: int = Field(ge=1, description="concurrent users")
-    spawn_rate: float = Field(10.0, gt=0, description="users started per second")
-    duration: Duration = Field(gt=0, description="how long the users run")
+    users: int | None = Field(
+        None, ge=1,
+        description="concurrent users; required unless the locustfile has a LoadTestShape "
+        "class, which sets them over time (then leave it out)",
+    )
+    spawn_rate: float = Field(
+        10.0, gt=0,
+        description="users started per second; leave out with a LoadTestShape, whose tick() "
+        "gives it",
+    )
+    duration: Duration = Field(
+        gt=0,
+        description="how long the users run, from the start of the load: the window fault "
+        "times and SLOs refer to; a LoadTestShape's tick() returning None ends the load "
+        "(it must not end before this), and a shape still running here is stopped",
+    )
     # Locust's own default (0) kills users mid-request: the server saw those requests and
     # the record would not; k6's gracefulStop makes the same choice the other way
     stop_timeout: Duration = Field(

@@ -13,6 +13,7 @@ another command or image without code changes (every builder checks readiness on
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,9 +180,12 @@ def declare_app(profile: Profile, settings: Settings, slot: AppSlot) -> Declared
     spec = APP_KINDS[app.kind](profile, settings, slot)
     if app.command:
         # a team's own service: its command, with the port and listen address it is given
-        argv = tuple(arg.format(port=slot.port, host=LOOPBACK) for arg in app.command)
+        argv = tuple(arg.format(port=slot.port, host=LOOPBACK, python=sys.executable)
+                     for arg in app.command)
         env = {**slot.env, "APP_LISTEN": f"{LOOPBACK}:{slot.port}", "PORT": str(slot.port)}
-        spec = dataclasses.replace(spec, processes=(ProcessSpec("app", argv, env=env),))
+        cwd = Path(app.workdir) if app.workdir else None
+        spec = dataclasses.replace(
+            spec, processes=(ProcessSpec("app", argv, env=env, cwd=cwd),))
     if app.image:
         spec = dataclasses.replace(spec, image=app.image)
     return Declared(slot.member, spec, slot.port)

@@ -26,7 +26,9 @@ from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.runtime.registry import reap_stale, write_json_atomic
 from harness.runtime.select import make_runtime
 from harness.runtime.wait import HttpOk, wait_ready
+from harness.scenario.own import OwnService
 from harness.settings import Settings
+from harness.stacks import owndata
 from harness.stacks import seed as seeding
 from harness.stacks.assembly import (
     AppSlot,
@@ -68,8 +70,11 @@ class Stack:
         orchestrate: bool = True,
         runtime: str = "process",
         command: str = "run",
+        own: OwnService | None = None,
     ) -> None:
         self.profile = profile
+        #: a team's own schema, seed, queues and buckets; None: the sample shop's alone
+        self.own = own
         #: the stack's components and edges, as the profile declares them
         self._shape = declare(profile)
         self.settings = settings
@@ -220,7 +225,11 @@ class Stack:
         (self.workdir / awsfault.PORT_FILE).write_text(str(self._port_of("aws-fault-point")))
         aws_direct = f"http://{LOOPBACK}:{self._port_of('aws')}"
         queue_url = localstack.create_resources(aws_direct, queue=p.aws.queue, bucket=p.aws.bucket)
-        self._member_env = self._app_env(queue_url)
+        own_queues, own_buckets = (
+            owndata.create_aws(aws_direct, self.own, existing_bucket=p.aws.bucket)
+            if self.own is not None else ({}, {}))
+        self._member_env = apps.mapped(self._app_env(queue_url, own_queues) | own_buckets,
+                                       self.profile)
         backends, spares = self._start_members(rt, ready)
         for decl in shape.role("lb"):
             self._connect([self._start_lb(rt, decl, backends, spares, ready)])
@@ -297,13 +306,22 @@ class Stack:
         return proxy
 
     def _database_up(self, writer_port: int, replicas: list[int]) -> None:
-        """The writer bootstrapped and seeded; every replica replicating and caught up."""
-        mariadb.bootstrap(writer_port)
+        """The writer bootstrapped and seeded; every replica replicating and caught up.
+
+        The sample shop's schema and seed unless the scenario's own data replaces them;
+        the team's schema and seed after them (harness.scenario.own).
+        """
+        shop = self.own is None or self.own.sample_shop
+        mariadb.bootstrap(writer_port, shop_schema=shop)
         for port in replicas:
             mariadb.start_replication(reader_port=port, writer_port=writer_port)
         if replicas:
             mariadb.wait_semi_sync(writer_port)
-        self.seed_data = seeding.seed(writer_port, self.seed_plan)
+        if shop:
+            self.seed_data = seeding.seed(writer_port, self.seed_plan)
+        if self.own is not None:
+            owndata.prepare_database(writer_port, self.own, log_dir=self.log_dir,
+                                     seed=self.seed_plan.seed)
         for port in replicas:
             mariadb.wait_caught_up(reader_port=port, writer_port=writer_port)
 
@@ -340,14 +358,18 @@ class Stack:
         self.runtime.launch(member.spec)
         return member.component()
 
-    def _app_env(self, queue_url: str) -> dict[str, str]:
-        """The members' environment: their edges' ends on loopback."""
+    def _app_env(self, queue_url: str, own_queues: dict[str, str] | None = None
+                 ) -> dict[str, str]:
+        """The members' environment: their edges' ends on loopback; `own_queues` are the
+        scenario's own queue URLs by variable (harness.scenario.own)."""
         ends = {e.name: (LOOPBACK, self._edges[e.name].listen_port)
                 for e in self._shape.edges if e.source == "app"}
         aws_port = self._edges[APP_TO_AWS].listen_port
         # The queue URL names LocalStack's own port; the apps must reach it through the edge.
         app_queue_url = urlunsplit(urlsplit(queue_url)._replace(netloc=f"{LOOPBACK}:{aws_port}"))
         env = apps.env(self.profile, edges=ends, queue_url=app_queue_url)
+        for variable, url in (own_queues or {}).items():
+            env[variable] = urlunsplit(urlsplit(url)._replace(netloc=f"{LOOPBACK}:{aws_port}"))
         if self.app_bug:
             env["APP_BUG"] = self.app_bug
         return env

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.cli_process import CliProcess
+from tests.support.cli_process import KilledOnClose
 
 pytestmark = pytest.mark.integration
 
@@ -44,14 +44,6 @@ SCENARIO: dict[str, Any] = {
 }
 
 
-class _Run(CliProcess):
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        super().close()
-
-
 def _pid_of(state: Path, component: str) -> int:
     """The main process of `component` in the one stack under `state` (its pids.json)."""
     (workdir,) = (state / "stacks").iterdir()
@@ -71,7 +63,7 @@ def test_a_killed_harness_part_makes_the_run_invalid_and_counts_nothing_after_it
     out = tmp_path / "out"
     env = {**os.environ, "HARNESS_STATE_DIR": str(short_tmp), "COLUMNS": "200"}
     started = time.monotonic()
-    run = _Run(["run", str(scenario), "--ci", "--out", str(out)], env)
+    run = KilledOnClose(["run", str(scenario), "--ci", "--out", str(out)], env)
     try:
         run.wait_for("load for")
         time.sleep(LEAD_IN_S + KILL_AT_S)

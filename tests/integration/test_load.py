@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -291,6 +292,55 @@ def test_a_locustfile_that_does_not_import_is_one_clear_error(tmp_path: Path) ->
         r"RuntimeError: boom",
     ):
         run_load("http://127.0.0.1:9/", w, out_dir=tmp_path / "out")
+    assert not generator_children()
+
+
+STAGED_SHAPE = """
+from locust import HttpUser, LoadTestShape, constant, task
+
+class Reader(HttpUser):
+    # a constant wait: each user's request rate is fixed, so the rate follows the users
+    wait_time = constant(0.2)
+
+    @task
+    def home(self):
+        self.client.get("/")
+
+class Stages(LoadTestShape):
+    # Locust's staged-shape pattern: (end of stage s, users, spawn rate)
+    stages = [(6, 2, 10), (12, 10, 10)]
+
+    def tick(self):
+        run_time = self.get_run_time()
+        for end, users, spawn_rate in self.stages:
+            if run_time < end:
+                return users, spawn_rate
+        return None
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_locustfiles_staged_shape_sets_the_rate_and_ends_the_load(
+    nginx: StaticNginx, tmp_path: Path, workers: int
+) -> None:
+    lf = tmp_path / "staged.py"
+    lf.write_text(STAGED_SHAPE)
+    # duration far past the shape's end: only the shape's None can end the load early
+    w = load_workload({"locustfile": {"path": str(lf), "duration": "40s"}}, "t")
+    result = run_load(nginx.url, w, out_dir=tmp_path / "out", workers=workers)
+    per_second = {s: sum(result.recorder.class_counts(second=s).values())
+                  for s in result.recorder.seconds()}
+    # whole stages, less their first two seconds (users still starting) and the last
+    first = statistics.median(per_second.get(s, 0) for s in range(2, 6))
+    second = statistics.median(per_second.get(s, 0) for s in range(8, 12))
+    # 2 users then 10 at 5 requests a second each: about 10/s then 50/s
+    assert first > 0
+    assert second >= 2.5 * first, per_second
+    assert sum(result.summary()["errors"].values()) == 0, result.summary()["errors"]
+    # tick() returned None at 12 s: nothing sent after, and the load ended long before 40 s
+    assert max(s for s, n in per_second.items() if n) <= 13, sorted(per_second.items())
+    assert result.finished_at - result.start_at < 25
+    assert any("ended the load at" in p for p in result.problems), result.problems
     assert not generator_children()
 
 

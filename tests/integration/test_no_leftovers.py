@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.cli_process import CliProcess
+from tests.support.cli_process import KilledOnClose
 
 pytestmark = pytest.mark.integration
 
@@ -26,18 +26,12 @@ pytestmark = pytest.mark.integration
 AFTER_S = 5.0
 
 
-class _Run(CliProcess):
+class _Run(KilledOnClose):
     """`harness run smoke --arch legacy --ci`, its output read in the background."""
 
     def __init__(self, state: Path, out: Path) -> None:
         env = {**os.environ, "HARNESS_STATE_DIR": str(state), "COLUMNS": "200"}
         super().__init__(["run", "smoke", "--arch", "legacy", "--ci", "--out", str(out)], env)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        super().close()
 
 
 def _alive(proc: psutil.Process) -> bool:

@@ -46,3 +46,13 @@ class CliProcess:
         self._reader.join(timeout=5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+
+class KilledOnClose(CliProcess):
+    """A CliProcess a test may abandon mid-run: closing it kills what is still running."""
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        super().close()

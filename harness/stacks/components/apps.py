@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.errors import StackError
+from harness.model.app import ENV_REFERENCE
 from harness.model.components import APP_TO_AWS, APP_TO_DB, APP_TO_READER
 from harness.model.profile import Profile
 from harness.model.profile_file import stacks_root
@@ -43,6 +46,25 @@ def env(profile: Profile, *, edges: Mapping[str, tuple[str, int]], queue_url: st
     if profile.aws.bucket:
         values["S3_BUCKET"] = profile.aws.bucket
     return values
+
+
+def mapped(env: Mapping[str, str], profile: Profile) -> dict[str, str]:
+    """`env` with every `${NAME}` in the profile's `app.env` values filled from it.
+
+    A team's code reads its own names (`PAYMENTS_DB_HOST: ${DB_HOST}`); a name the
+    harness does not set on this stack is an error naming the setting.
+    """
+    out = dict(env)
+    for key, value in profile.app.env.items():
+        def fill(match: re.Match[str], key: str = key) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise StackError(
+                    f"profile {profile.name}: app.env.{key}: ${{{name}}} is not a variable "
+                    f"the harness sets on this stack; it sets: {', '.join(sorted(env))}")
+            return env[name]
+        out[key] = ENV_REFERENCE.sub(fill, value)
+    return out
 
 
 def php_instance(

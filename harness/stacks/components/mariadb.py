@@ -167,11 +167,12 @@ def admin(port: int, database: str | None = None, *, slot_wait_s: float = 5
         conn.close()
 
 
-def bootstrap(port: int) -> None:
-    """Create the shop database, its schema and the app's user on a writer."""
+def bootstrap(port: int, *, shop_schema: bool = True) -> None:
+    """Create the shop database and the app's user on a writer, and the shop's schema unless
+    a scenario brings its own (`shop_schema=False`: harness.scenario.own)."""
     sql = "\n".join(
         line for line in SCHEMA_SQL.read_text().splitlines() if not line.strip().startswith("--")
-    )
+    ) if shop_schema else ""
     with admin(port) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
         cur.execute(f"CREATE USER IF NOT EXISTS '{APP_USER}'@'%' IDENTIFIED BY '{APP_PASSWORD}'")

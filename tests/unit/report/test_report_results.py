@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.series import ArchData
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ResultsError
 from harness.records.recorder import Recorder
 from harness.report.results import (
     MARKER,
@@ -84,7 +84,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ResultsError, match="disk full"):
         atomic_write(target, "new")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
