@@ -23,8 +23,10 @@ lint: setup
 	.venv/bin/ruff check harness tests bench
 	.venv/bin/mypy
 
+# two workers: a rehearsal mostly waits on a scaled AWS timeline; a file's tests stay on one
+# worker (its module-scoped stacks), and `alone` tests run by themselves
 test: setup lint gotest
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # the Go programs' own tests: the sample service and the RDS Proxy stand-in
 gotest: setup

@@ -68,7 +68,8 @@ def _every_command() -> None:
     """Before any command: clean up after harnesses that died (their watchdog, too).
 
     Their stacks' processes and work dirs, their docker runs, and the INCOMPLETE
-    marker of a results folder they left saying "running".
+    marker of a results folder they left saying "running" or "stopping": it then says
+    how the run ended, as far as is known (harness.records.marker.mark_owner_gone).
     """
     def note(line: str) -> None:
         err.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -120,6 +121,7 @@ def up(
     settings = _settings(time_scale)
     profile = load_profile(arch)
     doctor_mod.require(settings, profile.name)
+    select.check_images(runtime, {arch: profile})
     limits_ok, limits_how = cgroups.probe() if runtime == "process" else (True, "docker")
     if not limits_ok:
         err.print(f"warning: CPU and memory limits cannot be enforced here ({limits_how})",
@@ -325,10 +327,15 @@ def validate(
     scenario: Annotated[str, typer.Argument(
         help="scenario name (smoke) or path to a .yaml; a stack profile.yaml is checked too"
     )],
+    runtime: Annotated[str | None, typer.Option(
+        help="also check what this runtime needs (docker: every image on the engine)")] = None,
 ) -> None:
     """Check a scenario (or a stack profile) without running it."""
+    if runtime is not None:
+        _check_runtime(runtime)
     if is_profile_file(Path(scenario)):
         profile = load_profile(scenario)
+        select.check_images(runtime or "process", {scenario: profile})
         rows = profile.modelled(1.0)
         out.print(
             f"ok: {scenario}: stack profile {profile.name!r}, {len(rows)} cited settings "
@@ -338,6 +345,9 @@ def validate(
         return
     found = scenario_mod.load_scenario(scenario)
     locust_info = locustcheck.inspect_workload(found.workload, str(found.path))
+    # the variants too: any may be picked with --arch
+    select.check_images(runtime or "process",
+                        {a: found.profile(a) for a in [*found.architectures, *found.variants]})
     out.print(
         f"ok: {found.path}: {found.name}, {len(found.workload.phase_windows())} phases over "
         f"{found.workload.duration:g} s, {len(found.faults)} faults, "
@@ -437,6 +447,7 @@ def run(
     if archs != found.architectures:
         found = scenario_mod.on_architectures(found, archs)
     _check_runtime(runtime)
+    select.check_images(runtime, {a: found.profile(a) for a in archs})
     if workers < 1:
         raise typer.BadParameter(f"{workers}: need at least 1 worker", param_hint="--workers")
     if repeat < 1:

@@ -104,7 +104,8 @@ def event_text(event: dict[str, Any]) -> str | None:
         return text + (f": {event['error']}" if event.get("error") else "")
     if kind == StackEvent.PART_STOPPED:
         # the verdict's "not measurable after N s" is decided after the run (analysis.parts)
-        text = (f"{event.get('part') or who} stopped with no fault asking for it: "
+        how = f"stopped answering ({event['hang']})" if event.get("hang") else "stopped"
+        text = (f"{event.get('part') or who} {how} with no fault asking for it: "
                 "the run is invalid, and nothing from here is the architecture's")
         return text + (f" ({event['error']})" if event.get("error") else "")
     return None

@@ -10,6 +10,7 @@ reverts every fault and writes what was measured, marked incomplete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import platform
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from harness.readback import (
     read_writer,
 )
 from harness.records.files import Watch, watch
-from harness.records.marker import MARKER
+from harness.records.marker import MARKER, mark_stopping
 from harness.records.samples import METRICS_FILE, MetricsLog
 from harness.report.assemble import RunHeader, build_record, write_all
 from harness.report.record import Repeat, RunRecord
@@ -129,8 +130,9 @@ def _rehearse(scenario: Scenario, options: RunOptions, results: ResultsDir, say:
                    drain_s=scenario.drain_s, lead_in_s=LEAD_IN_S, say=say, live=live,
                    title=scenario.name)
     plain_say, say = say, view.say
+    stopping = functools.partial(_mark_stopping, results)
     try:
-        with interrupts() as interrupted, view, \
+        with interrupts(on_signal=stopping) as interrupted, view, \
                 watch(results.path, sentinel=MARKER) as broken:
             try:
                 for arch in options.architectures:
@@ -161,6 +163,17 @@ def _rehearse(scenario: Scenario, options: RunOptions, results: ResultsDir, say:
     record = _write(scenario, options, results, outcomes, status, interrupted_by)
     plain_say(f"analysis and report: took {time.monotonic() - written:.1f} s")
     return record
+
+
+def _mark_stopping(results: ResultsDir, by: str) -> None:
+    """At a caught signal, before the stacks come down: `stopping since <time> by SIGTERM`.
+
+    A kill during the teardown and the analysis then reads "killed before it had written
+    what was measured", not as a kill in the middle of the run.
+    """
+    # best effort: a full disk is found and said by the run's own writes
+    with contextlib.suppress(ResultsError):
+        mark_stopping(results.path, by)
 
 
 def _one_arch(scenario: Scenario, outcome: ArchOutcome, options: RunOptions,

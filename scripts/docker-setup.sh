@@ -172,7 +172,7 @@ build_image() {  # build_image <name>
 }
 img_pids=()
 say "building the stack images (stacks/docker/*.Dockerfile)"
-for name in mariadb haproxy php go rdsproxy toxiproxy localstack; do
+for name in mariadb haproxy php go python rdsproxy toxiproxy localstack; do
   build_image "$name" >"$WORK/logs/image-$name.log" 2>&1 &
   img_pids+=("$!:$name")
 done

@@ -2,8 +2,9 @@
 
 LocalStack, its fault point, Toxiproxy and the RDS Proxy stand-in stand in for AWS or
 are the harness's plumbing; the metrics collector and the generator's workers are the
-harness itself. When one of them stops without a scenario fault asking for it (the
-collector's `harness.part_stopped` event), what the load measures afterwards is the
+harness itself. When one of them stops or hangs without a scenario fault asking for it
+(harness.stacks.parts_watch's `harness.part_stopped` event), what the load measures
+afterwards is the
 harness failing: the run is invalid (exit 3), and the architecture's figures end where
 the failure began, so its errors after that are never counted against it.
 
@@ -42,13 +43,17 @@ class PartFailure:
     measured_until_s: int
     #: what the part said as it went (the collector's exception), if anything
     error: str | None = None
+    #: how it hung while still running ("process stopped", "no answer for 15 s"); None:
+    #: it died. A hung part's stopped_s is when the hang began, not when it was judged one
+    hang: str | None = None
 
     @property
     def reason(self) -> str:
-        """"LocalStack stopped at 81 s"."""
+        """"LocalStack stopped at 81 s", "LocalStack stopped answering (process stopped) at 3 s"."""
         at = math.floor(self.stopped_s)
         when = f"at {at} s" if at >= 0 else "before the load started"
-        return f"{self.part} stopped {when}" + (f": {self.error}" if self.error else "")
+        what = "stopped" if self.hang is None else f"stopped answering ({self.hang})"
+        return f"{self.part} {what} {when}" + (f": {self.error}" if self.error else "")
 
     @property
     def invalid_reason(self) -> str:
@@ -61,7 +66,7 @@ def part_failures(events: Iterable[Mapping[str, Any]], arch: str | None = None
     """The harness parts that stopped on their own, earliest cut first.
 
     A stop after a fault aimed at that component began (`fault.applying` naming it in
-    `targets`: a kill, an az_outage, a memory squeeze) is what the scenario asked for and
+    `targets`: a kill, a pause, an az_outage, a memory squeeze) is what the scenario asked for and
     the architecture's to handle: not a failure here.
     """
     events = [e for e in events if arch is None or e.get("arch", arch) == arch]
@@ -77,15 +82,20 @@ def part_failures(events: Iterable[Mapping[str, Any]], arch: str | None = None
             continue
         component = str(e.get("component", ""))
         stopped = event_time(e)
+        # alive_s and since_s are on the EventLog's clock (t_s); shift them as event_time
+        # shifted t_s
+        shift = stopped - float(e["t_s"])
+        alive = float(e.get("alive_s", e["t_s"])) + shift
+        if e.get("since_s") is not None:
+            stopped = min(stopped, float(e["since_s"]) + shift)  # a hang began before it was judged
         if aimed.get((e.get("arch"), component), math.inf) <= stopped:
             continue
-        # alive_s is on the EventLog's clock (t_s); shift it as event_time shifted t_s
-        alive = float(e.get("alive_s", e["t_s"])) + stopped - float(e["t_s"])
         failures.append(PartFailure(
             arch=str(e.get("arch", arch or "")), component=component,
             part=str(e.get("part") or component), stopped_s=stopped,
             measured_until_s=max(0, math.floor(min(alive, stopped) - IN_FLIGHT_S)),
             error=str(e["error"]) if e.get("error") else None,
+            hang=str(e["hang"]) if e.get("hang") else None,
         ))
     return sorted(failures, key=lambda f: (f.measured_until_s, f.stopped_s))
 

@@ -1,8 +1,9 @@
 """`harness capacity <arch>`: the highest arrival rate one member and the whole stack sustain.
 
-Starts the architecture's stack on the process runtime with its enforced CPU and
-memory limits (and no orchestrator: the fleet stays as it is while it is measured),
-then searches (search.py) with short open-model loads (measure.py):
+Starts the architecture's stack (or a `--mix` scenario's variant's, with the scenario's
+own data: target.py) on the process runtime with its enforced CPU and memory limits (and
+no orchestrator: the fleet stays as it is while it is measured), then searches
+(search.py) with short open-model loads (measure.py):
 
 1. one member alone: every other instance/task drained in the load balancer;
 2. the whole stack, starting from the member's capacity.
@@ -26,20 +27,19 @@ from rich.console import Console
 
 from harness import __version__
 from harness import doctor as doctor_mod
-from harness.errors import ConfigError, EnvironmentProblem, HarnessError
+from harness.errors import EnvironmentProblem, HarnessError
 from harness.interrupts import interrupts
 from harness.model.profile import Profile
-from harness.model.profile_file import available_profiles, load_profile
 from harness.runtime import cgroups
 from harness.settings import Settings
 from harness.stacks.components.haproxy import HaproxyAdmin
-from harness.stacks.seed import SeedPlan
 from harness.stacks.stack import Stack
 
 from . import members, options
-from .measure import Mix, Stepper, mix_from
+from .measure import Mix, Stepper
 from .output import print_search, sentence, write_json
 from .search import SearchResult, find_capacity
+from .target import Target, resolve
 
 # off a terminal (CI logs) Rich would wrap the curve at 80 columns
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -57,7 +57,8 @@ def _member_words(profile: Profile) -> tuple[str, str]:
 
 
 def capacity(
-    arch: Annotated[str, typer.Argument(help="architecture: legacy or modern")],
+    arch: Annotated[str, typer.Argument(
+        help="architecture (legacy, modern) or a variant of the --mix scenario (modern#x)")],
     mix: Annotated[str, typer.Option(
         help="a path (/products: one GET per arrival) or a scenario whose journeys to send")
     ] = "/products",
@@ -93,6 +94,9 @@ def capacity(
     within the SLOs; print the latency curves.
 
     Example: harness capacity modern --mix blackfriday --p99 300ms --json cap.json
+
+    With a scenario as --mix, the stack gets the scenario's own_service data (schema,
+    seed, queues, buckets) as `harness run` gives it, and ARCH may be one of its variants.
     """
     opts = options.parse(
         p99=p99, max_error_rate=max_error_rate, min_achieved=min_achieved, start=start,
@@ -100,12 +104,9 @@ def capacity(
         warmup=warmup, timeout=timeout, concurrency=concurrency, workers=workers, seed=seed,
         scope=scope, confirm=confirm,
     )
-    if arch not in available_profiles():
-        raise ConfigError(f"{arch!r}: not an architecture; choose "
-                          f"{', '.join(available_profiles())}")
-    the_mix = mix_from(mix)
+    target = resolve(arch, mix)
+    profile, the_mix = target.profile, target.mix
     settings = Settings.from_env()
-    profile = load_profile(arch)
     doctor_mod.require(settings, profile.name)
     limited, how = cgroups.probe()
     if not limited and not allow_unlimited:
@@ -115,15 +116,16 @@ def capacity(
             "to measure the machine instead"
         )
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    out_dir = out_dir or settings.results_dir / f"capacity-{arch}-{stamp}"
+    # a variant's `#` would end a file:// URL to the folder
+    out_dir = out_dir or settings.results_dir / f"capacity-{arch.replace('#', '-')}-{stamp}"
     report: dict[str, Any] = {
         "kind": "capacity", "arch": arch, "status": "running", "started_at": stamp,
         "harness": __version__, "mix": the_mix.to_json(), "slos": asdict(opts.slos),
         "search": asdict(opts.search), "step": asdict(opts.plan), "machine": _machine(),
-        "results_dir": str(out_dir),
+        "results_dir": str(out_dir), **_set_up(target),
     }
     try:
-        _measure(profile, settings, opts, the_mix, out_dir, report)
+        _measure(profile, settings, opts, the_mix, out_dir, report, target)
         report["status"] = "complete"
     except KeyboardInterrupt:
         report["status"] = "interrupted"
@@ -144,15 +146,29 @@ def _machine() -> dict[str, Any]:
     return {"cores": psutil.cpu_count() or 1, "loadavg_start": list(os.getloadavg())}
 
 
+def _set_up(target: Target) -> dict[str, Any]:
+    """What the report says of the stack's set-up: the scenario and its own data."""
+    found = target.scenario
+    own = found.own if found is not None else None
+    return {
+        "scenario": str(found.path) if found is not None else None,
+        "own_service": None if own is None else {
+            "schema": own.schema is not None, "seed": own.seed is not None,
+            "queues": [q.name for q in own.queues], "buckets": [b.name for b in own.buckets]},
+        "app_command": target.profile.app.command,
+    }
+
+
 def _measure(profile: Profile, settings: Settings, opts: options.CapacityOptions, mix: Mix,
-             out_dir: Path, report: dict[str, Any]) -> None:
-    data = mix.data
-    seed_plan = SeedPlan(seed=opts.plan.seed, products=data.get("products", 100),
-                         events=data.get("events", 5))
+             out_dir: Path, report: dict[str, Any], target: Target) -> None:
     one, whole = _member_words(profile)
+    found = target.scenario
     with interrupts() as interrupted:
-        stack = Stack(profile, settings, seed_plan=seed_plan, log_dir=out_dir / "logs",
-                      orchestrate=False, command="capacity")
+        # the scenario's own data and planted bug, as `harness run` starts its stacks
+        stack = Stack(profile, settings, seed_plan=target.seed_plan(opts.plan.seed),
+                      log_dir=out_dir / "logs", orchestrate=False, command="capacity",
+                      app_bug=found.bug if found is not None else None,
+                      own=found.own if found is not None else None)
         err.print(f"starting the {profile.name} stack ...", highlight=False)
         with stack:
             info = stack.info

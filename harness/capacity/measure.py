@@ -19,6 +19,7 @@ from harness.analysis.series import ArchData
 from harness.errors import ConfigError, HarnessError
 from harness.load.runner import LoadResult, run_load
 from harness.scenario import scenario as scenario_mod
+from harness.scenario.scenario import Scenario
 from harness.scenario.workload import Workload, load_workload
 
 from .search import StepResult
@@ -37,27 +38,39 @@ class Mix:
         return {"label": self.label, "journeys": self.journeys, "data": self.data}
 
 
-def mix_from(value: str) -> Mix:
-    """`/products` (a path: one GET per arrival) or a scenario name/path (its journeys)."""
-    if value.startswith("/"):
-        return Mix(f"GET {value}", {"get": {"path": value}}, {})
+def is_endpoint(value: str) -> bool:
+    """Is `--mix` an endpoint path (`/products`) rather than a scenario (`/abs/s.yaml`)?"""
+    return (value.startswith("/") and Path(value).suffix not in (".yaml", ".yml")
+            and not Path(value).is_file())
+
+
+def read_scenario(value: str) -> Scenario:
+    """The `--mix` scenario, validated as `harness run` reads it; ConfigError if it is not."""
     try:
-        found = scenario_mod.load_scenario(value)
+        return scenario_mod.load_scenario(value)
     except HarnessError as exc:
         raise ConfigError(
             f"--mix {value!r}: neither a path such as /products nor a readable scenario: {exc}"
         ) from None
+
+
+def mix_of(value: str, found: Scenario | None) -> Mix:
+    """What each arrival does: one GET of the path `value`, or the scenario's journeys."""
+    if found is None:
+        return Mix(f"GET {value}", {"get": {"path": value}}, {})
     workload = found.workload
     if workload.locustfile is not None:
+        # a capacity is a rate of arrivals; a locustfile's users wait for their answers (a
+        # closed model), and a health path's rate would be no capacity of the service
         raise ConfigError(
-            f"--mix {value!r}: {found.path} runs a locustfile (a closed model); capacity needs "
-            "open-model journeys: use a scenario with `journeys`, or a path such as /products"
-        )
+            f"--mix {value!r}: {found.path} runs a locustfile (a closed model); capacity "
+            "sends open-model journeys: use a scenario with `journeys` (a team's own "
+            "endpoint is `get: {path: /your/path}`), or a path such as /products")
+    data = workload.data.model_dump(mode="json")
     journeys: dict[str, Any] = {str(k): v.model_dump(mode="json", exclude_none=True)
-                for k, v in workload.journeys.items()}
+                                for k, v in workload.journeys.items()}
     weights = ", ".join(f"{k} {v.weight:g}" for k, v in workload.journeys.items())
-    return Mix(f"scenario {found.name} ({weights})", journeys,
-               workload.data.model_dump(mode="json"))
+    return Mix(f"scenario {found.name} ({weights})", journeys, data)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 import string
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from harness.model.cited import Cited, Strict
 
@@ -181,6 +181,21 @@ COMMAND_PLACEHOLDERS = ("port", "host", "python")
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
+#: the image of a team's service whose command starts with `{python}` under the docker
+#: runtime: Debian's python3 with Flask, PyMySQL and boto3 (stacks/docker/python.Dockerfile)
+PYTHON_IMAGE = "harness/python:latest"
+#: a container image reference, as `docker build -t` and `docker pull` take it:
+#: [host[:port]/]path[:tag][@digest], path components in lower case
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = re.compile(
+    r"(?:(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*"
+    r"[A-Za-z0-9])?)*(?::[0-9]+)?)/)?"
+    rf"(?P<path>{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
+)
+
+
 #: variables the typed settings produce; a raw `app.env` must not set them behind their back
 _TYPED_ENV = frozenset(
     {"DB_CONNECT_TIMEOUT_MS", "DB_QUERY_TIMEOUT_MS", "AWS_TIMEOUT_MS", "AWS_MAX_ATTEMPTS",
@@ -209,6 +224,8 @@ class App(Strict):
     #: the folder `command` runs in; a profile file (or scenario) that sets a command gets
     #: its own folder, so `./server.py` is the file beside it (harness.model.profile_file)
     workdir: str | None = None
+    #: the container image of a team's service under the docker runtime (its `command` runs
+    #: in it); default: `docker_image()`
     image: str | None = None
     #: readiness, "can serve traffic" (the sample services: the database answers): what
     #: the stack waits for on each instance/task it starts (a blue/green deploy's green
@@ -219,6 +236,15 @@ class App(Strict):
     #: the ECS container health check in the task definition, and what a deploy polls to
     #: see an instance/task answer as the new release
     liveness_path: str = Field(default="/health", pattern=r"^/")
+    #: `file:line` of the setting that picks `docker_image()` (app.image, app.command or
+    #: app.kind), set where the profile is read (harness.model.profile_file); None when
+    #: the app was not read from a file
+    _image_declared_at: str | None = PrivateAttr(default=None)
+    #: seconds an instance/task may take to start: to be ready when the stack starts, and
+    #: to answer its liveness path before a replacement or a new member is registered
+    #: with the load balancer. The harness's patience, no AWS timing: NOT scaled by
+    #: `time_scale` (a process does not start faster because the run shortens AWS's)
+    start_timeout_s: float = Field(default=20, gt=0, le=600)
 
     @field_validator("env")
     @classmethod
@@ -245,6 +271,15 @@ class App(Strict):
                 raise ValueError(f"command[{i}] {arg!r}: unknown placeholder {{{unknown[0]}}}; "
                                  f"known: {', '.join(f'{{{n}}}' for n in COMMAND_PLACEHOLDERS)}")
         return command
+
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, image: str | None) -> str | None:
+        if image is not None and (len(image) > 255 or not IMAGE_REFERENCE.fullmatch(image)):
+            raise ValueError(
+                f"{image!r} is not an image reference; write [registry/]name[:tag] in lower "
+                "case, e.g. payments:1.4 or registry.example.com/team/payments:1.4")
+        return image
 
     @field_validator("env")
     @classmethod
@@ -274,6 +309,33 @@ class App(Strict):
             raise ValueError(f"db_pool.{foreign[0]}: the {self.kind} service has no such "
                              f"setting (it honours {', '.join(wanted)})")
         return self
+
+    def docker_image(self) -> str:
+        """The image the app runs in under the docker runtime.
+
+        `image` when the profile sets one; else, for a team's command that starts with
+        `{python}`, the harness's Python image (PYTHON_IMAGE); else the kind's image, as
+        `make docker-setup` builds it (harness/php, harness/go).
+        """
+        if self.image:
+            return self.image
+        if self.command and self.command[0] == "{python}":
+            return PYTHON_IMAGE
+        # imported here: the components module reads profiles, which hold an App
+        from harness.model.components import IMAGE_OF_KIND
+
+        return f"harness/{IMAGE_OF_KIND[self.kind]}:latest"
+
+    def image_setting(self) -> str:
+        """The setting `docker_image()` comes from: app.image, app.command or app.kind."""
+        if self.image:
+            return "app.image"
+        return "app.command" if self.command and self.command[0] == "{python}" else "app.kind"
+
+    @property
+    def image_declared_at(self) -> str | None:
+        """`file:line` of `image_setting()`, where the profile was read from a file."""
+        return self._image_declared_at
 
     def connections_per_member(self) -> int | None:
         """Most database connections one instance/task opens to the writer; None = no bound.

@@ -6,6 +6,7 @@ monitoring, scaling); reading a profile file is harness.model.profile_file.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -19,6 +20,22 @@ from harness.model.deploy import Deploy
 from harness.model.monitoring import AlarmSpec, MetricsSettings
 from harness.model.orchestrator import Orchestrator
 from harness.model.scaling import ScalingSettings
+
+#: the variables the harness sets on every app member whatever the profile, in the order the
+#: stack fills them (harness.stacks.components.apps.env); `Profile.harness_env` adds the
+#: typed settings' and those of the profile's reader and bucket
+BASE_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "AWS_ENDPOINT_URL",
+            "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SQS_QUEUE_URL")
+READER_ENV = ("DB_READER_HOST", "DB_READER_PORT")
+BUCKET_ENV = "S3_BUCKET"
+#: set on each member after `app.env` is filled (its name, its listen address and port), so
+#: the same for no two members: an `app.env` value cannot name them
+MEMBER_ENV = ("APP_NAME", "APP_LISTEN", "PORT")
+
+
+def harness_reserved(name: str) -> bool:
+    """Is `name` in the harness's own space, which a scenario's queue or bucket may not take?"""
+    return name in ("SQS_QUEUE_URL", BUCKET_ENV) or name.startswith(("DB_", "AWS_"))
 
 
 class Aws(Strict):
@@ -139,6 +156,38 @@ class Profile(Strict):
         right = next(p for p, d in served.items() if d == depth)
         raise ValueError(f"{at}.depth: {path} on the {app.kind} app is a {served[path]} "
                          f"check, not {depth} (a {depth} check requests {right})")
+
+    def harness_env(self) -> tuple[str, ...]:
+        """The variables the harness sets on every app member of this profile before
+        `app.env` is filled: what `${NAME}` in an `app.env` value may name, besides the
+        scenario's own queues and buckets (harness.scenario.own)."""
+        app = self.app
+        return (*BASE_ENV, *app.client.env(), *(app.db_pool.env() if app.db_pool else ()),
+                *(READER_ENV if self.has_reader else ()),
+                *((BUCKET_ENV,) if self.aws.bucket else ()))
+
+    def env_reference_problem(self, name: str, own: Collection[str] | None) -> str | None:
+        """What is wrong with `${name}` in an `app.env` value; None if it is known.
+
+        `own`: the scenario's queue and bucket variables; None when the profile is read
+        without its scenario, when only names in the harness's own space can be judged.
+        """
+        harness = self.harness_env()
+        if name in harness or (own is not None and name in own):
+            return None
+        if name in MEMBER_ENV:
+            return (f"${{{name}}} is set on each member after app.env is filled, so it cannot "
+                    f"be mapped; read {name} itself in the service")
+        if own is None and not harness_reserved(name):
+            return None  # perhaps a scenario's queue or bucket: its scenario checks it
+        known = ", ".join(sorted(harness))
+        if own is not None:
+            known += "; the scenario's own_service queues and buckets: " + (
+                ", ".join(sorted(own)) or "none")
+        fix = ("fix the name" if harness_reserved(name) else
+               "fix the name, or give the scenario's own_service a queue or bucket of it")
+        return (f"${{{name}}} is not a variable the harness sets on this stack; {fix}; "
+                f"known: {known}")
 
     def alarm_definitions(self, time_scale: float) -> list[AlarmDef]:
         """Every alarm the run evaluates (per-member alarms expanded over app_names)."""

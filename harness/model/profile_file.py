@@ -6,6 +6,7 @@ Validated into a `Profile`; an error names the file, the line and the field.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -16,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from harness import yamlfile
 from harness.errors import ProfileError
+from harness.model.app import ENV_REFERENCE
 from harness.model.database import Database
 from harness.model.deploy import Deploy
 from harness.model.orchestrator import Orchestrator
@@ -68,12 +70,15 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     return raw, root
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`over` on top of `base`: mappings merge key by key, anything else replaces."""
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: mappings merge key by key, anything else replaces.
+
+    How `extends:` and a scenario's variant put their keys on a base profile.
+    """
     merged = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -128,12 +133,14 @@ def with_workdir(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {**raw, "app": {**app, "workdir": str((folder / (workdir or ".")).resolve())}}
 
 
-def own_keys(path: Path, base: str) -> dict[str, Any]:
+def own_keys(path: Path, base: str, *, env_names: Collection[str] | None = None
+             ) -> dict[str, Any]:
     """The keys a team's profile file sets on top of `base`, which it must extend.
 
-    The file is validated whole first, so an error in it names its own file and line.
+    The file is validated whole first (its `app.env` against the harness's variables and
+    `env_names`, as `load_profile`), so an error in it names its own file and line.
     """
-    load_profile(str(path))
+    load_profile(str(path), env_names=env_names)
     raw, root = _read(path)
     if raw.get("extends") != base:
         line = yamlfile.line_of(root, "extends") or yamlfile.top_line(root)
@@ -166,33 +173,44 @@ def _raw_profile(name_or_path: str) -> tuple[dict[str, Any], list[_Source]]:
             )
         _check_cited(raw, sources[0])
         sources.append(_Source(str(base_path), base, base_root))
-        raw = _merge(base, raw)
+        raw = merge(base, raw)
     return raw, sources
 
 
-def load_profile(name_or_path: str) -> Profile:
+def load_profile(name_or_path: str, *, env_names: Collection[str] | None = None) -> Profile:
     """Load a profile by architecture name (`legacy`) or path; raise ProfileError if bad.
 
     A profile may say `extends: <architecture>`: it is then that profile with this
     file's keys on top (mappings merged key by key), so a variant such as
     `modern-no-proxy` stays identical to its base except where it says otherwise.
+
+    `env_names`: the variables the scenario adds for its app (its own queues and buckets),
+    which `${NAME}` in `app.env` may name besides the harness's; None when read without a
+    scenario, when only names in the harness's own space are checked.
     """
     raw, sources = _raw_profile(name_or_path)
-    return _validated(raw, sources)
+    return _validated(raw, sources, env_names)
 
 
 def profile_with(base: str, overrides: dict[str, Any], *, file: str, node: yaml.Node | None,
-                 at: str) -> Profile:
+                 at: str, env_names: Collection[str] | None = None,
+                 team_file: Path | None = None) -> Profile:
     """The profile `base` with `overrides` (already read from another YAML file) on top.
 
     Merged key by key as `extends:` does, validated as a profile file is; an error names
     `file:line` through `node` (the file's node tree) and the field as `at.<path>`, e.g.
     `scenario.yaml:14: variants.legacy#x.profile.load_balancer.routing: ...`.
+    `env_names` as for `load_profile`. `team_file`: a team's profile file (`extends:
+    <base>`) whose keys `overrides` holds too, so a setting it makes is found on its line.
     """
     raw, sources = _raw_profile(base)
     own = _Source(file, overrides, node, at)
     _check_cited(overrides, own)
-    return _validated(_merge(raw, overrides), [own, *sources])
+    team = []
+    if team_file is not None:
+        team_raw, team_root = _read(team_file)
+        team = [_Source(str(team_file), team_raw, team_root)]
+    return _validated(merge(raw, overrides), [own, *team, *sources], env_names)
 
 
 def _check_cited(over: dict[str, Any], source: _Source, prefix: str = "") -> None:
@@ -219,7 +237,7 @@ def _check_cited(over: dict[str, Any], source: _Source, prefix: str = "") -> Non
 def _source_of(loc: list[str | int], sources: list[_Source]) -> _Source:
     """The document that sets the field at `loc` in the merged profile.
 
-    The variant's own keys come first, then its base; merged as `_merge` does, a list
+    The variant's own keys come first, then its base; merged as `merge` does, a list
     or a value replaces the base's whole, so what lies below it is that document's.
     """
     for source in sources:
@@ -235,9 +253,10 @@ def _source_of(loc: list[str | int], sources: list[_Source]) -> _Source:
     return sources[0]
 
 
-def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
+def _validated(raw: dict[str, Any], sources: list[_Source],
+               env_names: Collection[str] | None = None) -> Profile:
     try:
-        return Profile.model_validate(raw)
+        profile = Profile.model_validate(raw)
     except ValidationError as exc:
         # a misspelt key gives "extra" and "missing" errors: the misspelling says more
         first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
@@ -255,6 +274,54 @@ def _validated(raw: dict[str, Any], sources: list[_Source]) -> Profile:
         where = f"{source.file}:{line}" if line is not None else source.file
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ProfileError(f"{where}: {shown}: {message}{more}") from None
+    _check_references(profile, sources, env_names)
+    # where the app's image comes from, for the docker runtime's missing-image error
+    profile.app._image_declared_at = _declared_at(
+        profile.app.image_setting().split("."), sources)
+    return profile
+
+
+def _declared_at(loc: list[str], sources: list[_Source]) -> str | None:
+    """`file:line` of the first document whose own text sets the field at `loc`."""
+    for source in sources:
+        line = _exact_line(source.node, [*source.at.split("."), *loc] if source.at else loc)
+        if line is not None:
+            return f"{source.file}:{line}"
+    return sources[0].file if sources else None
+
+
+def _exact_line(node: yaml.Node | None, keys: list[str]) -> int | None:
+    """The line of the key at `keys` (mapping keys only), None unless every key is there."""
+    line = None
+    for name in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        found = next(((k, v) for k, v in node.value
+                      if isinstance(k, yaml.ScalarNode) and k.value == name), None)
+        if found is None:
+            return None
+        line, node = found[0].start_mark.line + 1, found[1]
+    return line
+
+
+def _check_references(profile: Profile, sources: list[_Source],
+                      env_names: Collection[str] | None) -> None:
+    """Every `${NAME}` in `app.env` names a variable the app will have when it is filled.
+
+    Checked when the profile is read, so a misspelt name stops `harness validate` and
+    `harness run` before anything starts rather than the stack halfway up.
+    """
+    for key, value in profile.app.env.items():
+        for name in ENV_REFERENCE.findall(value):
+            problem = profile.env_reference_problem(name, env_names)
+            if problem is None:
+                continue
+            loc: list[str | int] = ["app", "env", key]
+            source = _source_of(loc, sources)
+            shown = source.shown(_dotted(loc))
+            line = yamlfile.line_of(source.node, shown)
+            where = f"{source.file}:{line}" if line is not None else source.file
+            raise ProfileError(f"{where}: {shown}: {problem}")
 
 
 def _message(error: ErrorDetails) -> str:

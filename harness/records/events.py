@@ -125,9 +125,11 @@ class StackEvent(StrEnum):
     #: the load balancer finished draining a target (the lb drain fault)
     LB_TARGET_DEREGISTERED = "lb.target_deregistered"
     #: a part of the harness itself stopped with no scenario fault asking for it
-    #: (harness.stacks.collector): `component`, `component_kind`, `part` (its name in
-    #: the verdict), `alive_s` (last seen alive), and `error` when the part is the
-    #: collector itself; nothing after it is the architecture's (harness.analysis.parts)
+    #: (harness.stacks.parts_watch): `component`, `component_kind`, `part` (its name in
+    #: the verdict), `alive_s` (last seen alive), for a hang `hang` (what was seen: "process
+    #: stopped", "no answer for 15 s") and `since_s` (when it began), and `error` when the
+    #: part is the collector itself; nothing after it is the architecture's
+    #: (harness.analysis.parts)
     PART_STOPPED = "harness.part_stopped"
 
 

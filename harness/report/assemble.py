@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.analysis.boots import count_boots_once
 from harness.analysis.deploys import DeploySummary
 from harness.analysis.deploys import summarize as summarize_deploys
 from harness.analysis.detection import (
@@ -229,6 +230,8 @@ def _analyse(arch: str, data: ArchData, header: RunHeader, objectives: Objective
     # inverted one gets no AWS estimate
     orderings, unjudged = clock_orderings(profile, header.definition, time_scale, recoveries,
                                           data)
+    # a replacement's own start is not scaled: its AWS estimate counts it once
+    recoveries = count_boots_once(recoveries, events, arch)
     recoveries = unmeasured_after(withhold_estimates(recoveries, orderings), failure)
     changes = changes_from_events(events, arch)
     if failure is not None:

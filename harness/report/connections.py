@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 
 from harness.analysis.recovery import event_time
 from harness.records.events import StackEvent
+from harness.report import plot
 from harness.report.record import RunRecord
 
 LINES = (("writer_threads", "writer", "solid"), ("reader_threads", "reader", "dot"))
@@ -106,16 +107,8 @@ def chart(record: RunRecord, events: Sequence[Mapping[str, Any]], colors: Mappin
     for a in record.architectures:
         for f in a.faults:
             fig.add_vline(x=f.start_s, line={"color": "rgba(204,0,0,0.5)", "width": 1})
-    fig.update_layout(
-        height=320, template="plotly_white", hovermode="x unified",
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        xaxis_title="seconds since the load started", yaxis_title="connections",
-    )
-    fig.update_yaxes(rangemode="tozero")
-    html: str = fig.to_html(full_html=False, include_plotlyjs=False,
-                            config={"displaylogo": False, "responsive": True},
-                            div_id="db-connections")
-    return html
+    return plot.div(fig, "db-connections", height=320,
+                    xaxis_title="seconds since the load started", yaxis_title="connections")
 
 
 @dataclass(frozen=True)

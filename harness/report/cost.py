@@ -23,6 +23,7 @@ from harness.analysis.series import ArchData
 from harness.errors import HarnessError
 from harness.model.prices import check_overrides, load_prices
 from harness.model.profile import Profile
+from harness.report import plot
 from harness.report.record import ArchRecord, RunRecord
 
 
@@ -151,14 +152,10 @@ def chart(record: RunRecord, events: Sequence[Mapping[str, Any]],
             hovertemplate="$%{y:.4f} after %{x:.1f} AWS min (run %{customdata:.0f} s)")
     if not priced:
         return Markup("")
-    fig.update_layout(
-        height=320, template="plotly_white", hovermode="x unified",
-        margin={"l": 60, "r": 60, "t": 30, "b": 40}, legend={"orientation": "h", "y": -0.3},
-        xaxis_title="AWS minutes since the load started", yaxis_title="US dollars, cumulative")
-    fig.update_yaxes(rangemode="tozero")
-    html = fig.to_html(full_html=False, include_plotlyjs=False,
-                       config={"displaylogo": False, "responsive": True},
-                       div_id="cost-over-time")
+    html = plot.div(fig, "cost-over-time", height=320, right=60,
+                    legend={"orientation": "h", "y": -0.3},
+                    xaxis_title="AWS minutes since the load started",
+                    yaxis_title="US dollars, cumulative")
     return Markup(_CHART.render(chart=Markup(html), scale=record.time_scale))
 
 

@@ -23,7 +23,7 @@ from harness.analysis.recovery import event_time
 from harness.analysis.series import ArchData
 from harness.records.classify import FAILURE_CLASSES
 from harness.records.events import FaultEvent, Source, StackEvent
-from harness.report import connections, cost, replayed, scaling
+from harness.report import connections, cost, plot, replayed, scaling
 from harness.report.clock import MARK_NOTE, clock_view
 from harness.report.headline import headline, invariant_verdict
 from harness.report.record import RunRecord
@@ -93,11 +93,7 @@ def figure(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Map
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=3, col=1)
     fig.update_xaxes(title_text="seconds since the load started", row=4, col=1)
-    fig.update_layout(
-        height=980, template="plotly_white", hovermode="x unified",
-        margin={"l": 60, "r": 20, "t": 60, "b": 40},
-        legend={"orientation": "v", "groupclick": "toggleitem"},
-    )
+    plot.layout(fig, height=980, top=60, legend={"orientation": "v", "groupclick": "toggleitem"})
     return fig
 
 
@@ -485,10 +481,7 @@ def _fired(arch: Any, alarm: str) -> str:
 def render(record: RunRecord, data: Mapping[str, ArchData], events: Sequence[Mapping[str, Any]]
            ) -> str:
     """The whole page as one string."""
-    chart = figure(record, data, events).to_html(
-        full_html=False, include_plotlyjs=True, config={"displaylogo": False, "responsive": True},
-        div_id="timeline",
-    )
+    chart = plot.div(figure(record, data, events), "timeline", plotlyjs=True)
     archs = record.architectures
     fault_names: dict[str, float] = {}
     for a in archs:

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from harness.analysis.replayed import ANSWERED, MIX_ROWS, MixRow, ReplayFigures, row_count
 from harness.analysis.series import ArchData
+from harness.report import plot
 from harness.report.record import ArchRecord, RunRecord
 from harness.report.text import fmt_ratio
 from harness.scenario.replayed import ReplayedNight
@@ -121,16 +122,9 @@ def chart(record: RunRecord, data: Mapping[str, ArchData], colors: Mapping[str, 
                         y=[sum(st.classes.get(k, 0) for k in ANSWERED) for st in stats],
                         name=f"{arch} answered (an HTTP status)", legendgroup=arch,
                         line={"color": c, "width": 2, "shape": "hv"})
-    fig.update_layout(
-        height=420, template="plotly_white", hovermode="x unified",
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        xaxis_title="seconds since the load started", yaxis_title="requests per second",
-    )
-    fig.update_yaxes(rangemode="tozero")
-    html: str = fig.to_html(full_html=False, include_plotlyjs=False,
-                            config={"displaylogo": False, "responsive": True},
-                            div_id="replayed-night-chart")
-    return html
+    return plot.div(fig, "replayed-night-chart", height=420,
+                    xaxis_title="seconds since the load started",
+                    yaxis_title="requests per second")
 
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)

@@ -20,6 +20,7 @@ from harness.analysis.scaling import (
 from harness.analysis.series import ArchData
 from harness.model.profile import Profile
 from harness.model.scaling import TargetTracking
+from harness.report import plot
 from harness.report.record import RunRecord, ScalingRecord
 from harness.report.text import fmt, fmt_ratio, marked
 
@@ -142,19 +143,13 @@ def chart(record: RunRecord, colors: Mapping[str, str]) -> str:
                           fillcolor=colors[a.arch], opacity=0.12, line_width=0)
     if not drawn:
         return ""
-    fig.update_layout(
-        height=360, template="plotly_white", hovermode="x unified",
-        margin={"l": 60, "r": 60, "t": 30, "b": 40},
+    return plot.div(
+        fig, "capacity-over-time", height=360, right=60,
         legend={"orientation": "h", "y": -0.25},
         xaxis_title="seconds since the load started", yaxis_title="instances / tasks",
         yaxis2={"title": "CPU % (target dash-dot)", "overlaying": "y", "side": "right",
                 "rangemode": "tozero", "showgrid": False},
     )
-    fig.update_yaxes(rangemode="tozero")
-    html: str = fig.to_html(full_html=False, include_plotlyjs=False,
-                            config={"displaylogo": False, "responsive": True},
-                            div_id="capacity-over-time")
-    return html
 
 
 def summary_rows(record: RunRecord) -> list[list[str]]:

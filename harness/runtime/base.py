@@ -59,6 +59,9 @@ class ComponentSpec:
     limits: Limits | None = None
     #: the container image (docker runtime); None = the runtime's image for `kind`
     image: str | None = None
+    #: a minimal init as the container's PID 1 (docker runtime): a team's program may
+    #: ignore SIGTERM as PID 1 (Python does), and each stop would wait out the grace
+    init: bool = False
 
 
 class Helper(Protocol):
@@ -128,6 +131,14 @@ class Runtime(Protocol):
 
     def is_paused(self, name: str) -> bool:
         """True while the component is paused."""
+
+    def stop_state(self, name: str) -> str | None:
+        """How the component is held still from outside now, or None when it is not.
+
+        "process stopped" (a signal stopped its process: state T) or "cgroup frozen" (its
+        cgroup frozen, a paused container): a hang `is_running` does not see. Its own
+        `pause` shows here too; telling a scenario's pause from a hang is the caller's.
+        """
 
     def exited(self) -> list[str]:
         """Components that died on their own (crashed, or killed outside the runtime)."""

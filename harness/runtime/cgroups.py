@@ -295,3 +295,119 @@ def remove_tree(root: Path, stack_id: str) -> None:
                     child.rmdir()
         with contextlib.suppress(OSError):
             stack_dir.rmdir()
+
+
+# -- a process's own cgroups ---------------------------------------------------------
+
+PROC = Path("/proc")
+
+
+def controller_file(pid: int, controller: str, filename: str, *, proc: Path = PROC
+                    ) -> Path | None:
+    """`filename` in the cgroup of `pid` that carries `controller` ("memory"), or None.
+
+    The cgroup comes from /proc/<pid>/cgroup (`4:memory:/a/b` on v1, `0::/a/b` on v2),
+    the directory from the mounts this process sees (/proc/self/mountinfo): a cgroup
+    path is relative to its hierarchy's root, and a container's mount may show only
+    a subtree of it. None when the process is gone, no mount carries the controller,
+    or the file is not there (a kernel without it).
+    """
+    try:
+        lines = (proc / str(pid) / "cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    v2 = ""
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            found = _under_mount(proc, path, filename, controller)
+            if found is not None:
+                return found
+        elif not controllers:
+            v2 = path
+    if v2:
+        return _under_mount(proc, v2, filename, "")
+    return None
+
+
+def _under_mount(proc: Path, cgroup: str, filename: str, controller: str) -> Path | None:
+    """`filename` in `cgroup` under the first mount of its hierarchy that contains it:
+    the v1 hierarchy carrying `controller`, or with "" the v2 one."""
+    try:
+        mounts = (proc / "self" / "mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in mounts:
+        fields, _, tail = line.partition(" - ")
+        parts, kind_opts = fields.split(), tail.split()
+        if len(parts) < 5 or len(kind_opts) < 3:
+            continue
+        kind, options = kind_opts[0], kind_opts[2].split(",")
+        ours = (kind == "cgroup" and controller in options) if controller else kind == "cgroup2"
+        if not ours:
+            continue
+        root, mount_point = parts[3], parts[4]
+        if cgroup != root and not cgroup.startswith(root.rstrip("/") + "/"):
+            continue  # the mount shows another part of the hierarchy
+        candidate = Path(mount_point) / cgroup[len(root):].lstrip("/") / filename
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+#: where each hierarchy counts the OOM killer's kills in a memory cgroup: v1, then v2's
+#: own count (children not included) before its hierarchical one
+OOM_FILES = ("memory.oom_control", "memory.events.local", "memory.events")
+
+
+def oom_kill_file(pid: int, *, proc: Path = PROC) -> Path | None:
+    """The file holding the `oom_kill` count of the memory cgroup of `pid`, or None."""
+    for name in OOM_FILES:
+        found = controller_file(pid, "memory", name, proc=proc)
+        if found is not None and oom_kills(found) is not None:
+            return found
+    return None
+
+
+def oom_kills(path: Path) -> int | None:
+    """The `oom_kill N` count in a memory.oom_control or memory.events file; None if none."""
+    try:
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        pass
+    return None
+
+
+class OomKills:
+    """The OOM kills counted in a process's memory cgroup, read while it lives.
+
+    The watchdog samples its owner's count about once a second; once the owner is gone,
+    `rose()` says whether the count went up as it vanished. The owner died at most a
+    moment after its last sample, so the count is compared with the sample before the
+    last one: a kill that landed between the owner's death and the watchdog seeing it
+    is counted either way.
+    """
+
+    def __init__(self, pid: int, *, proc: Path = PROC) -> None:
+        self.file = oom_kill_file(pid, proc=proc)
+        self._samples: list[int] = []
+        self.sample()
+
+    def sample(self) -> None:
+        """Read the count now (while the owner still runs); keep the last two."""
+        count = oom_kills(self.file) if self.file is not None else None
+        if count is not None:
+            self._samples = [*self._samples[-1:], count]
+
+    def rose(self) -> str:
+        """`oom_kill in <file> went from X to Y` if it rose since then; else ""."""
+        if self.file is None or not self._samples:
+            return ""
+        now = oom_kills(self.file)
+        before = self._samples[0]
+        if now is None or now <= before:
+            return ""
+        return f"oom_kill in {self.file} went from {before} to {now}"

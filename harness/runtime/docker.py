@@ -21,6 +21,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,9 +33,11 @@ import psutil
 from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
-from harness.errors import StackError
-from harness.model.components import IMAGE_OF_KIND
-from harness.runtime import watchdog
+from harness.errors import EnvironmentProblem, StackError
+from harness.model.app import App
+from harness.model.components import IMAGE_OF_KIND, declare
+from harness.model.profile import Profile
+from harness.runtime import process_state, registry, watchdog
 from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
 from harness.runtime.cgroups import CFS_PERIOD_US, quota_us
 from harness.runtime.docker_engine import (
@@ -58,7 +61,7 @@ __all__ = [
     "ENV_FILE", "HELPER_ENV", "LABEL_COMPONENT", "LABEL_OWNER_PID", "LABEL_OWNER_START",
     "LABEL_RUN", "PROGRAMS", "PROJECT_ROOT", "DockerRuntime", "RunContainers", "cleanup_stale",
     "connect", "default_images", "engine_host", "exec_helper", "owner_alive", "owner_labels",
-    "reachable", "remove_run",
+    "reachable", "remove_run", "require_images",
 ]
 
 #: the project's checkout: mounted read-only in every container (the PHP app's code,
@@ -90,8 +93,11 @@ class DockerRuntime(StartsByLaunching):
     def __init__(
         self, *, run_id: str, images: Mapping[str, str], log_dir: Path,
         mounts: Sequence[Path] = (), client: docker.DockerClient | None = None,
+        workdir: Path | None = None,
     ) -> None:
         self.run_id = run_id
+        #: the stack's work dir (claimed, named by the run id), removed with the run
+        self.workdir = workdir
         self.images = dict(images)
         self.log_dir = log_dir
         #: host paths (work dirs, configs) mounted at the same path in every container
@@ -101,15 +107,20 @@ class DockerRuntime(StartsByLaunching):
         self._specs: dict[str, ComponentSpec] = {}
         self._main: dict[str, psutil.Process | None] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
-        # if the harness dies, its watchdog removes the run's containers at once
-        watchdog.guard("docker", run_id)
+        # if the harness dies, its watchdog kills the stack's host processes (the
+        # datadir installer), removes the run's containers, then the work dir, at once
+        if workdir is None:
+            watchdog.guard("docker", run_id)
+        else:
+            watchdog.guard("docker", run_id, workdir=str(workdir))
 
     def _command(self, spec: ComponentSpec) -> list[str]:
         """One shell running the spec's processes, each with the image's own program."""
         log = shlex.quote(str(self.log_dir / f"{spec.name}.log"))
         lines = []
         for i, process in enumerate(spec.processes):
-            program = PROGRAMS.get(spec.kind) or Path(process.argv[0]).name
+            # `{python}` in a team's command is the harness's own Python: the image's python3
+            program = PROGRAMS.get(spec.kind) or Path(_in_image(list(process.argv))[0]).name
             argv = " ".join(shlex.quote(a) for a in (program, *process.argv[1:]))
             cd = f"cd {shlex.quote(str(process.cwd))} && " if process.cwd else ""
             last = i == len(spec.processes) - 1
@@ -127,6 +138,14 @@ class DockerRuntime(StartsByLaunching):
         volumes = {str(PROJECT_ROOT): {"bind": str(PROJECT_ROOT), "mode": "ro"}}
         for path in (*self.mounts, self.log_dir):
             volumes[str(path)] = {"bind": str(path), "mode": "rw"}
+        # a team's service runs in its own folder (app.workdir), read-only as its code
+        # would be in an image; one inside a folder mounted already needs nothing more
+        mounted = [PROJECT_ROOT, *self.mounts, self.log_dir]
+        for process in spec.processes:
+            cwd = process.cwd
+            if cwd is not None and not any(cwd.is_relative_to(m) for m in mounted):
+                volumes[str(cwd)] = {"bind": str(cwd), "mode": "ro"}
+                mounted.append(cwd)
         kwargs: dict[str, Any] = {
             "name": f"harness-{self.run_id}-{spec.name}",
             "labels": {LABEL_RUN: self.run_id, LABEL_COMPONENT: spec.name, **owner_labels()},
@@ -138,6 +157,10 @@ class DockerRuntime(StartsByLaunching):
             "entrypoint": [],
             "command": self._command(spec),
         }
+        if spec.init:
+            # docker's init as PID 1 passes `docker stop`'s SIGTERM on: a Python PID 1
+            # without handlers ignores it, and every stop would wait out the grace
+            kwargs["init"] = True
         if spec.limits is not None:
             if spec.limits.cpus is not None:
                 # the shared period (cgroups.CFS_PERIOD_US), not docker's --cpus at 100 ms
@@ -175,11 +198,32 @@ class DockerRuntime(StartsByLaunching):
             return wait_ready(
                 name, spec.ready, timeout_s=spec.ready_timeout_s,
                 alive=lambda: self.is_running(name), log=self.log_dir / f"{name}.log",
+                exit_code=lambda: self._exit_code(name),
             )
         except StackError as exc:
             # what the engine has (a program not found) goes into the log and the error
             self._engine_log(name)
             raise StackError(str(exc), log_tail=log_tail(self.log_path(name))) from None
+
+    def _exit_code(self, name: str) -> int | None:
+        """How the container's main process ended, as `describe_exit` reads a Popen's code.
+
+        The engine reports a death by signal N as exit code 128+N (so does docker's init);
+        that is -N here. None when the engine does not say (yet).
+        """
+        container = self._containers.get(name)
+        if container is None:
+            return None
+        # the main process is gone a moment before the engine records the container's end
+        for _ in range(50):
+            with contextlib.suppress(DockerException):
+                container.reload()
+                state = container.attrs.get("State", {})
+                if state.get("Status") in ("exited", "dead"):
+                    return engine_exit_code(int(state.get("ExitCode", 0)),
+                                            oom_killed=bool(state.get("OOMKilled")))
+            time.sleep(0.1)
+        return None
 
     def _container(self, name: str) -> Container:
         try:
@@ -195,6 +239,11 @@ class DockerRuntime(StartsByLaunching):
             container.reload()
             if container.status == "paused":
                 container.unpause()
+            elif self.stop_state(name) is not None:
+                # its main process stopped from outside never acts on SIGTERM: the
+                # engine's stop would wait out its whole grace
+                with contextlib.suppress(DockerException):
+                    container.kill()
             container.stop(timeout=math.ceil(self._specs[name].stop_grace_s))
             self._engine_log(name)
             container.remove(force=True)
@@ -286,6 +335,19 @@ class DockerRuntime(StartsByLaunching):
     def exited(self) -> list[str]:
         return [name for name in self._containers if not self.is_running(name)]
 
+    def stop_state(self, name: str) -> str | None:
+        """The main process stopped or frozen as this host's /proc says, else a paused
+        container as the engine says (a remote engine's PIDs are not this host's)."""
+        if name not in self._containers:
+            return None
+        main = self._main.get(name)
+        state = None if main is None else process_state.stop_state(main.pid)
+        # an engine that does not answer this once is no hang of the component
+        with contextlib.suppress(DockerException):
+            if state is None and self.is_paused(name):
+                state = process_state.CONTAINER_PAUSED
+        return state
+
     def pids(self, name: str) -> list[int]:
         """The container's main process as the host sees it (the engine shares the host's PIDs)."""
         container = self._containers.get(name)
@@ -349,6 +411,9 @@ class DockerRuntime(StartsByLaunching):
                 list(pool.map(stop, names[:-1]))
         remove_run(self.client, self.run_id)
         self._containers.clear()
+        if self.workdir is not None:
+            # before the release: a harness killed halfway through leaves it guarded
+            registry.remove_stack(self.workdir, self.run_id)
         watchdog.release("docker", self.run_id)
 
 
@@ -415,6 +480,69 @@ class RunContainers:
                 for pid in _helper_pids(container, None):
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
+
+
+def engine_exit_code(code: int, *, oom_killed: bool = False) -> int:
+    """A container's exit code as a Popen's returncode: 128+N (death by signal N) is -N.
+
+    An OOM kill is SIGKILL whatever the engine recorded.
+    """
+    if oom_killed:
+        return -signal.SIGKILL
+    return -(code - 128) if 128 < code < 128 + 65 else code
+
+
+def require_images(profiles: Mapping[str, Profile],
+                   client: docker.DockerClient | None = None) -> None:
+    """Raise EnvironmentProblem (exit 2) when the engine lacks an image the stacks need.
+
+    Asked before anything starts (`harness run`, `up`, `validate --runtime docker`); the
+    app's image is named with the profile line that picks it (`App.docker_image`).
+    """
+    own = client is None
+    client = client or connect()
+    try:
+        for label, profile in profiles.items():
+            app = profile.app
+            if not _has_image(client, app.docker_image()):
+                raise EnvironmentProblem(_missing_app_image(label, app))
+            kinds = {c.kind for c in declare(profile).components if c.role != "app"}
+            for image, kind in sorted({(default_images()[k], k) for k in kinds}):
+                if not _has_image(client, image):
+                    raise EnvironmentProblem(
+                        f"{label}: the docker engine has no image {image} (the stack's "
+                        f"{kind}); run `make docker-setup`, which builds the stack's images")
+    finally:
+        if own:
+            client.close()
+
+
+def _has_image(client: docker.DockerClient, image: str) -> bool:
+    try:
+        client.images.get(image)
+    except NotFound:
+        return False
+    except DockerException as exc:
+        raise EnvironmentProblem(f"the docker engine did not say whether it has {image}: "
+                                 f"{exc}; check it with `docker image ls`") from None
+    return True
+
+
+def _missing_app_image(label: str, app: App) -> str:
+    """The error for an app image the engine lacks: where it is chosen, what to do."""
+    image, setting = app.docker_image(), app.image_setting()
+    where = f"{app.image_declared_at}: " if app.image_declared_at else ""
+    head = f"{where}{setting} ({label}): "
+    if setting == "app.image":
+        return (f"{head}the docker engine has no image {image}; build it "
+                f"(`docker build -t {image} <your service's folder>`) or pull it "
+                f"(`docker pull {image}`), or leave app.image out")
+    if setting == "app.command":
+        return (f"{head}{{python}} runs in {image}, which the docker engine does not "
+                "have; run `make docker-setup` (it builds stacks/docker/python.Dockerfile), "
+                "or set app.image to an image of your own")
+    return (f"{head}the {app.kind} service runs in {image}, which the docker engine does "
+            "not have; run `make docker-setup`, which builds the stack's images")
 
 
 def _in_image(argv: list[str]) -> list[str]:

@@ -8,14 +8,18 @@ those of runs whose owner is gone, e.g. a `harness run` that was SIGKILLed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
 import psutil
-from docker.errors import DockerException, NotFound
+from docker.errors import APIError, DockerException
+from docker.models.containers import Container
 
 from harness.errors import EnvironmentProblem
 
@@ -113,30 +117,94 @@ def owner_alive(labels: Mapping[str, str]) -> bool:
         return False
 
 
-def remove_run(client: docker.DockerClient, run_id: str) -> int:
-    """Remove every container, network and volume labelled with this run; return how many."""
+#: how long remove_run() lists and removes a run's containers before it gives up
+REMOVE_TIMEOUT_S = 30.0
+#: the engine's answers to a remove that mean another client removes or removed it:
+#: 404 (gone) and 409 ("removal of container ... is already in progress")
+_REMOVED_BY_ANOTHER = (404, 409)
+
+
+def remove_run(client: docker.DockerClient, run_id: str,
+               timeout_s: float = REMOVE_TIMEOUT_S) -> int:
+    """Remove every container, network and volume labelled with this run; return how many
+    this call removed.
+
+    A dead run is often cleaned by two at once (its watchdog and the next harness
+    command's cleanup_stale()): the engine answers the later of two removes of a
+    container 404 or 409. That container counts as the other's, and the run's
+    containers are listed again until none is left; after `timeout_s` an
+    EnvironmentProblem names those still there.
+    """
     flt = {"label": f"{LABEL_RUN}={run_id}"}
     removed = 0
-    for container in client.containers.list(all=True, filters=flt):
-        with contextlib.suppress(NotFound):
-            container.remove(force=True, v=True)
-            removed += 1
+    deadline = time.monotonic() + timeout_s
+    errors: dict[str, str] = {}
+    while True:
+        # sparse: a full listing inspects each container and fails with 404 on one
+        # that another client removed in between
+        left = client.containers.list(all=True, filters=flt, sparse=True)
+        if not left:
+            break
+        if time.monotonic() >= deadline:
+            raise EnvironmentProblem(
+                f"docker run {run_id}: {len(left)} containers still there after "
+                f"{timeout_s:.0f} s of removal ({_describe(left, errors)}); remove them with "
+                f"`docker rm -f $(docker ps -aq --filter label={LABEL_RUN}={run_id})`"
+            )
+        # side by side: one forced remove after the other adds up to seconds per run
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-rm") as pool:
+            outcomes = list(pool.map(_remove_container, left))
+        removed += sum(1 for ok, _ in outcomes if ok)
+        errors = {str(c.id): why for c, (ok, why) in zip(left, outcomes, strict=True) if why}
+        if not all(ok for ok, _ in outcomes):
+            time.sleep(0.2)  # another client's removal is under way: list again soon
     for network in client.networks.list(filters=flt):
-        with contextlib.suppress(NotFound):
-            network.remove()
-            removed += 1
+        removed += _removed(network.remove)
     for volume in client.volumes.list(filters=flt):
-        with contextlib.suppress(NotFound):
-            volume.remove(force=True)
-            removed += 1
+        removed += _removed(functools.partial(volume.remove, force=True))
     return removed
+
+
+def _remove_container(container: Container) -> tuple[bool, str]:
+    """(removed by this call, why not when the engine refused for another reason)."""
+    try:
+        container.remove(force=True, v=True)
+    except APIError as exc:
+        if exc.status_code in _REMOVED_BY_ANOTHER:
+            return False, ""
+        return False, str(exc)  # listed again; named if it outlasts the deadline
+    return True, ""
+
+
+def _removed(remove: Callable[[], object]) -> int:
+    """1 when `remove()` removed the object, 0 when another client removes or removed it."""
+    try:
+        remove()
+    except APIError as exc:
+        if exc.status_code in _REMOVED_BY_ANOTHER:
+            return 0
+        raise
+    return 1
+
+
+def _describe(containers: list[Container], errors: Mapping[str, str]) -> str:
+    """The containers' names (or ids), each with the engine's last refusal if any."""
+    parts = []
+    for c in containers:
+        names = c.attrs.get("Names") or [str(c.id)[:12]]
+        why = errors.get(str(c.id))
+        parts.append(f"{str(names[0]).lstrip('/')}: {why}" if why else str(names[0]).lstrip("/"))
+    return ", ".join(parts)
 
 
 def cleanup_stale(client: docker.DockerClient) -> list[str]:
     """Remove what runs whose owner is gone left behind; return those runs' ids."""
     flt = {"label": LABEL_RUN}
     labelled: list[dict[str, str]] = [
-        *(c.labels for c in client.containers.list(all=True, filters=flt)),
+        # sparse: the listing's own labels; inspecting each container would fail with 404
+        # on one another client removed in between
+        *(c.attrs.get("Labels") or {} for c in client.containers.list(
+            all=True, filters=flt, sparse=True)),
         *(n.attrs.get("Labels") or {} for n in client.networks.list(filters=flt)),
         *(v.attrs.get("Labels") or {} for v in client.volumes.list(filters=flt)),
     ]

@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from harness.errors import EnvironmentProblem, StackError
-from harness.runtime import cgroups, watchdog
+from harness.runtime import cgroups, process_state, watchdog
 from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
 from harness.runtime.helpers import CgroupHelper, child_setup, run_in_cgroups
 from harness.runtime.registry import ProcessRecord, Registry
@@ -144,6 +144,13 @@ class ProcessRuntime(StartsByLaunching):
             return
         if running.paused:
             self._signal(name, signal.SIGCONT)
+        elif self.stop_state(name) is not None:
+            # stopped from outside (a hung part): it would never act on SIGTERM, and
+            # SIGCONT lets a signal-stopped one take the SIGKILL at once
+            self._signal(name, signal.SIGKILL)
+            self._signal(name, signal.SIGCONT)
+            self._forget(name)
+            return
         self._signal(name, signal.SIGTERM)
         deadline = time.monotonic() + running.spec.stop_grace_s
         for popen in running.popens:
@@ -178,6 +185,10 @@ class ProcessRuntime(StartsByLaunching):
     def is_paused(self, name: str) -> bool:
         running = self._running.get(name)
         return running is not None and running.paused
+
+    def stop_state(self, name: str) -> str | None:
+        """A component process in state T, or in a frozen cgroup (process_state)."""
+        return process_state.first_stop(self.pids(name))
 
     def is_running(self, name: str) -> bool:
         running = self._running.get(name)

@@ -265,7 +265,25 @@ def remove_stack(workdir: Path, stack_id: str | None = None) -> None:
     stack_id = stack_id or workdir.name
     cgroups.remove_tree(cgroups.ROOT, stack_id)
     if workdir.name == stack_id and is_work_dir(workdir):
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove_work_dir(workdir)
+
+
+def _remove_work_dir(workdir: Path) -> None:
+    """rmtree, the claim last: a removal cut short (its harness killed mid-way) leaves
+    a work dir that still says whose it is, for the watchdog or the next command."""
+    marks = ("pids.json", "owner.json")
+    with contextlib.suppress(OSError):
+        for entry in list(workdir.iterdir()):
+            if entry.name in marks:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    for name in marks:
+        with contextlib.suppress(OSError):
+            (workdir / name).unlink(missing_ok=True)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def clean_stack(workdir: Path) -> int:

@@ -5,6 +5,7 @@ Everything else holds the `Runtime` protocol; this module alone names the classe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from harness.runtime.base import Runtime
 from harness.runtime.registry import Registry
 
 if TYPE_CHECKING:
+    from harness.model.profile import Profile
     from harness.runtime.docker import RunContainers
 
 RUNTIMES = ("process", "docker")
@@ -43,10 +45,24 @@ def make_runtime(
             Registry(workdir).claim(owner)
         return DockerRuntime(
             run_id=stack_id, images=default_images(), log_dir=log_dir, mounts=(workdir,),
+            workdir=workdir,
         )
     raise EnvironmentProblem(
         f"--runtime {name!r}: unknown runtime; choose one of {', '.join(RUNTIMES)}"
     )
+
+
+def check_images(name: str, profiles: Mapping[str, Profile]) -> None:
+    """Before anything starts: the docker engine has every image the stacks need.
+
+    Raises EnvironmentProblem (exit 2) naming the profile line that picks a missing app
+    image and what builds it; the process runtime needs no image.
+    """
+    if name != "docker":
+        return
+    from harness.runtime.docker import require_images
+
+    require_images(profiles)
 
 
 def run_containers(stack_id: str) -> RunContainers:

@@ -12,10 +12,13 @@ it has cleaned itself (`release`):
 - `stack`: a process-runtime stack's work dir: its recorded process groups, its
   cgroups (`cgroup.kill` on v2, every PID of `cgroup.procs` on v1) and any process
   carrying its id or work dir (registry.kill_stack); then the work dir;
-- `docker`: a docker run's containers, networks and volumes (by their run label);
+- `docker`: a docker run: the host processes of its stack (registry.kill_stack), its
+  containers, networks and volumes (by their run label), then its work dir;
 - `group`: a process group of its own (the load generator);
 - `results`: a results folder in progress, whose `INCOMPLETE` then says
-  `ended: owner pid N gone, found at <time>`.
+  `ended: owner pid N gone, found at <time> (...): killed without warning ...`
+  (harness.records.marker); `most likely by the kernel's OOM killer` when the owner's
+  memory cgroup counted an OOM kill as it died (read here while the owner ran).
 
 The kernel closes the pipe when the harness dies, SIGKILL included: at end of file the
 watchdog cleans what is still guarded and exits; it also polls the owner once a second,
@@ -43,7 +46,7 @@ import psutil
 
 import harness
 from harness.records.marker import mark_owner_gone
-from harness.runtime import registry
+from harness.runtime import cgroups, registry
 
 #: the kinds of thing a watchdog cleans, in the order it cleans them: the load first
 #: (no request reaches a dying stack), the results folder last (its marker names the rest)
@@ -133,16 +136,26 @@ def guarding_results(state_dir: Path, results: Path) -> Iterator[None]:
 # -- the watchdog process ------------------------------------------------------------
 
 
-def watch(owner_pid: int, owner_start: float, fd: int = 0) -> dict[tuple[str, str], dict[str, str]]:
-    """Read the owner's messages until it is gone; return what is still guarded."""
+def watch(owner_pid: int, owner_start: float, fd: int = 0, oom: cgroups.OomKills | None = None
+          ) -> dict[tuple[str, str], dict[str, str]]:
+    """Read the owner's messages until it is gone; return what is still guarded.
+
+    `oom`, the owner's memory cgroup's OOM kill count, is read about once a second
+    while the owner is seen alive, busy pipe or not.
+    """
     held: dict[tuple[str, str], dict[str, str]] = {}
     pending = b""
+    looked = time.monotonic()
     while True:
         ready, _, _ = select.select([fd], [], [], _POLL_S)
+        if not ready or time.monotonic() - looked >= _POLL_S:
+            looked = time.monotonic()
+            if not registry.same_process(owner_pid, owner_start):
+                break
+            if oom is not None:
+                oom.sample()
         if not ready:
-            if registry.same_process(owner_pid, owner_start):
-                continue
-            break
+            continue
         chunk = os.read(fd, 65536)
         if not chunk:
             break
@@ -165,22 +178,26 @@ def watch(owner_pid: int, owner_start: float, fd: int = 0) -> dict[tuple[str, st
     return held
 
 
-def clean(held: dict[tuple[str, str], dict[str, str]], owner_pid: int) -> list[str]:
-    """Clean what a dead owner left, in KINDS order; return one line per thing cleaned."""
+def clean(held: dict[tuple[str, str], dict[str, str]], owner_pid: int, *, oom: str = ""
+          ) -> list[str]:
+    """Clean what a dead owner left, in KINDS order; return one line per thing cleaned.
+
+    `oom` (OomKills.rose) says the owner's memory cgroup counted an OOM kill as it died.
+    """
     done: list[str] = []
     for kind in KINDS:
         for (k, key), extra in held.items():
             if k != kind:
                 continue
             try:
-                done.append(_clean_one(kind, key, extra, owner_pid, done))
+                done.append(_clean_one(kind, key, extra, owner_pid, done, oom=oom))
             except Exception as exc:  # one failure must not keep the rest alive
                 done.append(f"{kind} {key}: {type(exc).__name__}: {exc}")
     return done
 
 
 def _clean_one(kind: str, key: str, extra: dict[str, str], owner_pid: int,
-               done: list[str]) -> str:
+               done: list[str], *, oom: str = "") -> str:
     if kind == "group":
         pid, start = int(key), float(extra.get("create_time", "0"))
         if registry.same_process(pid, start):
@@ -194,22 +211,44 @@ def _clean_one(kind: str, key: str, extra: dict[str, str], owner_pid: int,
         registry.remove_stack(workdir, stack_id)
         return f"stack {stack_id}: {killed} processes"
     if kind == "docker":
-        from harness.runtime import docker_engine  # only a docker run needs its client
-
-        client = docker_engine.reachable()
-        if client is None:
-            return f"docker run {key}: no engine answers"
-        try:
-            return f"docker run {key}: {docker_engine.remove_run(client, key)} objects"
-        finally:
-            client.close()
+        return _clean_docker_run(key, extra.get("workdir"))
     if kind == "results":
         detail = "its watchdog killed: " + ", ".join(done) if done else ""
-        mark_owner_gone(Path(key), owner_pid, detail)
+        mark_owner_gone(Path(key), owner_pid, detail, oom=oom)
         if extra.get("note"):
             Path(extra["note"]).unlink(missing_ok=True)
         return f"results {key}"
     return f"{kind} {key}: unknown kind"
+
+
+def _clean_docker_run(run_id: str, workdir: str | None) -> str:
+    """A docker run's host processes, then its containers, then its work dir.
+
+    The stack's start runs programs on the host too (mariadb-install-db fills a datadir
+    in the work dir): left alive, one rewrites the work dir after it was removed. So
+    they die first (registry.kill_stack, as for a process-runtime stack; it takes any
+    container process naming the work dir with them), and the work dir goes last,
+    whatever became of the containers.
+    """
+    stack = Path(workdir) if workdir else None
+    killed = registry.kill_stack(stack, run_id) if stack is not None else 0
+    try:
+        return f"docker run {run_id}: {killed} processes, {_remove_containers(run_id)}"
+    finally:
+        if stack is not None:
+            registry.remove_stack(stack, run_id)
+
+
+def _remove_containers(run_id: str) -> str:
+    from harness.runtime import docker_engine  # only a docker run needs its client
+
+    client = docker_engine.reachable()
+    if client is None:
+        return "no engine answers"
+    try:
+        return f"{docker_engine.remove_run(client, run_id)} objects"
+    finally:
+        client.close()
 
 
 def main(argv: list[str]) -> int:
@@ -219,9 +258,11 @@ def main(argv: list[str]) -> int:
     if os.fork():
         os._exit(0)  # the harness waits for this one; the watchdog goes on in the fork
     owner_pid, owner_start = int(argv[0]), float(argv[1])
-    held = watch(owner_pid, owner_start)
+    # read now, while the owner lives: its cgroup is known from /proc only until it dies
+    oom = cgroups.OomKills(owner_pid)
+    held = watch(owner_pid, owner_start, oom=oom)
     if held:
-        clean(held, owner_pid)
+        clean(held, owner_pid, oom=oom.rose())
     return 0
 
 

@@ -38,7 +38,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ScenarioError
-from harness.model.profile import Profile
+from harness.model.profile import Profile, harness_reserved
 from harness.scenario import sqltext
 from harness.scenario.workload import Duration, format_validation_error
 
@@ -221,6 +221,11 @@ class OwnService:
     buckets: tuple[Bucket, ...] = ()
     invariants: tuple[SqlInvariant, ...] = ()
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The variables the apps get besides the harness's: each queue's and bucket's."""
+        return (*(q.variable for q in self.queues), *(b.variable for b in self.buckets))
+
 
 def parse_own(raw: Any, source: str, *, base_dir: Path) -> OwnService | None:
     """The scenario's `own_service:` block, validated, its SQL files read and split.
@@ -295,7 +300,7 @@ def _unique(source: str, key: str, names: list[str], variables: list[str]) -> No
                                                else ""))
         if what == "variable":
             for i, value in enumerate(values):
-                if value in ("SQS_QUEUE_URL", "S3_BUCKET") or value.startswith(("DB_", "AWS_")):
+                if harness_reserved(value):
                     raise ScenarioError(f"{source}: own_service.{key}[{i}].env: {value} is one "
                                         "the harness sets itself; choose another name")
 

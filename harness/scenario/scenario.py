@@ -126,7 +126,7 @@ class Scenario:
 
         Every caller that needs a label's profile (the run, validation, the CLI) asks here.
         """
-        return _profile(label, self.variants)
+        return _profile(label, self.variants, self.own)
 
     def variant(self, label: str) -> Variant | None:
         """The scenario's variant this label runs (`legacy#x`, or a copy `legacy#x#2`)."""
@@ -219,9 +219,12 @@ def _validate(raw: Any, path: Path, source: str, root: yaml.Node | None = None) 
         check_overrides(header.prices, load_prices().names, source)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
-    variants = parse_variants(header.variants, source=source, root=root)
+    # first: `${NAME}` in a profile's app.env may name the block's queues and buckets
+    own = parse_own(header.own_service, source, base_dir=path.parent)
+    variants = parse_variants(header.variants, source=source, root=root,
+                              env_names=own.variables if own is not None else ())
     for arch in header.architectures:
-        profile = _profile(arch, variants)
+        profile = _profile(arch, variants, own)
         specs = scenario_alarms.apply(profile, alarms, arch, source)
         check_deploys(faults, profile=profile, arch=arch, source=source,
                       alarm_names=[a.name for a in specs])
@@ -230,13 +233,12 @@ def _validate(raw: Any, path: Path, source: str, root: yaml.Node | None = None) 
             phases=starts, run_s=workload.duration,
         )
     replayed_from = parse_source(header.replayed_from, workload, source)
-    own = parse_own(header.own_service, source, base_dir=path.parent)
-    check_own(own, profiles={a: _profile(a, variants) for a in header.architectures},
+    check_own(own, profiles={a: _profile(a, variants, own) for a in header.architectures},
               bug=header.bug, source=source)
     scaling = parse_scaling(header.scaling, source)
     if scaling is not None:
         check_scaling(scaling, source=source, phases=starts, run_s=workload.duration,
-                      profiles={a: _profile(a, variants) for a in header.architectures})
+                      profiles={a: _profile(a, variants, own) for a in header.architectures})
     return Scenario(
         name=header.name, description=header.description, path=path,
         architectures=list(header.architectures), seed=header.seed,
@@ -276,11 +278,12 @@ def _variant(label: str, variants: dict[str, Variant]) -> Variant | None:
     return variants.get(label)
 
 
-def _profile(arch: str, variants: dict[str, Variant]) -> Profile:
+def _profile(arch: str, variants: dict[str, Variant], own: OwnService | None) -> Profile:
     variant = _variant(arch, variants)
     if variant is not None:
         return variant.profile
     try:
-        return load_profile(profile_of(arch))
+        return load_profile(profile_of(arch),
+                            env_names=own.variables if own is not None else ())
     except ProfileError as exc:
         raise ScenarioError(f"architectures: {exc}") from None

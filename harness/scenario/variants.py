@@ -22,6 +22,7 @@ the new one, so the report says what the variant changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from harness.model.profile import Profile
 from harness.model.profile_file import (
     available_profiles,
     load_profile,
+    merge,
     own_keys,
     profile_with,
     with_workdir,
@@ -94,9 +96,13 @@ def modelled_rows(profile: Profile, variant: Variant | None, time_scale: float
             for m in profile.modelled(time_scale)]
 
 
-def parse_variants(raw: dict[str, Any], *, source: str, root: yaml.Node | None
-                   ) -> dict[str, Variant]:
-    """The scenario's `variants:`, each merged onto its profile and validated."""
+def parse_variants(raw: dict[str, Any], *, source: str, root: yaml.Node | None,
+                   env_names: Collection[str] = ()) -> dict[str, Variant]:
+    """The scenario's `variants:`, each merged onto its profile and validated.
+
+    `env_names`: the scenario's own variables (its queues and buckets), which `${NAME}` in
+    a variant's `app.env` may name besides the harness's.
+    """
     known = available_profiles()
     found: dict[str, Variant] = {}
     for label, body in raw.items():
@@ -120,7 +126,8 @@ def parse_variants(raw: dict[str, Any], *, source: str, root: yaml.Node | None
             raise ScenarioError(f"{_where(source, root, f'{at}.description')}: "
                                 f"{at}.description: say in one line what the variant changes "
                                 "and why")
-        overrides = _from_file(body.get("profile"), label, source, root, f"{at}.profile")
+        overrides = _from_file(body.get("profile"), label, source, root, f"{at}.profile",
+                               env_names)
         if not isinstance(overrides, dict) or not overrides:
             raise ScenarioError(f"{_where(source, root, f'{at}.profile')}: {at}.profile: the "
                                 "profile keys the variant changes, as a mapping (as in "
@@ -130,7 +137,8 @@ def parse_variants(raw: dict[str, Any], *, source: str, root: yaml.Node | None
             # the base first: a broken base profile is its own file's error, not the variant's
             base = load_profile(profile_of(label))
             profile = profile_with(profile_of(label), overrides, file=source, node=root,
-                                   at=f"{at}.profile")
+                                   at=f"{at}.profile", env_names=env_names,
+                                   team_file=_team_file(body.get("profile"), source))
         except ProfileError as exc:
             raise ScenarioError(str(exc)) from None
         found[label] = Variant(label, description.strip(), profile,
@@ -138,7 +146,15 @@ def parse_variants(raw: dict[str, Any], *, source: str, root: yaml.Node | None
     return found
 
 
-def _from_file(over: Any, label: str, source: str, root: yaml.Node | None, at: str) -> Any:
+def _team_file(over: Any, source: str) -> Path | None:
+    """The team's profile file a variant's `profile:` names (read by `_from_file`), if any."""
+    file = over if isinstance(over, str) else (
+        over.get("extends") if isinstance(over, dict) else None)
+    return Path(source).parent / file if isinstance(file, str) else None
+
+
+def _from_file(over: Any, label: str, source: str, root: yaml.Node | None, at: str,
+               env_names: Collection[str]) -> Any:
     """A variant's `profile:` with a team's profile file read into it.
 
     `profile: payments-legacy.yaml` is that file's keys (it says `extends: legacy`);
@@ -166,20 +182,11 @@ def _from_file(over: Any, label: str, source: str, root: yaml.Node | None, at: s
         raise ScenarioError(f"{_where(source, root, at)}: {at}: {path} is not a file; a "
                             "relative path is taken from the scenario file's folder")
     try:
-        keys = own_keys(path, base)
+        keys = own_keys(path, base, env_names=env_names)
     except ProfileError as exc:
         raise ScenarioError(str(exc)) from None
-    return _merge_keys(keys, rest)
+    return merge(keys, rest)
 
-
-def _merge_keys(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge_keys(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _overrides(base: Profile, varied: Profile, over: dict[str, Any]) -> list[Override]:

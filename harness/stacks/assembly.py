@@ -186,6 +186,7 @@ def declare_app(profile: Profile, settings: Settings, slot: AppSlot) -> Declared
         cwd = Path(app.workdir) if app.workdir else None
         spec = dataclasses.replace(
             spec, processes=(ProcessSpec("app", argv, env=env, cwd=cwd),))
-    if app.image:
-        spec = dataclasses.replace(spec, image=app.image)
+    if app.command or app.image:
+        # a team's service: its image under the docker runtime, with docker's init
+        spec = dataclasses.replace(spec, image=app.docker_image(), init=True)
     return Declared(slot.member, spec, slot.port)

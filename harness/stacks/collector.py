@@ -15,11 +15,11 @@ Samples go to metrics.jsonl as they are taken; the alarms are evaluated on them 
 and each state change is an `alarm.state_change` event. A source that cannot be read in
 a tick gives no sample (missing data, as in CloudWatch), never a made-up value.
 
-Beside the samples, a second thread watches the harness's own parts (LocalStack, its
-fault point, Toxiproxy, the RDS Proxy stand-in: model.components.HARNESS_PARTS) four
-times a second: one that stops without a scenario fault aimed at it is a
-`harness.part_stopped` event, and so is the metrics thread dying. The analysis
-(harness.analysis.parts) counts nothing after it against the architecture.
+Beside the samples, harness.stacks.parts_watch watches the harness's own parts
+(LocalStack, its fault point, Toxiproxy, the RDS Proxy stand-in) for deaths and hangs;
+the metrics thread or that watch dying is a `harness.part_stopped` event of the
+collector itself. The analysis (harness.analysis.parts) counts nothing after it against
+the architecture.
 """
 
 from __future__ import annotations
@@ -36,20 +36,18 @@ import pymysql
 from harness.errors import FaultError
 from harness.metrics.alarms import AlarmEngine
 from harness.model.alarmdef import AlarmDef
-from harness.model.components import HARNESS_PARTS, ComponentDecl, declare
-from harness.records.events import FaultEvent, StackEvent
+from harness.model.components import declare
+from harness.records.events import StackEvent
 from harness.records.samples import MetricsLog, Sample
-from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
 from harness.stacks.components.haproxy import HaproxyAdmin
+from harness.stacks.parts_watch import PartsWatch, probe_urls
 from harness.stacks.stack import Stack
 
 #: `public app/app-1 0/0/1/3/4 200 ` -> backend/server, TR/Tw/Tc/Tr/Ta, status
 _LOG_LINE = re.compile(
     r" \S+ [^/\s]+/(\S+) (-?\d+)/(-?\d+)/(-?\d+)/(-?\d+)/\+?(-?\d+) (\d{3}) ")
 _NO_SERVER = "<NOSRV>"
-#: how often the harness's parts are looked at: a stop is placed within this
-PARTS_INTERVAL_S = 0.25
 #: the name the collector itself has in a `harness.part_stopped` event and the verdict
 COLLECTOR_PART = "the metrics collector"
 
@@ -132,44 +130,6 @@ class _CpuMeter:
         return 100 * used / (now - at) / cpus
 
 
-class PartsWatch:
-    """Notes the first stop of each harness part that no scenario fault asked for.
-
-    A fault that kills, stops or starves a component says so first (`fault.applying`,
-    with its `targets`): a part stopped after one aimed at it is the scenario's doing;
-    any other stop is the harness failing, recorded once with the last time the part
-    was seen alive.
-    """
-
-    def __init__(self, runtime: Runtime, parts: list[ComponentDecl], events: EventLog) -> None:
-        self.runtime = runtime
-        started = set(runtime.components())
-        self.parts = [p for p in parts if p.name in started]
-        self.events = events
-        now = events.elapsed()
-        self._alive_s = {p.name: now for p in self.parts}
-        self._stopped: set[str] = set()
-
-    def check(self) -> None:
-        now = self.events.elapsed()
-        for part in self.parts:
-            if part.name in self._stopped:
-                continue
-            if self.runtime.is_running(part.name):
-                self._alive_s[part.name] = now
-                continue
-            self._stopped.add(part.name)
-            if self._faulted(part.name):
-                continue
-            self.events.emit(StackEvent.PART_STOPPED, component=part.name,
-                             component_kind=part.kind, part=HARNESS_PARTS[part.kind],
-                             alive_s=round(self._alive_s[part.name], 6))
-
-    def _faulted(self, name: str) -> bool:
-        return any(name in (e.get("targets") or ())
-                   for e in self.events.of_kind(FaultEvent.APPLYING))
-
-
 class Collector:
     """The metrics thread of one architecture's run. Use as a context manager."""
 
@@ -182,8 +142,6 @@ class Collector:
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
-        self._parts_thread = threading.Thread(target=self._watch_parts, name="metrics-parts",
-                                              daemon=True)
         self._parts: PartsWatch | None = None
         self._cpu: dict[str, _CpuMeter] = {}
         self._lb_log: LbLogTail | None = None
@@ -195,16 +153,18 @@ class Collector:
         self._lb_log = LbLogTail(self.stack.runtime.log_path("lb"))
         if self.stack.scaling is not None:
             self.stack.scaling.watch(self.log)  # target tracking reads these samples
-        self._parts = PartsWatch(self.stack.runtime, declare(self.stack.profile).harness_parts(),
-                                 self.events)
+        parts = declare(self.stack.profile).harness_parts()
+        self._parts = PartsWatch(self.stack.runtime, parts, self.events,
+                                 urls=probe_urls(self.stack.info, parts))
         self._thread.start()
-        self._parts_thread.start()
+        self._parts.start(lambda exc: self._died(exc, None))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(10)
-        self._parts_thread.join(10)
+        if self._parts is not None:
+            self._parts.stop()
 
     def _loop(self) -> None:
         try:
@@ -219,14 +179,6 @@ class Collector:
         except Exception as exc:
             # no samples and no alarms from here on: the run is not measured as it says
             self._died(exc, self._ticked_s)
-
-    def _watch_parts(self) -> None:
-        assert self._parts is not None
-        try:
-            while not self._stop.wait(PARTS_INTERVAL_S):
-                self._parts.check()
-        except Exception as exc:
-            self._died(exc, None)
 
     def _died(self, exc: Exception, alive_s: float | None) -> None:
         now = self.events.elapsed()

@@ -31,7 +31,8 @@ from docker.models.containers import Container
 from harness.runtime import docker as dockerrt
 from harness.stacks.topology import StackInfo
 
-pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.alone,
+              pytest.mark.timeout(240)]
 
 HARNESS = str(Path(sys.executable).parent / "harness")
 STACK_IMAGES = ("harness/go", "harness/mariadb", "harness/localstack", "harness/haproxy",

@@ -24,7 +24,8 @@ from harness.runtime.base import ComponentSpec, Limits, ProcessSpec
 from harness.runtime.ports import PortAllocator
 from harness.runtime.wait import HttpOk
 
-pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.alone,
+              pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "harness/toxiproxy:latest"

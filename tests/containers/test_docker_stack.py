@@ -5,8 +5,11 @@ the orchestrators must react step by step alike, the killed task must be back on
 both, and every invariant must hold on both; on both, nothing listens or is published
 beyond 127.0.0.1 and no secret of the stack is written to the results.
 The crash test SIGKILLs a docker run once its containers are up: its watchdog must
-remove every container, network and volume that run had made, with no further command
-(the next command cleans up after a run whose watchdog died too: test_docker_runtime.py).
+remove every container, network and volume that run had made, every process naming
+the run's state dir and the stack's work dir, with no further command (the next
+command cleans up after a run whose watchdog died too: test_docker_runtime.py). A
+second one SIGKILLs it while the host's mariadb-install-db is held stopped, so the
+installer would outlive the harness and rewrite the datadir were it not killed.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import docker
+import psutil
 import pytest
 import yaml
 from docker.errors import NotFound
@@ -33,7 +37,8 @@ from harness.runtime import docker as dockerrt
 from harness.scenario.scenario import SCENARIOS_DIR
 from tests.support.exposure import STACK_SECRETS, ListenerWatch, beyond_loopback, secrets_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.alone,
+              pytest.mark.timeout(420)]
 
 HARNESS = str(Path(sys.executable).parent / "harness")
 STACK_IMAGES = ("harness/go", "harness/mariadb", "harness/localstack", "harness/haproxy",
@@ -208,3 +213,108 @@ def test_a_killed_docker_runs_containers_go_with_it(
     while _objects(client, run.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _objects(client, run.pid) == []
+    # nor a process of the stack (in a container or on the host), nor its work dir
+    state = Path(env["HARNESS_STATE_DIR"])
+    assert _until(lambda: not _leftovers(state), 30), _leftovers(state)
+
+
+def _until(check: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def _naming(state: Path) -> list[psutil.Process]:
+    """Live processes that name the state dir in their argv (a datadir, a config)."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if (any(str(state) in arg for arg in proc.cmdline())
+                    and proc.status() != psutil.STATUS_ZOMBIE):
+                found.append(proc)
+    return found
+
+
+def _leftovers(state: Path) -> list[str]:
+    """A killed run's processes naming its state dir, and its stacks' work dirs."""
+    stacks = state / "stacks"
+    return [*(f"process {p.pid}: {' '.join(p.cmdline())[:200]}" for p in _naming(state)
+              if p.is_running()),
+            *(f"work dir {d}" for d in (sorted(stacks.iterdir()) if stacks.is_dir() else []))]
+
+
+def _watchdogs_of(pid: int) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            argv = proc.cmdline()
+            if "harness.runtime.watchdog" in argv and str(pid) in argv:
+                found.append(proc)
+    return found
+
+
+def _installer(run: subprocess.Popen[bytes], state: Path,
+               timeout_s: float) -> list[psutil.Process]:
+    """The run's host installer (mariadb-install-db, or its mariadbd --bootstrap) as soon
+    as it runs, with what it has started: the processes under the run naming the state dir."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and run.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            found = [p for p in psutil.Process(run.pid).children(recursive=True)
+                     if any(str(state) in arg for arg in p.cmdline())]
+            if any("mariadb-install-db" in " ".join(p.cmdline()) or "--bootstrap" in p.cmdline()
+                   for p in found):
+                return found
+        time.sleep(0.005)
+    return []
+
+
+def test_a_docker_run_killed_while_its_installer_is_held_leaves_nothing(
+    env: dict[str, str], client: docker.DockerClient, tmp_path: Path,
+) -> None:
+    """The race of a SIGKILL during the stack's start, made certain: mariadb-install-db
+    runs on the host and is held stopped when the harness dies. Resumed once the
+    watchdog is done, it would rewrite the datadir: the watchdog must have killed it."""
+    state = Path(env["HARNESS_STATE_DIR"])
+    held: list[psutil.Process] = []
+    with (tmp_path / "run.log").open("wb") as log:
+        run = subprocess.Popen(
+            [HARNESS, "run", str(_scenario(tmp_path)), "--runtime", "docker", "--ci",
+             "--out", str(tmp_path / "out")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        installer = _installer(run, state, timeout_s=180)
+        assert installer, "no mariadb-install-db seen: " + (tmp_path / "run.log").read_text()
+        while installer:  # what it forked meanwhile too, until nothing new is found
+            for proc in installer:
+                with contextlib.suppress(psutil.Error):
+                    proc.suspend()
+                    held.append(proc)
+            installer = [p for p in _installer(run, state, timeout_s=0.5) if p not in held]
+        dogs = _watchdogs_of(run.pid)
+        assert dogs, "the run has no watchdog"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+        # the watchdog cleans up and exits; then let what it missed run on
+        assert _until(lambda: not any(d.is_running() and d.status() != psutil.STATUS_ZOMBIE
+                                      for d in dogs), 90), "the watchdog did not finish"
+        for proc in held:
+            with contextlib.suppress(psutil.Error):
+                proc.resume()
+        time.sleep(3)  # a surviving installer writes its datadir again meanwhile
+        assert _leftovers(state) == []
+        assert _objects(client, run.pid) == []
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        for proc in [*held, *_naming(state)]:  # what this test held or started, on failure
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+                proc.resume()
+        for leftover in client.containers.list(
+                all=True, filters={"label": f"{dockerrt.LABEL_OWNER_PID}={run.pid}"}):
+            with contextlib.suppress(docker.errors.APIError):
+                leftover.remove(force=True, v=True)

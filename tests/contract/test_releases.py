@@ -65,6 +65,7 @@ def test_bad_errors_fails_about_its_share(kind: str, start_release: StartRelease
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.alone
 def test_bad_latency_slows_api_requests_but_not_health_checks(
     kind: str, start_release: StartRelease,
 ) -> None:

@@ -15,7 +15,8 @@ from harness.runtime.events import EventLog
 from harness.stacks.collector import Collector
 from tests.integration.conftest import running_stack
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 #: the ECS task replacement (30 s) takes 1.5 s; periods of 60 s are 3 s
 TIME_SCALE = 0.05

@@ -10,30 +10,21 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from harness.errors import StackError
-from harness.model.profile import Profile
-from harness.model.profile_file import load_profile
 from harness.settings import Settings
 from harness.stacks.assembly import Declared, declare_app
 from tests.integration.conftest import processes_under, running_stack, still_alive
+from tests.support.team_profile import team_profile
 
 pytestmark = pytest.mark.integration
-
-
-def _team_profile(tmp_path: Path, app: dict[str, Any]) -> Profile:
-    """A profile of the team's own, outside the repository, on top of modern."""
-    path = tmp_path / "team-profile.yaml"
-    path.write_text(yaml.safe_dump({"extends": "modern", "app": app}, sort_keys=False))
-    return load_profile(str(path))
 
 
 def test_a_stack_comes_up_on_the_readiness_path_its_profile_names(
     tmp_path: Path, short_tmp: Path,
 ) -> None:
     # the sample task's paths swapped: ready on /health, alive on /ready
-    profile = _team_profile(tmp_path, {"health_path": "/health", "liveness_path": "/ready"})
+    profile = team_profile(tmp_path, {"health_path": "/health", "liveness_path": "/ready"})
     with running_stack("modern", short_tmp, profile=profile, products=5, events=1) as stack:
         assert "end-to-end" in stack.info.ready_s
         reply = requests.get(f"{stack.info.lb_url}/health", timeout=10)
@@ -47,7 +38,7 @@ def test_a_readiness_path_the_app_does_not_serve_fails_the_start_naming_it(
     # the sample binary run as a team's own service (app.command), whose paths the harness
     # cannot know in advance: it answers 404 on /status/ready
     binary = Settings.from_env({**os.environ, "HARNESS_STATE_DIR": str(short_tmp)}).go_app_binary
-    profile = _team_profile(tmp_path, {"command": [str(binary)], "health_path": "/status/ready"})
+    profile = team_profile(tmp_path, {"command": [str(binary)], "health_path": "/status/ready"})
 
     def impatient(*args: Any, **kwargs: Any) -> Declared:
         # 5 s, not the task's 20 s to become ready: a 404 stays a 404, the test stays short

@@ -10,29 +10,20 @@ from typing import Any
 
 import psutil
 import pytest
-import yaml
 
 from harness.errors import StackError
-from harness.model.profile import Profile
-from harness.model.profile_file import load_profile
 from harness.stacks.assembly import Declared, declare_app
 from tests.integration.conftest import processes_under, running_stack, still_alive
+from tests.support.team_profile import team_profile
 
 pytestmark = pytest.mark.integration
-
-
-def _team_profile(tmp_path: Path, app: dict[str, Any]) -> Profile:
-    """A profile of the team's own, outside the repository, on top of modern."""
-    path = tmp_path / "team-profile.yaml"
-    path.write_text(yaml.safe_dump({"extends": "modern", "app": app}, sort_keys=False))
-    return load_profile(str(path))
 
 
 def test_an_app_that_exits_at_start_is_named_with_its_exit_code_and_last_lines(
     tmp_path: Path, short_tmp: Path,
 ) -> None:
     script = "echo 'starting team-api'; echo 'cannot read /etc/team-api.conf' >&2; exit 3"
-    profile = _team_profile(tmp_path, {"command": ["sh", "-c", script]})
+    profile = team_profile(tmp_path, {"command": ["sh", "-c", script]})
     with (pytest.raises(StackError) as err,
           running_stack("modern", short_tmp, profile=profile, products=5, events=1)):
         pytest.fail("the stack started although its app exits at once")
@@ -53,7 +44,7 @@ def test_an_app_that_never_becomes_ready_is_named_with_its_last_lines(
     marker = f"team-api-{uuid.uuid4().hex[:12]}"
     # never listens; it keeps running until the harness stops it
     script = f"echo '{marker}: waiting for the licence server'; while true; do sleep 1; done"
-    profile = _team_profile(tmp_path, {"command": ["sh", "-c", script]})
+    profile = team_profile(tmp_path, {"command": ["sh", "-c", script]})
 
     def impatient(*args: Any, **kwargs: Any) -> Declared:
         # 5 s, not the task's 20 s: nothing will ever listen, the test stays short

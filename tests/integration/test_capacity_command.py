@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.payments_example import with_journeys
 from tests.support.processes import processes_under
 
 pytestmark = pytest.mark.integration
@@ -55,6 +56,33 @@ def test_capacity_modern_reports_a_positive_capacity(env: dict[str, str], tmp_pa
     assert "p99 ms" in result.stdout  # the latency curve
     assert processes_under(Path(env["HARNESS_STATE_DIR"])) == []
     assert took < 90, f"took {took:.0f} s"
+
+
+def test_capacity_of_a_scenario_s_variant_runs_the_team_s_app_on_its_own_data(
+    env: dict[str, str], tmp_path: Path,
+) -> None:
+    """The payments example's variant: its own schema, seed and queue set up as `harness
+    run` does (the app's queue variable would fail its start otherwise)."""
+    report_file = tmp_path / "capacity.json"
+    # an absolute path: once taken for an endpoint path
+    mix = str(with_journeys(tmp_path))
+    result = subprocess.run(
+        [HARNESS, "capacity", "modern#payments", "--mix", mix, "--scope", "stack",
+         "--start", "20/s", "--step", "2s", "--warmup", "1s", "--max-steps", "1",
+         "--no-confirm", "--json", str(report_file), "--out", str(tmp_path / "steps")],
+        env=env, text=True, capture_output=True, timeout=150, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(report_file.read_text())
+    assert report["status"] == "complete"
+    assert report["arch"] == "modern#payments"
+    assert report["stack"]["capacity"] > 0
+    assert report["own_service"]["queues"] == ["payment-events"]
+    # the team's service answered: it says so when it starts, on every task
+    logs = "".join(p.read_text(errors="replace")
+                   for p in (tmp_path / "steps" / "logs").rglob("app-*.log"))
+    assert "payments: listening on" in logs
+    assert processes_under(Path(env["HARNESS_STATE_DIR"])) == []
 
 
 def test_ctrl_c_stops_the_stack(env: dict[str, str], tmp_path: Path) -> None:

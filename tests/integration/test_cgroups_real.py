@@ -18,7 +18,8 @@ from harness.runtime.ports import LOOPBACK, PortAllocator
 from harness.runtime.process import ProcessRuntime
 from harness.runtime.wait import PortOpen
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 
 def _listener(port: int) -> tuple[str, ...]:

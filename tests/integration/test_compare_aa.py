@@ -44,7 +44,9 @@ def _tiny_scenario(tmp_path: Path) -> Path:
     ]
     data["workload"]["journeys"] = {"checkout": {"weight": 1}}
     data["faults"] = []
-    data["slos"] = [s for s in data["slos"] if s["metric"] != "recovery_s"]
+    # errors and keeping up only: a latency bound is what a test running beside it
+    # (make test runs two at once) could flip
+    data["slos"] = [s for s in data["slos"] if s["metric"] in ("error_rate", "achieved_ratio")]
     data["architectures"] = ["modern"]
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(data))

@@ -29,7 +29,8 @@ from harness.stacks.components.toxiproxy import ToxiproxyClient
 from harness.stacks.connections import instance_connections
 from harness.stacks.topology import proxy_name
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 WHY = "assumption: the integration test's small limit"
 #: 67 x 0.15 = 10, the least MariaDB accepts

@@ -27,7 +27,8 @@ from harness.stacks.collector import Collector
 from harness.stacks.stack import Stack
 from tests.integration.conftest import running_stack
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 TIME_SCALE = 0.05
 #: requests a second from the test's client (light: the machine is shared)

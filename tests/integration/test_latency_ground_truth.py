@@ -20,7 +20,8 @@ from harness.load.runner import run_load
 from harness.load.schedule import arrivals
 from harness.scenario.workload import load_workload
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 SERVICE_S, STALL_AT_S, STALL_FOR_S = 0.020, 2.0, 1.0
 RATE, SECONDS = 20, 5

@@ -27,7 +27,8 @@ from harness.stacks.components.haproxy import HaproxyAdmin
 from harness.stacks.components.targets import TargetGroup
 from tests.integration.faults.fault_support import poll
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 #: a 30 s AWS interval becomes 1 s: the ALB's healthy threshold (5) takes ~5 s
 TIME_SCALE = 1 / 30

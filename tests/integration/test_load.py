@@ -106,6 +106,7 @@ def test_nothing_listening_is_connection_refused(tmp_path: Path) -> None:
     assert s["ok"] == 0
 
 
+@pytest.mark.alone
 def test_stall_shows_in_latency_from_intended_start(tmp_path: Path) -> None:
     with StallServer(stall_at_s=1.0, stall_for_s=1.5) as server:
         result = run_load(server.url, workload(40, 4), out_dir=tmp_path)
@@ -117,6 +118,7 @@ def test_stall_shows_in_latency_from_intended_start(tmp_path: Path) -> None:
     assert s["p99"] >= 1000
 
 
+@pytest.mark.alone
 def test_read_timeout_is_its_own_class(tmp_path: Path) -> None:
     with StallServer(stall_at_s=0.5, stall_for_s=3.0) as server:
         w = workload(20, 2, timeouts={"connect": "1s", "read": "300ms"})
@@ -320,6 +322,7 @@ class Stages(LoadTestShape):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.alone
 def test_a_locustfiles_staged_shape_sets_the_rate_and_ends_the_load(
     nginx: StaticNginx, tmp_path: Path, workers: int
 ) -> None:
@@ -469,7 +472,8 @@ def test_ctrl_c_prints_what_was_measured_and_leaves_no_process(
     )
     # Interrupt mid-run; how far the generator got depends on the machine, so the test
     # checks the shape of the outcome, not the numbers.
-    deadline = time.monotonic() + 30
+    # a wait, not a bound: the first child can be slow on a busy machine
+    deadline = time.monotonic() + 90
     while len(psutil.Process(proc.pid).children(recursive=True)) < 1:
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -496,6 +500,7 @@ def test_load_command_with_a_broken_locustfile_exits_2_naming_it(tmp_path: Path)
     )
 
 
+@pytest.mark.alone
 def test_stop_during_a_gap_between_phases_does_not_wait_for_the_next_arrival(
     nginx: StaticNginx, tmp_path: Path
 ) -> None:
@@ -520,6 +525,7 @@ def test_stop_during_a_gap_between_phases_does_not_wait_for_the_next_arrival(
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.alone
 def test_a_given_start_time_is_offset_zero_of_the_schedule(
     nginx: StaticNginx, tmp_path: Path, workers: int
 ) -> None:

@@ -18,20 +18,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.cli_process import KilledOnClose
+from tests.support.cli_process import LegacySmoke
 
 pytestmark = pytest.mark.integration
 
 #: the issue's measure: 5 s after the SIGKILL, nothing of the run may be left
 AFTER_S = 5.0
-
-
-class _Run(KilledOnClose):
-    """`harness run smoke --arch legacy --ci`, its output read in the background."""
-
-    def __init__(self, state: Path, out: Path) -> None:
-        env = {**os.environ, "HARNESS_STATE_DIR": str(state), "COLUMNS": "200"}
-        super().__init__(["run", "smoke", "--arch", "legacy", "--ci", "--out", str(out)], env)
 
 
 def _alive(proc: psutil.Process) -> bool:
@@ -83,7 +75,7 @@ def _describe(procs: list[psutil.Process]) -> list[str]:
 def test_sigkill_leaves_no_process_behind(after: str, wait_s: float, short_tmp: Path,
                                           tmp_path: Path) -> None:
     state, out = short_tmp, tmp_path / "out"
-    run = _Run(state, out)
+    run = LegacySmoke(state, out)
     try:
         run.wait_for(after)
         time.sleep(wait_s)

@@ -23,7 +23,8 @@ from harness.scenario.scenario import SCENARIOS_DIR
 from harness.stacks.components import mariadb
 from harness.stacks.components.rdsproxy import RdsProxyAdmin
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 HARNESS = str(Path(sys.executable).parent / "harness")
 
@@ -103,14 +104,24 @@ def test_an_app_connection_through_the_proxy_survives_a_writer_failover(short_tm
 
 
 def _failover_scenario(tmp_path: Path) -> Path:
-    """db-failover, shorter, at a time scale where the DNS TTL is a whole second."""
+    """db-failover, shorter, at a time scale where the DNS TTL is two whole seconds.
+
+    The proxy's whole advantage is the cluster endpoint's DNS TTL (5 s at AWS), and the
+    recovery rule judges whole seconds: at 0.2 the TTL was one second, and one slow
+    second on a busy machine (a p95 over a band of 50 ms above a 50 ms baseline, from 20
+    requests) moved either side by the rule's `consecutive` seconds and flipped the
+    order. At 0.4 the TTL is two seconds, and the latency band is wide (1 s): this test is
+    about when the writer answers again, the errors, not about a second's p95.
+    """
     data = yaml.safe_load((SCENARIOS_DIR / "db-failover.yaml").read_text())
-    data["time_scale"] = 0.2
+    data["time_scale"] = 0.4
     data["architectures"] = ["modern", "modern-no-proxy"]
+    # the writer dies at 12 s; at 0.4 the endpoint works again 12 s later (Aurora's 30 s)
     data["workload"]["phases"] = [
-        {"name": "before", "shape": "constant", "rate": "20/s", "duration": "12s"},
-        {"name": "failover", "shape": "constant", "rate": "20/s", "duration": "28s"},
+        {"name": "before", "shape": "constant", "rate": "20/s", "duration": "10s"},
+        {"name": "failover", "shape": "constant", "rate": "20/s", "duration": "24s"},
     ]
+    data["recovery"] = {"baseline": "8s", "consecutive": 3, "p95_margin": "1s"}
     data["slos"] = [s for s in data["slos"] if s["metric"] != "recovery_s"]
     path = tmp_path / "failover.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -138,8 +149,9 @@ def test_the_proxy_shortens_recovery_from_a_writer_failover(short_tmp: Path, tmp
     proxied, bare = recovery["modern"]["recovery_s"], recovery["modern-no-proxy"]["recovery_s"]
     assert proxied is not None, "modern (with the proxy) never recovered"
     assert bare is not None, "modern-no-proxy never recovered"
-    # the proxy skips the DNS TTL (1 s at this scale); allow 0.25 s of measurement noise
-    assert proxied < bare - 0.25, (proxied, bare)
+    # the proxy skips the DNS TTL (2 s at this scale); allow one second of the recovery
+    # rule's for noise (measured on a loaded machine: 11.0 s against 13.0 s, 4 of 4 runs)
+    assert bare - proxied >= 0.75, (proxied, bare)
     html = (run / "report.html").read_text()
     assert 'id="db-connections"' in html
     samples = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]

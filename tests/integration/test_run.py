@@ -63,6 +63,7 @@ def _only_run(out: Path) -> Path:
     return runs[0]
 
 
+@pytest.mark.alone
 def test_smoke_in_ci_mode_passes_on_both_architectures(env: dict[str, str], tmp_path: Path
                                                        ) -> None:
     result, took, watch = _run_watched(env, "smoke", "--ci", "--out", str(tmp_path))
@@ -101,7 +102,9 @@ def _short_scenario(tmp_path: Path, **changes: Any) -> Path:
     ]
     data["workload"]["journeys"] = {"checkout": {"weight": 1}}
     data["faults"] = []
-    data["slos"] = [s for s in data["slos"] if s["metric"] != "recovery_s"]
+    # errors and keeping up only: a latency bound is what a test running beside it
+    # (make test runs two at once) could flip
+    data["slos"] = [s for s in data["slos"] if s["metric"] in ("error_rate", "achieved_ratio")]
     data.update(changes)
     path = tmp_path / "short.yaml"
     path.write_text(yaml.safe_dump(data))

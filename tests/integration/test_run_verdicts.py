@@ -19,7 +19,8 @@ import pytest
 import yaml
 from test_run import _only_run, _run
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 RUSH: dict[str, Any] = {
     "name": "oversell",

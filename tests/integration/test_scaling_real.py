@@ -15,7 +15,8 @@ from harness.records.samples import METRICS_FILE, MetricsLog, read_samples
 from harness.stacks.collector import Collector
 from tests.integration.conftest import running_stack
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 #: task start 30 s -> 1.5 s, the one ALB check a new target needs 30 s -> 1.5 s
 TIME_SCALE = 0.05

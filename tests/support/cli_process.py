@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -56,3 +57,13 @@ class KilledOnClose(CliProcess):
             self.proc.kill()
         self.proc.wait()
         super().close()
+
+
+class LegacySmoke(KilledOnClose):
+    """`harness run smoke --arch legacy --ci` under its own state dir, for tests that stop
+    it mid-run; its results go to `out`."""
+
+    def __init__(self, state: Path, out: Path) -> None:
+        env = {**os.environ, "HARNESS_STATE_DIR": str(state), "COLUMNS": "200"}
+        super().__init__(["run", "smoke", "--arch", "legacy", "--ci", "--out", str(out)], env)
+        self.out = out

@@ -169,7 +169,7 @@ def test_the_next_command_marks_a_dead_runs_folder(tmp_path: Path) -> None:
     assert registry.reap_runs(state, mark_owner_gone) == [running]
 
     text = (running / MARKER).read_text()
-    assert text.startswith("ended: owner pid ")
+    assert text.startswith("ended: ")  # how depends on when this machine booted
     assert "gone, found at " in text
     assert "(running since 2026-12-06T10:00:00+00:00 (pid 7))" in text
     assert (interrupted / MARKER).read_text().startswith("interrupted at")  # how it ended

@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.errors import StackError
 from harness.model.app import ENV_REFERENCE
 from harness.model.components import APP_TO_AWS, APP_TO_DB, APP_TO_READER
-from harness.model.profile import Profile
+from harness.model.profile import BUCKET_ENV, READER_ENV, Profile
 from harness.model.profile_file import stacks_root
 from harness.runtime.base import ComponentSpec, Limits, ProcessSpec
 from harness.runtime.ports import LOOPBACK
@@ -38,14 +38,17 @@ def env(profile: Profile, *, edges: Mapping[str, tuple[str, int]], queue_url: st
         "SQS_QUEUE_URL": queue_url,
         **app.client.env(),
         **(app.db_pool.env() if app.db_pool else {}),
-        **app.env,
     }
     if APP_TO_READER in edges:
         reader_host, reader_port = edges[APP_TO_READER]
         values |= {"DB_READER_HOST": reader_host, "DB_READER_PORT": str(reader_port)}
     if profile.aws.bucket:
         values["S3_BUCKET"] = profile.aws.bucket
-    return values
+    # what `${NAME}` in app.env is checked against when the profile is read
+    assert tuple(values) == profile.harness_env()  # the declared list is this one
+    # app.env where it always stood: after the typed settings, under the reader's and bucket's
+    late = {k: values.pop(k) for k in (*READER_ENV, BUCKET_ENV) if k in values}
+    return {**values, **app.env, **late}
 
 
 def mapped(env: Mapping[str, str], profile: Profile) -> dict[str, str]:
@@ -104,7 +107,7 @@ def php_instance(
             )),
         ),
         ready=ready_check(profile, port),
-        ready_timeout_s=20, stop_grace_s=5,
+        ready_timeout_s=profile.app.start_timeout_s, stop_grace_s=5,
         # one cgroup for both processes: an instance's size covers nginx and php-fpm
         limits=limits_of(profile),
     )
@@ -121,7 +124,7 @@ def go_task(
             name="shop", argv=(str(binary),), env={**env, "APP_LISTEN": f"{LOOPBACK}:{port}"},
         ),),
         ready=ready_check(profile, port),
-        ready_timeout_s=20,
+        ready_timeout_s=profile.app.start_timeout_s,
         stop_grace_s=float(env.get("SHUTDOWN_GRACE_MS", "10000")) / 1000 + 1,
         limits=limits_of(profile),
     )

@@ -13,8 +13,10 @@ Termination waits for the CLB's connection draining (EC2 Auto Scaling guide,
 "Elastic Load Balancing health checks / connection draining": the ASG waits for
 in-flight requests to complete, or for the timeout, before terminating): the
 instance is deregistered, drains up to `deregistration_delay_s`, then stops. The
-replacement registers with the CLB and is back in service when the CLB's checks
-pass `initial_healthy_threshold` times (the CLB's healthy threshold), as on AWS.
+replacement registers with the CLB once its process answers its liveness path
+(`await_boot`, at most `app.start_timeout_s`: the scaled checks must not judge a
+slow process's boot) and is back in service when the CLB's checks pass
+`initial_healthy_threshold` times (the CLB's healthy threshold), as on AWS.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ class AsgGroup(Orchestrator):
         if not self.sleep(self.h.scaled(self.settings.launch_s)) or self.stopping:
             return
         self.relaunch(app)
+        # registered once its process answers: the scaled checks must not judge its boot
+        boot = self.await_boot(app)
+        if self.stopping:
+            return
         self.h.targets.register(app)
         # A new instance is judged only after the grace period, and never before the CLB
         # could have seen it healthy (its initial checks), else a short grace would replace
@@ -103,5 +109,5 @@ class AsgGroup(Orchestrator):
         self._grace_until[app] = time.monotonic() + self._grace_s()
         self.emit(
             OrchestratorEvent.INSTANCE_LAUNCHED, component=app,
-            since_terminated_s=round(time.monotonic() - started, 3),
+            since_terminated_s=round(time.monotonic() - started, 3), **boot.fields(),
         )

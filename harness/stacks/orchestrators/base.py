@@ -5,6 +5,11 @@ Each orchestrator polls the runtime (is the component still running?) every
 two dead tasks are replaced in parallel as ECS would. Every action is an event (an
 `OrchestratorEvent`, harness.records.events) in the run's journal. Timings come from
 the stack profile (AWS figures with their sources) multiplied by the run's time scale.
+
+A started instance/task joins the load balancer only once its process answers
+(`await_boot`): the time scale shortens AWS's health checks, not the process's own
+start, so a service that takes seconds to boot would otherwise be judged unhealthy
+and replaced before it could ever answer, which AWS's 30 s checks would not do.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from harness.errors import StackError
 from harness.model.cited import Timing
@@ -22,6 +27,8 @@ from harness.model.profile import Profile
 from harness.records.events import OrchestratorEvent
 from harness.runtime.base import Runtime
 from harness.runtime.events import EventLog
+from harness.runtime.ports import LOOPBACK
+from harness.runtime.wait import HttpOk
 from harness.stacks.components import mariadb
 from harness.stacks.components.haproxy import HaproxyAdmin, TargetGroupSettings
 from harness.stacks.components.targets import TargetGroup
@@ -52,6 +59,27 @@ class StackHandles:
     def scaled(self, timing: Timing) -> float:
         """A profile timing in seconds at the run's time scale."""
         return timing.at(self.time_scale)
+
+
+#: how often a starting instance/task is asked whether it answers (its own start, unscaled)
+BOOT_POLL_S = 0.1
+
+#: how a start ended: its liveness path answered 200, `app.start_timeout_s` passed, its
+#: process exited (the failed-start path follows), or the stack is being stopped
+BootOutcome = Literal["answered", "timed_out", "exited", "stopping"]
+
+
+@dataclass(frozen=True)
+class Boot:
+    """How a just-launched instance/task came up, before its registration."""
+
+    #: seconds from its launch to the outcome
+    seconds: float
+    outcome: BootOutcome
+
+    def fields(self) -> dict[str, Any]:
+        """What its registration event records: `boot_s` and `boot` (the outcome)."""
+        return {"boot_s": round(self.seconds, 3), "boot": self.outcome}
 
 
 class Orchestrator:
@@ -101,6 +129,37 @@ class Orchestrator:
         with contextlib.suppress(StackError):
             self.h.runtime.kill(name)  # forget the dead process, if the runtime has not
         self.h.runtime.launch(spec)
+
+    def await_boot(self, name: str, *, port: int | None = None,
+                   since: float | None = None) -> Boot:
+        """Wait until a launched instance/task answers `app.liveness_path`, to register it.
+
+        Gives up after `app.start_timeout_s` (unscaled: the harness's patience) and returns
+        at once when its process exits: either way the caller registers it and the load
+        balancer's checks and the orchestrator's watch judge it as on AWS (a replacement
+        whose database is down still fails its deep check). Only the calling reaction's
+        thread waits; the loop and the other members go on. `port`: the member's, when it
+        is not in `info.components` yet; `since`: when it was launched (default: now).
+        """
+        started = time.monotonic() if since is None else since
+        app = self.h.profile.app
+        if port is None:
+            port = self.h.info.components[name].port
+        liveness = HttpOk(f"http://{LOOPBACK}:{port}{app.liveness_path}")
+        deadline = started + app.start_timeout_s
+        outcome: BootOutcome
+        while True:
+            if not self.h.runtime.is_running(name):
+                outcome = "exited"
+            elif liveness.check() is None:
+                outcome = "answered"
+            elif time.monotonic() >= deadline:
+                outcome = "timed_out"
+            elif not self.sleep(BOOT_POLL_S):
+                outcome = "stopping"
+            else:
+                continue
+            return Boot(time.monotonic() - started, outcome)
 
     def busy(self, key: str) -> bool:
         with self._lock:

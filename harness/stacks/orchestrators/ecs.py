@@ -16,7 +16,10 @@ As ECS documents it, with every timing from the profile (scaled):
 - the replacement runs `task_replacement_s` after the request, registers with
   the target group and gets traffic only once the ALB's checks passed
   `initial_healthy_threshold` times (one: "After your target is registered, it
-  must pass one health check to be considered healthy").
+  must pass one health check to be considered healthy"). It registers once its
+  process answers its liveness path (`await_boot`, at most `app.start_timeout_s`):
+  the scaled checks would otherwise judge a slow process's boot, which AWS's
+  unscaled ones outlast; its grace period counts from the registration.
 
 One deviation: a replacement reuses its predecessor's slot (name and port), so it
 cannot start before the old task has drained; with a dead task that is at once.
@@ -171,12 +174,17 @@ class EcsService(Orchestrator):
         if not self.sleep(max(0.0, remaining)) or self.stopping:
             return
         self.relaunch(app)
-        self._started_at[app] = time.monotonic()
+        # registered once its process answers: the scaled checks must not judge its boot
+        boot = self.await_boot(app)
+        if self.stopping:
+            return
         self.h.targets.register(app)
+        # the grace period and the ALB's verdict count from the registration
+        self._started_at[app] = time.monotonic()
         # a replacement that fails too keeps the first failure as the start of the outage
         self._awaiting.setdefault(app, failed_at)
         self.emit(OrchestratorEvent.TASK_REGISTERED, component=app,
-                  since_failed_s=round(time.monotonic() - failed_at, 3))
+                  since_failed_s=round(time.monotonic() - failed_at, 3), **boot.fields())
 
 
 def _in_service(row: dict[str, str]) -> bool:

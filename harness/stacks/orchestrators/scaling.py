@@ -6,7 +6,8 @@ EC2 Auto Scaling and ECS do, with the profile's timings (scaled):
 
 - a new member takes the orchestrator's launch time (`launch_s` for an instance,
   `task_replacement_s` for a task), then starts in a spare slot on a fresh port, is
-  registered with the load balancer and serves only once its health check passed
+  registered with the load balancer once its process answers (`await_boot`) and
+  serves only once its health check passed
   `initial_healthy_threshold` times (the CLB's 10, the ALB's one): launching,
   registered, in service are events;
 - scale-in terminates the newest members (assumption: AWS balances zones first and
@@ -228,6 +229,11 @@ class ScalingGroup(Orchestrator):
                 self._members.discard(slot)
                 self._launching.pop(slot, None)
             raise
+        # registered (and watched by the fleet's orchestrator) once its process answers:
+        # the scaled checks must not judge its boot; one that exited is replaced as usual
+        boot = self.await_boot(slot, port=component.port)
+        if self.stopping:
+            return
         now = self.h.events.elapsed()
         warmup = self.policy.warmup_s if self.policy else 0.0
         with self._state:
@@ -237,7 +243,7 @@ class ScalingGroup(Orchestrator):
         self.h.on_change()
         self.h.targets.register(slot)
         self.emit(OrchestratorEvent.SCALING_REGISTERED, component=slot, port=component.port,
-                  since_launching_s=round(time.monotonic() - started, 3))
+                  since_launching_s=round(time.monotonic() - started, 3), **boot.fields())
 
     def _terminate(self, slot: str) -> None:
         self.emit(OrchestratorEvent.SCALING_TERMINATING, component=slot, desired=self.desired)

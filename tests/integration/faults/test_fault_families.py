@@ -26,7 +26,8 @@ from harness.stacks.stack import Stack
 
 from .fault_support import no_toxics_left, order, poll, stopped_processes, timed
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 
 def _executor(ctx: FaultContext, faults: list[dict[str, object]]) -> FaultExecutor:

@@ -37,7 +37,8 @@ from harness.stacks.topology import proxy_name
 
 from .fault_support import order, poll, single_az_legacy, timed
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 #: ECS replacement 30 s -> 1.5 s, Aurora failover 30 s -> 1.5 s, health checks every 1.5 s
 TIME_SCALE = 0.05

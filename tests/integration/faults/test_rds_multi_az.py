@@ -36,7 +36,8 @@ from harness.stacks.stack import Stack
 
 from .fault_support import poll
 
-pytestmark = pytest.mark.integration
+# alone: its recovery times, orderings and latency bounds must not see a busy machine
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 TIME_SCALE = 0.05
 
