@@ -85,28 +85,60 @@ def window_at(points: Sequence[Datapoint], alarm: AlarmDef, at_s: float) -> list
 def evaluate(alarm: AlarmDef, samples: Iterable[Sample], until_s: float,
              state: State = "INSUFFICIENT_DATA") -> list[Transition]:
     """Every state change of the alarm from the start of the load until `until_s`."""
-    samples = list(samples)
+    points = _points(alarm, list(samples), until_s)
+    changes: list[Transition] = []
+    k = 1
+    while _due(alarm, k, until_s):
+        state, change = _judge(alarm, points, round(k * alarm.interval_s, 6), state)
+        if change is not None:
+            changes.append(change)
+        k += 1
+    return changes
+
+
+def lookback_s(alarm: AlarmDef) -> float:
+    """How far before an evaluation at `now_s` its window can reach (one interval late).
+
+    The last N periods published at `at_s` start after `at_s - delay - (N + 1) x period`;
+    the evaluations a tick judges are up to one interval before `now_s` (a tick later than
+    that is what a reader's margin, harness.records.samples.MetricsLog.keep_for, is for).
+    A metric math alarm's second series is read over the same periods.
+    """
+    return alarm.delay_s + (alarm.evaluation_periods + 1) * alarm.period_s + alarm.interval_s
+
+
+def _since_s(alarm: AlarmDef, at_s: float) -> float:
+    # one period earlier than the window reaches: a float rounding at a period's
+    # boundary must never leave the window's oldest period out
+    return at_s - alarm.delay_s - (alarm.evaluation_periods + 2) * alarm.period_s
+
+
+def _due(alarm: AlarmDef, k: int, until_s: float) -> bool:
+    """Whether the alarm's k-th evaluation (at k x interval) is at or before `until_s`."""
+    return k * alarm.interval_s <= until_s + 1e-9
+
+
+def _points(alarm: AlarmDef, samples: Sequence[Sample], until_s: float,
+            since_s: float = 0.0) -> list[Datapoint]:
     points = datapoints(samples, alarm.metric, period_s=alarm.period_s, stat=alarm.statistic,
-                        until_s=until_s, member=alarm.member)
+                        until_s=until_s, member=alarm.member, since_s=since_s)
     if alarm.minus_metric is not None:
         points = _minus(points, datapoints(
             samples, alarm.minus_metric, period_s=alarm.period_s, stat=alarm.statistic,
-            until_s=until_s, member=alarm.member))
-    changes: list[Transition] = []
-    step = alarm.interval_s
-    k = 1
-    while k * step <= until_s + 1e-9:
-        at = round(k * step, 6)
-        values = window_at(points, alarm, at)
-        if not values:
-            k += 1
-            continue  # no period of the run is published yet
-        new = window_state(values, alarm, state)
-        if new != state:
-            changes.append(Transition(alarm.name, at, state, new, _reason(values, alarm, new)))
-            state = new
-        k += 1
-    return changes
+            until_s=until_s, member=alarm.member, since_s=since_s))
+    return points
+
+
+def _judge(alarm: AlarmDef, points: Sequence[Datapoint], at_s: float, state: State
+           ) -> tuple[State, Transition | None]:
+    """One evaluation at `at_s`: the new state and the transition to it, if any."""
+    values = window_at(points, alarm, at_s)
+    if not values:
+        return state, None  # no period of the run is published yet
+    new = window_state(values, alarm, state)
+    if new == state:
+        return state, None
+    return new, Transition(alarm.name, at_s, state, new, _reason(values, alarm, new))
 
 
 def _minus(points: Sequence[Datapoint], other: Sequence[Datapoint]) -> list[Datapoint]:
@@ -117,17 +149,38 @@ def _minus(points: Sequence[Datapoint], other: Sequence[Datapoint]) -> list[Data
 
 
 class AlarmEngine:
-    """Evaluates alarms as samples arrive (live, during a run): new transitions only."""
+    """Evaluates alarms as samples arrive (live, during a run): new transitions only.
+
+    Incremental: each alarm keeps its state and its next evaluation, and `advance`
+    judges only the evaluations due since the last call, on the periods their windows
+    see. So `samples` needs to hold only the last `lookback_s()` seconds (the collector's
+    MetricsLog keeps no more), and a tick costs the same in the run's last hour as in
+    its first minute. The transitions are those `evaluate` finds over the whole run.
+    """
 
     def __init__(self, alarms: Sequence[AlarmDef]) -> None:
         self.alarms = list(alarms)
-        self._seen: dict[str, int] = {a.name: 0 for a in self.alarms}
+        self._states: list[State] = ["INSUFFICIENT_DATA"] * len(self.alarms)
+        #: per alarm, k of its next evaluation (at k x interval)
+        self._next: list[int] = [1] * len(self.alarms)
+
+    def lookback_s(self) -> float:
+        """How far back from `now_s` any alarm's next evaluations can read samples."""
+        return max((lookback_s(a) for a in self.alarms), default=0.0)
 
     def advance(self, samples: Sequence[Sample], now_s: float) -> list[Transition]:
         """Transitions up to `now_s` not returned before."""
         fresh: list[Transition] = []
-        for alarm in self.alarms:
-            changes = evaluate(alarm, samples, now_s)
-            fresh += changes[self._seen[alarm.name]:]
-            self._seen[alarm.name] = len(changes)
+        for i, alarm in enumerate(self.alarms):
+            k, state = self._next[i], self._states[i]
+            if not _due(alarm, k, now_s):
+                continue
+            points = _points(alarm, samples, now_s,
+                             since_s=_since_s(alarm, round(k * alarm.interval_s, 6)))
+            while _due(alarm, k, now_s):
+                state, change = _judge(alarm, points, round(k * alarm.interval_s, 6), state)
+                if change is not None:
+                    fresh.append(change)
+                k += 1
+            self._next[i], self._states[i] = k, state
         return sorted(fresh, key=lambda t: t.at_s)

@@ -49,18 +49,32 @@ def statistic(values: Sequence[float], name: str) -> float | None:
     return ordered[max(0, rank - 1)]
 
 
+def first_period(since_s: float, period_s: float) -> int:
+    """The index of the period holding `since_s` (0 before the load's start)."""
+    return max(0, math.floor(since_s / period_s))
+
+
 def datapoints(samples: Iterable[Sample], metric: str, *, period_s: float, stat: str,
-               until_s: float, member: str | None = None) -> list[Datapoint]:
-    """The datapoints of every whole period from 0 until `until_s`."""
+               until_s: float, member: str | None = None,
+               since_s: float = 0.0) -> list[Datapoint]:
+    """The datapoints of every whole period until `until_s`, from the one holding `since_s`.
+
+    `since_s` (default: the load's start) spares a live reader building every period
+    of the run when it reads only the last few; the periods it returns are the same
+    as from 0, as long as `samples` still holds every sample of them.
+    """
     if period_s <= 0:
         raise ValueError("period_s must be positive")
+    first = first_period(since_s, period_s)
     wanted = [s for s in samples if s.metric == metric and (member is None or s.member == member)]
     buckets: dict[int, list[float]] = {}
     for s in wanted:
         if s.t_s >= 0:
-            buckets.setdefault(int(s.t_s // period_s), []).extend(s.observations())
+            k = int(s.t_s // period_s)
+            if k >= first:
+                buckets.setdefault(k, []).extend(s.observations())
     count = math.floor(until_s / period_s + 1e-9)
     return [
         Datapoint(k * period_s, (k + 1) * period_s, statistic(buckets.get(k, []), stat))
-        for k in range(count)
+        for k in range(first, count)
     ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 from harness.records.files import AppendLog, read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
+#: seconds a MetricsLog keeps beyond what its live readers say they read (`keep_for`)
+KEEP_MARGIN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,20 @@ class Sample:
 
 
 class MetricsLog:
-    """Appends one architecture's samples to metrics.jsonl (thread-safe), and keeps them."""
+    """Appends one architecture's samples to metrics.jsonl (thread-safe), and keeps the recent.
 
-    def __init__(self, path: Path | None, arch: str) -> None:
+    The file gets every sample. In memory it keeps only the samples of the last `keep_s`
+    seconds (behind the newest sample), what its live readers (the alarm engine, the
+    target tracker) read with a margin: the collector sets it (`keep_for`) before the
+    first tick. None (the default) keeps every sample. A run of an hour then holds as
+    many samples as one of a few minutes (issue #24: the whole history grew ~2 MB a minute).
+    """
+
+    def __init__(self, path: Path | None, arch: str, *, keep_s: float | None = None) -> None:
         self.path = path
         self.arch = arch
-        self.samples: list[Sample] = []
+        self.keep_s = keep_s
+        self.samples: deque[Sample] = deque()
         self._lock = threading.Lock()
         # the collector's thread appends: a full disk stops the file (the run's watch
         # hears of it), never the collector, which would look like a harness part dying
@@ -67,14 +78,35 @@ class MetricsLog:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
+    def keep_for(self, lookback_s: float) -> None:
+        """Its live readers read at most the last `lookback_s` seconds: keep those, and a margin.
+
+        The margin (twice as much, at least `KEEP_MARGIN_S` more) covers a tick that
+        comes late (a busy machine) and a reader whose clock is a little ahead.
+        """
+        keep = max(2 * lookback_s, lookback_s + KEEP_MARGIN_S)
+        with self._lock:
+            self.keep_s = keep if self.keep_s is None else max(self.keep_s, keep)
+            self._prune()
+
     def add(self, samples: Iterable[Sample]) -> None:
         batch = list(samples)
         with self._lock:
             self.samples.extend(batch)
+            self._prune()
             if self._file is not None and batch:
                 self._file.append(json.dumps(s.to_json(self.arch)) + "\n" for s in batch)
 
+    def _prune(self) -> None:
+        # samples arrive in time order (a tick's batch at the tick's time): the oldest first
+        if self.keep_s is None or not self.samples:
+            return
+        oldest = self.samples[-1].t_s - self.keep_s
+        while self.samples[0].t_s < oldest:
+            self.samples.popleft()
+
     def snapshot(self) -> list[Sample]:
+        """The samples kept: the last `keep_s` seconds, oldest first."""
         with self._lock:
             return list(self.samples)
 

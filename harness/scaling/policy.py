@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from harness.metrics.alarms import lookback_s as alarm_lookback_s
 from harness.metrics.alarms import window_at, window_state
 from harness.metrics.periods import Datapoint, datapoints
 from harness.model.alarmdef import AlarmDef, State
@@ -52,6 +53,15 @@ class PolicyDef:
     warmup_s: float
     disable_scale_in: bool
 
+    def lookback_s(self) -> float:
+        """How far before an evaluation at `now_s` the tracker reads samples.
+
+        Its two alarms' windows (harness.metrics.alarms.lookback_s). A member's warm-up
+        leaves its samples out one by one (by their own time), so it reaches back no
+        further; the cooldowns are times of decisions, not samples.
+        """
+        return max(alarm_lookback_s(self.alarm("high")), alarm_lookback_s(self.alarm("low")))
+
     def alarm(self, which: Literal["high", "low"]) -> AlarmDef:
         """The CloudWatch alarm AWS creates for the policy (AlarmHigh / AlarmLow)."""
         high = which == "high"
@@ -72,24 +82,27 @@ def _warming(sample: Sample, warmups: Mapping[str, tuple[float, float]]) -> bool
 
 
 def metric_points(samples: Iterable[Sample], policy: PolicyDef, until_s: float,
-                  warmups: Mapping[str, tuple[float, float]] | None = None) -> list[Datapoint]:
-    """The tracked metric's datapoints from the load's start until `until_s`.
+                  warmups: Mapping[str, tuple[float, float]] | None = None,
+                  since_s: float = 0.0) -> list[Datapoint]:
+    """The tracked metric's datapoints until `until_s`, from the period holding `since_s`.
 
     CPUUtilization: the Average over every member's samples in the period, leaving out
     a member's samples while it warms up (`warmups`: member -> [from, until)).
     RequestCountPerTarget: the period's requests (Sum over targets) over the Average of
     members in service; no datapoint when either has none (no request, no target).
+    A live evaluation at `now_s` reads from `now_s - policy.lookback_s()` (the periods
+    its alarms' windows see); the default, the load's start, builds every period.
     """
     rows = list(samples)
     if policy.metric == "CPUUtilization":
         spans = warmups or {}
         kept = [s for s in rows if not _warming(s, spans)]
         return datapoints(kept, "CPUUtilization", period_s=policy.period_s, stat="Average",
-                          until_s=until_s)
+                          until_s=until_s, since_s=since_s)
     requests = datapoints(rows, "RequestCount", period_s=policy.period_s, stat="Sum",
-                          until_s=until_s)
+                          until_s=until_s, since_s=since_s)
     targets = datapoints(rows, "InServiceCount", period_s=policy.period_s, stat="Average",
-                         until_s=until_s)
+                         until_s=until_s, since_s=since_s)
     return [
         Datapoint(r.start_s, r.end_s,
                   r.value / t.value if r.value is not None and t.value else None)

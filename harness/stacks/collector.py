@@ -151,6 +151,12 @@ class Collector:
     def __enter__(self) -> Collector:
         assert self.stack.runtime is not None
         self._lb_log = LbLogTail(self.stack.runtime.log_path("lb"))
+        # the log keeps in memory only what its live readers read (issue #24): the alarms
+        # and target tracking; metrics.jsonl keeps every sample
+        lookback = self.engine.lookback_s()
+        if self.stack.scaling is not None:
+            lookback = max(lookback, self.stack.scaling.lookback_s())
+        self.log.keep_for(lookback)
         if self.stack.scaling is not None:
             self.stack.scaling.watch(self.log)  # target tracking reads these samples
         parts = declare(self.stack.profile).harness_parts()

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from harness.runtime import docker as dockerrt
+from tests.support.docker_objects import container_names
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(600)]
 
@@ -89,6 +90,4 @@ def test_the_contract_suite_passes_with_every_part_in_a_container(
     }
     assert len(runtime_checks) == 6, runtime_checks  # php, go, db, toxiproxy, aws, aws-fault
     assert all(values == ["docker"] for values in runtime_checks.values()), runtime_checks
-    left = client.containers.list(
-        all=True, filters={"label": f"{dockerrt.LABEL_OWNER_PID}={inner.pid}"})
-    assert [c.name for c in left] == []
+    assert container_names(client, {"label": f"{dockerrt.LABEL_OWNER_PID}={inner.pid}"}) == []

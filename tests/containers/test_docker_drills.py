@@ -30,6 +30,7 @@ from docker.models.containers import Container
 
 from harness.runtime import docker as dockerrt
 from harness.stacks.topology import StackInfo
+from tests.support.docker_objects import container_names
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.alone,
               pytest.mark.timeout(240)]
@@ -47,10 +48,12 @@ class DockerStack:
 
     def container(self, name: str) -> Container:
         """The component's live container (a replacement has a new id under the same labels)."""
-        found = [c for c in self.client.containers.list(all=True, filters={"label": [
+        # sparse: a replaced container may be removed while this lists them
+        found = [c for c in self.client.containers.list(all=True, sparse=True, filters={"label": [
             f"{dockerrt.LABEL_RUN}={self.info.stack_id}", f"{dockerrt.LABEL_COMPONENT}={name}",
         ]}) if c.status in ("running", "paused")]
-        assert len(found) == 1, (name, [(c.name, c.status) for c in found])
+        assert len(found) == 1, (name, [(c.attrs["Names"], c.status) for c in found])
+        found[0].reload()  # the whole inspection (HostConfig), not the listing's part
         return found[0]
 
     def inject(self, *args: str) -> subprocess.Popen[str]:
@@ -110,9 +113,8 @@ def stack(docker_engine: str) -> Iterator[DockerStack]:
             up.kill()
             up.wait()
         shutil.rmtree(state, ignore_errors=True)
-    left = client.containers.list(
-        all=True, filters={"label": f"{dockerrt.LABEL_OWNER_PID}={up.pid}"})
-    assert [c.name for c in left] == [], "`harness up` left containers behind"
+    assert container_names(client, {"label": f"{dockerrt.LABEL_OWNER_PID}={up.pid}"}) == [], (
+        "`harness up` left containers behind")
 
 
 def _status(container: Container) -> str:
@@ -234,7 +236,7 @@ def test_kill_crashes_the_task_container_and_ecs_replaces_it(stack: DockerStack)
 
 
 def _live(stack: DockerStack, name: str) -> list[Container]:
-    return [c for c in stack.client.containers.list(filters={"label": [
+    return [c for c in stack.client.containers.list(sparse=True, filters={"label": [
         f"{dockerrt.LABEL_RUN}={stack.info.stack_id}", f"{dockerrt.LABEL_COMPONENT}={name}"]})]
 
 

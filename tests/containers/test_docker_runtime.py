@@ -23,6 +23,7 @@ from harness.runtime import docker as dockerrt
 from harness.runtime.base import ComponentSpec, Limits, ProcessSpec
 from harness.runtime.ports import PortAllocator
 from harness.runtime.wait import HttpOk
+from tests.support.docker_objects import objects
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.alone,
               pytest.mark.timeout(180)]
@@ -44,12 +45,7 @@ def toxiproxy(name: str, port: int, limits: Limits | None = None) -> ComponentSp
 
 
 def run_objects(client: docker.DockerClient, run_id: str) -> list[str]:
-    flt = {"label": f"{dockerrt.LABEL_RUN}={run_id}"}
-    return [
-        *(c.name for c in client.containers.list(all=True, filters=flt)),
-        *(n.name for n in client.networks.list(filters=flt)),
-        *(v.name for v in client.volumes.list(filters=flt)),
-    ]
+    return objects(client, {"label": f"{dockerrt.LABEL_RUN}={run_id}"})
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from docker.models.containers import Container
 
 from harness.runtime import docker as dockerrt
 from harness.scenario.scenario import SCENARIOS_DIR
+from tests.support.docker_objects import objects
 from tests.support.exposure import STACK_SECRETS, ListenerWatch, beyond_loopback, secrets_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.alone,
@@ -169,18 +170,15 @@ def test_both_runtimes_react_alike_and_violate_no_invariant(
     assert runs["process"][1] == runs["docker"][1]
     assert ("orchestrator.task_in_service", "app-1") in runs["docker"][1]
     assert archs["docker"]["capacity"]["enforced"], archs["docker"]["capacity"]
-    left = client.containers.list(all=True, filters={"label": dockerrt.LABEL_RUN})
-    assert [c.name for c in left if not dockerrt.owner_alive(c.labels)] == []
+    # sparse: another test's clean-up may remove a container while this lists them
+    left = client.containers.list(all=True, filters={"label": dockerrt.LABEL_RUN}, sparse=True)
+    assert [c.attrs["Names"] for c in left
+            if not dockerrt.owner_alive(c.attrs.get("Labels") or {})] == []
 
 
 def _objects(client: docker.DockerClient, owner_pid: int) -> list[str]:
     """Every container, network and volume a harness process (by PID) had made."""
-    flt = {"label": f"{dockerrt.LABEL_OWNER_PID}={owner_pid}"}
-    return [
-        *(f"container {c.name}" for c in client.containers.list(all=True, filters=flt)),
-        *(f"network {n.name}" for n in client.networks.list(filters=flt)),
-        *(f"volume {v.name}" for v in client.volumes.list(filters=flt)),
-    ]
+    return objects(client, {"label": f"{dockerrt.LABEL_OWNER_PID}={owner_pid}"})
 
 
 def test_a_killed_docker_runs_containers_go_with_it(
@@ -315,6 +313,7 @@ def test_a_docker_run_killed_while_its_installer_is_held_leaves_nothing(
                 proc.kill()
                 proc.resume()
         for leftover in client.containers.list(
-                all=True, filters={"label": f"{dockerrt.LABEL_OWNER_PID}={run.pid}"}):
+                all=True, filters={"label": f"{dockerrt.LABEL_OWNER_PID}={run.pid}"},
+                sparse=True):
             with contextlib.suppress(docker.errors.APIError):
                 leftover.remove(force=True, v=True)

@@ -89,4 +89,4 @@ def test_a_sigstopped_main_process_is_stopped_and_torn_down_at_once(
         with contextlib.suppress(ProcessLookupError):
             os.kill(pids[0], signal.SIGCONT)
     assert not dockerrt.connect().containers.list(
-        filters={"label": f"{dockerrt.LABEL_RUN}={runtime.run_id}"})
+        filters={"label": f"{dockerrt.LABEL_RUN}={runtime.run_id}"}, sparse=True)

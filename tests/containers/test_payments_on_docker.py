@@ -24,6 +24,7 @@ import yaml
 
 from harness.runtime.docker_engine import LABEL_OWNER_PID
 from tests.support.cli_process import HARNESS
+from tests.support.docker_objects import container_names
 from tests.support.payments_example import EXAMPLE, assert_one_clean_one_bug, run_example
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(900)]
@@ -41,8 +42,7 @@ def _left_by(owner_pid: int) -> list[str]:
     """Containers a harness process (by PID) left on the engine."""
     client = docker.from_env()
     try:
-        return [c.name or "?" for c in client.containers.list(
-            all=True, filters={"label": f"{LABEL_OWNER_PID}={owner_pid}"})]
+        return container_names(client, {"label": f"{LABEL_OWNER_PID}={owner_pid}"})
     finally:
         client.close()
 

@@ -369,8 +369,10 @@ def _signal_self(sig: signal.Signals) -> None:
 
 @pytest.fixture
 def hup() -> Iterator[None]:
-    """SIGHUP's handler as it was, whatever a test set."""
+    """SIGHUP at its default for the test (a runner under `nohup` has it ignored, and an
+    ignored SIGHUP stays ignored), and its handler as it was afterwards."""
     before = signal.getsignal(signal.SIGHUP)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     yield
     signal.signal(signal.SIGHUP, before)
 

@@ -110,6 +110,10 @@ class ScalingGroup(Orchestrator):
             if self.policy is not None:
                 self._next_eval_s = self.policy.every_s
 
+    def lookback_s(self) -> float:
+        """How far back from now target tracking reads the run's metrics (0: no policy)."""
+        return self.policy.lookback_s() if self.policy is not None else 0.0
+
     def schedule(self, actions: list[ScheduledAction]) -> None:
         """Scheduled actions of the scenario, in run time (seconds from the load's start)."""
         with self._state:
@@ -177,7 +181,9 @@ class ScalingGroup(Orchestrator):
             members = set(self._members)
             launching = set(self._launching)
         warming = {m for m, (_, until) in warmups.items() if until > now} | launching
-        points = metric_points(self._metrics.snapshot(), self.policy, now, warmups)
+        # the metrics log keeps only recent samples (lookback_s): read the periods they cover
+        points = metric_points(self._metrics.snapshot(), self.policy, now, warmups,
+                               since_s=now - self.policy.lookback_s())
         measured = len([m for m in members if m not in warming])
         decision = self.tracker.evaluate(points, now, FleetCounts(
             desired=self.desired, running=len(members), measured=measured,
