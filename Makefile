@@ -23,10 +23,9 @@ lint: setup
 	.venv/bin/ruff check harness tests bench
 	.venv/bin/mypy
 
-# two workers: a rehearsal mostly waits on a scaled AWS timeline; a file's tests stay on one
-# worker (its module-scoped stacks), and `alone` tests run by themselves
+# the suite in two passes: two tests at a time, then the `alone` ones by themselves
 test: setup lint gotest
-	.venv/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	bash scripts/test.sh $(PYTEST_ARGS)
 
 # the Go programs' own tests: the sample service and the RDS Proxy stand-in
 gotest: setup

@@ -79,6 +79,12 @@ class Settings:
         return shutil.which(name) or name
 
     @property
+    def cache_dir(self) -> Path:
+        """Files the harness can make again but keeps for speed (a fresh MariaDB datadir);
+        safe to delete."""
+        return self.tools_dir / "cache"
+
+    @property
     def localstack_python(self) -> Path:
         return self.tools_dir / "localstack" / "bin" / "python"
 

@@ -90,7 +90,8 @@ def _faultpoint(c: ComponentDecl, b: _Backing) -> ComponentSpec:
 def _mariadb(c: ComponentDecl, b: _Backing) -> ComponentSpec:
     dbdir = b.workdir / c.name
     b.log_dir.mkdir(parents=True, exist_ok=True)
-    mariadb.install_datadir(dbdir / "data", b.log_dir / f"{c.name}.log")
+    mariadb.install_datadir(dbdir / "data", b.log_dir / f"{c.name}.log",
+                            cache=b.settings.cache_dir)
     return mariadb.spec(c.name, port=b.ports[c.name], workdir=dbdir, zone=c.zone,
                         options=mariadb.instance_options(b.profile, c.ordinal))
 

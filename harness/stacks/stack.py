@@ -211,7 +211,12 @@ class Stack:
         self._started, self._edges, self._entry_port = {}, {}, lb_port
         backing = declare_backing(p, self.settings, take=self._ports.take, workdir=self.workdir,
                                   log_dir=self.log_dir, seed=self.seed_plan.seed)
-        ready = rt.start_many([d.spec for d in backing])
+        for d in backing:
+            rt.launch(d.spec)
+        # LocalStack takes the longest to boot (3-6 s): the database is seeded and the
+        # edges made while it does; only the AWS resources wait for it
+        slow = [d.name for d in backing if d.decl.kind == "localstack"]
+        ready = {d.name: rt.wait(d.name) for d in backing if d.name not in slow}
         writer_port = next(d.port for d in backing if d.name == "db-writer")
         self._database_up(writer_port, [d.port for d in backing if d.decl.role == "database"
                                         and d.name != "db-writer"])
@@ -222,6 +227,7 @@ class Stack:
         for decl in shape.role("db-proxy"):
             assert decl.target is not None  # a proxy forwards to its target
             self._connect([self._start_proxy(rt, decl, self._started[decl.target].port, ready)])
+        ready.update((name, rt.wait(name)) for name in slow)
         (self.workdir / awsfault.PORT_FILE).write_text(str(self._port_of("aws-fault-point")))
         aws_direct = f"http://{LOOPBACK}:{self._port_of('aws')}"
         queue_url = localstack.create_resources(aws_direct, queue=p.aws.queue, bucket=p.aws.bucket)

@@ -62,7 +62,7 @@ def backends(tmp_path_factory: pytest.TempPathFactory, runtime_name: str) -> Ite
     fault_port = ports.take()
     try:
         db_dir = root / "work" / "db"
-        mariadb.install_datadir(db_dir / "data", runtime.log_path("db"))
+        mariadb.install_datadir(db_dir / "data", runtime.log_path("db"), cache=settings.cache_dir)
         runtime.launch(mariadb.spec("db", port=db_port, workdir=db_dir, zone=None,
                                     options=mariadb.server_options(1)))
         runtime.start_many([
