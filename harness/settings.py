@@ -33,6 +33,8 @@ class Settings:
     tools_dir: Path
     #: where run results go
     results_dir: Path
+    #: HARNESS_CACHE_DIR, else <tools_dir>/cache (`cache_dir`)
+    cache: Path | None = None
     #: the run's time scale, applied to every AWS timing (1.0 = real AWS figures): the one
     #: value the stack, the run record and so the analysis and report read; see
     #: resolve_time_scale
@@ -53,6 +55,7 @@ class Settings:
             state_dir=Path(env.get("HARNESS_STATE_DIR") or default_state / "harness"),
             tools_dir=Path(env.get("HARNESS_TOOLS_DIR", PROJECT_ROOT / ".tools")),
             results_dir=Path(env.get("HARNESS_RESULTS_DIR", PROJECT_ROOT / "results")),
+            cache=Path(env["HARNESS_CACHE_DIR"]) if env.get("HARNESS_CACHE_DIR") else None,
             time_scale=resolve_time_scale(env, flag=time_scale, scenario=scenario_time_scale),
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -82,7 +85,7 @@ class Settings:
     def cache_dir(self) -> Path:
         """Files the harness can make again but keeps for speed (a fresh MariaDB datadir);
         safe to delete."""
-        return self.tools_dir / "cache"
+        return self.cache or self.tools_dir / "cache"
 
     @property
     def localstack_python(self) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import array
 import bisect
 import itertools
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -198,7 +199,10 @@ class Recorder:
     def merge_wire(self, wire: dict[str, Any]) -> None:
         """Add another recorder's wire form: counts add up, histograms merge exactly."""
         for second, endpoint, cls, kind, encoded in wire["hists"]:
-            self._live((second, endpoint, cls, kind)).decode_and_add(encoded)
+            # each wire brings its own copies of the same few names; a long run keeps a
+            # key per second x endpoint x class x kind, so they are shared, not kept anew
+            key = (second, sys.intern(endpoint), sys.intern(cls), sys.intern(kind))
+            self._live(key).decode_and_add(encoded)
         for second, encoded in wire["lag"]:
             lag = self._lag.get(second)
             if not isinstance(lag, HdrHistogram):
@@ -207,7 +211,8 @@ class Recorder:
         for second, counts in wire["counts"]:
             self._second(second).add(SecondCounts(**counts))
         for second, endpoint, n in wire.get("dropped", []):
-            self.dropped[(second, endpoint)] = self.dropped.get((second, endpoint), 0) + n
+            key2 = (second, sys.intern(endpoint))
+            self.dropped[key2] = self.dropped.get(key2, 0) + n
         self.writes.extend(wire["writes"])
 
     def compact(self, before_second: int) -> None:

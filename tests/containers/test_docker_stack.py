@@ -281,7 +281,10 @@ def test_a_docker_run_killed_while_its_installer_is_held_leaves_nothing(
     with (tmp_path / "run.log").open("wb") as log:
         run = subprocess.Popen(
             [HARNESS, "run", str(_scenario(tmp_path)), "--runtime", "docker", "--ci",
-             "--out", str(tmp_path / "out")], env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--out", str(tmp_path / "out")],
+            # an empty datadir cache: the first datadir comes from the installer
+            env={**env, "HARNESS_CACHE_DIR": str(tmp_path / "cache")},
+            stdout=log, stderr=subprocess.STDOUT)
     try:
         installer = _installer(run, state, timeout_s=180)
         assert installer, "no mariadb-install-db seen: " + (tmp_path / "run.log").read_text()
