@@ -47,6 +47,9 @@ PREFIX = "@harness "
 GENERATOR_NICE = -10
 #: seconds a generator process gets to flush and exit after SIGTERM before SIGKILL
 STOP_GRACE_S = 5.0
+#: seconds past the end of its schedule and request timeouts a generator may take to say
+#: done (a lost worker is given up on by the master after ~5 s) before it is stopped
+FINISH_GRACE_S = 30.0
 
 OnSecond = Callable[[dict[str, Any]], None]
 
@@ -351,6 +354,14 @@ class _Collector:
                 _terminate(proc)
                 self.drain(proc, timeout_s=STOP_GRACE_S)
                 return False
+            overdue = self._overdue(workload)
+            if overdue:
+                # a worker that hangs, or a master that never learns one is gone, would
+                # otherwise keep the run waiting for ever
+                self.problems.append(overdue)
+                _terminate(proc)
+                self.drain(proc, timeout_s=STOP_GRACE_S)
+                return False
             try:
                 line = self._lines.get(timeout=0.25)
             except queue.Empty:
@@ -367,6 +378,20 @@ class _Collector:
             return False
         self._tick(workload, final=True)
         return True
+
+    def _overdue(self, workload: Workload) -> str:
+        """Why the generator is given up on, once it is FINISH_GRACE_S past the longest its
+        last request can take after the schedule's end; "" until then."""
+        if self.start_at is None:
+            return ""
+        stop_timeout = workload.locustfile.stop_timeout if workload.locustfile else 0.0
+        limit_s = (workload.duration + workload.timeouts.connect + workload.timeouts.read
+                   + stop_timeout + FINISH_GRACE_S)
+        if time.time() - self.start_at <= limit_s:
+            return ""
+        return (f"the generator had not finished {limit_s - workload.duration:.0f} s after "
+                "its schedule ended (a worker hung or lost without notice); it was stopped "
+                "and what it had not reported counts as missed")
 
     def close(self) -> None:
         """Wait for the reader to see the end of the (exited) process's output."""
@@ -436,15 +461,19 @@ def write_results(result: LoadResult) -> None:
     take them.
     """
     out = result.out_dir
-    rows = list(result.recorder.rows())
-    with atomic_open(out / "load-seconds.jsonl") as f:
-        for row in rows:
-            f.write(json.dumps(row, separators=(",", ":")) + "\n")
-    with atomic_open(out / "load-seconds.csv", newline="") as f:
-        columns = [k for k in (rows[0] if rows else {}) if not k.endswith("_hdr")]
-        writer = csv.DictWriter(f, columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    with atomic_open(out / "load-seconds.jsonl") as jsonl, \
+            atomic_open(out / "load-seconds.csv", newline="") as table:
+        # row by row: an hour's ~70,000 rows held at once took ~40 MB (bench.results_memory)
+        writer: csv.DictWriter[str] | None = None
+        for row in result.recorder.rows():
+            jsonl.write(json.dumps(row, separators=(",", ":")) + "\n")
+            if writer is None:
+                writer = csv.DictWriter(table, [k for k in row if not k.endswith("_hdr")],
+                                        extrasaction="ignore")
+                writer.writeheader()
+            writer.writerow(row)
+        if writer is None:
+            csv.DictWriter(table, []).writeheader()
     with atomic_open(out / "load-arrivals.csv", newline="") as f:
         plain = csv.writer(f)
         plain.writerow(

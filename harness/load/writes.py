@@ -8,6 +8,7 @@ One JSON object per line, appended by the process that collects the results.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from harness.records.files import AppendLog, failed, read_jsonl
 Outcome = Literal["acknowledged", "failed", "indeterminate"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Write:
     """One attempted write."""
 
@@ -75,4 +76,12 @@ def to_wire(write: Write) -> dict[str, Any]:
 def read(path: Path, notes: list[str] | None = None) -> Iterator[Write]:
     """The writes of a log, for the invariant check (a last line cut off is left out, noted)."""
     for row in read_jsonl(path, notes):
+        # an hour holds ~10^5 writes in memory for the checks: the few names they repeat
+        # are shared, not one copy per write
+        for name in _REPEATED:
+            if isinstance(row.get(name), str):
+                row[name] = sys.intern(row[name])
         yield Write(**row)
+
+
+_REPEATED = ("kind", "outcome", "error_class")
