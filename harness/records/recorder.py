@@ -211,8 +211,8 @@ class Recorder:
         for second, counts in wire["counts"]:
             self._second(second).add(SecondCounts(**counts))
         for second, endpoint, n in wire.get("dropped", []):
-            key2 = (second, sys.intern(endpoint))
-            self.dropped[key2] = self.dropped.get(key2, 0) + n
+            dropped_key = (second, sys.intern(endpoint))
+            self.dropped[dropped_key] = self.dropped.get(dropped_key, 0) + n
         self.writes.extend(wire["writes"])
 
     def compact(self, before_second: int) -> None:
