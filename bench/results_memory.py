@@ -32,7 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.analysis.invariants import DatabaseState
+    from harness.load.writes import Write
 
 RATE = 200
 #: an hour; BENCH_MEMORY_SECONDS makes a shorter trial of the bench itself
@@ -44,6 +50,10 @@ MIX = (("GET /products", 0.45, 0.012, ""), ("GET /products/{id}", 0.30, 0.008, "
        ("POST /events/{id}/reservations", 0.07, 0.025, "reservation"))
 ERRORS = (("http_5xx", 0.01), ("timeout", 0.003), ("connection_reset", 0.002))
 ROOT = Path(__file__).resolve().parents[1]
+#: idempotency keys start with the run tag: the longest one harness.load.journeys keeps
+#: (a run's own tag, h + hex milliseconds, is shorter)
+RUN_TAG = "blackfriday-20261207T152338-modern-a1b2c"
+PRODUCTS = 50
 
 
 def _rss_mb() -> float:
@@ -80,10 +90,11 @@ def generate(wires: Path) -> dict[str, float]:
                     status = {"ok": 201, "http_5xx": 503}.get(cls, 0)
                     sent = 1_800_000_000 + second + i / RATE
                     recorder.writes.append(to_wire(Write(
-                        kind=kind, idempotency_key=f"bench-{second}-{i}",
+                        kind=kind, idempotency_key=f"{RUN_TAG}-{second * RATE + i}",
                         outcome=outcome_of(status, cls), id=second * RATE + i if status == 201
                         else None, status=status, error_class=cls, sent_at=sent,
-                        done_at=sent + latency, attrs={"product_id": i % 50, "quantity": 1})))
+                        done_at=sent + latency, attrs={"product_id": i % PRODUCTS,
+                                                         "quantity": 1})))
             recorder.cpu(second, 35.0, 2.0)
             out.write(json.dumps({"type": "data", "wire": recorder.drain()},
                                  separators=(",", ":")) + "\n")
@@ -114,13 +125,12 @@ def harness_side(wires: Path, root: Path) -> dict[str, float]:
     """The harness side: merge, load files, invariants' read-back, analysis, results."""
     import threading
 
-    from harness.analysis.invariants import count_writes
+    from harness.analysis.invariants import count_writes, evaluate
     from harness.analysis.series import ArchData
     from harness.load import selfcheck
     from harness.load.command import build_workload
     from harness.load.runner import LoadResult, write_results
-    from harness.load.writes import WritesLog
-    from harness.load.writes import read as read_writes
+    from harness.load.writes import WritesFile, WritesLog
     from harness.records.recorder import Recorder
     from harness.report.assemble import RunHeader, build_record, write_all
     from harness.report.results import ResultsDir
@@ -152,8 +162,14 @@ def harness_side(wires: Path, root: Path) -> dict[str, float]:
     write_results(result)
     figures["harness_recorder_peak_rss_mb"] = _rss_mb()
     stage[0] = "invariants"
-    checked = count_writes(list(read_writes(load_dir / "writes.jsonl")))
+    logged = WritesFile(load_dir / "writes.jsonl")
+    db, initial = _database(logged)
+    checks = evaluate(logged, db, initial_stock=initial,
+                      queued_order_ids={row.id for row in db.orders})
+    checked = count_writes(logged)
     figures["harness_invariants_peak_rss_mb"] = _rss_mb()
+    # the writer holds what was acknowledged: a check that fails here is the bench's bug
+    figures["invariants_violated"] = sum(not c.ok for c in checks)
     stage[0] = "analysis"
     data = {"modern": ArchData.from_recorder("modern", recorder)}
     header = RunHeader(run_id=out.run_id, scenario="bench", seed=24,
@@ -172,6 +188,24 @@ def harness_side(wires: Path, root: Path) -> dict[str, float]:
     figures["harness_peak_rss_mb"] = _rss_mb()
     figures["harness_s"] = round(time.perf_counter() - started, 1)
     return figures
+
+
+def _database(logged: Iterable[Write]) -> tuple[DatabaseState, dict[int, int]]:
+    """What the writer would hold after the hour: a row for every acknowledged write, as
+    harness.readback reads them (its own strings), and the stock and seats that add up."""
+    from harness.analysis.invariants import DatabaseState, Row
+
+    db = DatabaseState()
+    for w in logged:
+        if w.outcome == "acknowledged" and w.id is not None:
+            rows = db.orders if w.kind == "order" else db.reservations
+            target = w.attrs["product_id"] if w.kind == "order" else 1
+            rows.append(Row(w.id, "".join(w.idempotency_key), target, 1))
+    initial = dict.fromkeys(range(PRODUCTS), 10**9)
+    db.stock = {p: s - sum(1 for r in db.orders if r.target == p) for p, s in initial.items()}
+    db.seats_total = {1: 10**9}
+    db.seats_left = {1: 10**9 - len(db.reservations)}
+    return db, initial
 
 
 def report(folder: Path) -> dict[str, float]:

@@ -29,7 +29,7 @@ from harness.faults.executor import FaultExecutor, plan
 from harness.interrupts import Seen, interrupts
 from harness.live import RunView, fault_states
 from harness.load.runner import LoadResult, run_load
-from harness.load.writes import read as read_writes
+from harness.load.writes import WritesFile
 from harness.model.profile import Profile
 from harness.readback import (
     database_settle_s,
@@ -335,7 +335,7 @@ def _invariants(stack: Stack, load: LoadResult, *, settle_s: float
     info = stack.info
     own = stack.own
     shop = own is None or own.sample_shop
-    writes = list(read_writes(load.out_dir / "writes.jsonl"))
+    writes = WritesFile(load.out_dir / "writes.jsonl")
     marked = write_keys(writes)
     checks: list[Invariant] = []
     if shop:

@@ -17,7 +17,7 @@ the real ones from the database and the queue after the drain.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
@@ -43,7 +43,7 @@ class Write(Protocol):
     def id(self) -> int | None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     id: int
     idempotency_key: str
@@ -139,17 +139,18 @@ def evaluate(
     queued_order_ids: set[int] | None,
 ) -> list[Invariant]:
     """Every invariant, from the attempted writes and the state read back."""
-    by_kind: dict[str, list[Write]] = defaultdict(list)
-    for w in writes:
-        by_kind[w.kind].append(w)
+    # an hour holds ~3 * 10^5 writes: they are folded into one small map per kind and
+    # key in one pass, never held as a list
+    folded = Folded.by_kind(writes)
     results: list[Invariant] = []
     tables: list[tuple[Kind, list[Row]]] = [
         ("order", db.orders), ("reservation", db.reservations)
     ]
     for kind, rows in tables:
-        results += _set_checks(kind, by_kind[kind], rows)
+        results += _set_checks(kind, folded.get(kind, Folded()), rows)
     if queued_order_ids is not None:
-        acked = {w.id for w in by_kind["order"] if w.outcome == "acknowledged" and w.id}
+        orders = folded.get("order", Folded())
+        acked = {*orders.first_id.values(), *(i for ids in orders.more_ids.values() for i in ids)}
         missing = sorted(acked - queued_order_ids)
         results.append(_check(
             "orders_missing_from_queue", "acknowledged orders never published to SQS",
@@ -190,37 +191,68 @@ def _per_target(rows: list[Row]) -> Counter[int]:
     return totals
 
 
-def _set_checks(kind: Kind, writes: list[Write], rows: list[Row]) -> list[Invariant]:
-    present = {r.idempotency_key: r for r in rows}
-    outcomes: dict[str, set[str]] = defaultdict(set)
-    answered_ids: dict[str, set[int]] = defaultdict(set)
-    for w in writes:
-        outcomes[w.idempotency_key].add(w.outcome)
-        if w.outcome == "acknowledged" and w.id is not None:
-            answered_ids[w.idempotency_key].add(w.id)
-    acked = {k for k, o in outcomes.items() if "acknowledged" in o}
-    only_failed = {k for k, o in outcomes.items() if o == {"failed"}}
-    indeterminate = {k for k, o in outcomes.items() if o == {"indeterminate"}}
-    lost = sorted(k for k in acked if k not in present)
+#: the outcomes a key met, as the bits of Folded.masks
+ACKED, FAILED, INDETERMINATE = 1, 2, 4
+_BIT = {"acknowledged": ACKED, "failed": FAILED, "indeterminate": INDETERMINATE}
+
+
+@dataclass
+class Folded:
+    """One kind's writes per idempotency key: which outcomes it met, which ids it was given.
+
+    Why not a set per key: at ~250 bytes each an hour's sets alone outgrew the harness's
+    memory budget; a bit mask is a shared small int.
+    """
+
+    masks: dict[str, int] = field(default_factory=dict)
+    #: the id of a key's first acknowledged answer
+    first_id: dict[str, int] = field(default_factory=dict)
+    #: a key answered with further, different ids (a bug the checks report): all of them
+    more_ids: dict[str, set[int]] = field(default_factory=dict)
+
+    @classmethod
+    def by_kind(cls, writes: Iterable[Write]) -> dict[str, Folded]:
+        folded: dict[str, Folded] = {}
+        for w in writes:
+            into = folded.get(w.kind) or folded.setdefault(w.kind, cls())
+            key = w.idempotency_key
+            into.masks[key] = into.masks.get(key, 0) | _BIT[w.outcome]
+            if w.outcome != "acknowledged" or w.id is None:
+                continue
+            known = into.first_id.setdefault(key, w.id)
+            if known != w.id:
+                into.more_ids.setdefault(key, {known}).add(w.id)
+        return folded
+
+    def ids(self, key: str) -> list[int]:
+        return sorted(self.more_ids.get(key) or ([self.first_id[key]] if key in self.first_id
+                                                  else []))
+
+
+def _set_checks(kind: Kind, folded: Folded, rows: list[Row]) -> list[Invariant]:
+    masks = folded.masks
+    present = {r.idempotency_key: r.id for r in rows}
+    lost = sorted(k for k, m in masks.items() if m & ACKED and k not in present)
     # a key answered twice (retries, replays) must always name the same row
     wrong_id = sorted(
-        k for k, ids in answered_ids.items()
-        if len(ids) > 1 or (k in present and present[k].id not in ids)
+        {*folded.more_ids}
+        | {k for k, i in folded.first_id.items() if k in present and present[k] != i}
     )
     counts = Counter(r.idempotency_key for r in rows)
     plural = f"{kind}s"
     return [
         _check(f"{plural}_lost", f"acknowledged {plural} missing from the database",
-               [f"{kind} key {k} (id {sorted(answered_ids[k])})" for k in lost]),
+               [f"{kind} key {k} (id {folded.ids(k)})" for k in lost]),
         _check(f"{plural}_unexpected",
                f"{plural} in the database that were never attempted or definitely failed",
                [f"{kind} key {r.idempotency_key} (id {r.id})" for r in rows
-                if r.idempotency_key not in outcomes or r.idempotency_key in only_failed]),
+                if masks.get(r.idempotency_key, FAILED) == FAILED]),
         _check(f"{plural}_duplicate_keys", f"{plural} stored or answered twice for one key",
                [f"key {k}: {n} rows" for k, n in counts.items() if n > 1]
-               + [f"key {k}: answered ids {sorted(answered_ids[k])}" for k in wrong_id]),
+               + [f"key {k}: answered ids {folded.ids(k)}" for k in wrong_id]),
         _check(f"{plural}_recovered",
                f"indeterminate {plural} (timeouts, 5xx) that did happen (informational)",
-               [f"{kind} key {k}" for k in sorted(indeterminate & present.keys())],
+               [f"{kind} key {k}" for k, m in sorted(masks.items())
+                if m == INDETERMINATE and k in present],
                informational=True),
     ]

@@ -19,7 +19,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.analysis.invariants import EXAMPLES, KINDS, Cell, Invariant, QueryCheck, Write
+from harness.analysis.invariants import (
+    ACKED,
+    EXAMPLES,
+    FAILED,
+    INDETERMINATE,
+    KINDS,
+    Cell,
+    Folded,
+    Invariant,
+    QueryCheck,
+    Write,
+)
 from harness.scenario.own import SqlInvariant
 
 
@@ -111,12 +122,11 @@ def write_keys(writes: Iterable[Write]) -> dict[tuple[str, str], set[str]]:
 
 def write_checks(writes: Iterable[Write], found: Sequence[KeyLookup]) -> list[Invariant]:
     """Lost, unexpected and recovered writes per table and column the locustfile named."""
-    outcomes: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for w in writes:
-        outcomes[w.kind][w.idempotency_key].add(w.outcome)
+    kinds = {lookup.kind for lookup in found}
+    folded = Folded.by_kind(w for w in writes if w.kind in kinds)
     checks: list[Invariant] = []
     for lookup in found:
-        kind, by_key = lookup.kind, outcomes[lookup.kind]
+        kind, by_key = lookup.kind, folded.get(lookup.kind, Folded()).masks
         lost_name = f"{kind}_lost"
         lost_text = (f"acknowledged writes missing from {lookup.table} (looked up by "
                      f"{lookup.column})")
@@ -124,12 +134,10 @@ def write_checks(writes: Iterable[Write], found: Sequence[KeyLookup]) -> list[In
             checks.append(Invariant(lost_name, False, 1, lost_text,
                                     (f"look-up failed: {lookup.error}",)))
             continue
-        lost = sorted(k for k, o in by_key.items() if "acknowledged" in o
-                      and k not in lookup.present)
-        unexpected = sorted(k for k, o in by_key.items() if o == {"failed"}
-                            and k in lookup.present)
-        recovered = sorted(k for k, o in by_key.items() if o == {"indeterminate"}
-                           and k in lookup.present)
+        lost = sorted(k for k, m in by_key.items() if m & ACKED and k not in lookup.present)
+        unexpected = sorted(k for k, m in by_key.items() if m == FAILED and k in lookup.present)
+        recovered = sorted(k for k, m in by_key.items()
+                           if m == INDETERMINATE and k in lookup.present)
         checks += [
             _keys(lost_name, lost_text, lost),
             _keys(f"{kind}_unexpected", f"writes to {lookup.table} that definitely failed "

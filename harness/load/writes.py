@@ -73,11 +73,21 @@ def to_wire(write: Write) -> dict[str, Any]:
     return asdict(write)
 
 
+class WritesFile:
+    """The log as an iterable read again on every pass: an hour's ~3 * 10^5 writes are
+    never all in memory at once (the checks fold them per key as they go)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[Write]:
+        return read(self.path)
+
+
 def read(path: Path, notes: list[str] | None = None) -> Iterator[Write]:
     """The writes of a log, for the invariant check (a last line cut off is left out, noted)."""
     for row in read_jsonl(path, notes):
-        # an hour holds ~10^5 writes in memory for the checks: the few names they repeat
-        # are shared, not one copy per write
+        # the few names every write repeats are shared, not one copy per write
         for name in _REPEATED:
             if isinstance(row.get(name), str):
                 row[name] = sys.intern(row[name])

@@ -81,6 +81,28 @@ def test_one_key_answered_with_two_ids_is_a_duplicate() -> None:
     )
 
 
+def test_a_key_answered_with_another_row_s_id_is_a_duplicate_naming_both() -> None:
+    writes = [Write("order", "k1", "acknowledged", 1), Write("order", "k1", "acknowledged", 3),
+              Write("order", "k2", "acknowledged", 9)]
+    db = _state([Row(1, "k1", 1, 1), Row(2, "k2", 1, 1)])
+    found = _by_name(evaluate(writes, db, initial_stock=INITIAL, queued_order_ids={1, 2}))
+    assert found["orders_duplicate_keys"].examples == (
+        "key k1: answered ids [1, 3]", "key k2: answered ids [9]")
+    # every id an acknowledged answer named must be on the queue, the odd ones too
+    assert found["orders_missing_from_queue"].examples == ("order 3", "order 9")
+
+
+def test_the_writes_are_read_in_one_pass() -> None:
+    """An hour's writes come from the log as a stream: a second pass would see nothing."""
+    writes = [Write("order", "k1", "acknowledged", 1), Write("order", "k2", "acknowledged", 2),
+              Write("reservation", "r1", "indeterminate")]
+    db = _state([Row(1, "k1", 1, 1)], [Row(4, "r1", 1, 1)])
+    streamed = evaluate(iter(writes), db, initial_stock=INITIAL, queued_order_ids={1})
+    assert streamed == evaluate(writes, db, initial_stock=INITIAL, queued_order_ids={1})
+    assert _by_name(streamed)["orders_lost"].examples == ("order key k2 (id [2])",)
+    assert _by_name(streamed)["reservations_recovered"].value == 1
+
+
 def test_oversell_and_negative_stock_are_caught() -> None:
     writes = [Write("order", f"k{i}", "acknowledged", i) for i in range(1, 4)] + [
         Write("reservation", f"r{i}", "acknowledged", i) for i in range(1, 4)
