@@ -32,6 +32,7 @@ from harness.report.compare_options import parse_rule
 from harness.report.forecast import forecast_command
 from harness.report.terminal import print_verdict
 from harness.runtime import cgroups, registry, select
+from harness.runtime.loopback import keep_loopback_local
 from harness.scenario import own_starter, starter
 from harness.scenario import scenario as scenario_mod
 from harness.scenario.labels import profile_of
@@ -65,7 +66,8 @@ RUNTIME_HELP = "how components run: process (local processes) or docker (contain
 
 @app.callback()
 def _every_command() -> None:
-    """Before any command: clean up after harnesses that died (their watchdog, too).
+    """Before any command: loopback kept off any HTTP proxy (harness.runtime.loopback), and
+    clean-up after harnesses that died (their watchdog, too).
 
     Their stacks' processes and work dirs, their docker runs, and the INCOMPLETE
     marker of a results folder they left saying "running" or "stopping": it then says
@@ -74,6 +76,7 @@ def _every_command() -> None:
     def note(line: str) -> None:
         err.print(line, markup=False, highlight=False, soft_wrap=True)
 
+    keep_loopback_local()
     try:
         state_dir: Path | None = _settings().state_dir
     except HarnessError:

@@ -23,6 +23,7 @@ from harness.errors import EnvironmentProblem, StackError
 from harness.runtime import cgroups, process_state, watchdog
 from harness.runtime.base import ComponentSpec, InForce, StartsByLaunching
 from harness.runtime.helpers import CgroupHelper, child_setup, run_in_cgroups
+from harness.runtime.loopback import without_proxy
 from harness.runtime.registry import ProcessRecord, Registry
 from harness.runtime.wait import wait_ready
 
@@ -72,7 +73,8 @@ class ProcessRuntime(StartsByLaunching):
         with log.open("ab") as fh:
             fh.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {spec.name}\n".encode())
         for proc in spec.processes:
-            env = {**os.environ, **proc.env, "HARNESS_STACK_ID": self.stack_id}
+            env = {**os.environ, **without_proxy(os.environ), **proc.env,
+                   "HARNESS_STACK_ID": self.stack_id}
             try:
                 with log.open("ab") as out:
                     popen = self._spawner.submit(
