@@ -1,7 +1,8 @@
 """A one-hour run at 200 arrivals a second: the memory it takes, the files it leaves.
 
-No stack and no hour: 720,000 synthetic requests (the shop's endpoint mix, a lognormal
-latency, 1.5 % errors, a write for every POST) go through the real code path of a run's
+No stack and no hour: 720,000 synthetic arrivals of blackfriday's journeys (two requests
+each, 1.44 million in all, a lognormal latency, 1.5 % errors, a write for every POST: as
+many as a real hour of it logs, ~2.9 * 10^5) go through the real code path of a run's
 records in three fresh processes, so each figure is getrusage's peak resident memory
 of that side alone (the interpreter and imports included):
 
@@ -44,10 +45,12 @@ RATE = 200
 #: an hour; BENCH_MEMORY_SECONDS makes a shorter trial of the bench itself
 SECONDS = int(os.environ.get("BENCH_MEMORY_SECONDS", "3600"))
 LIMIT_MB = 300
-#: endpoint, share of arrivals, median latency (s), whether it writes
-MIX = (("GET /products", 0.45, 0.012, ""), ("GET /products/{id}", 0.30, 0.008, ""),
-       ("POST /orders", 0.18, 0.030, "order"),
-       ("POST /events/{id}/reservations", 0.07, 0.025, "reservation"))
+#: blackfriday's journeys (harness.load.journeys): share of arrivals, its two requests
+#: (endpoint, median latency in s), what its second request writes
+MIX = ((0.6, (("GET /products", 0.012), ("GET /products/{id}", 0.008)), ""),
+       (0.3, (("GET /products/{id}", 0.008), ("POST /orders", 0.030)), "order"),
+       (0.1, (("GET /events/{id}", 0.008), ("POST /events/{id}/reservations", 0.025)),
+        "reservation"))
 ERRORS = (("http_5xx", 0.01), ("timeout", 0.003), ("connection_reset", 0.002))
 ROOT = Path(__file__).resolve().parents[1]
 #: idempotency keys start with the run tag: the longest one harness.load.journeys keeps
@@ -67,25 +70,18 @@ def generate(wires: Path) -> dict[str, float]:
 
     rng = random.Random(24)
     recorder = Recorder()
-    cumulative = [sum(m[1] for m in MIX[: i + 1]) for i in range(len(MIX))]
+    cumulative = [sum(m[0] for m in MIX[: i + 1]) for i in range(len(MIX))]
     started = time.perf_counter()
     with wires.open("w") as out:
         for second in range(SECONDS):
             for i in range(RATE):
                 pick = rng.random()
-                endpoint, _, median, kind = next(m for m, c in zip(MIX, cumulative, strict=True)
-                                                 if pick <= c)
-                roll, cls = rng.random(), "ok"
-                for name, share in ERRORS:
-                    roll -= share
-                    if roll < 0:
-                        cls = name
-                        break
-                latency = rng.lognormvariate(math.log(median), 0.5)
-                if cls == "timeout":
-                    latency = 3.0
+                _, requests, kind = next(m for m, c in zip(MIX, cumulative, strict=True)
+                                         if pick <= c)
                 recorder.arrival(second, lag_s=rng.random() * 0.002)
-                recorder.request(second, endpoint, cls, latency, latency * 0.95)
+                for endpoint, median in requests:
+                    cls, latency = _answer(rng, median)
+                    recorder.request(second, endpoint, cls, latency, latency * 0.95)
                 if kind:
                     status = {"ok": 201, "http_5xx": 503}.get(cls, 0)
                     sent = 1_800_000_000 + second + i / RATE
@@ -100,6 +96,16 @@ def generate(wires: Path) -> dict[str, float]:
                                  separators=(",", ":")) + "\n")
     return {"generator_peak_rss_mb": _rss_mb(),
             "generator_s": round(time.perf_counter() - started, 1)}
+
+
+def _answer(rng: random.Random, median: float) -> tuple[str, float]:
+    """One request's class and latency (s)."""
+    roll = rng.random()
+    for name, share in ERRORS:
+        roll -= share
+        if roll < 0:
+            return name, 3.0 if name == "timeout" else rng.lognormvariate(math.log(median), 0.5)
+    return "ok", rng.lognormvariate(math.log(median), 0.5)
 
 
 #: the harness side stops itself here: a shared build machine must not run out of memory
@@ -243,7 +249,7 @@ def run() -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="hb-memory-", dir="/tmp"))
     try:
         wires = work / "wires.jsonl"
-        figures: dict[str, float] = {"requests": RATE * SECONDS, "limit_mb": LIMIT_MB}
+        figures: dict[str, float] = {"arrivals": RATE * SECONDS, "limit_mb": LIMIT_MB}
         figures |= _child("generate", wires)
         figures |= _child("harness_side", wires, work)
         folder = work / "one-hour"
