@@ -212,6 +212,7 @@ class Folded:
 
     @classmethod
     def by_kind(cls, writes: Iterable[Write]) -> dict[str, Folded]:
+        """The writes folded per kind, in one pass."""
         folded: dict[str, Folded] = {}
         for w in writes:
             into = folded.get(w.kind) or folded.setdefault(w.kind, cls())
@@ -225,6 +226,7 @@ class Folded:
         return folded
 
     def ids(self, key: str) -> list[int]:
+        """Every id the key's acknowledged answers gave, sorted."""
         return sorted(self.more_ids.get(key) or ([self.first_id[key]] if key in self.first_id
                                                   else []))
 
