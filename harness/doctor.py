@@ -110,9 +110,9 @@ def require(settings: Settings, arch: str) -> None:
     ]
     if missing:
         names = ", ".join(c.name for c in missing)
-        raise EnvironmentProblem(
-            f"{arch} stack needs {names}: run `{merged_fix(missing)}` (or `make setup`)"
-        )
+        fix = merged_fix(missing)
+        also = "" if fix == "make setup" else " (or `make setup`)"
+        raise EnvironmentProblem(f"{arch} stack needs {names}: run `{fix}`{also}")
 
 
 def merged_fix(missing: list[Check]) -> str:

@@ -23,7 +23,8 @@ run() {
     selected=1
     if [ "$rc" -gt "$status" ]; then status=$rc; fi
 }
-run -n "$WORKERS" --dist loadfile -m "not alone" "$@"
+# --no-loadscope-reorder: xdist keeps the slowest-files-first order (tests/support/slow_first.py)
+run -n "$WORKERS" --dist loadfile --no-loadscope-reorder -m "not alone" "$@"
 run -m alone -p no:xdist "$@"
 [ "$selected" -eq 1 ] || exit 5
 exit "$status"
