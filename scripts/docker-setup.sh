@@ -5,8 +5,9 @@
 #   - Debian's docker.io and debootstrap, when missing;
 #   - a Docker engine: the one DOCKER_HOST or /var/run/docker.sock points at, else a
 #     dockerd of the project's own on .work/docker/docker.sock (data under .work/docker);
-#   - Compose v2, built from the Go module proxy into .tools/bin and the CLI plugins folder
-#     (`go install` refuses the module because of its exclude directives);
+#   - Compose v2 into .tools/bin and the CLI plugins folder: Debian trixie's package, else
+#     built from the Go module proxy (`go install` refuses the module because of its
+#     exclude directives);
 #   - debian:bookworm-slim and debian:trixie-slim, pulled, or made with debootstrap and
 #     `docker import` when they cannot be pulled;
 #   - the stack's images (stacks/docker/*.Dockerfile).
@@ -46,9 +47,32 @@ GO=$(command -v go || true)
 [ -n "$GO" ] || GO=$TOOLS/go/bin/go
 [ -x "$GO" ] || die "no Go toolchain: run \`make setup\` first"
 
-# --- Compose v2 from the Go module proxy, in the background --------------------------------
+# --- Compose v2, in the background --------------------------------------------------------
+# Debian trixie's package (`docker-compose`, a Go binary needing glibc >= 2.34: it runs on
+# bookworm, whose own package is Compose v1): a download of seconds. Where that archive
+# cannot be reached, upstream's release built from the Go module proxy: ~3 min of both
+# cores, the longest step of a fresh set-up.
 plugins=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins
 compose_bin=$TOOLS/bin/docker-compose
+COMPOSE_DEBIAN=debian-trixie
+fetch_compose() {
+  local dir=$WORK/compose-deb
+  rm -rf "$dir"; mkdir -p "$dir/lists/partial" "$dir/archives/partial"
+  echo "deb $MIRROR trixie main" > "$dir/sources.list"
+  # an apt of its own (lists, cache) that reads trixie's index and only downloads
+  local apt=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+             -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir"
+             -o Dir::Cache::Archives="$dir/archives" -o APT::Sandbox::User="$(id -un)")
+  apt-get "${apt[@]}" update -q && (cd "$dir" && apt-get "${apt[@]}" download docker-compose) \
+    || return 1
+  dpkg-deb --fsys-tarfile "$dir"/docker-compose_*.deb \
+    | tar -xO ./usr/libexec/docker/cli-plugins/docker-compose > "$compose_bin.tmp"
+  chmod +x "$compose_bin.tmp"
+  "$compose_bin.tmp" version || return 1
+  mv "$compose_bin.tmp" "$compose_bin"
+  echo "$COMPOSE_DEBIAN" > "$compose_bin.version"
+  rm -rf "$dir"
+}
 build_compose() {
   # the module's exclude directives make `go install pkg@version` refuse it; a writable
   # copy of the downloaded module builds as its own main module
@@ -64,14 +88,16 @@ build_compose() {
   echo "$COMPOSE_VERSION" > "$compose_bin.version"
   rm -rf "$src"
 }
+case "$(cat "$compose_bin.version" 2>/dev/null)" in
+  "$COMPOSE_DEBIAN"|"$COMPOSE_VERSION") compose_pid="" ;;
+  *)
+    say "installing Compose v2 (Debian trixie's package, else built from the Go module proxy)"
+    { fetch_compose || { echo "no Debian package: building $COMPOSE_VERSION"; build_compose; }; } \
+      >"$WORK/logs/compose.log" 2>&1 &
+    compose_pid=$!
+    ;;
+esac
 pids=()
-if [ "$(cat "$compose_bin.version" 2>/dev/null)" != "$COMPOSE_VERSION" ]; then
-  say "building Compose $COMPOSE_VERSION from the Go module proxy (background, ~3 min)"
-  build_compose >"$WORK/logs/compose-build.log" 2>&1 &
-  compose_pid=$!
-else
-  compose_pid=""
-fi
 
 # --- the Go binaries for the images ------------------------------------------------------
 # The images are Debian bookworm (glibc 2.36): on a bookworm host the binaries `make setup`
@@ -182,7 +208,7 @@ for entry in "${img_pids[@]}"; do
 done
 
 if [ -n "$compose_pid" ]; then
-  wait_all "building Compose" "$WORK/logs/compose-build.log" "$compose_pid"
+  wait_all "installing Compose" "$WORK/logs/compose.log" "$compose_pid"
 fi
 mkdir -p "$plugins"
 ln -sf "$compose_bin" "$plugins/docker-compose"

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# The test suite in two passes (`make test`; arguments go to both pytest calls):
-#   1. every test not marked `alone`, two at a time (pytest-xdist, a file's tests on one
-#      worker for its module-scoped stacks): a rehearsal mostly waits on a scaled AWS
-#      timeline, so a second one fits beside it;
-#   2. the `alone` tests, one at a time with nothing beside them (their assertion a busy
+# The test suite in three passes (`make test`; arguments go to every pytest call):
+#   1. the unit tests (tests/unit, marked `unit` by its conftest), two at a time: pure
+#      logic, no stack and no Docker engine, so in CI they run while the Docker side
+#      installs (HARNESS_AWAIT_SETUP, below);
+#   2. every other test not marked `alone`, two at a time (pytest-xdist, a file's tests on
+#      one worker for its module-scoped stacks, the slowest files first): a rehearsal
+#      mostly waits on a scaled AWS timeline, so a second one fits beside it;
+#   3. the `alone` tests, one at a time with nothing beside them (their assertion a busy
 #      machine could flip: a recovery time, an ordering of two timings, a latency bound).
 # Mixed in one xdist session, tests/support/side_by_side.py keeps an alone test alone,
 # but each one then first waits for the other worker's current test to end: ~4 min of
-# a ~26 min suite measured idle that way. Both passes run even if the first fails, so
-# one run shows every failure; the exit code is the worse of the two.
+# a ~26 min suite measured idle that way. Every pass runs even if one before it failed,
+# so one run shows every failure; the exit code is the worst of them.
+#
+# HARNESS_AWAIT_SETUP=FILE (.ci/run): a set-up running in the background writes its exit
+# code to FILE when it ends; passes 2 and 3 wait for it, and a failed set-up stops here
+# (exit 2) with the end of its log (FILE.log).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=${HARNESS_TEST_WORKERS:-2}
@@ -18,13 +25,29 @@ run() {
     .venv/bin/pytest "$@"
     local rc=$?
     # 5: no test selected in this pass (arguments naming only unit tests, say); an
-    # error only if neither pass selected one
+    # error only if no pass selected one
     if [ "$rc" -eq 5 ]; then return 0; fi
     selected=1
     if [ "$rc" -gt "$status" ]; then status=$rc; fi
 }
+await_setup() {
+    local file=${HARNESS_AWAIT_SETUP:-}
+    [ -n "$file" ] || return 0
+    [ -f "$file" ] || echo "test.sh: waiting for the set-up running beside the unit tests ($file.log)"
+    while [ ! -f "$file" ]; do sleep 1; done
+    local rc
+    rc=$(cat "$file")
+    if [ "$rc" != 0 ]; then
+        tail -n 30 "$file.log" >&2
+        echo "test.sh: error: the set-up beside the unit tests failed (exit $rc; log: $file.log)" >&2
+        exit 2
+    fi
+    tail -n 1 "$file.log"
+}
+run -n "$WORKERS" -m "unit and not alone" "$@"
+await_setup
 # --no-loadscope-reorder: xdist keeps the slowest-files-first order (tests/support/slow_first.py)
-run -n "$WORKERS" --dist loadfile --no-loadscope-reorder -m "not alone" "$@"
+run -n "$WORKERS" --dist loadfile --no-loadscope-reorder -m "not unit and not alone" "$@"
 run -m alone -p no:xdist "$@"
 [ "$selected" -eq 1 ] || exit 5
 exit "$status"

@@ -24,3 +24,14 @@ def _own_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{state}/no-docker.sock")
     yield
     shutil.rmtree(state, ignore_errors=True)
+
+
+UNIT_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `unit`: scripts/test.sh runs these first, in a pass of their own, before (and in CI
+    # while) the Docker side is installed; a hook of this conftest sees every item
+    for item in items:
+        if UNIT_DIR in item.path.parents:
+            item.add_marker(pytest.mark.unit)
