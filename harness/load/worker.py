@@ -106,24 +106,29 @@ def run_master(plan: Plan, workers: int, bind_host: str, port: int, wait_s: floa
     runner = env.create_master_runner(master_bind_host=bind_host, master_bind_port=port)
     assert isinstance(runner, MasterRunner)
     done: set[str] = set()
+    # Locust's "ready" is not ready for us: a worker's handlers are registered only after
+    # its runner has connected, and a plan sent in between is dropped ("Unknown message
+    # type"), leaving a live worker that never generates nor says done. It says
+    # harness_ready once it can take a plan.
+    ready: set[str] = set()
     runner.register_message(
         "harness_data", lambda environment, msg, **_: emit("data", wire=msg.data)
     )
     runner.register_message("harness_done", lambda environment, msg, **_: done.add(msg.node_id))
+    runner.register_message("harness_ready", lambda environment, msg, **_: ready.add(msg.node_id))
     emit("listening", port=port)
     deadline = time.monotonic() + wait_s
-    while len(runner.clients.ready) < workers:
+    while len(ready) < workers:
         if time.monotonic() > deadline:
             emit(
                 "error",
-                message=f"only {len(runner.clients.ready)} of {workers} workers joined "
-                f"within {wait_s:g} s",
+                message=f"only {len(ready)} of {workers} workers joined within {wait_s:g} s",
             )
             runner.quit()
             return
         gevent.sleep(0.1)
     # Shares are fixed now: arrival i goes to the worker at position i % workers.
-    clients = sorted(c.id for c in runner.clients.ready)[:workers]
+    clients = sorted(ready)[:workers]
     start_at = plan.start_at if plan.start_fixed else time.time() + 1.0
     shared = {**plan.data, "start_at": start_at}
     for i, client_id in enumerate(clients):
@@ -256,6 +261,8 @@ def run_worker(master_host: str, master_port: int, locustfile: str | None) -> No
     # all stopped here, so what it recorded is complete and goes now
     env.events.test_stop.add_listener(lambda **_: finish.set())  # type: ignore[no-untyped-call]
     runner.register_message("harness_stop", on_stop)
+    # only now can a plan be taken: the master sends none before this (run_master)
+    runner.send_message("harness_ready", None)
     runner.greenlet.join()
 
 

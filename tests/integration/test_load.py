@@ -565,3 +565,50 @@ def test_a_worker_that_dies_makes_the_run_invalid_not_smaller(
 def mode_of(proc: psutil.Process) -> str:
     cmd = proc.cmdline()
     return cmd[cmd.index("--mode") + 1]
+
+
+#: a worker that takes a second to register its message handlers once connected, as a
+#: busy machine can make any worker do: the master's plan must wait for it
+SLOW_TO_REGISTER = """
+import sys
+import harness.load.worker as worker
+import gevent
+from locust.runners import WorkerRunner
+
+registered = WorkerRunner.register_message
+
+def slowly(self, *args, **kwargs):
+    gevent.sleep(0.3)  # Locust's worker greenlet already reads the master's messages
+    return registered(self, *args, **kwargs)
+
+WorkerRunner.register_message = slowly
+sys.exit(worker.main(sys.argv[1:]))
+"""
+
+
+def test_a_worker_slow_to_register_its_handlers_still_gets_its_share(
+    nginx: StaticNginx, tmp_path: Path
+) -> None:
+    # before the master waited for harness_ready, it sent this worker its plan while the
+    # worker was still registering: Locust dropped it as an unknown message, the worker
+    # never generated nor said done, and the run ended incomplete at its deadline
+    port = PortAllocator().take()
+    log = (tmp_path / "slow-worker.log").open("wb")
+    slow: list[subprocess.Popen[bytes]] = []
+    timer = threading.Timer(0.5, lambda: slow.append(subprocess.Popen(
+        [sys.executable, "-c", SLOW_TO_REGISTER, "--mode", "worker", "--master-port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT)))
+    timer.start()
+    try:
+        result = run_load(f"{nginx.url}/", workload(20, 3), out_dir=tmp_path / "out",
+                          workers=1, remote_workers=1, master_port=port)
+    finally:
+        timer.cancel()
+        for proc in slow:
+            proc.kill()
+            proc.wait()
+        log.close()
+    s = result.summary()
+    assert "Unknown message type" not in (tmp_path / "slow-worker.log").read_text()
+    assert result.complete, result.problems
+    assert s["offered"] == s["requests"] == s["ok"] == 60
