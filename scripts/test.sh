@@ -34,7 +34,16 @@ await_setup() {
     local file=${HARNESS_AWAIT_SETUP:-}
     [ -n "$file" ] || return 0
     [ -f "$file" ] || echo "test.sh: waiting for the set-up running beside the unit tests ($file.log)"
-    while [ ! -f "$file" ]; do sleep 1; done
+    # a set-up killed before it could write its code must not hold the suite until CI's
+    # own limit: a fresh set-up takes ~3 min, 30 is a hang
+    local waited=0
+    while [ ! -f "$file" ]; do
+        if [ "$waited" -ge 1800 ]; then
+            echo "test.sh: error: no exit code in $file after 30 min (log: $file.log)" >&2
+            exit 2
+        fi
+        sleep 1; waited=$((waited + 1))
+    done
     local rc
     rc=$(cat "$file")
     if [ "$rc" != 0 ]; then

@@ -10,9 +10,9 @@ scripts/test.sh passes `--no-loadscope-reorder` so xdist keeps that order.
 
 `pytest --store-durations` (any selection, with or without xdist) writes the files it
 ran into the table, the others kept; only the shared tests count (the `alone` pass runs
-one test at a time, where order changes nothing). A file the table does not know sorts last, with
-the unit files: a stale table costs time, never a test. Hand-written: pytest-split
-stores such a table but uses it to cut the suite into CI jobs, not to order one run.
+one test at a time, where order changes nothing). A file the table does not know sorts
+last: a stale table costs time, never a test. Hand-written: pytest-split stores such a
+table but uses it to cut the suite into CI jobs, not to order one run.
 """
 
 from __future__ import annotations
