@@ -38,7 +38,8 @@ from harness.scenario.scenario import SCENARIOS_DIR
 from tests.support.docker_objects import objects
 from tests.support.exposure import STACK_SECRETS, ListenerWatch, beyond_loopback, secrets_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.alone,
+              pytest.mark.timeout(420)]
 
 HARNESS = str(Path(sys.executable).parent / "harness")
 STACK_IMAGES = ("harness/go", "harness/mariadb", "harness/localstack", "harness/haproxy",
@@ -144,10 +145,6 @@ def _rehearse(env: dict[str, str], scenario: Path, runtime: str, out: Path,
     return arch, actions
 
 
-# alone: both runs must be valid and see the same orchestrator steps, which a health check
-# timed out on a busy machine would change; the kill tests below are about what is left
-# behind, which no timing changes
-@pytest.mark.alone
 def test_both_runtimes_react_alike_and_violate_no_invariant(
     env: dict[str, str], client: docker.DockerClient, tmp_path: Path,
 ) -> None:
