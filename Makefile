@@ -23,7 +23,7 @@ lint: setup
 	.venv/bin/ruff check harness tests bench
 	.venv/bin/mypy
 
-# the suite in two passes: two tests at a time, then the `alone` ones by themselves
+# the suite in three passes (scripts/test.sh): units, shared tests, then the `alone` ones
 test: setup lint gotest
 	bash scripts/test.sh $(PYTEST_ARGS)
 

@@ -78,6 +78,10 @@ def _scenario(tmp_path: Path) -> Path:
         {"name": "slow-db", "type": "latency", "target": "app->db", "latency_ms": 150,
          "at": "steady+9s", "duration": "2s"},
     ]
+    # recovery judged on the errors: the docker stack's per-second p95 at this load is
+    # ~70 ms, twice the process stack's, and stayed above smoke's 50 ms band after the
+    # kill with no error at all in 2 of 8 runs (status not_recovered, from latency only)
+    data["recovery"] = {**data["recovery"], "p95_margin": "1s"}
     path = tmp_path / "cross-check.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

@@ -29,6 +29,7 @@ import yaml
 from harness.analysis.runlevel import SecondTable
 from harness.report.commands import comparisons, load
 from harness.scenario.scenario import SCENARIOS_DIR
+from tests.support.cli_process import told
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +67,7 @@ def test_same_profile_on_both_sides_goes_through_the_verdict_rule(
          "--repeat", "2", "--ci", "--out", str(out)],
         env=env, text=True, capture_output=True, timeout=400, check=False,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, told(result)
     (set_dir,) = out.iterdir()
     assert not (set_dir / "INCOMPLETE").exists()
     printed = " ".join(result.stdout.split())

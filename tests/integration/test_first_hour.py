@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.cli_process import told
 from tests.support.processes import processes_under
 
 pytestmark = pytest.mark.integration
@@ -74,7 +75,7 @@ def test_a_documentation_style_locustfile_runs_from_another_directory(
     elsewhere.mkdir()
     result = _harness(env, "run", str(scenario), "--ci", "--workers", str(workers),
                       "--out", str(tmp_path / "out"), cwd=elsewhere)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, told(result)
     (run,) = (tmp_path / "out").iterdir()
     (modern,) = json.loads((run / "run.json").read_text())["architectures"]
     assert modern["valid"], modern["invalid_reasons"]
@@ -158,7 +159,7 @@ def test_ci_output_is_plain_lines_without_control_characters(
     scenario.write_text(yaml.safe_dump(data))
     result = _harness(env, "run", str(scenario), "--ci", "--out", str(tmp_path / "out"))
     # 3 (the generator fell behind) happens on a busy machine; the output is what is tested
-    assert result.returncode in (0, 1, 3), result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode in (0, 1, 3), told(result)
     output = result.stdout + result.stderr
     assert not CONTROL.search(output), repr(CONTROL.search(output))
     status = [line for line in result.stdout.splitlines() if "% " in line and "elapsed" in line]
@@ -177,7 +178,7 @@ def test_harness_init_writes_a_scenario_that_validates_and_runs(
     assert _harness(env, "validate", str(scenario)).returncode == 0
     result = _harness(env, "run", str(scenario), "--arch", "modern", "--ci",
                       "--out", str(tmp_path / "out"))
-    assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode in (0, 1), told(result)
     (run,) = (tmp_path / "out").iterdir()
     (modern,) = json.loads((run / "run.json").read_text())["architectures"]
     assert modern["valid"], modern["invalid_reasons"]

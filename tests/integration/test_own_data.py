@@ -17,6 +17,8 @@ import pytest
 import yaml
 from test_run import _only_run, _run
 
+from tests.support.cli_process import told
+
 pytestmark = pytest.mark.integration
 
 def _scenario(folder: Path) -> Path:
@@ -71,7 +73,7 @@ def test_own_schema_seed_and_checks_judge_the_run(short_tmp: Path, tmp_path: Pat
     result, took = _run(env, str(scenario), "--ci", "--out", str(tmp_path / "out"),
                         timeout=600)
     print(f"harness run own-data: {took:.1f} s wall")
-    output = result.stdout[-3000:] + result.stderr[-3000:]
+    output = told(result)
     run = _only_run(tmp_path / "out")
     record: dict[str, Any] = json.loads((run / "run.json").read_text())
     (arch,) = record["architectures"]

@@ -20,6 +20,8 @@ import pytest
 import yaml
 from test_run import _only_run, _run
 
+from tests.support.cli_process import told
+
 pytestmark = pytest.mark.integration
 
 SERVER = '''
@@ -137,7 +139,7 @@ def test_a_teams_lost_write_fails_the_run_and_its_real_writes_are_found(
     result, took = _run(env, str(scenario), "--ci", "--out", str(tmp_path / "out"),
                         timeout=600)
     print(f"harness run own-writes: {took:.1f} s wall")
-    output = result.stdout[-3000:] + result.stderr[-3000:]
+    output = told(result)
     record: dict[str, Any] = json.loads((_only_run(tmp_path / "out") / "run.json").read_text())
     (arch,) = record["architectures"]
     assert arch["error"] is None, arch["error"]

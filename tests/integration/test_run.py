@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from harness.scenario.scenario import SCENARIOS_DIR
+from tests.support.cli_process import told
 from tests.support.exposure import STACK_SECRETS, ListenerWatch, beyond_loopback, secrets_in
 from tests.support.processes import processes_under
 
@@ -68,7 +69,7 @@ def test_smoke_in_ci_mode_passes_on_both_architectures(env: dict[str, str], tmp_
                                                        ) -> None:
     result, took, watch = _run_watched(env, "smoke", "--ci", "--out", str(tmp_path))
     print(f"harness run smoke --ci: {took:.1f} s wall, {watch.samples} listener samples")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, told(result)
     run = _only_run(tmp_path)
     for name in ("run.json", "timeseries.csv", "events.jsonl", "report.html", "junit.xml",
                  "summary.md"):
@@ -114,7 +115,7 @@ def _short_scenario(tmp_path: Path, **changes: Any) -> Path:
 def test_a_planted_bug_fails_the_run_on_invariants(env: dict[str, str], tmp_path: Path) -> None:
     scenario = _short_scenario(tmp_path, bug="ack_before_commit")
     result, _ = _run(env, str(scenario), "--ci", "--out", str(tmp_path / "out"))
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 1, told(result)
     record = json.loads((_only_run(tmp_path / "out") / "run.json").read_text())
     for arch in record["architectures"]:
         lost = next(i for i in arch["invariants"] if i["name"] == "orders_lost")

@@ -19,6 +19,8 @@ import pytest
 import yaml
 from test_run import _only_run, _run
 
+from tests.support.cli_process import told
+
 # alone: its recovery times, orderings and latency bounds must not see a busy machine
 pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
@@ -69,7 +71,7 @@ def test_oversell_fails_the_run_through_its_invariants(
     scenario = _scenario(tmp_path, {**RUSH, **({"bug": bug} if bug else {})})
     result, took = _run(env, str(scenario), "--ci", "--out", str(tmp_path / "out"))
     print(f"harness run oversell (bug {bug}): {took:.1f} s wall")
-    output = result.stdout[-3000:] + result.stderr[-3000:]
+    output = told(result)
     record = _record(tmp_path / "out")
     for arch in record["architectures"]:
         assert arch["valid"], arch["invalid_reasons"]
@@ -114,7 +116,7 @@ def test_an_app_that_hangs_for_the_whole_load_fails_its_error_rate_slo(
     result, took = _run(env, str(_scenario(tmp_path, hung)), "--ci", "--out",
                         str(tmp_path / "out"))
     print(f"harness run hung: {took:.1f} s wall")
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 1, told(result)
     (modern,) = _record(tmp_path / "out")["architectures"]
     (slo,) = modern["slos"]
     assert not slo["passed"]

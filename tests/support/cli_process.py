@@ -67,3 +67,19 @@ class LegacySmoke(KilledOnClose):
         env = {**os.environ, "HARNESS_STATE_DIR": str(state), "COLUMNS": "200"}
         super().__init__(["run", "smoke", "--arch", "legacy", "--ci", "--out", str(out)], env)
         self.out = out
+
+
+#: lines of a run's output that say why it ended as it did, wherever they are in it
+_TELLING = ("error", "verdict", "incomplete", "invalid", "failed", "not judged", "warning")
+
+
+def told(result: subprocess.CompletedProcess[str], tail: int = 3000) -> str:
+    """A finished run's output for an assertion message: its telling lines, then its end.
+
+    The end alone (a compare table) can hide the line that said why a run failed, printed
+    minutes before it.
+    """
+    lines = [line for line in (result.stdout + "\n" + result.stderr).splitlines()
+             if any(word in line.lower() for word in _TELLING)]
+    return ("\n".join(lines[:40]) + "\n--- the end of its output ---\n"
+            + result.stdout[-tail:] + result.stderr[-tail:])

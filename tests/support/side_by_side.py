@@ -3,14 +3,16 @@
 `make test` runs the suite on two pytest-xdist workers: most of the time a rehearsal
 waits on a scaled AWS timeline and one core is idle. A test marked
 `@pytest.mark.alone` (a recovery time, an ordering of two timings, a latency bound,
-an SLO that must pass) runs with no other test beside it.
+an SLO that must pass) never runs beside a shared test; scripts/test.sh runs the
+alone tests in a pass of their own, two at a time, as two alone tests were measured
+to leave each other's assertions alone (it halves that pass).
 
-It is a readers/writer lock over each test's whole protocol (setup, call,
-teardown), kept in two files every worker of the run opens: every test holds the
-room shared, an `alone` test holds it exclusive. A turnstile comes first, so a
-waiting `alone` test keeps later shared ones out instead of being starved by them.
-flock, not a lock from xdist: xdist has no cross-worker lock, and flock is released
-by the kernel if a worker dies holding it. Without xdist nothing is locked.
+It is a lock with two kinds of holder over each test's whole protocol (setup, call,
+teardown): any number of one kind inside together, never both kinds at once. A
+turnstile comes first, so a test waiting for the other kind to leave keeps later
+tests of that kind out instead of being starved by them. flock, not a lock from
+xdist: xdist has no cross-worker lock, and flock is released by the kernel if a
+worker dies holding it. Without xdist nothing is locked.
 
 The wrapper runs before pytest-timeout's (tryfirst), so the wait for the room does
 not count against a test's timeout.
@@ -29,33 +31,42 @@ MARKER = "alone"
 
 
 class Room:
-    """The cross-process lock: `shared()` for any test, `alone()` for one that must be alone."""
+    """The cross-process lock: `shared()` for most tests, `alone()` for the others."""
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.turnstile = folder / "turnstile"
-        self.room = folder / "room"
+        self.shared_file = folder / "shared"
+        self.alone_file = folder / "alone"
 
     def shared(self) -> AbstractContextManager[None]:
-        return self._hold(fcntl.LOCK_SH)
+        return self._hold(self.shared_file, leaving=self.alone_file)
 
     def alone(self) -> AbstractContextManager[None]:
-        return self._hold(fcntl.LOCK_EX)
+        return self._hold(self.alone_file, leaving=self.shared_file)
 
     @contextmanager
-    def _hold(self, mode: int) -> Generator[None, None, None]:
-        with open(self.turnstile, "ab") as gate, open(self.room, "ab") as room:
-            # through the turnstile, one at a time: an alone test waiting in it for the
-            # room to empty keeps the shared tests that come after it out
+    def _hold(self, mine: Path, *, leaving: Path) -> Generator[None, None, None]:
+        """Inside with any holder of `mine`, once every holder of the other kind has left.
+
+        Each holder keeps its kind's file shared. Through the turnstile one at a time,
+        a newcomer takes the other kind's file exclusively (so waits until that kind
+        is gone), then its own shared: no newcomer of the other kind can slip in
+        between, it would need the turnstile.
+        """
+        with open(self.turnstile, "ab") as gate, open(mine, "ab") as own, \
+                open(leaving, "ab") as other:
             fcntl.flock(gate, fcntl.LOCK_EX)
             try:
-                fcntl.flock(room, mode)
+                fcntl.flock(other, fcntl.LOCK_EX)
+                fcntl.flock(own, fcntl.LOCK_SH)
+                fcntl.flock(other, fcntl.LOCK_UN)
             finally:
                 fcntl.flock(gate, fcntl.LOCK_UN)
             try:
                 yield
             finally:
-                fcntl.flock(room, fcntl.LOCK_UN)
+                fcntl.flock(own, fcntl.LOCK_UN)
 
 
 def _room(config: pytest.Config) -> Room | None:
@@ -69,8 +80,9 @@ def _room(config: pytest.Config) -> Room | None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}: runs with no other test beside it (its assertion a busy machine could "
-        "flip: a recovery time, an ordering of timings, a latency bound)",
+        f"{MARKER}: runs with no shared test beside it, at most another alone one (its "
+        "assertion a busy machine could flip: a recovery time, an ordering of timings, a "
+        "latency bound)",
     )
 
 

@@ -1,4 +1,4 @@
-"""The slowest test files first, so that the shared pass's two workers end together.
+"""The slowest test files first, so that a pass's two workers end together.
 
 pytest-xdist's `--dist loadfile` hands out whole files in the order it is given; by
 default it puts the files with the most tests first, which are unit files of a second
@@ -9,10 +9,12 @@ the collected items by their file's duration in `tests/durations.json`, slowest 
 scripts/test.sh passes `--no-loadscope-reorder` so xdist keeps that order.
 
 `pytest --store-durations` (any selection, with or without xdist) writes the files it
-ran into the table, the others kept; only the shared tests count (the `alone` pass runs
-one test at a time, where order changes nothing). A file the table does not know sorts
-last: a stale table costs time, never a test. Hand-written: pytest-split stores such a
-table but uses it to cut the suite into CI jobs, not to order one run.
+ran into the table, the others kept. A file's `alone` tests are timed apart, under
+`<file> (alone)`: they run in a pass of their own (scripts/test.sh), so a file with
+both kinds (test_run.py: shared runs, and smoke alone) is weighed right in each pass.
+A file the table does not know sorts last: a stale table costs time, never a test.
+Hand-written: pytest-split stores such a table but uses it to cut the suite into CI
+jobs, not to order one run.
 """
 
 from __future__ import annotations
@@ -31,17 +33,26 @@ TABLE = Path(__file__).resolve().parents[1] / "durations.json"
 KEEP_ABOVE_S = 2.0
 
 
+#: what a file's alone tests are keyed by in the table: the file's name and this
+ALONE_PART = " (alone)"
+
+
 def file_of(nodeid: str) -> str:
     """`tests/unit/test_x.py` of `tests/unit/test_x.py::test_y[param]`."""
     return nodeid.split("::", 1)[0]
 
 
-def slowest_first(nodeids: Sequence[str], seconds: Mapping[str, float]) -> list[int]:
-    """The positions of `nodeids` in running order: by their file's seconds, slowest first.
+def part_of(nodeid: str, alone: bool) -> str:
+    """The table's key of a test: its file, or its file's alone part."""
+    return file_of(nodeid) + (ALONE_PART if alone else "")
+
+
+def slowest_first(parts: Sequence[str], seconds: Mapping[str, float]) -> list[int]:
+    """The positions of the tests of `parts` (part_of each) in running order, slowest first.
 
     Stable, so a file's tests keep their order and stay together.
     """
-    return sorted(range(len(nodeids)), key=lambda i: -seconds.get(file_of(nodeids[i]), 0.0))
+    return sorted(range(len(parts)), key=lambda i: -seconds.get(parts[i], 0.0))
 
 
 def merged(table: Mapping[str, float], ran: Mapping[str, float]) -> dict[str, float]:
@@ -70,9 +81,7 @@ class _Store:
         self.seconds: defaultdict[str, float] = defaultdict(float)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # the `alone` tests run one at a time in their own pass: their order is no matter
-        if ALONE not in report.keywords:
-            self.seconds[file_of(report.nodeid)] += report.duration
+        self.seconds[part_of(report.nodeid, ALONE in report.keywords)] += report.duration
 
     def pytest_sessionfinish(self) -> None:
         TABLE.write_text(json.dumps(merged(_table(), self.seconds), indent=1) + "\n")
@@ -85,5 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    order = slowest_first([item.nodeid for item in items], _table())
+    parts = [part_of(item.nodeid, item.get_closest_marker(ALONE) is not None)
+             for item in items]
+    order = slowest_first(parts, _table())
     items[:] = [items[i] for i in order]

@@ -1,4 +1,4 @@
-"""The side-by-side plugin's lock: shared tests together, an `alone` test by itself."""
+"""The side-by-side plugin's lock: tests of one kind together, never both kinds at once."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+
+import pytest
 
 from tests.support.side_by_side import Room
 
@@ -38,42 +40,35 @@ class _Holder:
         self.thread.join(GETS_IN)
 
 
-def test_two_shared_tests_are_inside_together(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["shared", "alone"])
+def test_two_tests_of_one_kind_are_inside_together(tmp_path: Path, kind: str) -> None:
     room, order = Room(tmp_path), []
-    first = _Holder("first", room.shared, order)
+    first = _Holder("first", getattr(room, kind), order)
     assert first.inside.wait(GETS_IN)
-    second = _Holder("second", room.shared, order)
-    assert second.inside.wait(GETS_IN), "a shared test waited for another shared one"
+    second = _Holder("second", getattr(room, kind), order)
+    assert second.inside.wait(GETS_IN), f"a {kind} test waited for another {kind} one"
     first.leave()
     second.leave()
 
 
-def test_an_alone_test_waits_for_the_room_and_keeps_later_tests_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "other"), [("shared", "alone"), ("alone", "shared")])
+def test_a_test_waits_for_the_other_kind_and_keeps_later_ones_of_it_out(
+    tmp_path: Path, kind: str, other: str
+) -> None:
     room, order = Room(tmp_path), []
-    running = _Holder("running", room.shared, order)
+    running = _Holder("running", getattr(room, kind), order)
     assert running.inside.wait(GETS_IN)
 
-    alone = _Holder("alone", room.alone, order)
-    assert not alone.inside.wait(STAYS_OUT), "an alone test ran beside a shared one"
-    later = _Holder("later", room.shared, order)
+    waiting = _Holder("waiting", getattr(room, other), order)
+    assert not waiting.inside.wait(STAYS_OUT), f"an {other} test ran beside a {kind} one"
+    later = _Holder("later", getattr(room, kind), order)
     assert not later.inside.wait(STAYS_OUT), (
-        "a shared test overtook the waiting alone test (no turnstile)")
+        f"a {kind} test overtook the waiting {other} test (no turnstile)")
 
     running.leave()
-    assert alone.inside.wait(GETS_IN)
-    assert not later.inside.wait(STAYS_OUT), "a shared test ran beside the alone one"
-    alone.leave()
+    assert waiting.inside.wait(GETS_IN)
+    assert not later.inside.wait(STAYS_OUT), f"a {kind} test ran beside the {other} one"
+    waiting.leave()
     assert later.inside.wait(GETS_IN)
     later.leave()
-    assert order == ["running", "alone", "later"]
-
-
-def test_two_alone_tests_take_turns(tmp_path: Path) -> None:
-    room, order = Room(tmp_path), []
-    first = _Holder("first", room.alone, order)
-    assert first.inside.wait(GETS_IN)
-    second = _Holder("second", room.alone, order)
-    assert not second.inside.wait(STAYS_OUT), "two alone tests ran together"
-    first.leave()
-    assert second.inside.wait(GETS_IN)
-    second.leave()
+    assert order == ["running", "waiting", "later"]
