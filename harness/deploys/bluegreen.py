@@ -78,8 +78,11 @@ class BlueGreenDeploy(DeployRun):
         started = time.monotonic()
         if not self._wait_watching(self.scaled(self.settings.green_start_s)):
             return self._end_early()
-        self._start_green()
-        if not self._green_healthy():
+        # the green tasks' ports stay reserved until they answer (PortAllocator)
+        with PortAllocator() as ports:
+            self._start_green(ports)
+            healthy = self._green_healthy()
+        if not healthy:
             return self._end_early()
         steps = shift_steps(
             self.spec.config,
@@ -119,11 +122,10 @@ class BlueGreenDeploy(DeployRun):
             if not self.sleep(min(POLL_S, left)):
                 return False
 
-    def _start_green(self) -> None:
+    def _start_green(self, ports: PortAllocator) -> None:
         hc = self.profile.load_balancer.health_check
         check = (f"check inter {_ms(hc.interval_s.at(self.time_scale))} "
                  f"fall {hc.unhealthy_threshold.value} rise {hc.healthy_threshold.value}")
-        ports = PortAllocator()
         for blue, green in zip(self.blue, self.green, strict=True):
             spec = self.runtime.spec(blue)
             if spec is None:

@@ -150,25 +150,27 @@ def load(
     if out_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out_dir = Settings.from_env().results_dir / f"load-{stamp}"
-    if remote_workers:
-        master_port = master_port or PortAllocator().take()
-        err.print(
-            f"waiting for {remote_workers} remote worker(s); on each machine run:\n"
-            f"  python -m harness.load.worker --master-host <this host's address> "
-            f"--master-port {master_port}",
-            highlight=False,
-        )
-    with ProgressLine(err) as progress:
-        result = run_load(
-            url,
-            workload,
-            out_dir=out_dir,
-            workers=workers,
-            on_second=progress,
-            remote_workers=remote_workers,
-            master_bind=master_bind,
-            master_port=master_port,
-        )
+    # the port told to the remote workers stays reserved until the master has it
+    with PortAllocator() as ports:
+        if remote_workers:
+            master_port = master_port or ports.take()
+            err.print(
+                f"waiting for {remote_workers} remote worker(s); on each machine run:\n"
+                f"  python -m harness.load.worker --master-host <this host's address> "
+                f"--master-port {master_port}",
+                highlight=False,
+            )
+        with ProgressLine(err) as progress:
+            result = run_load(
+                url,
+                workload,
+                out_dir=out_dir,
+                workers=workers,
+                on_second=progress,
+                remote_workers=remote_workers,
+                master_bind=master_bind,
+                master_port=master_port,
+            )
     print_report(result)
     if json_file is not None:
         atomic_write(json_file, json.dumps(result.summary(), indent=2) + "\n")

@@ -155,9 +155,12 @@ def run_load(
     collector = _Collector(out_dir, on_second)
     if remote_workers < 0:
         raise LoadError(f"--remote-workers {remote_workers}: cannot be negative")
-    procs = _start(plan_file, out_dir, workers, remote_workers, master_port, master_bind, workload)
-    sampler = CpuSampler([p.pid for p in procs]).start()
-    complete = _follow(collector, procs, workload, stop, sampler)
+    # the master's port stays reserved while the generator runs (PortAllocator)
+    with PortAllocator() as ports:
+        procs = _start(plan_file, out_dir, workers, remote_workers, master_port,
+                       master_bind, workload, ports)
+        sampler = CpuSampler([p.pid for p in procs]).start()
+        complete = _follow(collector, procs, workload, stop, sampler)
     if collector.error:
         raise LoadError(collector.error)
     recorder = collector.recorder
@@ -226,11 +229,14 @@ def _start(
     master_port: int | None,
     master_bind: str,
     workload: Workload,
+    ports: PortAllocator,
 ) -> list[subprocess.Popen[str]]:
+    """The generator's processes: one alone, else a master (on `master_port`, else one
+    `ports` gives) and its workers."""
     cmd = [sys.executable, "-m", "harness.load.worker", "--plan", str(plan_file)]
     if workers == 1 and remote_workers == 0:
         return [_spawn([*cmd, "--mode", "local"], out_dir / "generator.log")]
-    port = master_port or PortAllocator().take()
+    port = master_port or ports.take()
     procs = [
         _spawn(
             [

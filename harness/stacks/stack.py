@@ -202,6 +202,8 @@ class Stack:
         if self.runtime is not None:
             self.runtime.close()
             shutil.rmtree(self.workdir, ignore_errors=True)
+        # after the components: a replacement could still have bound a port until then
+        self._ports.close()
 
     # -- the steps of start ---------------------------------------------------
 
