@@ -9,6 +9,7 @@ its log.
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,42 @@ class HttpOk:
 
     def describe(self) -> str:
         return self.url
+
+
+@dataclass(frozen=True)
+class SocketOpen:
+    """Ready when the Unix socket at `path` accepts connections."""
+
+    path: Path
+
+    def check(self) -> str | None:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1.0)
+                sock.connect(str(self.path))
+        except OSError as exc:
+            return f"socket not open ({exc.strerror or type(exc).__name__})"
+        return None
+
+    def describe(self) -> str:
+        return str(self.path)
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Ready when every one of `strategies` is, checked in order."""
+
+    strategies: tuple[WaitStrategy, ...]
+
+    def check(self) -> str | None:
+        for strategy in self.strategies:
+            reason = strategy.check()
+            if reason is not None:
+                return f"{strategy.describe()}: {reason}"
+        return None
+
+    def describe(self) -> str:
+        return " and ".join(s.describe() for s in self.strategies)
 
 
 def log_tail(path: Path | None, lines: int = 15) -> str:

@@ -132,8 +132,9 @@ def declare_lb(profile: Profile, settings: Settings, decl: ComponentDecl, *, por
     cfg = workdir / "haproxy.cfg"
     cfg.write_text(haproxy.config(profile, port=port, servers=servers, workdir=workdir,
                                   time_scale=settings.time_scale, spares=spares))
-    return Declared(decl, haproxy.spec(cfg_path=cfg, port=port, binary=settings.tool("haproxy")),
-                    port)
+    return Declared(decl, haproxy.spec(cfg_path=cfg, port=port,
+                                       admin_socket=haproxy.admin_socket(workdir),
+                                       binary=settings.tool("haproxy")), port)
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,7 @@ class Stack:
         return StackInfo(
             stack_id=self.stack_id, arch=p.name, workdir=str(self.workdir),
             log_dir=str(self.log_dir), lb_url=lb_url, toxiproxy_api=self._toxi.api_url,
-            haproxy_socket=str(self.workdir / "haproxy.sock"), aws_endpoint=aws_direct,
+            haproxy_socket=str(haproxy.admin_socket(self.workdir)), aws_endpoint=aws_direct,
             queue_url=queue_url, bucket=p.aws.bucket, db_writer_port=writer_port,
             db_reader_port=reader.port if reader else None,
             components={c.name: self._started[c.name].component() for c in shape.listed()},
@@ -339,7 +339,7 @@ class Stack:
         lb = declare_lb(self.profile, self.settings, decl, port=self._ports.take(),
                         servers=backends, spares=spares, workdir=self.workdir)
         ready[lb.name] = rt.start(lb.spec)
-        admin = haproxy.HaproxyAdmin(self.workdir / "haproxy.sock")
+        admin = haproxy.HaproxyAdmin(haproxy.admin_socket(self.workdir))
         for name, _ in spares:
             admin.set_server_state(name, "maint")  # no member in the slot yet
         return lb

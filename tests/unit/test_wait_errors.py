@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from harness.errors import StackError
 from harness.runtime.wait import QUOTED_CHARS, describe_exit, last_lines, wait_ready
+from harness.stacks.components import haproxy
 
 
 class _Never:
@@ -75,3 +77,24 @@ def test_a_component_never_ready_quotes_its_lines_or_says_it_logged_nothing(
         "app-1 was not ready on http://127.0.0.1:9/ready within 0 s (last check: connection "
         f"refused); it logged nothing; see {log}"
     )
+
+
+def test_an_lb_whose_port_answers_before_its_admin_socket_is_not_ready_yet(
+    tmp_path: Path
+) -> None:
+    """HAProxy listens on its port a moment before it makes its admin socket."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        sock_path = haproxy.admin_socket(tmp_path)
+        ready = haproxy.spec(cfg_path=tmp_path / "haproxy.cfg", port=port,
+                             admin_socket=sock_path).ready
+        reason = ready.check()
+        assert reason is not None
+        assert f"{sock_path}: socket not open" in reason
+        with socket.socket(socket.AF_UNIX) as admin:
+            admin.bind(str(sock_path))
+            admin.listen()
+            assert ready.check() is None
+    assert ready.check() == f"127.0.0.1:{port}: port not open"

@@ -11,7 +11,7 @@ from harness.errors import FaultError
 from harness.model.profile import Profile
 from harness.runtime.base import ComponentSpec, ProcessSpec
 from harness.runtime.ports import LOOPBACK
-from harness.runtime.wait import PortOpen
+from harness.runtime.wait import AllOf, PortOpen, SocketOpen
 from harness.stacks.templates import render
 
 # HAProxy refuses check intervals it cannot keep; below 100 ms checks swamp the apps.
@@ -24,6 +24,11 @@ _MIN_INTERVAL_MS = 100
 _BALANCE = {"round_robin": "roundrobin", "least_outstanding_requests": "leastconn",
             "flow_hash": "hash var(sess.flow)"}
 
+
+
+def admin_socket(workdir: Path) -> Path:
+    """Where a stack's HAProxy keeps its runtime API socket (under either runtime)."""
+    return workdir / "haproxy.sock"
 
 def _ms(seconds: float) -> int:
     return max(_MIN_INTERVAL_MS, int(seconds * 1000))
@@ -53,7 +58,7 @@ def config(
     return render(
         profile.name, "haproxy.cfg.j2",
         port=port,
-        admin_socket=str(workdir / "haproxy.sock"),
+        admin_socket=str(admin_socket(workdir)),
         run_dir=str(workdir),
         balance=_BALANCE[lb.routing.value],
         servers=[{"name": name, "port": p} for name, p in [*servers, *(spares or [])]],
@@ -87,11 +92,20 @@ def args(cfg_path: str) -> tuple[str, ...]:
     return ("-f", cfg_path)
 
 
-def spec(*, cfg_path: Path, port: int, binary: str = "haproxy") -> ComponentSpec:
+def spec(*, cfg_path: Path, port: int, admin_socket: Path, binary: str = "haproxy"
+         ) -> ComponentSpec:
+    """HAProxy in the foreground; ready once both its port and its admin socket answer.
+
+    The port alone is not enough: HAProxy listens on its TCP port a moment before it
+    makes the admin socket, and the stack's next step is a runtime API call (spare slots
+    into maintenance). On a busy machine a start read "ready" on the port then found no
+    socket (`No such file or directory; is the stack up?`) in CI.
+    """
     return ComponentSpec(
         name="lb", kind="haproxy",
         processes=(ProcessSpec(name="haproxy", argv=(binary, "-db", *args(str(cfg_path)))),),
-        ready=PortOpen(port, LOOPBACK), ready_timeout_s=10, stop_grace_s=3,
+        ready=AllOf((PortOpen(port, LOOPBACK), SocketOpen(admin_socket))),
+        ready_timeout_s=10, stop_grace_s=3,
     )
 
 
