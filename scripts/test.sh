@@ -3,9 +3,10 @@
 #   1. the unit tests (tests/unit, marked `unit` by its conftest), two at a time: pure
 #      logic, no stack and no Docker engine, so in CI they run while the Docker side
 #      installs (HARNESS_AWAIT_SETUP, below);
-#   2. every other test not marked `alone`, two at a time (pytest-xdist, a file's tests on
-#      one worker for its module-scoped stacks, the slowest files first): a rehearsal
-#      mostly waits on a scaled AWS timeline, so a second one fits beside it;
+#   2. every other test not marked `alone`, three at a time (pytest-xdist, a file's tests
+#      on one worker for its module-scoped stacks, the slowest files first): a rehearsal
+#      mostly waits on a scaled AWS timeline, so others fit beside it (on 2 cores: 500 s
+#      two at a time with the CPU ~35 % idle, 380 s three at a time);
 #   3. the `alone` tests (their assertion a busy machine could flip: a recovery time, an
 #      ordering of two timings, a latency bound), two at a time with no shared test
 #      beside them: two of them together were measured to leave each other's figures
@@ -20,6 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=${HARNESS_TEST_WORKERS:-2}
+SHARED_WORKERS=${HARNESS_SHARED_WORKERS:-3}
 status=0
 selected=0
 run() {
@@ -57,7 +59,7 @@ await_setup() {
 run -n "$WORKERS" -m "unit and not alone" "$@"
 await_setup
 # --no-loadscope-reorder: xdist keeps the slowest-files-first order (tests/support/slow_first.py)
-run -n "$WORKERS" --dist loadfile --no-loadscope-reorder -m "not unit and not alone" "$@"
+run -n "$SHARED_WORKERS" --dist loadfile --no-loadscope-reorder -m "not unit and not alone" "$@"
 run -n "$WORKERS" --dist loadfile --no-loadscope-reorder -m alone "$@"
 [ "$selected" -eq 1 ] || exit 5
 exit "$status"
