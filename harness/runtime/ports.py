@@ -31,7 +31,8 @@ class PortAllocator:
     also reserved, by an flock on a file named by the port in a folder every harness
     process of this user shares, until `close()`: a port reserved elsewhere is
     skipped. flock, as the kernel releases it when its holder dies. Programs other
-    than harness do not look, but they do not bind ephemeral ports by number.
+    than harness do not look: one of them handed the same port by the kernel in the
+    gap is left to chance, as before.
     """
 
     def __init__(self, folder: Path = RESERVATIONS) -> None:
