@@ -25,10 +25,10 @@ _BALANCE = {"round_robin": "roundrobin", "least_outstanding_requests": "leastcon
             "flow_hash": "hash var(sess.flow)"}
 
 
-
 def admin_socket(workdir: Path) -> Path:
     """Where a stack's HAProxy keeps its runtime API socket (under either runtime)."""
     return workdir / "haproxy.sock"
+
 
 def _ms(seconds: float) -> int:
     return max(_MIN_INTERVAL_MS, int(seconds * 1000))
